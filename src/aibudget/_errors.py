@@ -1,0 +1,68 @@
+"""The errors aibudget raises, all rooted at :class:`AibudgetError`.
+
+::
+
+    AibudgetError                      anything aibudget reports about bad input or data
+    ├── ScenarioError (ValueError)     a scenario file or override is invalid; names the field path
+    ├── UnknownNameError (LookupError) a catalog name (accelerator, provider, location) is
+    │                                  unknown; carries the closest matches
+    ├── DoesNotFitError (ValueError)   the model does not fit in the memory of the chips given
+    └── CatalogDataError (ValueError)  a shipped or user-supplied data file is malformed
+
+Every message is written for the person who typed the input: it names the field and says what
+would be valid. The CLI prints the message and exits non-zero; it never shows a traceback for these.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "AibudgetError",
+    "CatalogDataError",
+    "DoesNotFitError",
+    "ScenarioError",
+    "UnknownNameError",
+    "closest",
+]
+
+
+class AibudgetError(Exception):
+    """Base class of every error aibudget raises on purpose."""
+
+
+class ScenarioError(AibudgetError, ValueError):
+    """A scenario is invalid. ``problems`` holds one ``(field path, message)`` pair per problem."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[tuple[str, str]] = problems or []
+
+
+class UnknownNameError(AibudgetError, LookupError):
+    """A name was not found in a catalog. ``suggestions`` lists the closest known names."""
+
+    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.suggestions: list[str] = suggestions or []
+
+    def __str__(self) -> str:  # LookupError would otherwise repr() the message
+        return str(self.args[0])
+
+
+class DoesNotFitError(AibudgetError, ValueError):
+    """The model's training state does not fit in the memory of the chips given."""
+
+
+class CatalogDataError(AibudgetError, ValueError):
+    """A catalog data file is malformed."""
+
+
+def closest(name: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.5) -> list[str]:
+    """Return up to ``n`` candidates closest to ``name`` (case-insensitive), best first."""
+    by_lower: dict[str, str] = {}
+    for c in candidates:
+        by_lower.setdefault(c.lower(), c)
+    matches = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=cutoff)
+    return [by_lower[m] for m in matches]

@@ -1,0 +1,471 @@
+"""The sourced catalog: accelerators, cloud prices, grid carbon intensity and constants.
+
+Every table is a CSV shipped inside the package (``aibudget/catalog/data``), read once through
+``importlib.resources`` and cached. Every row carries ``source_url`` and ``as_of``; the schema of
+each file is documented column by column in ``docs/catalog.md``.
+
+Names resolve forgivingly: case, spaces, dashes and punctuation are ignored and each accelerator
+lists its aliases, so "A100 80GB", "a100-80gb" and "A100-80GB SXM" are one chip. An unknown name
+raises :class:`~aibudget.UnknownNameError` with the closest known names.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from aibudget._errors import CatalogDataError, UnknownNameError, closest
+
+__all__ = [
+    "PRECISIONS",
+    "PRICINGS",
+    "Accelerator",
+    "CloudPrice",
+    "Constant",
+    "GridIntensity",
+    "PriceChoice",
+    "accelerator",
+    "accelerators",
+    "constant",
+    "constant_for",
+    "constants",
+    "grid",
+    "grid_intensity",
+    "normalize_name",
+    "prices",
+    "reference_price",
+]
+
+#: Numeric precisions with a dense peak FLOP/s column in ``accelerators.csv``.
+PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "fp8")
+#: Cloud pricing models in ``cloud_prices.csv``.
+PRICINGS = ("on_demand", "spot", "reserved_1y")
+
+
+def normalize_name(name: str) -> str:
+    """The lookup key of a name: lower case, letters and digits only ("A100 80GB" → "a10080gb")."""
+    return re.sub(r"[^a-z0-9]+", "", name.lower())
+
+
+# --------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """One accelerator model. Peak figures are dense (no sparsity), per chip."""
+
+    name: str
+    aliases: tuple[str, ...]
+    vendor: str
+    kind: str
+    family: str
+    release_year: int
+    memory_gb: float
+    memory_bandwidth_tb_s: float | None
+    peak_dense_tflops: dict[str, float]
+    tdp_w: float | None
+    interconnect: str
+    purchase_price_usd: float | None
+    purchase_price_low_usd: float | None
+    purchase_price_high_usd: float | None
+    purchase_price_kind: str
+    purchase_price_source_url: str
+    purchase_price_as_of: str
+    source_url: str
+    as_of: str
+    notes: str
+
+    @property
+    def qualifiers(self) -> tuple[str, str]:
+        """Keys for family-specific constants, most specific first: (family, kind)."""
+        return (self.family, self.kind)
+
+    def peak_flops_per_s(self, precision: str) -> float:
+        """Dense peak FLOP/s at ``precision``; raises ``UnknownNameError`` if not supported."""
+        tflops = self.peak_dense_tflops.get(precision)
+        if tflops is None:
+            supported = ", ".join(p for p in PRECISIONS if p in self.peak_dense_tflops)
+            raise UnknownNameError(
+                f"{self.name} has no published dense {precision} peak; "
+                f"precisions it supports: {supported}",
+                suggestions=list(self.peak_dense_tflops),
+            )
+        return tflops * 1e12
+
+
+@dataclass(frozen=True)
+class CloudPrice:
+    """One listed rental price, normalised to USD per accelerator-hour."""
+
+    provider: str
+    instance_type: str
+    accelerator: str
+    chips_per_instance: int
+    region: str
+    pricing: str
+    price_usd_per_chip_hour: float
+    price_usd_per_instance_hour: float
+    grid_location: str
+    source_url: str
+    as_of: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class GridIntensity:
+    """Average carbon intensity of electricity in one place (gCO2e per kWh)."""
+
+    kind: str
+    code: str
+    aliases: tuple[str, ...]
+    name: str
+    gco2e_per_kwh: float
+    data_year: str
+    source_name: str
+    source_url: str
+    as_of: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A sourced scalar: household electricity, PUE, overhead factors, prices."""
+
+    key: str
+    value: float
+    unit: str
+    description: str
+    source_url: str
+    as_of: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class PriceChoice:
+    """The price a scenario uses, the row it came from, and how it was chosen."""
+
+    row: CloudPrice
+    rule: str
+    candidates: tuple[CloudPrice, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _rows(filename: str) -> Iterator[tuple[int, dict[str, str]]]:
+    text = resources.files("aibudget.catalog").joinpath("data", filename).read_text("utf-8")
+    for line_number, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        if not row.get("source_url") or not row.get("as_of"):
+            raise CatalogDataError(
+                f"{filename} line {line_number}: source_url and as_of are required"
+            )
+        yield line_number, row
+
+
+def _number(filename: str, line: int, row: dict[str, str], column: str) -> float | None:
+    text = row[column].strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise CatalogDataError(
+            f"{filename} line {line}: column {column} must be a number, got {text!r}"
+        ) from None
+
+
+def _required(filename: str, line: int, row: dict[str, str], column: str) -> float:
+    value = _number(filename, line, row, column)
+    if value is None:
+        raise CatalogDataError(f"{filename} line {line}: column {column} is required")
+    return value
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(";") if part.strip())
+
+
+@cache
+def accelerators() -> tuple[Accelerator, ...]:
+    """Every accelerator in the catalog, in file order."""
+    out = []
+    file = "accelerators.csv"
+    for line, row in _rows(file):
+        peaks = {
+            p: value
+            for p in PRECISIONS
+            if (value := _number(file, line, row, f"peak_dense_tflops_{p}")) is not None
+        }
+        out.append(
+            Accelerator(
+                name=row["name"],
+                aliases=_split(row["aliases"]),
+                vendor=row["vendor"],
+                kind=row["kind"],
+                family=row["family"],
+                release_year=int(_required(file, line, row, "release_year")),
+                memory_gb=_required(file, line, row, "memory_gb"),
+                memory_bandwidth_tb_s=_number(file, line, row, "memory_bandwidth_tb_s"),
+                peak_dense_tflops=peaks,
+                tdp_w=_number(file, line, row, "tdp_w"),
+                interconnect=row["interconnect"],
+                purchase_price_usd=_number(file, line, row, "purchase_price_usd"),
+                purchase_price_low_usd=_number(file, line, row, "purchase_price_low_usd"),
+                purchase_price_high_usd=_number(file, line, row, "purchase_price_high_usd"),
+                purchase_price_kind=row["purchase_price_kind"],
+                purchase_price_source_url=row["purchase_price_source_url"],
+                purchase_price_as_of=row["purchase_price_as_of"],
+                source_url=row["source_url"],
+                as_of=row["as_of"],
+                notes=row["notes"],
+            )
+        )
+    return tuple(out)
+
+
+@cache
+def _accelerator_index() -> dict[str, Accelerator]:
+    index: dict[str, Accelerator] = {}
+    for acc in accelerators():
+        for label in (acc.name, *acc.aliases):
+            key = normalize_name(label)
+            other = index.get(key)
+            if other is not None and other.name != acc.name:
+                raise CatalogDataError(
+                    f"accelerators.csv: name {label!r} is claimed by {other.name} and {acc.name}"
+                )
+            index[key] = acc
+    return index
+
+
+def accelerator(name: str) -> Accelerator:
+    """Resolve an accelerator by name or alias; unknown names suggest the closest matches."""
+    found = _accelerator_index().get(normalize_name(name))
+    if found is not None:
+        return found
+    names = [acc.name for acc in accelerators()]
+    by_key = {
+        normalize_name(label): acc.name
+        for acc in accelerators()
+        for label in (acc.name, *acc.aliases)
+    }
+    suggestions = list(
+        dict.fromkeys(by_key[k] for k in closest(normalize_name(name), by_key, n=5, cutoff=0.6))
+    )[:3] or closest(name, names)
+    hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+    raise UnknownNameError(
+        f"unknown accelerator {name!r}{hint} (`aibudget catalog accelerators` lists all "
+        f"{len(names)})",
+        suggestions=suggestions,
+    )
+
+
+@cache
+def prices() -> tuple[CloudPrice, ...]:
+    """Every listed cloud price."""
+    out = []
+    file = "cloud_prices.csv"
+    known = {acc.name for acc in accelerators()}
+    for line, row in _rows(file):
+        if row["accelerator"] not in known:
+            raise CatalogDataError(
+                f"{file} line {line}: unknown accelerator {row['accelerator']!r}"
+            )
+        if row["pricing"] not in PRICINGS:
+            raise CatalogDataError(f"{file} line {line}: pricing must be one of {PRICINGS}")
+        out.append(
+            CloudPrice(
+                provider=row["provider"],
+                instance_type=row["instance_type"],
+                accelerator=row["accelerator"],
+                chips_per_instance=int(_required(file, line, row, "chips_per_instance")),
+                region=row["region"],
+                pricing=row["pricing"],
+                price_usd_per_chip_hour=_required(file, line, row, "price_usd_per_chip_hour"),
+                price_usd_per_instance_hour=_required(
+                    file, line, row, "price_usd_per_instance_hour"
+                ),
+                grid_location=row["grid_location"],
+                source_url=row["source_url"],
+                as_of=row["as_of"],
+                notes=row["notes"],
+            )
+        )
+    return tuple(out)
+
+
+def _describe(rows: Iterable[CloudPrice]) -> str:
+    combos = sorted({f"{r.provider} {r.region} {r.pricing}" for r in rows})
+    return ", ".join(combos) if combos else "none"
+
+
+def reference_price(
+    accelerator_name: str,
+    pricing: str = "on_demand",
+    provider: str | None = None,
+    region: str | None = None,
+) -> PriceChoice:
+    """Choose the rental price a scenario uses.
+
+    With a provider and region: that place's cheapest listing per chip. With a provider only: the
+    provider's cheapest listing. With neither: take each provider's cheapest listing and use the
+    median provider (the lower one of the middle two when there is an even number), so no
+    provider with many regions or instance sizes dominates, and the price stays a real listing
+    whose region tells where the energy is drawn.
+    """
+    acc = accelerator(accelerator_name)
+    if pricing not in PRICINGS:
+        raise UnknownNameError(
+            f"unknown pricing {pricing!r}; valid: {', '.join(PRICINGS)}", closest(pricing, PRICINGS)
+        )
+    for_chip = [r for r in prices() if r.accelerator == acc.name]
+    if not for_chip:
+        raise UnknownNameError(
+            f"the catalog has no cloud price for {acc.name}; set "
+            "training.cloud.price_usd_per_chip_hour, or use hardware: owned"
+        )
+    rows = [r for r in for_chip if r.pricing == pricing]
+    if provider is not None:
+        providers = sorted({r.provider for r in for_chip})
+        if provider.lower() not in providers:
+            raise UnknownNameError(
+                f"no {acc.name} price from provider {provider!r}; providers listing it: "
+                f"{', '.join(providers)}",
+                closest(provider, providers),
+            )
+        rows = [r for r in rows if r.provider == provider.lower()]
+    if region is not None:
+        wanted = normalize_name(region)
+        in_region = [r for r in rows if normalize_name(r.region) == wanted]
+        if not in_region:
+            regions = sorted({r.region for r in rows})
+            raise UnknownNameError(
+                f"no {pricing} price for {acc.name} in region {region!r}"
+                + (f" from {provider}" if provider else "")
+                + f"; regions listed: {', '.join(regions) or 'none'}",
+                closest(region, regions),
+            )
+        rows = in_region
+    if not rows:
+        raise UnknownNameError(
+            f"no {pricing} price for {acc.name}"
+            + (f" from {provider}" if provider else "")
+            + f"; listed: {_describe(for_chip)}"
+        )
+    cheapest_per_provider: dict[str, CloudPrice] = {}
+    for row in sorted(rows, key=lambda r: r.price_usd_per_chip_hour):
+        cheapest_per_provider.setdefault(row.provider, row)
+    if provider is not None:
+        row = cheapest_per_provider[provider.lower()]
+        where = f"in {region}" if region else "over its listed regions"
+        return PriceChoice(row, f"cheapest {pricing} listing of {row.provider} {where}", (row,))
+    candidates = sorted(cheapest_per_provider.values(), key=lambda r: r.price_usd_per_chip_hour)
+    row = candidates[(len(candidates) - 1) // 2]
+    listing = ", ".join(f"{r.provider} ${r.price_usd_per_chip_hour:g}" for r in candidates)
+    return PriceChoice(
+        row,
+        f"median of the cheapest {pricing} listing per provider ({listing})",
+        tuple(candidates),
+    )
+
+
+@cache
+def grid() -> tuple[GridIntensity, ...]:
+    """Every grid carbon-intensity row: countries, US states, cloud regions, grid zones, world."""
+    file = "grid_carbon.csv"
+    return tuple(
+        GridIntensity(
+            kind=row["kind"],
+            code=row["code"],
+            aliases=_split(row["aliases"]),
+            name=row["name"],
+            gco2e_per_kwh=_required(file, line, row, "gco2e_per_kwh"),
+            data_year=row["data_year"],
+            source_name=row["source_name"],
+            source_url=row["source_url"],
+            as_of=row["as_of"],
+            notes=row["notes"],
+        )
+        for line, row in _rows(file)
+    )
+
+
+@cache
+def _grid_index() -> tuple[dict[str, GridIntensity], dict[str, list[GridIntensity]]]:
+    by_code: dict[str, GridIntensity] = {}
+    by_name: dict[str, list[GridIntensity]] = {}
+    for row in grid():
+        for code in (row.code, *row.aliases):
+            by_code.setdefault(code.lower(), row)
+        by_name.setdefault(normalize_name(row.name), []).append(row)
+    return by_code, by_name
+
+
+def grid_intensity(location: str) -> GridIntensity:
+    """Resolve a location: a code ("USA", "US", "US-CA", "aws:us-east-1", "SE-SE1", "WORLD") or a
+    name ("France", "California"). A name shared by several places must be given by code."""
+    by_code, by_name = _grid_index()
+    found = by_code.get(location.strip().lower())
+    if found is not None:
+        return found
+    matches = by_name.get(normalize_name(location), [])
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        options = ", ".join(f"{m.code} ({m.kind} {m.name})" for m in matches)
+        raise UnknownNameError(
+            f"location {location!r} is ambiguous; give one of the codes: {options}",
+            [m.code for m in matches],
+        )
+    labels = [row.code for row in grid()] + [row.name for row in grid()]
+    suggestions = closest(location, labels, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+    raise UnknownNameError(
+        f"unknown location {location!r}{hint} (a country, US state, cloud region such as "
+        "aws:us-east-1, grid zone, or WORLD; `aibudget catalog grid` lists them)",
+        suggestions,
+    )
+
+
+@cache
+def constants() -> dict[str, Constant]:
+    """Sourced scalars by key."""
+    file = "constants.csv"
+    return {
+        row["key"]: Constant(
+            key=row["key"],
+            value=_required(file, line, row, "value"),
+            unit=row["unit"],
+            description=row["description"],
+            source_url=row["source_url"],
+            as_of=row["as_of"],
+            notes=row["notes"],
+        )
+        for line, row in _rows(file)
+    }
+
+
+def constant(key: str) -> Constant:
+    """One sourced scalar; unknown keys suggest the closest."""
+    table = constants()
+    if key not in table:
+        raise UnknownNameError(f"unknown constant {key!r}", closest(key, table))
+    return table[key]
+
+
+def constant_for(parameter: str, qualifiers: Iterable[str] = ()) -> Constant:
+    """The most specific sourced value of ``parameter``: the first of ``parameter.q`` for each
+    qualifier in order, else ``parameter`` itself. Qualifiers are accelerator families and kinds
+    ("h100", "gpu"), providers ("aws") or hardware modes ("owned")."""
+    table = constants()
+    for key in (*(f"{parameter}.{q}" for q in qualifiers), parameter):
+        if key in table:
+            return table[key]
+    raise CatalogDataError(
+        f"constants.csv has no value for {parameter!r} (looked for "
+        f"{', '.join(f'{parameter}.{q}' for q in qualifiers) or 'no qualifier'} and {parameter!r})"
+    )
