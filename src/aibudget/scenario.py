@@ -69,6 +69,11 @@ Pricing = Literal["on_demand", "spot", "reserved_1y"]
 FUTURE_SECTIONS = ("data", "tuning", "team", "serving", "maintenance", "horizon")
 
 
+def _at(field: str, message: str) -> ValueError:
+    """An error a model validator raises about one of its fields; reported at ``section.field``."""
+    return ValueError(f"@{field}: {message}")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
@@ -89,15 +94,17 @@ class ModelSpec(_Section):
     @model_validator(mode="after")
     def _active_params(self) -> ModelSpec:
         if self.architecture == "moe" and self.active_params is None:
-            raise ValueError("a mixture-of-experts model needs model.active_params")
+            raise _at("active_params", "a mixture-of-experts model needs its active parameters")
         if self.active_params is not None and self.active_params > self.params:
-            raise ValueError(
-                f"active_params ({self.active_params:.4g}) cannot exceed params ({self.params:.4g})"
+            raise _at(
+                "active_params",
+                f"{self.active_params:.4g} cannot exceed params ({self.params:.4g})",
             )
         if self.architecture == "dense" and self.active_params not in (None, self.params):
-            raise ValueError(
+            raise _at(
+                "active_params",
                 "a dense model uses every parameter per token: set architecture: moe, "
-                "or remove active_params"
+                "or remove active_params",
             )
         return self
 
@@ -189,22 +196,25 @@ class TrainingSpec(_Section):
                 "(a deadline, from which the chips are derived)"
             )
         if self.chips is not None and self.wall_clock_days is not None:
-            raise ValueError(
+            raise _at(
+                "wall_clock_days",
                 "give training.chips or training.wall_clock_days, not both: "
-                "the wall-clock time follows from the chips"
+                "the wall-clock time follows from the chips",
             )
         acc = catalog.accelerator(self.accelerator)
         if self.precision not in acc.peak_dense_tflops:
             supported = ", ".join(p for p in catalog.PRECISIONS if p in acc.peak_dense_tflops)
-            raise ValueError(
-                f"{acc.name} has no published dense {self.precision} peak; set "
-                f"training.precision to one it supports: {supported}"
+            raise _at(
+                "precision",
+                f"{acc.name} has no published dense {self.precision} peak; "
+                f"precisions it supports: {supported}",
             )
         unused = "owned" if self.hardware == "cloud" else "cloud"
         if getattr(self, unused).model_fields_set:
-            raise ValueError(
-                f"training.{unused} is set but training.hardware is {self.hardware!r}; "
-                f"set hardware: {unused} or remove the training.{unused} section"
+            raise _at(
+                unused,
+                f"set, but training.hardware is {self.hardware!r}; "
+                f"set hardware: {unused} or remove this section",
             )
         return self
 
@@ -252,9 +262,9 @@ class EnergySpec(_Section):
     def _power(self) -> EnergySpec:
         chain = {"server_power_ratio", "average_power_fraction"} & self.model_fields_set
         if self.system_power_w_per_chip is not None and chain:
-            raise ValueError(
-                "energy.system_power_w_per_chip replaces the TDP x ratio x fraction chain; "
-                f"remove {', '.join(sorted(chain))}"
+            raise _at(
+                "system_power_w_per_chip",
+                f"replaces the TDP x ratio x fraction chain; remove {', '.join(sorted(chain))}",
             )
         return self
 
@@ -287,7 +297,10 @@ class Scenario(_Section):
     @model_validator(mode="after")
     def _memory_shape(self) -> Scenario:
         if (self.model.layers is None) != (self.model.d_model is None):
-            raise ValueError("give model.layers and model.d_model together, or neither")
+            missing = "layers" if self.model.layers is None else "d_model"
+            raise _at(
+                f"model.{missing}", "give model.layers and model.d_model together, or neither"
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -315,6 +328,11 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
     path = ".".join(loc) or "(scenario)"
     kind = error["type"]
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    message = message.replace("Input should be", "must be")
+    if message.startswith("@"):
+        target, _, message = message[1:].partition(": ")
+        loc = [*loc, *target.split(".")]
+        path = ".".join(loc)
     if kind == "extra_forbidden":
         owner = _model_at(loc[:-1])
         valid = list(owner.model_fields) if owner is not None else []
@@ -324,7 +342,7 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
         message = (
             "unknown field"
             + (f"; did you mean {' or '.join(hint)}?" if hint else "")
-            + (f" Valid fields here: {', '.join(valid)}" if valid else "")
+            + (f" (valid here: {', '.join(valid)})" if valid else "")
         )
     elif kind == "missing":
         owner = _model_at(loc[:-1])

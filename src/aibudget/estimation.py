@@ -164,8 +164,8 @@ class _Resolver:
         return self.constant(name, parameter, qualifiers)
 
 
-def _field_error(path: str, message: str) -> ScenarioError:
-    return ScenarioError(f"scenario has 1 problem:\n  {path}: {message}", [(path, message)])
+def _field_error(scenario: Scenario, path: str, message: str) -> ScenarioError:
+    return ScenarioError(f"{scenario.name} has 1 problem:\n  {path}: {message}", [(path, message)])
 
 
 def _resolve(scenario: Scenario) -> tuple[TrainingInputs, _Resolver, catalog.Accelerator]:
@@ -174,9 +174,9 @@ def _resolve(scenario: Scenario) -> tuple[TrainingInputs, _Resolver, catalog.Acc
     acc = catalog.accelerator(t.accelerator)
 
     # --- what is trained
-    params = r.given("model.params", m.params, "parameters")
+    params = r.given("model.params", m.params, "params")
     active = (
-        r.given("model.active_params", m.active_params, "parameters")
+        r.given("model.active_params", m.active_params, "params")
         if m.active_params is not None
         else params
     )
@@ -231,7 +231,7 @@ def _resolve(scenario: Scenario) -> tuple[TrainingInputs, _Resolver, catalog.Acc
         Assumption(
             "memory.training_state_bytes_per_param",
             state_bytes,
-            "bytes/parameter",
+            "bytes/param",
             "https://arxiv.org/abs/1910.02054",
             note=f"{precision} weights and gradients, master copy and {optimizer} "
             "state (Rajbhandari et al. 2020, ZeRO §3.1)",
@@ -298,6 +298,7 @@ def _resolve(scenario: Scenario) -> tuple[TrainingInputs, _Resolver, catalog.Acc
             )
         else:
             raise _field_error(
+                scenario,
                 "training.owned.price_usd_per_chip",
                 f"the catalog has no sourced purchase price for {acc.name}; set one "
                 "(USD per accelerator)",
@@ -341,7 +342,7 @@ def _resolve(scenario: Scenario) -> tuple[TrainingInputs, _Resolver, catalog.Acc
                 choice = catalog.reference_price(acc.name, c.pricing, c.provider, c.region)
             except UnknownNameError as error:
                 path = "training.cloud.region" if c.region else "training.cloud"
-                raise _field_error(path, str(error)) from None
+                raise _field_error(scenario, path, str(error)) from None
             price_row = choice.row
             price_per_hour = r.add(
                 Assumption(
@@ -362,6 +363,7 @@ def _resolve(scenario: Scenario) -> tuple[TrainingInputs, _Resolver, catalog.Acc
     else:
         if acc.tdp_w is None:
             raise _field_error(
+                scenario,
                 "energy.system_power_w_per_chip",
                 f"{acc.name} has no published power figure; set the measured average power "
                 "per accelerator, host share included (W)",

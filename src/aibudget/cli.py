@@ -1,0 +1,173 @@
+"""The ``aibudget`` command line: a thin layer over the Python API.
+
+Every command validates through the same models as the API and prints errors as one paragraph
+naming the field and what would be valid, with a non-zero exit and no traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from functools import wraps
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+
+from aibudget import __version__
+from aibudget._errors import AibudgetError
+
+app = typer.Typer(
+    name="aibudget",
+    help="What an AI model will really cost: time, energy, carbon and money, every number sourced.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Exit status for bad input (a scenario, a name, a model that does not fit).
+EXIT_BAD_INPUT = 2
+
+
+def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn aibudget's own errors into a message on stderr and exit status 2."""
+
+    @wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except AibudgetError as error:
+            from aibudget.report.terminal import console
+
+            err = console(stderr=True)
+            err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aibudget {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """What an AI model will really cost: time, energy, carbon and money, every number sourced."""
+
+
+def _dump(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+@app.command()
+@_reports_errors
+def estimate(
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help="A scenario file (.yaml, .toml, .json) or a built-in example's name. "
+            "Default: the GPT-3 175B case study.",
+            show_default=False,
+        ),
+    ] = "gpt3-175b",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            "-s",
+            help="Override a field: section.field=value, e.g. training.chips=1024. Repeatable.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show each figure's formula and inputs.")
+    ] = False,
+) -> None:
+    """Estimate the training run of a scenario: its bill, time, energy and carbon."""
+    from aibudget.estimation import estimate as run_estimate
+
+    result = run_estimate(scenario, set_ or ())
+    if as_json:
+        data = result.to_dict()
+        if explain:
+            data["explanations"] = [dataclasses.asdict(e) for e in result.explanations]
+        _dump(data)
+        return
+    from aibudget.report.terminal import console, render_estimate, render_explanations
+
+    out = console()
+    if explain:
+        render_explanations(result, out)
+    else:
+        render_estimate(result, out)
+
+
+class CatalogTable(StrEnum):
+    """The catalog's tables."""
+
+    accelerators = "accelerators"
+    prices = "prices"
+    grid = "grid"
+    constants = "constants"
+
+
+def _matches(row: object, words: Iterable[str]) -> bool:
+    text = " ".join(str(v) for v in dataclasses.asdict(row).values()).lower()  # type: ignore[call-overload]
+    return all(word.lower() in text for word in words)
+
+
+@app.command("catalog")
+@_reports_errors
+def catalog_command(
+    table: Annotated[CatalogTable, typer.Argument(help="Which table to list.")],
+    filters: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Words every listed row must contain, e.g. H100 spot.", show_default=False
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """List the sourced catalog: accelerators, cloud prices, grid carbon intensity, constants."""
+    from aibudget import catalog
+
+    rows: list[Any]
+    if table is CatalogTable.accelerators:
+        rows = list(catalog.accelerators())
+    elif table is CatalogTable.prices:
+        rows = sorted(
+            catalog.prices(),
+            key=lambda r: (r.accelerator, r.pricing, r.price_usd_per_chip_hour),
+        )
+    elif table is CatalogTable.grid:
+        rows = list(catalog.grid())
+    else:
+        rows = list(catalog.constants().values())
+    words = filters or []
+    rows = [row for row in rows if _matches(row, words)]
+    if as_json:
+        _dump([dataclasses.asdict(row) for row in rows])
+        return
+    from aibudget.report.catalog import render_catalog
+    from aibudget.report.terminal import console
+
+    render_catalog(table.value, rows, console(), words)
+
+
+def main() -> None:
+    """Entry point of the ``aibudget`` console script."""
+    app()

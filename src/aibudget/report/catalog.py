@@ -1,0 +1,123 @@
+"""Terminal tables of the catalog (``aibudget catalog ...``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from aibudget import catalog
+
+
+def _opt(value: float | None, spec: str = "g") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def _accelerators(rows: Sequence[catalog.Accelerator]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in (
+        ("Accelerator", "left"),
+        ("Vendor", "left"),
+        ("Year", "right"),
+        ("GB", "right"),
+        ("TB/s", "right"),
+        ("FP16", "right"),
+        ("BF16", "right"),
+        ("FP8", "right"),
+        ("TDP W", "right"),
+        ("Price $", "right"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for a in rows:
+        peaks = a.peak_dense_tflops
+        table.add_row(
+            a.name,
+            a.vendor,
+            str(a.release_year),
+            f"{a.memory_gb:g}",
+            _opt(a.memory_bandwidth_tb_s),
+            _opt(peaks.get("fp16")),
+            _opt(peaks.get("bf16")),
+            _opt(peaks.get("fp8")),
+            _opt(a.tdp_w),
+            _opt(a.purchase_price_usd, ",.0f"),
+        )
+    table.caption = "Dense peak TFLOP/s per chip (no sparsity). Sources and aliases: --json."
+    return table
+
+
+def _prices(rows: Sequence[catalog.CloudPrice]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Accelerator", no_wrap=True)
+    table.add_column("Provider", no_wrap=True)
+    table.add_column("Instance", overflow="fold", max_width=26)
+    table.add_column("Region", no_wrap=True)
+    table.add_column("Pricing", no_wrap=True)
+    table.add_column("$/chip-h", justify="right", no_wrap=True)
+    table.add_column("As of", no_wrap=True)
+    for p in rows:
+        table.add_row(
+            p.accelerator,
+            p.provider,
+            p.instance_type,
+            p.region,
+            p.pricing,
+            f"{p.price_usd_per_chip_hour:.4g}",
+            p.as_of,
+        )
+    table.caption = "USD per accelerator-hour; instance price / accelerators. Sources: --json."
+    return table
+
+
+def _grid(rows: Sequence[catalog.GridIntensity]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Kind", no_wrap=True)
+    table.add_column("Code", no_wrap=True)
+    table.add_column("Name", overflow="fold", max_width=30)
+    table.add_column("gCO2e/kWh", justify="right", no_wrap=True)
+    table.add_column("Year", no_wrap=True)
+    table.add_column("Source", overflow="fold")
+    for g in rows:
+        table.add_row(
+            g.kind,
+            g.code,
+            g.name,
+            f"{g.gco2e_per_kwh:,.0f}",
+            g.data_year or "–",
+            g.source_name.split(" (")[0],
+        )
+    table.caption = "Average grid carbon intensity. Use a code or a name as energy.location."
+    return table
+
+
+def _constants(rows: Sequence[catalog.Constant]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Key", no_wrap=True)
+    table.add_column("Value", justify="right", no_wrap=True)
+    table.add_column("Unit", max_width=12, overflow="fold")
+    table.add_column("Source", overflow="fold")
+    for c in rows:
+        url = c.source_url.removeprefix("https://")
+        table.add_row(c.key, f"{c.value:g}", c.unit, f"{url} ({c.as_of})")
+    table.caption = "Keys qualified by family, kind, provider or mode override the bare key."
+    return table
+
+
+def render_catalog(kind: str, rows: Sequence[Any], out: Console, words: Sequence[str]) -> None:
+    """Print one catalog table (already filtered)."""
+    if not rows:
+        hint = f" matching {' '.join(words)!r}" if words else ""
+        out.print(Text(f"No {kind}{hint}.", style="yellow"))
+        return
+    renderers: dict[str, Callable[[Sequence[Any]], Table]] = {
+        "accelerators": _accelerators,
+        "prices": _prices,
+        "grid": _grid,
+        "constants": _constants,
+    }
+    render = renderers[kind]
+    out.print(render(rows))
