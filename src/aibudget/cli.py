@@ -125,9 +125,35 @@ class CatalogTable(StrEnum):
     constants = "constants"
 
 
-def _matches(row: object, words: Iterable[str]) -> bool:
-    text = " ".join(str(v) for v in dataclasses.asdict(row).values()).lower()  # type: ignore[call-overload]
-    return all(word.lower() in text for word in words)
+#: Row fields a filter word is not matched against (free text that would match too much).
+_UNFILTERED = {
+    "notes",
+    "source_url",
+    "source_name",
+    "description",
+    "interconnect",
+    "family",
+    "purchase_price_kind",
+    "purchase_price_source_url",
+}
+
+
+def _matches(row: Any, words: Iterable[str]) -> bool:
+    """Every word must match: an accelerator's exact catalog name selects that chip only;
+    any other word is a case-insensitive substring of the row's identifying fields."""
+    from aibudget.catalog import accelerators, normalize_name
+
+    exact = {normalize_name(a.name): a.name for a in accelerators()}
+    values = {k: v for k, v in dataclasses.asdict(row).items() if k not in _UNFILTERED}
+    text = " ".join(str(v) for v in values.values()).lower()
+    for word in words:
+        name = exact.get(normalize_name(word))
+        if name is not None:
+            if name not in (values.get("accelerator"), values.get("name")):
+                return False
+        elif word.lower() not in text:
+            return False
+    return True
 
 
 @app.command("catalog")

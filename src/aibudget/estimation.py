@@ -233,6 +233,7 @@ def _resolve(scenario: Scenario) -> tuple[TrainingInputs, _Resolver, catalog.Acc
             state_bytes,
             "bytes/param",
             "https://arxiv.org/abs/1910.02054",
+            "2019-10-04",
             note=f"{precision} weights and gradients, master copy and {optimizer} "
             "state (Rajbhandari et al. 2020, ZeRO §3.1)",
         )
@@ -244,6 +245,7 @@ def _resolve(scenario: Scenario) -> tuple[TrainingInputs, _Resolver, catalog.Acc
             t.activation_checkpointing,
             "",
             "https://arxiv.org/abs/2205.05198",
+            "2022-05-10",
             note=f"{act_coefficient:g}·s·b·d bytes per layer (Korthikanti et al. 2022)",
         )
     )

@@ -69,6 +69,11 @@ Pricing = Literal["on_demand", "spot", "reserved_1y"]
 FUTURE_SECTIONS = ("data", "tuning", "team", "serving", "maintenance", "horizon")
 
 
+def _is_section(field: Any) -> bool:
+    annotation = getattr(field, "annotation", None)
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
 def _at(field: str, message: str) -> ValueError:
     """An error a model validator raises about one of its fields; reported at ``section.field``."""
     return ValueError(f"@{field}: {message}")
@@ -76,6 +81,18 @@ def _at(field: str, message: str) -> ValueError:
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_section_is_absent(cls, data: Any) -> Any:
+        """``cloud: null`` (or an empty ``cloud:`` in YAML) means the section is not given."""
+        if isinstance(data, dict):
+            return {
+                key: value
+                for key, value in data.items()
+                if not (value is None and _is_section(cls.model_fields.get(key)))
+            }
+        return data
 
 
 class ModelSpec(_Section):

@@ -55,8 +55,11 @@ class TrainingInputs:
 
     @classmethod
     def from_values(cls, **values: object) -> TrainingInputs:
-        """Build from scalars or arrays, converting each to a float array."""
-        return cls(**{f.name: np.asarray(values[f.name], dtype=float) for f in fields(cls)})
+        """Build from scalars or arrays, converting each to a float array of at least one
+        element (a point estimate is an array of length 1)."""
+        return cls(
+            **{f.name: np.atleast_1d(np.asarray(values[f.name], dtype=float)) for f in fields(cls)}
+        )
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def _grid(rows: Sequence[catalog.GridIntensity]) -> Table:
     table.add_column("Name", overflow="fold", max_width=30)
     table.add_column("gCO2e/kWh", justify="right", no_wrap=True)
     table.add_column("Year", no_wrap=True)
-    table.add_column("Source", overflow="fold")
+    table.add_column("Source", no_wrap=True, overflow="ellipsis", max_width=28)
     for g in rows:
         table.add_row(
             g.kind,
@@ -88,7 +88,7 @@ def _grid(rows: Sequence[catalog.GridIntensity]) -> Table:
             g.name,
             f"{g.gco2e_per_kwh:,.0f}",
             g.data_year or "–",
-            g.source_name.split(" (")[0],
+            g.source_name.split(" (")[0].split(" via ")[0].split(" as ")[0],
         )
     table.caption = "Average grid carbon intensity. Use a code or a name as energy.location."
     return table

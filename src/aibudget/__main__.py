@@ -1,0 +1,5 @@
+"""``python -m aibudget`` runs the command line."""
+
+from aibudget.cli import main
+
+main()

@@ -1,0 +1,120 @@
+"""The command line, run as a real process: outputs people read and errors they can act on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from aibudget.scenario import builtin_examples
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def test_estimate_with_no_file_runs_the_gpt3_case_study(run_cli: Run) -> None:
+    result = run_cli("estimate")
+    assert result.returncode == 0, result.stderr
+    assert "GPT-3 175B" in result.stdout
+    assert "10,000 × V100-32GB" in result.stdout
+    assert "US household-years" in result.stdout
+
+
+@pytest.mark.parametrize("name", sorted(builtin_examples()))
+def test_every_example_fits_in_100_columns(run_cli: Run, name: str) -> None:
+    for args in (("estimate", name), ("estimate", name, "--explain")):
+        result = run_cli(*args)
+        assert result.returncode == 0, result.stderr
+        widths = [len(line) for line in result.stdout.splitlines()]
+        assert max(widths) <= 100, (args, max(widths))
+
+
+def test_json_is_the_contract(run_cli: Run) -> None:
+    result = run_cli("estimate", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["name"] == "GPT-3 175B (2020)"
+    assert set(data["total"]) == {"usd", "energy_kwh", "co2e_kg"}
+
+
+def test_json_with_explain_includes_formulas(run_cli: Run) -> None:
+    data = json.loads(run_cli("estimate", "--json", "--explain").stdout)
+    figures = {e["figure"]: e for e in data["explanations"]}
+    assert figures["training.chip_hours"]["formula"] == "FLOPs / (peak FLOP/s × MFU) / 3600"
+
+
+def test_explain_shows_inputs_and_sources(run_cli: Run) -> None:
+    out = run_cli("estimate", "--explain").stdout
+    assert "FLOPs / (peak FLOP/s × MFU) / 3600" in out
+    assert "arxiv.org/abs/1909.08053" in out  # the MFU's source
+    assert "training.mfu" in out
+
+
+def test_set_overrides_fields(run_cli: Run) -> None:
+    base = json.loads(run_cli("estimate", "--json").stdout)
+    doubled = json.loads(run_cli("estimate", "--json", "--set", "training.chips=20000").stdout)
+    assert doubled["training"]["chips"] == 20000
+    assert doubled["training"]["wall_clock_days"]["p50"] == pytest.approx(
+        base["training"]["wall_clock_days"]["p50"] / 2
+    )
+
+
+def _bad_yaml(tmp: Path) -> str:
+    path = tmp / "bad.yaml"
+    path.write_text("model:\n  params: 7B\n training: [\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--set", "training.accelerator=H10-80GB"], "did you mean H100-80GB"),
+        (["--set", "model.params=-5"], "model.params: must be greater than 0"),
+        (["--set", "model.params=0"], "model.params: must be greater than 0"),
+        (["--set", "bogus.x=1"], "bogus: unknown field"),
+        (["--set", "training.chipz=1"], "did you mean chips"),
+        (["--set", "training.chips=8"], "does not fit"),
+        (["missing.yaml"], "no such scenario file"),
+        ([_bad_yaml], "not valid YAML at line 3"),
+        (["--set", "training"], "must look like section.field=value"),
+    ],
+)
+def test_bad_input_is_one_paragraph_and_exit_2(
+    run_cli: Run, tmp_path: Path, args: list[object], fragment: str
+) -> None:
+    argv = [a(tmp_path) if callable(a) else str(a) for a in args]
+    if argv and not argv[0].startswith("-") and argv[0] != "missing.yaml":
+        argv = [argv[0]]
+    result = run_cli("estimate", *argv, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith("error:")
+    assert fragment in " ".join(result.stderr.split()), result.stderr
+
+
+def test_catalog_lists_with_filters(run_cli: Run) -> None:
+    result = run_cli("catalog", "accelerators", "H100")
+    assert result.returncode == 0
+    assert "H100-80GB" in result.stdout
+    assert "MI300X" not in result.stdout
+    prices = json.loads(run_cli("catalog", "prices", "H100-80GB", "spot", "--json").stdout)
+    assert prices
+    assert all(p["pricing"] == "spot" and p["accelerator"] == "H100-80GB" for p in prices)
+    grid = json.loads(run_cli("catalog", "grid", "france", "--json").stdout)
+    assert any(g["code"] == "FRA" for g in grid)
+    assert run_cli("catalog", "constants", "pue").returncode == 0
+
+
+def test_catalog_rejects_an_unknown_table(run_cli: Run) -> None:
+    result = run_cli("catalog", "gpus")
+    assert result.returncode == 2
+    assert "accelerators" in result.stderr
+
+
+def test_help_and_version(run_cli: Run) -> None:
+    for verb in ("estimate", "catalog"):
+        assert run_cli(verb, "--help").returncode == 0
+    assert run_cli("--version").stdout.startswith("aibudget ")

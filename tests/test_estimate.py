@@ -1,0 +1,198 @@
+"""Estimates: the GPT-3 case study against its published figures, the JSON contract, the bill."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+import aibudget
+from aibudget import DoesNotFitError, ScenarioError
+from aibudget.scenario import apply_overrides, builtin_examples
+
+# Published GPT-3 figures: Brown et al. 2020 (FLOPs), Patterson et al. 2021 Table 4 (energy, CO2e).
+GPT3_FLOPS = 3.14e23
+GPT3_ENERGY_KWH = 1_287_000
+GPT3_CO2E_KG = 552_100
+
+
+@pytest.fixture(scope="module")
+def gpt3() -> dict[str, Any]:
+    return aibudget.estimate("gpt3-175b").to_dict()
+
+
+def p50(measure: dict[str, float]) -> float:
+    assert measure["p10"] == measure["p50"] == measure["p90"]  # no uncertainty modelled yet
+    return measure["p50"]
+
+
+def test_gpt3_flops_within_5_percent(gpt3: dict[str, Any]) -> None:
+    assert p50(gpt3["training"]["flops"]) == pytest.approx(GPT3_FLOPS, rel=0.05)
+
+
+def test_gpt3_wall_clock_between_one_and_six_weeks(gpt3: dict[str, Any]) -> None:
+    assert 7 <= p50(gpt3["training"]["wall_clock_days"]) <= 42
+
+
+def test_gpt3_energy_within_25_percent(gpt3: dict[str, Any]) -> None:
+    assert p50(gpt3["training"]["energy_kwh"]) == pytest.approx(GPT3_ENERGY_KWH, rel=0.25)
+
+
+def test_gpt3_co2e_within_25_percent(gpt3: dict[str, Any]) -> None:
+    assert p50(gpt3["training"]["co2e_kg"]) == pytest.approx(GPT3_CO2E_KG, rel=0.25)
+
+
+def test_gpt3_household_years_between_100_and_250(gpt3: dict[str, Any]) -> None:
+    assert 100 <= p50(gpt3["equivalents"]["us_household_years"]) <= 250
+
+
+def test_gpt3_cloud_cost_between_4_and_12_million_with_a_stated_price(gpt3: dict[str, Any]) -> None:
+    assert 4e6 <= p50(gpt3["training"]["usd"]) <= 12e6
+    price = next(a for a in gpt3["assumptions"] if a["name"] == "training.cloud.price_usd_per_chip_hour")
+    assert price["source"].startswith("https://")
+    assert price["as_of"]
+    assert "on_demand" in price["note"]
+
+
+def test_gpt3_uses_patterson_pue_and_grid(gpt3: dict[str, Any]) -> None:
+    by_name = {a["name"]: a for a in gpt3["assumptions"]}
+    assert by_name["energy.pue"]["value"] == 1.1
+    assert by_name["energy.grid_gco2e_per_kwh"]["value"] == 429
+    # the MFU is the catalog's V100 default, not fitted to GPT-3
+    assert by_name["training.mfu"]["source"] == "https://arxiv.org/abs/1909.08053"
+
+
+def test_json_contract_shape(gpt3: dict[str, Any]) -> None:
+    measure = {"p10", "p50", "p90"}
+    assert set(gpt3) >= {"name", "total", "phases", "training", "equivalents", "assumptions"}
+    assert set(gpt3["total"]) == {"usd", "energy_kwh", "co2e_kg"}
+    for key in ("flops", "chip_hours", "wall_clock_days", "mfu", "energy_kwh", "co2e_kg", "usd"):
+        assert set(gpt3["training"][key]) == measure, key
+    assert isinstance(gpt3["training"]["chips"], int)
+    for phase in gpt3["phases"]:
+        assert {"name", "usd", "energy_kwh", "co2e_kg", "items"} <= set(phase)
+        for item in phase["items"]:
+            assert {"name", "usd", "energy_kwh", "co2e_kg"} <= set(item)
+    for a in gpt3["assumptions"]:
+        assert set(a) >= {"name", "value", "unit", "source", "as_of"}
+
+
+@pytest.mark.parametrize("name", sorted(builtin_examples()))
+def test_every_example_phases_sum_to_the_total(name: str) -> None:
+    est = aibudget.estimate(name)
+    data = est.to_dict()
+    for measure in ("usd", "energy_kwh", "co2e_kg"):
+        phases = sum(p50(phase[measure]) for phase in data["phases"])
+        items = sum(p50(i[measure]) for phase in data["phases"] for i in phase["items"])
+        assert phases == pytest.approx(p50(data["total"][measure]), rel=1e-12)
+        assert items == pytest.approx(phases, rel=1e-12)
+    assert p50(data["total"]["usd"]) == pytest.approx(p50(data["training"]["usd"]), rel=1e-12)
+
+
+def test_every_catalog_assumption_is_sourced() -> None:
+    for name in builtin_examples():
+        for a in aibudget.estimate(name).assumptions:
+            if a.origin == "catalog":
+                assert a.source.startswith("https://"), a
+                assert a.as_of, a
+
+
+def test_owned_bill_has_amortised_hardware_and_electricity() -> None:
+    est = aibudget.estimate("1b-owned-a100")
+    items = {i.name: float(i.measures["usd"][0]) for i in est.phases[0].items}
+    assert set(items) == {
+        "accelerators (amortised)",
+        "other server components (amortised)",
+        "cluster interconnect (amortised)",
+        "electricity",
+    }
+    hours = float(est.training["chip_hours"][0])
+    per_hour = 0.14 * math.log(10) / 8766
+    assert items["accelerators (amortised)"] == pytest.approx(hours * 17_500 * per_hour, rel=1e-9)
+    kwh = float(est.training["energy_kwh"][0])
+    assert items["electricity"] == pytest.approx(kwh * 0.0806, rel=1e-9)
+    assert est.assumption("energy.grid_gco2e_per_kwh").note.startswith("Virginia")
+
+
+def test_cloud_region_sets_the_grid_and_pue() -> None:
+    est = aibudget.estimate("llama-7b-h100-cloud", ["training.cloud.provider=aws"])
+    assert est.assumption("energy.location").value == "aws:us-east-1"
+    assert est.assumption("energy.pue").value == 1.15
+    assert est.assumption("training.cloud.price_usd_per_chip_hour").value == 6.88
+
+
+def test_no_location_falls_back_to_world_average_and_says_so(minimal: dict[str, Any]) -> None:
+    est = aibudget.estimate(apply_overrides(minimal, ["training.hardware=owned"]))
+    assert est.assumption("energy.location").value == "WORLD"
+    assert any("world-average" in note for note in est.notes)
+
+
+def test_spot_is_cheaper_than_on_demand() -> None:
+    base = aibudget.estimate("llama-7b-h100-cloud", ["training.cloud.provider=aws"])
+    spot = aibudget.estimate(
+        "llama-7b-h100-cloud", ["training.cloud.provider=aws", "training.cloud.pricing=spot"]
+    )
+    assert spot.total("usd") < base.total("usd")
+    np.testing.assert_allclose(spot.total("energy_kwh"), base.total("energy_kwh"))
+
+
+def test_deadline_derives_chips() -> None:
+    est = aibudget.estimate("gpt3-175b", ["training.chips=null", "training.wall_clock_days=30"])
+    chips = float(est.training["chips"][0])
+    assert float(est.training["wall_clock_days"][0]) <= 30
+    hours = float(est.training["chip_hours"][0])
+    assert chips == math.ceil(hours / (30 * 24))
+
+
+def test_user_mfu_overrides_the_default() -> None:
+    base = aibudget.estimate("gpt3-175b")
+    fast = aibudget.estimate("gpt3-175b", ["training.mfu=0.472"])
+    assert fast.assumption("training.mfu").origin == "scenario"
+    assert float(fast.training["chip_hours"][0]) == pytest.approx(
+        float(base.training["chip_hours"][0]) / 2, rel=1e-9
+    )
+
+
+def test_measured_power_replaces_the_chain() -> None:
+    est = aibudget.estimate("gpt3-175b", ["energy.system_power_w_per_chip=330"])
+    assert float(est.training["system_power_w_per_chip"][0]) == 330
+    # with GPT-3's published chip-hours this would be Patterson's 1,287 MWh
+    assert float(est.training["energy_kwh"][0]) == pytest.approx(
+        float(est.training["chip_hours"][0]) * 0.330 * 1.1, rel=1e-12
+    )
+
+
+def test_model_that_does_not_fit_is_a_clear_error() -> None:
+    with pytest.raises(DoesNotFitError, match=r"at least 91 V100-32GB.*training.chips is 16"):
+        aibudget.estimate("gpt3-175b", ["training.chips=16"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        (["training.accelerator=Trainium", "training.cloud.provider=null"],
+         "energy.system_power_w_per_chip"),
+        (["training.accelerator=L4", "training.precision=bf16", "training.hardware=owned",
+          "training.cloud=null"], "training.owned.price_usd_per_chip"),
+        (["training.cloud.pricing=spot"], "training.cloud"),
+        (["training.cloud.region=mars-1"], "training.cloud.region"),
+    ],
+)
+def test_resolution_errors_name_the_field(overrides: list[str], path: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        aibudget.estimate("gpt3-175b", overrides)
+    assert path in dict(info.value.problems)
+
+
+def test_same_result_from_object_file_and_overrides(tmp_path: Any) -> None:
+    scenario = aibudget.load_scenario("gpt3-175b")
+    path = tmp_path / "gpt3.json"
+    import json
+
+    path.write_text(json.dumps(scenario.to_dict()))
+    a = aibudget.estimate(scenario).to_dict()
+    b = aibudget.estimate(str(path)).to_dict()
+    assert a["total"] == b["total"]
+    assert a["training"] == b["training"]
