@@ -1,0 +1,115 @@
+"""How fast is an estimate? Prints figures; asserts nothing (machines are shared and noisy).
+
+    python benchmarks/bench_estimate.py [--draws 1000000] [--repeat 5]
+
+1. ``import aibudget`` and ``aibudget estimate`` end to end, as a user runs them (new processes).
+2. One vectorised evaluation of the training model over N scenarios (target: 1,000,000 in
+   under 1 s on a 2-core machine), and the same model one scenario at a time in a Python loop
+   on a sample, as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from aibudget.model.training import TrainingInputs, training_run
+
+
+def wall(cmd: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def scenarios(n: int, rng: np.random.Generator) -> TrainingInputs:
+    """N different training scenarios: sizes, data, chips, efficiency, prices, places."""
+    params = 10 ** rng.uniform(8, 12, n)
+    return TrainingInputs.from_values(
+        params=params,
+        active_params=params,
+        tokens=params * rng.uniform(10, 200, n),
+        flops_given=np.full(n, np.nan),
+        attention_layers=rng.integers(12, 128, n),
+        attention_d_model=rng.integers(1024, 16384, n),
+        attention_seq_len=rng.choice([2048, 4096, 8192], n),
+        memory_layers=rng.integers(12, 128, n),
+        memory_d_model=rng.integers(1024, 16384, n),
+        memory_seq_len=rng.choice([2048, 4096, 8192], n),
+        micro_batch_size=1.0,
+        activation_bytes_per_element=34.0,
+        activation_dtype_bytes=2.0,
+        state_bytes_per_param=16.0,
+        memory_gb_per_chip=rng.choice([40.0, 80.0, 141.0], n),
+        chips_given=rng.integers(8, 16384, n).astype(float),
+        deadline_days=np.full(n, np.nan),
+        peak_flops_per_s=rng.choice([312e12, 989.4e12, 2250e12], n),
+        mfu=rng.uniform(0.2, 0.6, n),
+        tdp_w=rng.choice([400.0, 700.0, 1000.0], n),
+        server_power_ratio=rng.uniform(1.5, 2.1, n),
+        average_power_fraction=rng.uniform(0.6, 0.9, n),
+        pue=rng.uniform(1.08, 1.6, n),
+        grid_gco2e_per_kwh=rng.uniform(20, 800, n),
+        owned=rng.integers(0, 2, n).astype(float),
+        price_usd_per_chip_hour=rng.uniform(1, 12, n),
+        purchase_price_usd_per_chip=rng.uniform(10_000, 40_000, n),
+        server_cost_ratio=1.64,
+        interconnect_cost_fraction=0.19,
+        depreciation_ooms_per_year=0.14,
+        electricity_usd_per_kwh=rng.uniform(0.05, 0.15, n),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--draws", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--loop-sample", type=int, default=2_000)
+    args = parser.parse_args()
+
+    print("End to end (median of %d new processes):" % args.repeat)
+    import_s = wall([sys.executable, "-c", "import aibudget"], args.repeat)
+    bare_s = wall([sys.executable, "-c", "pass"], args.repeat)
+    print(f"  python -c 'import aibudget'   {import_s * 1000:7.0f} ms  (bare python {bare_s * 1000:.0f} ms)")
+    cli_s = wall([sys.executable, "-m", "aibudget", "estimate"], args.repeat)
+    print(f"  aibudget estimate (GPT-3)      {cli_s * 1000:7.0f} ms")
+    json_s = wall([sys.executable, "-m", "aibudget", "estimate", "--json"], args.repeat)
+    print(f"  aibudget estimate --json       {json_s * 1000:7.0f} ms")
+
+    rng = np.random.default_rng(0)
+    inputs = scenarios(args.draws, rng)
+    training_run(inputs)  # warm up
+    times = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        result = training_run(inputs)
+        times.append(time.perf_counter() - start)
+    vector_s = min(times)
+    assert np.all(np.isfinite(result.usd))
+    print(f"\nVectorised training model, {args.draws:,} scenarios:")
+    print(f"  one call                       {vector_s * 1000:7.0f} ms  (best of {args.repeat};"
+          f" target < 1000 ms)")
+    print(f"  per scenario                   {vector_s / args.draws * 1e9:7.0f} ns")
+
+    n = args.loop_sample
+    sample = scenarios(n, np.random.default_rng(1))
+    fields = {name: getattr(sample, name) for name in sample.__dataclass_fields__}
+    start = time.perf_counter()
+    for i in range(n):
+        training_run(TrainingInputs.from_values(**{k: v[i % len(v)] for k, v in fields.items()}))
+    loop_per = (time.perf_counter() - start) / n
+    print(f"  Python loop, one at a time     {loop_per * 1e6:7.0f} µs per scenario "
+          f"(sample of {n:,})")
+    print(f"  vectorised / loop speed-up     {loop_per / (vector_s / args.draws):7.0f} x")
+
+
+if __name__ == "__main__":
+    main()
