@@ -75,10 +75,13 @@ def main() -> None:
     parser.add_argument("--loop-sample", type=int, default=2_000)
     args = parser.parse_args()
 
-    print("End to end (median of %d new processes):" % args.repeat)
+    print(f"End to end (median of {args.repeat} new processes):")
     import_s = wall([sys.executable, "-c", "import aibudget"], args.repeat)
     bare_s = wall([sys.executable, "-c", "pass"], args.repeat)
-    print(f"  python -c 'import aibudget'   {import_s * 1000:7.0f} ms  (bare python {bare_s * 1000:.0f} ms)")
+    print(
+        f"  python -c 'import aibudget'   {import_s * 1000:7.0f} ms  "
+        f"(bare python {bare_s * 1000:.0f} ms)"
+    )
     cli_s = wall([sys.executable, "-m", "aibudget", "estimate"], args.repeat)
     print(f"  aibudget estimate (GPT-3)      {cli_s * 1000:7.0f} ms")
     json_s = wall([sys.executable, "-m", "aibudget", "estimate", "--json"], args.repeat)
@@ -95,8 +98,10 @@ def main() -> None:
     vector_s = min(times)
     assert np.all(np.isfinite(result.usd))
     print(f"\nVectorised training model, {args.draws:,} scenarios:")
-    print(f"  one call                       {vector_s * 1000:7.0f} ms  (best of {args.repeat};"
-          f" target < 1000 ms)")
+    print(
+        f"  one call                       {vector_s * 1000:7.0f} ms  (best of {args.repeat};"
+        f" target < 1000 ms)"
+    )
     print(f"  per scenario                   {vector_s / args.draws * 1e9:7.0f} ns")
 
     n = args.loop_sample
@@ -106,8 +111,9 @@ def main() -> None:
     for i in range(n):
         training_run(TrainingInputs.from_values(**{k: v[i % len(v)] for k, v in fields.items()}))
     loop_per = (time.perf_counter() - start) / n
-    print(f"  Python loop, one at a time     {loop_per * 1e6:7.0f} µs per scenario "
-          f"(sample of {n:,})")
+    print(
+        f"  Python loop, one at a time     {loop_per * 1e6:7.0f} µs per scenario (sample of {n:,})"
+    )
     print(f"  vectorised / loop speed-up     {loop_per / (vector_s / args.draws):7.0f} x")
 
 

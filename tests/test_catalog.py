@@ -147,7 +147,7 @@ def test_grid_locations_resolve(location: str, code: str) -> None:
 
 
 def test_ambiguous_location_asks_for_a_code() -> None:
-    with pytest.raises(UnknownNameError, match="GEO .*US-GA"):
+    with pytest.raises(UnknownNameError, match=r"GEO .*US-GA"):
         catalog.grid_intensity("Georgia")
 
 

@@ -50,7 +50,9 @@ def test_gpt3_household_years_between_100_and_250(gpt3: dict[str, Any]) -> None:
 
 def test_gpt3_cloud_cost_between_4_and_12_million_with_a_stated_price(gpt3: dict[str, Any]) -> None:
     assert 4e6 <= p50(gpt3["training"]["usd"]) <= 12e6
-    price = next(a for a in gpt3["assumptions"] if a["name"] == "training.cloud.price_usd_per_chip_hour")
+    price = next(
+        a for a in gpt3["assumptions"] if a["name"] == "training.cloud.price_usd_per_chip_hour"
+    )
     assert price["source"].startswith("https://")
     assert price["as_of"]
     assert "on_demand" in price["note"]
@@ -172,10 +174,19 @@ def test_model_that_does_not_fit_is_a_clear_error() -> None:
 @pytest.mark.parametrize(
     ("overrides", "path"),
     [
-        (["training.accelerator=Trainium", "training.cloud.provider=null"],
-         "energy.system_power_w_per_chip"),
-        (["training.accelerator=L4", "training.precision=bf16", "training.hardware=owned",
-          "training.cloud=null"], "training.owned.price_usd_per_chip"),
+        (
+            ["training.accelerator=Trainium", "training.cloud.provider=null"],
+            "energy.system_power_w_per_chip",
+        ),
+        (
+            [
+                "training.accelerator=L4",
+                "training.precision=bf16",
+                "training.hardware=owned",
+                "training.cloud=null",
+            ],
+            "training.owned.price_usd_per_chip",
+        ),
         (["training.cloud.pricing=spot"], "training.cloud"),
         (["training.cloud.region=mars-1"], "training.cloud.region"),
     ],

@@ -42,8 +42,9 @@ def test_overrides_set_nested_fields_and_parse_values(minimal: dict[str, Any]) -
     assert data["training"]["mfu"] == 0.45
     assert data["training"]["cloud"] == {"pricing": "spot"}
     assert minimal["training"]["chips"] == 8  # the input is not changed
-    scenario = load_scenario(minimal, ["model.params=300e9", "training.chips=null",
-                                       "training.wall_clock_days=30"])
+    scenario = load_scenario(
+        minimal, ["model.params=300e9", "training.chips=null", "training.wall_clock_days=30"]
+    )
     assert scenario.model.params == 300e9
     assert scenario.training.chips is None
 
@@ -80,8 +81,11 @@ def _with(minimal: dict[str, Any], *overrides: str) -> dict[str, Any]:
         (["trainng.chips=5"], "trainng", "did you mean training"),
         (["serving.requests_per_day=5"], "serving", "not modelled by this version"),
         (["training.precision=fp64"], "training.precision", "'fp32', 'tf32'"),
-        (["training.precision=bf16", "training.accelerator=V100"], "training.precision",
-         "fp32, fp16"),
+        (
+            ["training.precision=bf16", "training.accelerator=V100"],
+            "training.precision",
+            "fp32, fp16",
+        ),
         (["training.cloud.provider=awz"], "training.cloud.provider", "did you mean aws"),
         (["energy.location=Atlantis"], "energy.location", "unknown location"),
         (["energy.pue=0.9"], "energy.pue", "greater than or equal to 1"),
@@ -130,7 +134,7 @@ def test_malformed_files(tmp_path: Path, text: str, suffix: str, fragment: str) 
 
 
 def test_missing_file_lists_the_builtin_examples(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioError, match="no such scenario file.*gpt3-175b"):
+    with pytest.raises(ScenarioError, match=r"no such scenario file.*gpt3-175b"):
         load_scenario(tmp_path / "nope.yaml")
 
 

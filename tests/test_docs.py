@@ -1,0 +1,88 @@
+"""The docs keep up with the code: quick start, field and column coverage, quoted output."""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from aibudget.scenario import FUTURE_SECTIONS, Scenario
+from conftest import REPO
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+README = (REPO / "README.md").read_text("utf-8")
+
+
+def _quick_start_commands() -> list[str]:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```\n(.*?)```", section, re.S)
+    assert block is not None
+    return [line.strip() for line in block[1].splitlines() if line.strip()]
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
+    commands = _quick_start_commands()
+    assert len(commands) == 2
+    assert "aibudget estimate" in commands[0]
+    ci = (REPO / ".ci" / "run").read_text("utf-8")
+    assert commands[1] in ci.splitlines()
+
+
+def _field_paths(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    for name, field in model.model_fields.items():
+        if model is Scenario and name in FUTURE_SECTIONS:
+            continue
+        path = f"{prefix}{name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from _field_paths(annotation, f"{path}.")
+        yield path
+
+
+@pytest.mark.parametrize("path", sorted(_field_paths(Scenario)))
+def test_every_scenario_field_is_documented(path: str) -> None:
+    text = (REPO / "docs" / "scenarios.md").read_text("utf-8")
+    assert f"`{path}`" in text
+
+
+@pytest.mark.parametrize(
+    "name", ["accelerators.csv", "cloud_prices.csv", "grid_carbon.csv", "constants.csv"]
+)
+def test_every_catalog_column_is_documented(name: str) -> None:
+    text = (REPO / "docs" / "catalog.md").read_text("utf-8")
+    data = resources.files("aibudget.catalog").joinpath("data", name).read_text("utf-8")
+    header = next(csv.reader(data.splitlines()))
+    section = text.split(f"## {name}", 1)[1].split("\n## ", 1)[0]
+    for column in header:
+        assert f"`{column}`" in section, (name, column)
+
+
+def test_readme_error_example_is_what_the_cli_prints(run_cli: Run) -> None:
+    block = README.split("$ aibudget estimate --set training.accelerator=H10-80GB", 1)[1]
+    quoted = block.split("```", 1)[0]
+    args = ["--set", "training.accelerator=H10-80GB", "--set", "model.params=-5"]
+    result = run_cli("estimate", *args)
+    printed = " ".join(result.stderr.split())
+    for line in quoted.strip().splitlines()[1:]:
+        assert " ".join(line.split()) in printed, line
+
+
+def test_readme_gpt3_figures_match_the_estimate(run_cli: Run) -> None:
+    out = run_cli("estimate").stdout
+    for figure in ("$8,394,184", "3.237e+23 FLOP", "12.7 days", "118 US household-years"):
+        assert figure in out
+        assert figure in README
+
+
+def test_examples_folder_is_the_packaged_examples() -> None:
+    packaged = Path(str(resources.files("aibudget").joinpath("examples")))
+    repo = REPO / "examples"
+    assert sorted(p.name for p in repo.glob("*.yaml")) == sorted(
+        p.name for p in packaged.glob("*.yaml")
+    )
