@@ -132,26 +132,25 @@ def training_run(x: TrainingInputs) -> TrainingRun:
     usd = rental_usd + accelerators_usd + servers_usd + interconnect_usd + electricity_usd
 
     shape = np.broadcast_shapes(*(getattr(x, f.name).shape for f in fields(x)))
-
-    def full(a: Array) -> Array:
-        return np.broadcast_to(np.asarray(a, float), shape)
-
+    values = {
+        "flops": flops,
+        "chip_hours": chip_hours,
+        "chips": chips,
+        "wall_clock_days": wall_clock_days,
+        "training_state_bytes": state,
+        "activation_bytes": activations,
+        "min_chips": min_chips,
+        "fits": (chips >= min_chips).astype(float),
+        "system_power_w_per_chip": power_w,
+        "energy_kwh": energy_kwh,
+        "co2e_kg": co2e_kg,
+        "rental_usd": rental_usd,
+        "accelerators_usd": accelerators_usd,
+        "servers_usd": servers_usd,
+        "interconnect_usd": interconnect_usd,
+        "electricity_usd": electricity_usd,
+        "usd": usd,
+    }
     return TrainingRun(
-        flops=full(flops),
-        chip_hours=full(chip_hours),
-        chips=full(chips),
-        wall_clock_days=full(wall_clock_days),
-        training_state_bytes=full(state),
-        activation_bytes=full(activations),
-        min_chips=full(min_chips),
-        fits=full((chips >= min_chips).astype(float)),
-        system_power_w_per_chip=full(power_w),
-        energy_kwh=full(energy_kwh),
-        co2e_kg=full(co2e_kg),
-        rental_usd=full(rental_usd),
-        accelerators_usd=full(accelerators_usd),
-        servers_usd=full(servers_usd),
-        interconnect_usd=full(interconnect_usd),
-        electricity_usd=full(electricity_usd),
-        usd=full(usd),
+        **{k: np.broadcast_to(np.asarray(v, float), shape) for k, v in values.items()}
     )
