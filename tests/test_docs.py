@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from aibudget.scenario import FUTURE_SECTIONS, Scenario
+from aibudget.scenario import Scenario, section_type
 from conftest import REPO
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -36,12 +36,10 @@ def test_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
 
 def _field_paths(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
     for name, field in model.model_fields.items():
-        if model is Scenario and name in FUTURE_SECTIONS:
-            continue
         path = f"{prefix}{name}"
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            yield from _field_paths(annotation, f"{path}.")
+        section = section_type(field.annotation)
+        if section is not None:
+            yield from _field_paths(section, f"{path}.")
         yield path
 
 

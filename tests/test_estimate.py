@@ -103,7 +103,7 @@ def test_every_catalog_assumption_is_sourced() -> None:
 
 def test_owned_bill_has_amortised_hardware_and_electricity() -> None:
     est = aibudget.estimate("1b-owned-a100")
-    items = {i.name: float(i.measures["usd"][0]) for i in est.phases[0].items}
+    items = {i.name: float(i.measures["usd"][0]) for i in est.phase("training").items}
     assert set(items) == {
         "accelerators (amortised)",
         "other server components (amortised)",

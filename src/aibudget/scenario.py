@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -33,13 +33,20 @@ from aibudget._errors import ScenarioError, UnknownNameError, closest
 from aibudget.units import parse_quantity
 
 __all__ = [
-    "FUTURE_SECTIONS",
+    "ApiSpec",
     "CloudSpec",
+    "DataSpec",
     "EnergySpec",
+    "HorizonSpec",
+    "MaintenanceSpec",
     "ModelSpec",
     "OwnedSpec",
+    "RoleSpec",
     "Scenario",
+    "ServingSpec",
+    "TeamSpec",
     "TrainingSpec",
+    "TuningSpec",
     "apply_overrides",
     "builtin_examples",
     "load_scenario",
@@ -64,14 +71,27 @@ Precision = Literal["fp32", "tf32", "fp16", "bf16", "fp8"]
 Optimizer = Literal["adam", "adamw", "sgd", "adam_8bit", "adafactor"]
 Pricing = Literal["on_demand", "spot", "reserved_1y"]
 
-#: Sections of the scenario format that this version does not model yet. They are rejected with
-#: a clear message instead of being silently ignored.
-FUTURE_SECTIONS = ("data", "tuning", "team", "serving", "maintenance", "horizon")
+
+def _resolve_api(name: str) -> str:
+    try:
+        return catalog.api_model(name).name
+    except UnknownNameError as error:
+        raise ValueError(str(error)) from None
+
+
+def section_type(annotation: Any) -> type[BaseModel] | None:
+    """The section model inside a field's annotation (``X``, ``X | None`` or ``list[X]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = section_type(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _is_section(field: Any) -> bool:
-    annotation = getattr(field, "annotation", None)
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    return section_type(getattr(field, "annotation", None)) is not None
 
 
 def _at(field: str, message: str) -> ValueError:
@@ -107,6 +127,10 @@ class ModelSpec(_Section):
     )
     layers: PositiveCount | None = Field(None, description="transformer layers")
     d_model: PositiveCount | None = Field(None, description="hidden width (d_model)")
+    heads: PositiveCount | None = Field(None, description="attention heads")
+    kv_heads: PositiveCount | None = Field(
+        None, description="key-value heads (grouped-query attention); sizes the KV cache"
+    )
 
     @model_validator(mode="after")
     def _active_params(self) -> ModelSpec:
@@ -117,6 +141,11 @@ class ModelSpec(_Section):
                 "active_params",
                 f"{self.active_params:.4g} cannot exceed params ({self.params:.4g})",
             )
+        if (self.kv_heads is None) != (self.heads is None):
+            missing = "heads" if self.heads is None else "kv_heads"
+            raise _at(missing, "give heads and kv_heads together, or neither")
+        if self.kv_heads is not None and self.heads is not None and self.kv_heads > self.heads:
+            raise _at("kv_heads", f"{self.kv_heads} cannot exceed heads ({self.heads})")
         if self.architecture == "dense" and self.active_params not in (None, self.params):
             raise _at(
                 "active_params",
@@ -286,30 +315,317 @@ class EnergySpec(_Section):
         return self
 
 
+class DataAcquisition(_Section):
+    """Buying or licensing data."""
+
+    tokens: NonNegativeQuantity = Field(0.0, description="tokens bought")
+    usd_per_million_tokens: NonNegativeQuantity | None = Field(
+        None, description="price per million tokens"
+    )
+    samples: NonNegativeQuantity = Field(0.0, description="samples (images, documents) bought")
+    usd_per_sample: NonNegativeQuantity | None = Field(None, description="price per sample")
+    licence_usd: NonNegativeQuantity = Field(0.0, description="a flat licence fee")
+
+    @model_validator(mode="after")
+    def _priced(self) -> DataAcquisition:
+        if self.tokens and self.usd_per_million_tokens is None:
+            raise _at("usd_per_million_tokens", "tokens are bought, so give their price")
+        if self.samples and self.usd_per_sample is None:
+            raise _at("usd_per_sample", "samples are bought, so give their price")
+        return self
+
+
+class DataCleaning(_Section):
+    """Filtering and deduplicating raw data: compute, people, or both."""
+
+    tokens: NonNegativeQuantity = Field(0.0, description="raw tokens processed")
+    cpu_hours_per_billion_tokens: NonNegativeQuantity | None = Field(
+        None, description="CPU core-hours per billion tokens processed"
+    )
+    usd_per_cpu_hour: NonNegativeQuantity | None = Field(None, description="price of a core-hour")
+    people_hours: NonNegativeQuantity = Field(0.0, description="hours of people's data work")
+    usd_per_hour: NonNegativeQuantity | None = Field(
+        None, description="loaded hourly cost of that work; default a data scientist's"
+    )
+
+
+AnnotationTask = Literal[
+    "image_classification",
+    "bounding_box",
+    "semantic_segmentation",
+    "instance_segmentation",
+    "text_classification",
+]
+
+
+class DataAnnotation(_Section):
+    """Labelling: by the label (crowd or vendor) or by expert time."""
+
+    items: NonNegativeQuantity = Field(description="items to label (images, documents, pairs)")
+    labels_per_item: PositiveQuantity = Field(1.0, description="labels per item (consensus)")
+    task: AnnotationTask | None = Field(
+        None, description="crowd task whose catalog price per label is used"
+    )
+    usd_per_label: NonNegativeQuantity | None = Field(None, description="price per label")
+    minutes_per_item: PositiveQuantity | None = Field(
+        None, description="expert minutes per item and reader"
+    )
+    readers_per_item: PositiveQuantity = Field(1.0, description="experts reading each item")
+    role: str | None = Field(None, description="the experts' role, e.g. radiologist")
+    usd_per_hour: NonNegativeQuantity | None = Field(None, description="experts' hourly cost")
+    rework_fraction: Annotated[float, BeforeValidator(parse_quantity), Field(ge=0, le=5)] | None = (
+        Field(None, description="share of labels redone after quality review")
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> DataAnnotation:
+        crowd = self.task is not None or self.usd_per_label is not None
+        expert = self.minutes_per_item is not None
+        if crowd == expert:
+            raise _at(
+                "minutes_per_item" if expert else "usd_per_label",
+                "label either by the label (task or usd_per_label) or by expert time "
+                "(minutes_per_item, with role or usd_per_hour), not both or neither",
+            )
+        if expert and self.role is None and self.usd_per_hour is None:
+            raise _at("usd_per_hour", "expert labelling needs usd_per_hour or a role")
+        return self
+
+
+class DataSynthetic(_Section):
+    """Data generated by a model through an API (or at a given price)."""
+
+    tokens: PositiveQuantity = Field(description="tokens generated (output)")
+    input_tokens: NonNegativeQuantity = Field(0.0, description="prompt tokens sent")
+    api: str | None = Field(None, description="a hosted model from the API catalog")
+    usd_per_million_tokens: NonNegativeQuantity | None = Field(
+        None, description="price per million generated tokens"
+    )
+
+    @field_validator("api")
+    @classmethod
+    def _api(cls, value: str | None) -> str | None:
+        return None if value is None else _resolve_api(value)
+
+    @model_validator(mode="after")
+    def _priced(self) -> DataSynthetic:
+        if (self.api is None) == (self.usd_per_million_tokens is None):
+            raise _at("api", "give an api model or usd_per_million_tokens (one of them)")
+        return self
+
+
+class DataSpec(_Section):
+    """Acquiring, cleaning, labelling and generating data."""
+
+    acquisition: DataAcquisition | None = None
+    cleaning: DataCleaning | None = None
+    annotation: DataAnnotation | None = None
+    synthetic: DataSynthetic | None = None
+
+
+class SearchSpec(_Section):
+    """A hyperparameter search."""
+
+    trials: PositiveCount = Field(description="configurations tried")
+    fraction_per_trial: Fraction | None = Field(
+        None, description="compute of one trial / the final run; default by method"
+    )
+    method: Literal["grid", "random", "asha"] = Field(
+        "random", description="grid, random, or asha (early stopping)"
+    )
+
+
+class FailureSpec(_Section):
+    """Work lost to hardware failures in the final run."""
+
+    interruptions_per_1000_chip_days: NonNegativeQuantity | None = Field(
+        None, description="job interruptions per 1,000 chip-days"
+    )
+    checkpoint_interval_hours: PositiveQuantity | None = Field(
+        None, description="hours between checkpoints"
+    )
+    restart_hours: NonNegativeQuantity | None = Field(None, description="hours to restart a job")
+
+
+class TuningSpec(_Section):
+    """Experiments and tuning before the final run (the bill's `experiments` phase)."""
+
+    experiment_multiplier: Annotated[float, BeforeValidator(parse_quantity), Field(ge=1)] | None = (
+        Field(None, description="total development compute / final-run compute")
+    )
+    search: SearchSpec | None = None
+    failures: FailureSpec = Field(default_factory=FailureSpec)
+
+
+class RoleSpec(_Section):
+    """People in one role."""
+
+    role: str = Field(description="e.g. ml_engineer, research_scientist, data_scientist")
+    count: PositiveQuantity = Field(1.0, description="head-count (may be fractional)")
+    months: PositiveQuantity | None = Field(None, description="months; default team.months")
+    salary_usd_per_year: NonNegativeQuantity | None = Field(
+        None, description="base salary; default by role"
+    )
+    equity_usd_per_year: NonNegativeQuantity = Field(0.0, description="equity per year")
+
+
+class TeamSpec(_Section):
+    """The people on the project."""
+
+    months: PositiveQuantity | None = Field(None, description="default months for every role")
+    overhead: Annotated[float, BeforeValidator(parse_quantity), Field(ge=1, le=3)] | None = Field(
+        None, description="loaded cost / salary (benefits, taxes, office)"
+    )
+    roles: list[RoleSpec] = Field(min_length=1, description="one entry per role")
+
+    @model_validator(mode="after")
+    def _months(self) -> TeamSpec:
+        for i, role in enumerate(self.roles):
+            if role.months is None and self.months is None:
+                raise _at(f"roles.{i}.months", "give months for this role, or team.months")
+        return self
+
+
+class ApiSpec(_Section):
+    """A hosted model billed per token."""
+
+    model: str | None = Field(None, description="a hosted model from the API catalog")
+    usd_per_million_input: NonNegativeQuantity | None = Field(None, description="input price")
+    usd_per_million_output: NonNegativeQuantity | None = Field(None, description="output price")
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str | None) -> str | None:
+        return None if value is None else _resolve_api(value)
+
+    @model_validator(mode="after")
+    def _priced(self) -> ApiSpec:
+        explicit = self.usd_per_million_input is not None or self.usd_per_million_output is not None
+        if (self.model is None) == (not explicit):
+            raise _at("model", "give a model from the API catalog or explicit prices, not both")
+        if explicit and (self.usd_per_million_input is None or self.usd_per_million_output is None):
+            raise _at("usd_per_million_output", "give both input and output prices")
+        return self
+
+
+Serving = Literal["dedicated", "autoscaled", "api"]
+ServingPrecision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]
+
+
+class ServingSpec(_Section):
+    """Serving the model to users (the bill's `deployment` phase)."""
+
+    mode: Serving = Field("dedicated", description="dedicated, autoscaled or api")
+    requests_per_day: NonNegativeQuantity = Field(description="mean requests per day")
+    input_tokens_per_request: NonNegativeQuantity = Field(description="prompt tokens per request")
+    output_tokens_per_request: NonNegativeQuantity = Field(
+        description="generated tokens per request"
+    )
+    peak_to_mean: Annotated[float, BeforeValidator(parse_quantity), Field(ge=1)] | None = Field(
+        None, description="peak request rate / mean"
+    )
+    headroom: Annotated[float, BeforeValidator(parse_quantity), Field(ge=0, le=10)] | None = Field(
+        None, description="spare capacity over the load served"
+    )
+    params: PositiveQuantity | None = Field(None, description="served model; default model.params")
+    active_params: PositiveQuantity | None = Field(
+        None, description="active per token; default model.active_params"
+    )
+    precision: ServingPrecision = Field("bf16", description="weight precision when serving")
+    accelerator: str | None = Field(None, description="default: the training accelerator")
+    chips_per_replica: PositiveCount | None = Field(
+        None, description="chips per model replica; default the fewest that fit"
+    )
+    max_batch: PositiveCount | None = Field(None, description="most sequences decoded together")
+    tpot_ms: PositiveQuantity | None = Field(
+        None, description="latency target: milliseconds per output token per user"
+    )
+    min_replicas: NonNegativeQuantity | None = Field(
+        None, description="autoscaled: replicas kept running at least"
+    )
+    mbu: Fraction | None = Field(None, description="achieved share of peak memory bandwidth")
+    prefill_mfu: Fraction | None = Field(None, description="achieved share of peak FLOP/s")
+    hardware: Literal["cloud", "owned"] = Field("cloud", description="rent (cloud) or buy (owned)")
+    cloud: CloudSpec = Field(default_factory=CloudSpec)
+    owned: OwnedSpec = Field(default_factory=OwnedSpec)
+    api: ApiSpec | None = None
+    overhead_fraction: (
+        Annotated[float, BeforeValidator(parse_quantity), Field(ge=0, le=5)] | None
+    ) = Field(None, description="storage, egress, monitoring as a share of compute")
+    overhead_usd_per_month: NonNegativeQuantity = Field(
+        0.0, description="explicit infrastructure cost per month, in addition"
+    )
+
+    @field_validator("accelerator")
+    @classmethod
+    def _accelerator(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return catalog.accelerator(value).name
+        except UnknownNameError as error:
+            raise ValueError(str(error)) from None
+
+    @model_validator(mode="after")
+    def _mode(self) -> ServingSpec:
+        if self.mode == "api" and self.api is None:
+            raise _at("api", "mode api needs the api section (model, or prices)")
+        if self.mode != "api" and self.api is not None:
+            raise _at("api", f"set, but mode is {self.mode!r}; set mode: api or remove it")
+        unused = "owned" if self.hardware == "cloud" else "cloud"
+        if getattr(self, unused).model_fields_set:
+            raise _at(unused, f"set, but serving.hardware is {self.hardware!r}")
+        if self.mode != "autoscaled" and self.min_replicas is not None:
+            raise _at("min_replicas", "only autoscaled serving has a minimum")
+        return self
+
+
+class MaintenanceSpec(_Section):
+    """Keeping the model useful over the horizon."""
+
+    retrains_per_year: NonNegativeQuantity = Field(0.0, description="retrainings or fine-tunes")
+    tokens_per_retrain: PositiveQuantity | None = Field(
+        None, description="tokens of each retrain, priced by the training model"
+    )
+    monitoring_usd_per_month: NonNegativeQuantity | None = Field(
+        None, description="drift and quality monitoring"
+    )
+    traffic_growth_per_year: Annotated[
+        float, BeforeValidator(parse_quantity), Field(ge=-0.99, le=100)
+    ] = Field(0.0, description="yearly growth of serving traffic (0.2 = +20%)")
+
+    @model_validator(mode="after")
+    def _retrain(self) -> MaintenanceSpec:
+        if self.retrains_per_year and self.tokens_per_retrain is None:
+            raise _at("tokens_per_retrain", "retraining needs the tokens of each retrain")
+        return self
+
+
+class HorizonSpec(_Section):
+    """How long the model is operated, and the value of money over time."""
+
+    years: Annotated[float, BeforeValidator(parse_quantity), Field(gt=0, le=30)] = Field(
+        description="years of operation after training"
+    )
+    discount_rate: Annotated[float, BeforeValidator(parse_quantity), Field(ge=0, lt=1)] = Field(
+        0.0, description="yearly discount rate for the present value"
+    )
+
+
 class Scenario(_Section):
-    """One scenario: a model, its final training run and the energy it draws."""
+    """One scenario: a model, its final training run, and the rest of its lifecycle."""
 
     name: str = Field("unnamed scenario", description="a title for reports")
     description: str | None = Field(None, description="free text")
     model: ModelSpec
     training: TrainingSpec
     energy: EnergySpec = Field(default_factory=EnergySpec)
-    data: Any = None
-    tuning: Any = None
-    team: Any = None
-    serving: Any = None
-    maintenance: Any = None
-    horizon: Any = None
-
-    @field_validator(*FUTURE_SECTIONS, mode="before")
-    @classmethod
-    def _not_yet(cls, value: Any) -> None:
-        if value is not None:
-            raise ValueError(
-                "this section is part of the scenario format but is not modelled by this "
-                "version of aibudget yet; remove it (its cost is not included)"
-            )
-        return None
+    data: DataSpec | None = None
+    tuning: TuningSpec | None = None
+    team: TeamSpec | None = None
+    serving: ServingSpec | None = None
+    maintenance: MaintenanceSpec | None = None
+    horizon: HorizonSpec | None = None
 
     @model_validator(mode="after")
     def _memory_shape(self) -> Scenario:
@@ -332,11 +648,13 @@ def _model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
     """The pydantic model class that owns the field at ``path`` (for suggestions)."""
     model: type[BaseModel] = Scenario
     for part in path:
+        if str(part).isdigit():  # an index into a list of sections
+            continue
         field = model.model_fields.get(str(part))
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        found = section_type(getattr(field, "annotation", None))
+        if found is None:
             return None
-        model = annotation
+        model = found
     return model
 
 
@@ -353,8 +671,6 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "extra_forbidden":
         owner = _model_at(loc[:-1])
         valid = list(owner.model_fields) if owner is not None else []
-        if owner is Scenario:
-            valid = [name for name in valid if name not in FUTURE_SECTIONS]
         hint = closest(loc[-1], valid)
         message = (
             "unknown field"

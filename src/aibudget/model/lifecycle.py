@@ -1,0 +1,577 @@
+"""The whole lifecycle: data, final training, experiments, people, deployment, maintenance, over
+a horizon of years, with a yearly cash flow and its present value.
+
+:func:`lifecycle` takes a :class:`LifecycleInputs` (arrays for every phase; a phase whose
+scenario section is absent has zero quantities) and returns a :class:`Lifecycle`: per phase, per
+line item, the measures ``usd``, ``energy_kwh`` and ``co2e_kg``; the key figures of training and
+serving; and the cash flow by year. Loops run over roles and years, never over samples.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aibudget.model import data, energy, experiments, hardware, people, serving
+from aibudget.model.training import TrainingInputs, TrainingRun, training_run
+from aibudget.units import HOURS_PER_YEAR, W_PER_KW
+
+Array = NDArray[np.float64]
+Items = dict[str, dict[str, Array]]
+
+#: The fixed phase names of the bill, in order.
+PHASES = ("data", "training", "experiments", "people", "deployment", "maintenance")
+MONTHS_PER_YEAR = 12.0
+
+
+def _arrays(cls: type, values: dict[str, object]) -> dict[str, Array]:
+    return {f.name: np.atleast_1d(np.asarray(values[f.name], dtype=float)) for f in fields(cls)}
+
+
+@dataclass(frozen=True)
+class DataInputs:
+    """Data work. Zero quantities where the scenario has no such work."""
+
+    acquisition_tokens: Array
+    acquisition_usd_per_million_tokens: Array
+    acquisition_samples: Array
+    acquisition_usd_per_sample: Array
+    licence_usd: Array
+    cleaning_tokens: Array
+    cpu_hours_per_billion_tokens: Array
+    usd_per_cpu_hour: Array
+    cpu_w_per_core: Array
+    cleaning_people_hours: Array
+    cleaning_usd_per_hour: Array
+    crowd_items: Array
+    labels_per_item: Array
+    usd_per_label: Array
+    expert_items: Array
+    readers_per_item: Array
+    minutes_per_item: Array
+    expert_usd_per_hour: Array
+    rework_fraction: Array
+    synthetic_input_tokens: Array
+    synthetic_output_tokens: Array
+    synthetic_usd_per_million_input: Array
+    synthetic_usd_per_million_output: Array
+    api_wh_per_output_token: Array
+    api_grid_gco2e_per_kwh: Array
+
+    @classmethod
+    def from_values(cls, **values: object) -> DataInputs:
+        return cls(**_arrays(cls, values))
+
+
+@dataclass(frozen=True)
+class ExperimentInputs:
+    """Experiments priced at the final run's cost per chip-hour. Zero when absent."""
+
+    experiment_multiplier: Array  # 1.0: no experiments beyond the final run
+    search_trials: Array
+    search_fraction_per_trial: Array
+    interruptions_per_1000_chip_days: Array
+    checkpoint_interval_hours: Array
+    restart_hours: Array
+
+    @classmethod
+    def from_values(cls, **values: object) -> ExperimentInputs:
+        return cls(**_arrays(cls, values))
+
+
+@dataclass(frozen=True)
+class RoleInputs:
+    """One role of the team."""
+
+    name: str
+    count: Array
+    months: Array
+    salary_usd_per_year: Array
+    overhead: Array
+    equity_usd_per_year: Array
+
+
+@dataclass(frozen=True)
+class ServingInputs:
+    """Serving. ``requests_per_day`` is zero when there is no serving section."""
+
+    api: Array  # 1.0: hosted API billed per token
+    autoscaled: Array  # 1.0: pay for the mean load (with a minimum); 0.0: dedicated for the peak
+    requests_per_day: Array
+    input_tokens: Array
+    output_tokens: Array
+    peak_to_mean: Array
+    headroom: Array
+    traffic_growth_per_year: Array
+    params: Array
+    active_params: Array
+    weight_bytes_per_param: Array
+    kv_bytes_per_token: Array
+    memory_bytes_per_chip: Array
+    memory_fraction: Array
+    bandwidth_bytes_per_s: Array
+    peak_flops_per_s: Array
+    mbu: Array
+    prefill_mfu: Array
+    max_batch: Array
+    tpot_target_s: Array  # NaN: no latency target
+    chips_per_replica: Array  # NaN: the fewest that fit
+    min_replicas: Array
+    tdp_w: Array
+    server_power_ratio: Array
+    average_power_fraction: Array
+    pue: Array
+    grid_gco2e_per_kwh: Array
+    owned: Array
+    price_usd_per_chip_hour: Array
+    purchase_price_usd_per_chip: Array
+    server_cost_ratio: Array
+    interconnect_cost_fraction: Array
+    depreciation_ooms_per_year: Array
+    electricity_usd_per_kwh: Array
+    api_usd_per_million_input: Array
+    api_usd_per_million_output: Array
+    api_wh_per_output_token: Array
+    api_grid_gco2e_per_kwh: Array
+    overhead_fraction: Array
+    overhead_usd_per_month: Array
+
+    @classmethod
+    def from_values(cls, **values: object) -> ServingInputs:
+        return cls(**_arrays(cls, values))
+
+
+@dataclass(frozen=True)
+class MaintenanceInputs:
+    """Maintenance over the horizon; the retrain itself is a training run."""
+
+    retrains_per_year: Array
+    monitoring_usd_per_month: Array
+
+    @classmethod
+    def from_values(cls, **values: object) -> MaintenanceInputs:
+        return cls(**_arrays(cls, values))
+
+
+@dataclass(frozen=True)
+class LifecycleInputs:
+    """Everything the lifecycle model uses."""
+
+    training: TrainingInputs
+    retrain: TrainingInputs  # the training run with each retrain's tokens
+    data: DataInputs
+    experiments: ExperimentInputs
+    roles: tuple[RoleInputs, ...]
+    serving: ServingInputs
+    maintenance: MaintenanceInputs
+    years: Array  # years of operation after training (0: none)
+    discount_rate: Array
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """The lifecycle bill and its figures."""
+
+    phases: dict[str, Items]
+    training: TrainingRun
+    serving: dict[str, Array]
+    cash_flow_usd: Array  # shape (..., years + 1): year 0 is the build, then each year of operation
+    present_value_usd: Array
+
+    def total(self, measure: str) -> Array:
+        """A measure summed over every phase and item."""
+        return sum(
+            (item[measure] for items in self.phases.values() for item in items.values()),
+            start=np.zeros_like(self.training.usd),
+        )
+
+
+def _item(
+    usd: Array, kwh: Array | float = 0.0, co2e: Array | float = 0.0, **extra: Array
+) -> dict[str, Array]:
+    shape = np.shape(usd)
+    return {
+        "usd": np.asarray(usd, float),
+        "energy_kwh": np.broadcast_to(np.asarray(kwh, float), shape),
+        "co2e_kg": np.broadcast_to(np.asarray(co2e, float), shape),
+        **extra,
+    }
+
+
+def _data_items(d: DataInputs, pue: Array, grid: Array) -> Items:
+    acquisition = data.acquisition_usd(
+        d.acquisition_tokens,
+        d.acquisition_usd_per_million_tokens,
+        d.acquisition_samples,
+        d.acquisition_usd_per_sample,
+        d.licence_usd,
+    )
+    cpu_hours = data.cleaning_cpu_hours(d.cleaning_tokens, d.cpu_hours_per_billion_tokens)
+    cpu_kwh = energy.facility_energy_kwh(cpu_hours, d.cpu_w_per_core, pue)
+    labels = data.annotation_labels(d.crowd_items, d.labels_per_item, d.rework_fraction)
+    expert = data.expert_hours(
+        d.expert_items, d.readers_per_item, d.minutes_per_item, d.rework_fraction
+    )
+    synthetic_kwh = d.synthetic_output_tokens * d.api_wh_per_output_token / W_PER_KW
+    return {
+        "acquisition": _item(acquisition),
+        "cleaning compute": _item(
+            cpu_hours * d.usd_per_cpu_hour,
+            cpu_kwh,
+            energy.co2e_kg(cpu_kwh, grid),
+            cpu_hours=cpu_hours,
+        ),
+        "cleaning people": _item(d.cleaning_people_hours * d.cleaning_usd_per_hour),
+        "annotation": _item(
+            labels * d.usd_per_label + expert * d.expert_usd_per_hour,
+            labels=labels,
+            expert_hours=expert,
+        ),
+        "synthetic data": _item(
+            data.per_million(d.synthetic_input_tokens, d.synthetic_usd_per_million_input)
+            + data.per_million(d.synthetic_output_tokens, d.synthetic_usd_per_million_output),
+            synthetic_kwh,
+            energy.co2e_kg(synthetic_kwh, d.api_grid_gco2e_per_kwh),
+        ),
+    }
+
+
+def _experiment_items(x: ExperimentInputs, run: TrainingRun) -> Items:
+    hours = run.chip_hours
+    per_hour = {
+        "usd": run.usd / hours,
+        "energy_kwh": run.energy_kwh / hours,
+        "co2e_kg": run.co2e_kg / hours,
+    }
+    lines = {
+        "ablations and failed runs": experiments.ablation_chip_hours(
+            hours, x.experiment_multiplier
+        ),
+        "hyperparameter search": experiments.search_chip_hours(
+            hours, x.search_trials, x.search_fraction_per_trial
+        ),
+        "restarts after hardware failures": experiments.failure_chip_hours(
+            hours,
+            run.chips,
+            x.interruptions_per_1000_chip_days,
+            x.checkpoint_interval_hours,
+            x.restart_hours,
+        ),
+    }
+    return {
+        name: {**{m: chip_hours * rate for m, rate in per_hour.items()}, "chip_hours": chip_hours}
+        for name, chip_hours in lines.items()
+    }
+
+
+def _serving_year(
+    s: ServingInputs, replica: serving.Replica, requests_per_day: Array
+) -> dict[str, Array]:
+    """Cost and energy of one year of serving ``requests_per_day``."""
+    chips_per_replica = replica.chips
+    fleet = serving.fleet(
+        requests_per_day,
+        s.peak_to_mean,
+        s.headroom,
+        replica.requests_per_s,
+        chips_per_replica,
+        s.autoscaled,
+        s.min_replicas,
+    )
+    hosted = 1.0 - s.api
+    chip_hours = hosted * fleet.chip_hours_per_year
+    power = energy.system_power_w_per_chip(s.tdp_w, s.server_power_ratio, s.average_power_fraction)
+    kwh = energy.facility_energy_kwh(chip_hours, power, s.pue)
+    rental = (1.0 - s.owned) * hardware.rental_usd(chip_hours, s.price_usd_per_chip_hour)
+    accelerators, servers, interconnect = (
+        s.owned * part
+        for part in hardware.owned_hardware_usd(
+            chip_hours,
+            s.purchase_price_usd_per_chip,
+            s.server_cost_ratio,
+            s.interconnect_cost_fraction,
+            s.depreciation_ooms_per_year,
+        )
+    )
+    electricity = s.owned * hardware.electricity_usd(kwh, s.electricity_usd_per_kwh)
+    api_usd = s.api * serving.api_usd_per_year(
+        requests_per_day,
+        s.input_tokens,
+        s.output_tokens,
+        s.api_usd_per_million_input,
+        s.api_usd_per_million_output,
+    )
+    api_kwh = (
+        s.api
+        * serving.requests_per_year(requests_per_day)
+        * s.output_tokens
+        * s.api_wh_per_output_token
+        / W_PER_KW
+    )
+    compute = rental + accelerators + servers + interconnect + electricity + api_usd
+    has_traffic = (requests_per_day > 0).astype(float)
+    overhead = (
+        compute * s.overhead_fraction + has_traffic * s.overhead_usd_per_month * MONTHS_PER_YEAR
+    )
+    return {
+        "chips": hosted * fleet.chips,
+        "replicas": hosted * fleet.replicas,
+        "chip_hours": chip_hours,
+        "utilisation": fleet.utilisation,
+        "rental_usd": rental,
+        "accelerators_usd": accelerators,
+        "servers_usd": servers + interconnect,
+        "electricity_usd": electricity,
+        "api_usd": api_usd,
+        "overhead_usd": overhead,
+        "hosted_kwh": kwh,
+        "hosted_co2e_kg": energy.co2e_kg(kwh, s.grid_gco2e_per_kwh),
+        "api_kwh": api_kwh,
+        "api_co2e_kg": energy.co2e_kg(api_kwh, s.api_grid_gco2e_per_kwh),
+        "usd": compute + overhead,
+        "requests": serving.requests_per_year(requests_per_day),
+        "tokens": serving.tokens_per_year(requests_per_day, s.input_tokens, s.output_tokens),
+    }
+
+
+def _replica(s: ServingInputs) -> serving.Replica:
+    return serving.replica(
+        s.chips_per_replica,
+        s.params * s.weight_bytes_per_param,
+        s.active_params * s.weight_bytes_per_param,
+        s.active_params,
+        s.kv_bytes_per_token,
+        s.input_tokens,
+        s.output_tokens,
+        s.memory_bytes_per_chip,
+        s.memory_fraction,
+        s.bandwidth_bytes_per_s,
+        s.peak_flops_per_s,
+        s.mbu,
+        s.prefill_mfu,
+        s.max_batch,
+        s.tpot_target_s,
+    )
+
+
+def _discount(rate: Array, year: int) -> Array:
+    return 1.0 / (1.0 + rate) ** year
+
+
+def lifecycle(x: LifecycleInputs) -> Lifecycle:
+    """Evaluate every phase for every element of the inputs."""
+    run = training_run(x.training)
+    shape = run.usd.shape
+    zero = np.zeros(shape)
+
+    phases: dict[str, Items] = {name: {} for name in PHASES}
+    phases["data"] = _data_items(x.data, x.training.pue, x.training.grid_gco2e_per_kwh)
+    phases["experiments"] = _experiment_items(x.experiments, run)
+    phases["people"] = {
+        role.name: _item(
+            np.broadcast_to(
+                people.loaded_usd(
+                    role.count,
+                    role.months,
+                    role.salary_usd_per_year,
+                    role.overhead,
+                    role.equity_usd_per_year,
+                ),
+                shape,
+            )
+        )
+        for role in x.roles
+    }
+
+    # years of operation: serving grows each year; maintenance recurs
+    years = np.broadcast_to(x.years, shape)
+    last_year = int(math.ceil(float(np.max(years)))) if years.size else 0
+    cash = np.zeros((*shape, last_year + 1))
+    s = x.serving
+    replica = _replica(s)
+    retrain = training_run(x.retrain)
+    totals: dict[str, Array] = {}
+    first_year: dict[str, Array] = {}
+    maintenance = {
+        "retraining": zero.copy(),
+        "retraining_kwh": zero.copy(),
+        "retraining_co2e": zero.copy(),
+        "monitoring": zero.copy(),
+    }
+    for year in range(1, last_year + 1):
+        share = np.clip(years - (year - 1), 0.0, 1.0)  # the last year may be partial
+        traffic = s.requests_per_day * (1.0 + s.traffic_growth_per_year) ** (year - 1)
+        served = _serving_year(s, replica, traffic)
+        for key, value in served.items():
+            totals[key] = totals.get(key, zero) + value * share
+        if year == 1:
+            first_year = served
+        retrains = x.maintenance.retrains_per_year * share
+        maintenance["retraining"] = maintenance["retraining"] + retrains * retrain.usd
+        maintenance["retraining_kwh"] = (
+            maintenance["retraining_kwh"] + retrains * retrain.energy_kwh
+        )
+        maintenance["retraining_co2e"] = maintenance["retraining_co2e"] + retrains * retrain.co2e_kg
+        monitoring = x.maintenance.monitoring_usd_per_month * MONTHS_PER_YEAR * share
+        maintenance["monitoring"] = maintenance["monitoring"] + monitoring
+        # cash: owned serving hardware is bought, so its amortisation is not a cash cost
+        cash[..., year] = (
+            (served["usd"] - served["accelerators_usd"] - served["servers_usd"]) * share
+            + retrains
+            * (
+                retrain.usd
+                - retrain.accelerators_usd
+                - retrain.servers_usd
+                - retrain.interconnect_usd
+            )
+            + monitoring
+        )
+    get = lambda key: totals.get(key, zero)  # noqa: E731
+    if not first_year:
+        first_year = {
+            key: zero
+            for key in (
+                "chips",
+                "replicas",
+                "usd",
+                "tokens",
+                "requests",
+                "hosted_kwh",
+                "api_kwh",
+                "chip_hours",
+                "utilisation",
+            )
+        }
+    hosted_hardware = get("accelerators_usd") + get("servers_usd")
+    phases["deployment"] = {
+        "serving compute (cloud rental)": _item(
+            get("rental_usd"),
+            get("hosted_kwh") * (1.0 - s.owned),
+            get("hosted_co2e_kg") * (1.0 - s.owned),
+            chip_hours=get("chip_hours") * (1.0 - s.owned),
+        ),
+        "serving hardware (amortised)": _item(
+            hosted_hardware, chip_hours=get("chip_hours") * s.owned
+        ),
+        "serving electricity": _item(
+            get("electricity_usd"), get("hosted_kwh") * s.owned, get("hosted_co2e_kg") * s.owned
+        ),
+        "hosted API": _item(get("api_usd"), get("api_kwh"), get("api_co2e_kg")),
+        "infrastructure overhead": _item(get("overhead_usd")),
+    }
+    phases["maintenance"] = {
+        "retraining": _item(
+            maintenance["retraining"], maintenance["retraining_kwh"], maintenance["retraining_co2e"]
+        ),
+        "monitoring": _item(maintenance["monitoring"]),
+    }
+    cloud, owned = 1.0 - x.training.owned, x.training.owned
+    phases["training"] = {
+        "accelerator rental": _item(
+            run.rental_usd,
+            run.energy_kwh * cloud,
+            run.co2e_kg * cloud,
+            chip_hours=run.chip_hours * cloud,
+        ),
+        "accelerators (amortised)": _item(run.accelerators_usd, chip_hours=run.chip_hours * owned),
+        "other server components (amortised)": _item(run.servers_usd),
+        "cluster interconnect (amortised)": _item(run.interconnect_usd),
+        "electricity": _item(run.electricity_usd, run.energy_kwh * owned, run.co2e_kg * owned),
+    }
+
+    # year 0: everything built before operation; owned hardware is bought (capex)
+    build = sum(
+        (
+            item["usd"]
+            for name in ("data", "experiments", "people")
+            for item in phases[name].values()
+        ),
+        start=zero.copy(),
+    )
+    training_capex = x.training.owned * _cluster_price(x.training, run.chips)
+    serving_chips = np.broadcast_to(first_year["chips"], shape) * s.owned
+    serving_capex = serving_chips * _cluster_unit_price(
+        s.purchase_price_usd_per_chip, s.server_cost_ratio, s.interconnect_cost_fraction
+    )
+    cash[..., 0] = (
+        build
+        + (1.0 - x.training.owned) * run.usd
+        + run.electricity_usd
+        + training_capex
+        + serving_capex
+    )
+    # the owned hardware keeps a value at the end of the horizon (exponential depreciation)
+    k = x.training.depreciation_ooms_per_year * math.log(10)
+    end = np.clip(np.ceil(years), 0, last_year).astype(int)
+    residual = training_capex * np.exp(-k * np.maximum(years, run.wall_clock_days / 365.25))
+    residual = residual + serving_capex * np.exp(
+        -s.depreciation_ooms_per_year * math.log(10) * years
+    )
+    np.put_along_axis(
+        cash, end[..., None], np.take_along_axis(cash, end[..., None], -1) - residual[..., None], -1
+    )
+    rates = np.asarray(x.discount_rate, float)[..., None]
+    present = np.sum(cash * _discount(rates, np.arange(last_year + 1)), axis=-1)
+
+    tokens = np.broadcast_to(first_year["tokens"], shape)
+    requests = np.broadcast_to(first_year["requests"], shape)
+    first_kwh = first_year["hosted_kwh"] + first_year["api_kwh"]
+    serving_figures = {
+        "chips_per_replica": np.broadcast_to(replica.chips, shape) * (1.0 - s.api),
+        "batch": np.broadcast_to(replica.batch, shape) * (1.0 - s.api),
+        "fits": np.broadcast_to(replica.fits, shape),
+        "decode_tokens_per_s_per_chip": np.broadcast_to(
+            replica.decode_tokens_per_s / replica.chips, shape
+        ),
+        "prefill_tokens_per_s_per_chip": np.broadcast_to(
+            replica.prefill_tokens_per_s / replica.chips, shape
+        ),
+        "replicas": np.broadcast_to(first_year["replicas"], shape),
+        "chips": np.broadcast_to(first_year["chips"], shape),
+        "utilisation": np.broadcast_to(first_year["utilisation"], shape),
+        "usd_per_month": np.broadcast_to(first_year["usd"], shape) / MONTHS_PER_YEAR,
+        "usd_per_million_tokens": np.where(
+            tokens > 0, first_year["usd"] / np.where(tokens > 0, tokens, 1) * 1e6, 0.0
+        ),
+        "kwh_per_1000_requests": np.where(
+            requests > 0, first_kwh / np.where(requests > 0, requests, 1) * 1e3, 0.0
+        ),
+    }
+    return Lifecycle(
+        phases=phases,
+        training=run,
+        serving=serving_figures,
+        cash_flow_usd=cash,
+        present_value_usd=present,
+    )
+
+
+def _cluster_unit_price(
+    price: Array, server_cost_ratio: Array, interconnect_fraction: Array
+) -> Array:
+    """Purchase price of a cluster per accelerator: price × server ratio / (1 − interconnect share)."""
+    return price * server_cost_ratio / (1.0 - interconnect_fraction)
+
+
+def _cluster_price(t: TrainingInputs, chips: Array) -> Array:
+    return chips * _cluster_unit_price(
+        t.purchase_price_usd_per_chip, t.server_cost_ratio, t.interconnect_cost_fraction
+    )
+
+
+__all__ = [
+    "PHASES",
+    "DataInputs",
+    "ExperimentInputs",
+    "Lifecycle",
+    "LifecycleInputs",
+    "MaintenanceInputs",
+    "RoleInputs",
+    "ServingInputs",
+    "lifecycle",
+]
+
+_ = HOURS_PER_YEAR  # the unit of chip_hours_per_year in serving.fleet

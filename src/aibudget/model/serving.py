@@ -1,0 +1,218 @@
+"""Serving a language model: a roofline model of throughput and the fleet it takes.
+
+Per replica of ``r`` chips (tensor parallel):
+
+* **prefill** is compute-bound: input tokens/s = r × peak FLOP/s × prefill MFU / (2 × N_active);
+* **decode** is memory-bandwidth-bound with batching: one step for a batch of B sequences reads
+  the active weights once and each sequence's KV cache, so
+  step time = (W_active + B × c × k) / (r × bandwidth × MBU), and never less than the compute
+  time 2 × N_active × B / (r × peak × prefill MFU); output tokens/s = B / step time;
+* the batch B is the largest that fits in memory beside the weights, meets the time-per-output-
+  token target, and stays within the engine's maximum number of sequences.
+
+A fleet of replicas serves the peak request rate with headroom (dedicated, always on), or the
+mean rate (autoscaled, pay for what is used, with a minimum). The formulas follow the standard
+LLM inference roofline (e.g. Databricks, "LLM Inference Performance Engineering: Best Practices",
+2023; Pope et al. 2022, "Efficiently Scaling Transformer Inference"). Units: bytes, seconds,
+tokens, requests, chips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aibudget.units import HOURS_PER_DAY, HOURS_PER_YEAR
+
+Array = NDArray[np.float64]
+
+SECONDS_PER_DAY = 86_400.0
+#: Tensor-parallel group sizes tried when the chips per replica are not given.
+REPLICA_SIZES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+#: FLOPs per active parameter per token in a forward pass (Kaplan et al. 2020: C_forward ≈ 2N).
+FORWARD_FLOPS_PER_PARAM = 2.0
+
+
+def kv_cache_bytes_per_token(
+    layers: Array, d_model: Array, kv_heads_fraction: Array, bytes_per_value: Array
+) -> Array:
+    """Keys and values of one token in every layer: 2 × L × d × (kv heads / heads) × bytes."""
+    return 2.0 * layers * d_model * kv_heads_fraction * bytes_per_value
+
+
+@dataclass(frozen=True)
+class Replica:
+    """What one replica of the model can do."""
+
+    chips: Array
+    batch: Array
+    fits: Array  # 1.0 where weights and at least one sequence fit
+    decode_tokens_per_s: Array
+    prefill_tokens_per_s: Array
+    requests_per_s: Array
+    step_time_s: Array
+
+
+def _replica(
+    chips: Array,
+    weights_total_bytes: Array,
+    weights_active_bytes: Array,
+    active_params: Array,
+    kv_bytes_per_token: Array,
+    input_tokens: Array,
+    output_tokens: Array,
+    memory_bytes_per_chip: Array,
+    memory_fraction: Array,
+    bandwidth_bytes_per_s: Array,
+    peak_flops_per_s: Array,
+    mbu: Array,
+    prefill_mfu: Array,
+    max_batch: Array,
+    tpot_target_s: Array,
+) -> Replica:
+    kv_per_sequence = (input_tokens + output_tokens) * kv_bytes_per_token
+    free = chips * memory_bytes_per_chip * memory_fraction - weights_total_bytes
+    batch_memory = np.floor(np.maximum(free, 0.0) / np.maximum(kv_per_sequence, 1.0))
+    bandwidth = chips * bandwidth_bytes_per_s * mbu
+    mean_context = input_tokens + output_tokens / 2.0
+    kv_read_per_sequence = mean_context * kv_bytes_per_token
+    batch_latency = np.where(
+        np.isnan(tpot_target_s),
+        np.inf,
+        np.floor(
+            (np.nan_to_num(tpot_target_s) * bandwidth - weights_active_bytes)
+            / np.maximum(kv_read_per_sequence, 1.0)
+        ),
+    )
+    batch = np.maximum(1.0, np.minimum(np.minimum(batch_memory, batch_latency), max_batch))
+    flops_rate = chips * peak_flops_per_s * prefill_mfu
+    step_time = np.maximum(
+        (weights_active_bytes + batch * kv_read_per_sequence) / bandwidth,
+        FORWARD_FLOPS_PER_PARAM * active_params * batch / flops_rate,
+    )
+    decode = batch / step_time
+    prefill = flops_rate / (FORWARD_FLOPS_PER_PARAM * active_params)
+    seconds_per_request = input_tokens / prefill + output_tokens / decode
+    return Replica(
+        chips=chips,
+        batch=batch,
+        fits=(batch_memory >= 1.0).astype(float),
+        decode_tokens_per_s=decode,
+        prefill_tokens_per_s=prefill,
+        requests_per_s=1.0 / np.maximum(seconds_per_request, 1e-12),
+        step_time_s=step_time,
+    )
+
+
+def replica(
+    chips_given: Array,
+    weights_total_bytes: Array,
+    weights_active_bytes: Array,
+    active_params: Array,
+    kv_bytes_per_token: Array,
+    input_tokens: Array,
+    output_tokens: Array,
+    memory_bytes_per_chip: Array,
+    memory_fraction: Array,
+    bandwidth_bytes_per_s: Array,
+    peak_flops_per_s: Array,
+    mbu: Array,
+    prefill_mfu: Array,
+    max_batch: Array,
+    tpot_target_s: Array,
+) -> Replica:
+    """One replica, with ``chips_given`` chips, or (where NaN) the smallest tensor-parallel size
+    in :data:`REPLICA_SIZES` that holds the weights and one sequence's KV cache."""
+    args = (
+        weights_total_bytes,
+        weights_active_bytes,
+        active_params,
+        kv_bytes_per_token,
+        input_tokens,
+        output_tokens,
+        memory_bytes_per_chip,
+        memory_fraction,
+        bandwidth_bytes_per_s,
+        peak_flops_per_s,
+        mbu,
+        prefill_mfu,
+        max_batch,
+        tpot_target_s,
+    )
+    shape = np.broadcast_shapes(chips_given.shape, *(a.shape for a in args))
+    chips = np.broadcast_to(chips_given, shape).copy()
+    auto = np.isnan(chips)
+    if np.any(auto):
+        chosen = np.full(shape, REPLICA_SIZES[-1])
+        for size in reversed(REPLICA_SIZES):
+            trial = _replica(np.full(shape, size), *args)
+            chosen = np.where(trial.fits == 1.0, size, chosen)
+        chips = np.where(auto, chosen, chips)
+    return _replica(chips, *args)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The fleet serving a year of traffic."""
+
+    replicas: Array  # replicas provisioned (dedicated) or on average (autoscaled)
+    chips: Array
+    chip_hours_per_year: Array
+    mean_requests_per_s: Array
+    peak_requests_per_s: Array
+    utilisation: Array  # mean load / provisioned capacity
+
+
+def fleet(
+    requests_per_day: Array,
+    peak_to_mean: Array,
+    headroom: Array,
+    replica_requests_per_s: Array,
+    chips_per_replica: Array,
+    autoscaled: Array,
+    min_replicas: Array,
+) -> Fleet:
+    """Replicas for the traffic: dedicated fleets cover the peak with headroom, always on;
+    autoscaled fleets follow the mean load with headroom, never below ``min_replicas``.
+    No traffic needs no fleet."""
+    mean_rps = requests_per_day / SECONDS_PER_DAY
+    peak_rps = mean_rps * peak_to_mean
+    dedicated = np.ceil(peak_rps * (1.0 + headroom) / replica_requests_per_s)
+    scaled = mean_rps * (1.0 + headroom) / replica_requests_per_s
+    replicas = np.where(autoscaled == 1.0, scaled, dedicated)
+    replicas = np.where(requests_per_day > 0, np.maximum(replicas, min_replicas), 0.0)
+    chips = replicas * chips_per_replica
+    capacity = replicas * replica_requests_per_s
+    utilisation = np.where(capacity > 0, mean_rps / np.where(capacity > 0, capacity, 1.0), 0.0)
+    return Fleet(
+        replicas=replicas,
+        chips=chips,
+        chip_hours_per_year=chips * HOURS_PER_YEAR,
+        mean_requests_per_s=mean_rps,
+        peak_requests_per_s=peak_rps,
+        utilisation=utilisation,
+    )
+
+
+def api_usd_per_year(
+    requests_per_day: Array,
+    input_tokens: Array,
+    output_tokens: Array,
+    usd_per_million_input: Array,
+    usd_per_million_output: Array,
+) -> Array:
+    """A hosted API billed per million input and output tokens, for a year of traffic."""
+    per_request = input_tokens * usd_per_million_input + output_tokens * usd_per_million_output
+    return requests_per_year(requests_per_day) * per_request / 1e6
+
+
+def tokens_per_year(requests_per_day: Array, input_tokens: Array, output_tokens: Array) -> Array:
+    """Input plus output tokens served in a year."""
+    return requests_per_day * (HOURS_PER_YEAR / HOURS_PER_DAY) * (input_tokens + output_tokens)
+
+
+def requests_per_year(requests_per_day: Array) -> Array:
+    """Requests in a year of 365.25 days."""
+    return requests_per_day * HOURS_PER_YEAR / HOURS_PER_DAY

@@ -1,0 +1,1114 @@
+"""Scenario → named assumptions → the lifecycle model's input arrays.
+
+Every number the model uses is recorded here as an :class:`~aibudget.assumptions.Assumption`
+with its source: the user's scenario, a catalog row, or a derivation. Defaults come from the
+catalog through one rule (:func:`aibudget.catalog.constant_for`: most specific key first).
+Nothing here computes a cost; the model does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from aibudget import catalog
+from aibudget._errors import ScenarioError, UnknownNameError, closest
+from aibudget.assumptions import FROM_SCENARIO, Assumption
+from aibudget.model import memory
+from aibudget.model.lifecycle import (
+    DataInputs,
+    ExperimentInputs,
+    LifecycleInputs,
+    MaintenanceInputs,
+    RoleInputs,
+    ServingInputs,
+)
+from aibudget.model.training import TrainingInputs
+from aibudget.scenario import CloudSpec, OwnedSpec, Scenario
+
+__all__ = ["Resolved", "Resolver", "resolve"]
+
+#: Bytes per weight when serving, by precision.
+SERVING_WEIGHT_BYTES = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+#: The precision whose dense peak prefill runs at, by serving precision.
+SERVING_COMPUTE = {
+    "fp32": "fp32",
+    "fp16": "fp16",
+    "bf16": "bf16",
+    "fp8": "fp8",
+    "int8": "fp8",
+    "int4": "fp8",
+}
+
+
+class Resolver:
+    """Collects the assumptions a scenario resolves to, by name, in the order they are used."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.used: dict[str, Assumption] = {}
+        self.notes: list[str] = []
+
+    def add(self, assumption: Assumption) -> float:
+        self.used[assumption.name] = assumption
+        return float(assumption.value) if not isinstance(assumption.value, str) else math.nan
+
+    def given(self, name: str, value: float | str, unit: str) -> float:
+        return self.add(Assumption(name, value, unit, FROM_SCENARIO))
+
+    def derived(self, name: str, value: float | str, unit: str, how: str, note: str = "") -> float:
+        return self.add(Assumption(name, value, unit, f"derived: {how}", note=note))
+
+    def constant(
+        self, name: str, parameter: str, qualifiers: Sequence[str] = (), note: str = ""
+    ) -> float:
+        row = catalog.constant_for(parameter, qualifiers)
+        return self.add(
+            Assumption(
+                name, row.value, row.unit, row.source_url, row.as_of, note or row.description
+            )
+        )
+
+    def pick(
+        self,
+        name: str,
+        given: float | None,
+        unit: str,
+        parameter: str,
+        qualifiers: Sequence[str] = (),
+    ) -> float:
+        """The user's value if given, else the catalog's default for ``parameter``."""
+        if given is not None:
+            return self.given(name, given, unit)
+        return self.constant(name, parameter, qualifiers)
+
+    def error(self, path: str, message: str) -> ScenarioError:
+        return ScenarioError(
+            f"{self.scenario.name} has 1 problem:\n  {path}: {message}", [(path, message)]
+        )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A scenario's model inputs and the assumptions behind them."""
+
+    inputs: LifecycleInputs
+    assumptions: tuple[Assumption, ...]
+    notes: tuple[str, ...]
+    accelerator: catalog.Accelerator
+    serving_accelerator: catalog.Accelerator | None = None
+    roles: tuple[str, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------- hardware
+
+
+@dataclass(frozen=True)
+class _Site:
+    """Where and how compute is paid for and powered (training or serving)."""
+
+    owned: float
+    price_usd_per_chip_hour: float
+    purchase_price_usd_per_chip: float
+    server_cost_ratio: float
+    interconnect_cost_fraction: float
+    depreciation_ooms_per_year: float
+    electricity_usd_per_kwh: float
+    tdp_w: float
+    server_power_ratio: float
+    average_power_fraction: float
+    pue: float
+    grid_gco2e_per_kwh: float
+
+
+def _site(
+    r: Resolver,
+    prefix: str,
+    acc: catalog.Accelerator,
+    hardware_mode: str,
+    cloud: CloudSpec,
+    owned_spec: OwnedSpec,
+    phase: str,
+) -> _Site:
+    """Money, power and carbon of running ``acc`` for ``prefix`` ("training" or "serving")."""
+    e = r.scenario.energy
+    tag = "" if prefix == "training" else f" [{prefix}]"
+    owned = hardware_mode == "owned"
+    r.given(f"{prefix}.hardware", hardware_mode, "")
+    price_row: catalog.CloudPrice | None = None
+    price = purchase = server_ratio = interconnect = depreciation = electricity = 0.0
+    if owned:
+        if owned_spec.price_usd_per_chip is not None:
+            purchase = r.given(
+                f"{prefix}.owned.price_usd_per_chip", owned_spec.price_usd_per_chip, "USD"
+            )
+        elif acc.purchase_price_usd is not None:
+            purchase = r.add(
+                Assumption(
+                    f"{prefix}.owned.price_usd_per_chip",
+                    acc.purchase_price_usd,
+                    "USD",
+                    acc.purchase_price_source_url,
+                    acc.purchase_price_as_of,
+                    acc.purchase_price_kind,
+                )
+            )
+        else:
+            raise r.error(
+                f"{prefix}.owned.price_usd_per_chip",
+                f"the catalog has no sourced purchase price for {acc.name}; set one "
+                "(USD per accelerator)",
+            )
+        server_ratio = r.pick(
+            f"{prefix}.owned.server_cost_ratio",
+            owned_spec.server_cost_ratio,
+            "ratio",
+            "server_cost_ratio",
+            acc.qualifiers,
+        )
+        interconnect = r.pick(
+            f"{prefix}.owned.interconnect_cost_fraction",
+            owned_spec.interconnect_cost_fraction,
+            "fraction",
+            "interconnect_cost_fraction",
+        )
+        depreciation = r.pick(
+            f"{prefix}.owned.depreciation_ooms_per_year",
+            owned_spec.depreciation_ooms_per_year,
+            "OOM/yr",
+            "depreciation_ooms_per_year",
+        )
+        electricity = r.pick(
+            "energy.electricity_usd_per_kwh",
+            e.electricity_usd_per_kwh,
+            "USD/kWh",
+            "electricity_usd_per_kwh",
+        )
+    elif cloud.price_usd_per_chip_hour is not None:
+        price = r.given(
+            f"{prefix}.cloud.price_usd_per_chip_hour",
+            cloud.price_usd_per_chip_hour,
+            "USD/chip-hour",
+        )
+    else:
+        try:
+            choice = catalog.reference_price(acc.name, cloud.pricing, cloud.provider, cloud.region)
+        except UnknownNameError as error:
+            raise r.error(
+                f"{prefix}.cloud.region" if cloud.region else f"{prefix}.cloud", str(error)
+            ) from None
+        price_row = choice.row
+        price = r.add(
+            Assumption(
+                f"{prefix}.cloud.price_usd_per_chip_hour",
+                price_row.price_usd_per_chip_hour,
+                "USD/chip-hour",
+                price_row.source_url,
+                price_row.as_of,
+                f"{price_row.provider} {price_row.instance_type} {price_row.region} "
+                f"{price_row.pricing}; {choice.rule}",
+            )
+        )
+
+    # power
+    qualifiers = (phase, *acc.qualifiers) if phase == "serving" else acc.qualifiers
+    if e.system_power_w_per_chip is not None:
+        tdp = r.given("energy.system_power_w_per_chip", e.system_power_w_per_chip, "W")
+        power_ratio = power_fraction = 1.0
+    else:
+        if acc.tdp_w is None:
+            raise r.error(
+                "energy.system_power_w_per_chip",
+                f"{acc.name} has no published power figure; set the measured average power "
+                "per accelerator, host share included (W)",
+            )
+        tdp = r.add(
+            Assumption(f"accelerator.{acc.name}.tdp_w", acc.tdp_w, "W", acc.source_url, acc.as_of)
+        )
+        power_ratio = r.pick(
+            f"energy.server_power_ratio{tag}",
+            e.server_power_ratio,
+            "ratio",
+            "server_power_ratio",
+            acc.qualifiers,
+        )
+        power_fraction = r.pick(
+            f"energy.average_power_fraction{tag}",
+            e.average_power_fraction,
+            "fraction",
+            "average_power_fraction",
+            qualifiers,
+        )
+    provider = price_row.provider if price_row is not None else cloud.provider
+    pue_qualifiers = ("owned",) if owned else tuple(q for q in (provider, "cloud") if q)
+    pue = r.pick(f"energy.pue{tag}", e.pue, "ratio", "pue", pue_qualifiers)
+    if e.grid_gco2e_per_kwh is not None:
+        grid = r.given(f"energy.grid_gco2e_per_kwh{tag}", e.grid_gco2e_per_kwh, "gCO2e/kWh")
+    else:
+        grid = _grid(r, tag, price_row)
+    return _Site(
+        owned=1.0 if owned else 0.0,
+        price_usd_per_chip_hour=price,
+        purchase_price_usd_per_chip=purchase,
+        server_cost_ratio=server_ratio,
+        interconnect_cost_fraction=interconnect,
+        depreciation_ooms_per_year=depreciation,
+        electricity_usd_per_kwh=electricity,
+        tdp_w=tdp,
+        server_power_ratio=power_ratio,
+        average_power_fraction=power_fraction,
+        pue=pue,
+        grid_gco2e_per_kwh=grid,
+    )
+
+
+def _grid(r: Resolver, tag: str, price_row: catalog.CloudPrice | None) -> float:
+    e = r.scenario.energy
+    if e.location is not None:
+        where, how = e.location, FROM_SCENARIO
+    elif price_row is not None:
+        where, how = price_row.grid_location, "the cloud price's region"
+    else:
+        where, how = "WORLD", "fallback"
+        note = (
+            "No location given: carbon uses the world-average grid intensity. "
+            "Set energy.location (a country, US state or cloud region)."
+        )
+        if note not in r.notes:
+            r.notes.append(note)
+    row = catalog.grid_intensity(where)
+    if how == FROM_SCENARIO:
+        r.given("energy.location", row.code, "")
+    else:
+        r.derived(f"energy.location{tag}", row.code, "", how, row.name)
+    return r.add(
+        Assumption(
+            f"energy.grid_gco2e_per_kwh{tag}",
+            row.gco2e_per_kwh,
+            "gCO2e/kWh",
+            row.source_url,
+            row.as_of,
+            f"{row.name} ({row.kind}), {row.source_name}, data year {row.data_year or 'n/a'}",
+        )
+    )
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Accelerator]:
+    s = r.scenario
+    m, t = s.model, s.training
+    acc = catalog.accelerator(t.accelerator)
+
+    params = r.given("model.params", m.params, "params")
+    active = (
+        r.given("model.active_params", m.active_params, "params")
+        if m.active_params is not None
+        else params
+    )
+    tokens = r.given("training.tokens", t.tokens, "tokens") if t.tokens is not None else math.nan
+    flops_given = r.given("training.flops", t.flops, "FLOP") if t.flops is not None else math.nan
+    if t.tokens is None:  # FLOPs given alone: the tokens they imply for dense 6ND
+        tokens = flops_given / (6.0 * active)
+    has_shape = m.layers is not None and m.d_model is not None
+    if has_shape:
+        layers = r.given("model.layers", m.layers or 0, "layers")
+        d_model = r.given("model.d_model", m.d_model or 0, "width")
+    else:
+        inferred_layers, inferred_width = memory.inferred_shape(params)
+        layers = r.derived(
+            "model.layers",
+            float(inferred_layers),
+            "layers",
+            "N ≈ 12·L·d², d = 128·L",
+            "inferred from params for the memory estimates",
+        )
+        d_model = r.derived("model.d_model", float(inferred_width), "width", "d = 128·L")
+    attention = has_shape and t.seq_len is not None
+    if t.seq_len is not None:
+        seq_len = r.given("training.seq_len", t.seq_len, "tokens")
+    else:
+        seq_len = r.derived(
+            "training.seq_len",
+            2048.0,
+            "tokens",
+            "default",
+            "assumed for the activation-memory estimate; the attention FLOPs term "
+            "needs seq_len, layers and d_model given",
+        )
+    if not attention and t.flops is None:
+        r.notes.append(
+            "FLOPs are 6·N·D without the attention term; give model.layers, model.d_model and "
+            "training.seq_len to include it."
+        )
+
+    precision, optimizer = t.precision, t.optimizer
+    r.given("training.precision", precision, "")
+    r.given("training.optimizer", optimizer, "")
+    state_bytes = memory.training_state_bytes_per_param(precision, optimizer)
+    r.add(
+        Assumption(
+            "memory.training_state_bytes_per_param",
+            state_bytes,
+            "bytes/param",
+            "https://arxiv.org/abs/1910.02054",
+            "2019-10-04",
+            note=f"{precision} weights and gradients, master copy and {optimizer} state "
+            "(Rajbhandari et al. 2020, ZeRO §3.1)",
+        )
+    )
+    act_coefficient = memory.ACTIVATION_BYTES_PER_ELEMENT[t.activation_checkpointing]
+    r.add(
+        Assumption(
+            "training.activation_checkpointing",
+            t.activation_checkpointing,
+            "",
+            "https://arxiv.org/abs/2205.05198",
+            "2022-05-10",
+            note=f"{act_coefficient:g}·s·b·d bytes per layer (Korthikanti et al. 2022)",
+        )
+    )
+    r.given("training.micro_batch_size", t.micro_batch_size, "sequences")
+    r.add(
+        Assumption(
+            f"accelerator.{acc.name}.memory_gb", acc.memory_gb, "GB", acc.source_url, acc.as_of
+        )
+    )
+
+    peak = acc.peak_flops_per_s(precision)
+    r.add(
+        Assumption(
+            f"accelerator.{acc.name}.peak_{precision}",
+            peak,
+            "FLOP/s",
+            acc.source_url,
+            acc.as_of,
+            note=f"dense {precision} peak per chip",
+        )
+    )
+    r.given("training.accelerator", acc.name, "")
+    mfu = r.pick("training.mfu", t.mfu, "fraction", "mfu", acc.qualifiers)
+    chips = r.given("training.chips", t.chips, "chips") if t.chips is not None else math.nan
+    deadline = (
+        r.given("training.wall_clock_days", t.wall_clock_days, "days")
+        if t.wall_clock_days is not None
+        else math.nan
+    )
+    site = _site(r, "training", acc, t.hardware, t.cloud, t.owned, "training")
+
+    values: dict[str, object] = dict(
+        params=params,
+        active_params=active,
+        tokens=tokens,
+        flops_given=flops_given,
+        attention_layers=layers if attention else 0.0,
+        attention_d_model=d_model,
+        attention_seq_len=seq_len,
+        memory_layers=layers,
+        memory_d_model=d_model,
+        memory_seq_len=seq_len,
+        micro_batch_size=float(t.micro_batch_size),
+        activation_bytes_per_element=act_coefficient,
+        activation_dtype_bytes=memory.WEIGHT_BYTES[precision],
+        state_bytes_per_param=state_bytes,
+        memory_gb_per_chip=acc.memory_gb,
+        chips_given=chips,
+        deadline_days=deadline,
+        peak_flops_per_s=peak,
+        mfu=mfu,
+        **{
+            k: getattr(site, k)
+            for k in (
+                "tdp_w",
+                "server_power_ratio",
+                "average_power_fraction",
+                "pue",
+                "grid_gco2e_per_kwh",
+                "owned",
+                "price_usd_per_chip_hour",
+                "purchase_price_usd_per_chip",
+                "server_cost_ratio",
+                "interconnect_cost_fraction",
+                "depreciation_ooms_per_year",
+                "electricity_usd_per_kwh",
+            )
+        },
+    )
+    training = TrainingInputs.from_values(**values)
+    retrain_tokens = 0.0
+    maintenance = s.maintenance
+    if maintenance is not None and maintenance.tokens_per_retrain is not None:
+        retrain_tokens = r.given(
+            "maintenance.tokens_per_retrain", maintenance.tokens_per_retrain, "tokens"
+        )
+    retrain = TrainingInputs.from_values(
+        **{**values, "tokens": retrain_tokens, "flops_given": math.nan}
+    )
+    return training, retrain, acc
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _api_energy(r: Resolver, name: str, model: catalog.ApiModel | None) -> float:
+    per_token = catalog.constant("api_wh_per_output_token")
+    reference = catalog.constant("api_reference_active_params")
+    if model is not None and model.params_active is not None:
+        value = per_token.value * model.params_active / reference.value
+        return r.add(
+            Assumption(
+                name,
+                value,
+                "Wh/token",
+                per_token.source_url,
+                per_token.as_of,
+                f"{per_token.value:g} Wh per token at {reference.value:.3g} active parameters "
+                f"(Epoch AI's GPT-4o estimate) scaled to {model.name}'s "
+                f"{model.params_active:.3g} active parameters",
+            )
+        )
+    label = model.name if model is not None else "this API"
+    return r.add(
+        Assumption(
+            name,
+            per_token.value,
+            "Wh/token",
+            per_token.source_url,
+            per_token.as_of,
+            f"{label}'s size is not published: {per_token.description}",
+        )
+    )
+
+
+def _api_grid(r: Resolver, name: str) -> float:
+    row = catalog.grid_intensity("USA")
+    return r.add(
+        Assumption(
+            name,
+            row.gco2e_per_kwh,
+            "gCO2e/kWh",
+            row.source_url,
+            row.as_of,
+            "a hosted API's data centres are not disclosed; US average assumed",
+        )
+    )
+
+
+def _data(r: Resolver) -> DataInputs:
+    d = r.scenario.data
+    zero: dict[str, object] = {f: 0.0 for f in DataInputs.__dataclass_fields__}
+    values = dict(zero)
+    if d is None:
+        return DataInputs.from_values(**values)
+    if d.acquisition is not None:
+        a = d.acquisition
+        if a.tokens:
+            values["acquisition_tokens"] = r.given("data.acquisition.tokens", a.tokens, "tokens")
+            values["acquisition_usd_per_million_tokens"] = r.given(
+                "data.acquisition.usd_per_million_tokens",
+                a.usd_per_million_tokens or 0.0,
+                "USD/M tokens",
+            )
+        if a.samples:
+            values["acquisition_samples"] = r.given(
+                "data.acquisition.samples", a.samples, "samples"
+            )
+            values["acquisition_usd_per_sample"] = r.given(
+                "data.acquisition.usd_per_sample", a.usd_per_sample or 0.0, "USD/sample"
+            )
+        if a.licence_usd:
+            values["licence_usd"] = r.given("data.acquisition.licence_usd", a.licence_usd, "USD")
+    if d.cleaning is not None:
+        c = d.cleaning
+        if c.tokens:
+            values["cleaning_tokens"] = r.given("data.cleaning.tokens", c.tokens, "tokens")
+            values["cpu_hours_per_billion_tokens"] = r.pick(
+                "data.cleaning.cpu_hours_per_billion_tokens",
+                c.cpu_hours_per_billion_tokens,
+                "core-h/1e9 tokens",
+                "cleaning_cpu_hours_per_billion_tokens",
+            )
+            values["usd_per_cpu_hour"] = r.pick(
+                "data.cleaning.usd_per_cpu_hour",
+                c.usd_per_cpu_hour,
+                "USD/core-hour",
+                "usd_per_cpu_hour",
+            )
+            values["cpu_w_per_core"] = r.constant("data.cleaning.cpu_w_per_core", "cpu_w_per_core")
+        if c.people_hours:
+            values["cleaning_people_hours"] = r.given(
+                "data.cleaning.people_hours", c.people_hours, "hours"
+            )
+            values["cleaning_usd_per_hour"] = (
+                r.given("data.cleaning.usd_per_hour", c.usd_per_hour, "USD/h")
+                if c.usd_per_hour is not None
+                else _hourly(r, "data.cleaning.usd_per_hour", "data_scientist")
+            )
+    if d.annotation is not None:
+        a = d.annotation
+        items = r.given("data.annotation.items", a.items, "items")
+        values["rework_fraction"] = (
+            r.given("data.annotation.rework_fraction", a.rework_fraction, "fraction")
+            if a.rework_fraction is not None
+            else r.derived(
+                "data.annotation.rework_fraction",
+                0.0,
+                "fraction",
+                "no sourced default",
+                "no published QA/rework rate was found; set it if labels are reviewed",
+            )
+        )
+        if a.minutes_per_item is not None:
+            values["expert_items"] = items
+            values["minutes_per_item"] = r.given(
+                "data.annotation.minutes_per_item", a.minutes_per_item, "minutes"
+            )
+            values["readers_per_item"] = r.given(
+                "data.annotation.readers_per_item", a.readers_per_item, "readers"
+            )
+            values["expert_usd_per_hour"] = (
+                r.given("data.annotation.usd_per_hour", a.usd_per_hour, "USD/h")
+                if a.usd_per_hour is not None
+                else _hourly(r, "data.annotation.usd_per_hour", a.role or "")
+            )
+        else:
+            values["crowd_items"] = items
+            values["labels_per_item"] = r.given(
+                "data.annotation.labels_per_item", a.labels_per_item, "labels"
+            )
+            values["usd_per_label"] = (
+                r.given("data.annotation.usd_per_label", a.usd_per_label, "USD/label")
+                if a.usd_per_label is not None
+                else r.constant(
+                    "data.annotation.usd_per_label", "annotation_usd_per_label", (a.task or "",)
+                )
+            )
+    if d.synthetic is not None:
+        y = d.synthetic
+        values["synthetic_output_tokens"] = r.given("data.synthetic.tokens", y.tokens, "tokens")
+        values["synthetic_input_tokens"] = r.given(
+            "data.synthetic.input_tokens", y.input_tokens, "tokens"
+        )
+        model = catalog.api_model(y.api) if y.api is not None else None
+        if model is not None:
+            values["synthetic_usd_per_million_input"] = r.add(
+                Assumption(
+                    "data.synthetic.usd_per_million_input",
+                    model.input_usd_per_million_tokens,
+                    "USD/M tokens",
+                    model.source_url,
+                    model.as_of,
+                    f"{model.name} input price",
+                )
+            )
+            values["synthetic_usd_per_million_output"] = r.add(
+                Assumption(
+                    "data.synthetic.usd_per_million_tokens",
+                    model.output_usd_per_million_tokens,
+                    "USD/M tokens",
+                    model.source_url,
+                    model.as_of,
+                    f"{model.name} output price",
+                )
+            )
+        else:
+            values["synthetic_usd_per_million_output"] = r.given(
+                "data.synthetic.usd_per_million_tokens",
+                y.usd_per_million_tokens or 0.0,
+                "USD/M tokens",
+            )
+        values["api_wh_per_output_token"] = _api_energy(r, "data.synthetic.wh_per_token", model)
+        values["api_grid_gco2e_per_kwh"] = _api_grid(r, "data.synthetic.grid_gco2e_per_kwh")
+    return DataInputs.from_values(**values)
+
+
+def _hourly(r: Resolver, name: str, role: str) -> float:
+    """A role's loaded cost per hour: salary × overhead / work hours per year."""
+    salary = _salary(r, name, role)
+    overhead = catalog.constant("people_overhead")
+    hours = catalog.constant("work_hours_per_year")
+    value = salary.value * overhead.value / hours.value
+    return r.add(
+        Assumption(
+            name,
+            value,
+            "USD/h",
+            salary.source_url,
+            salary.as_of,
+            f"{salary.description}: ${salary.value:,.0f} × {overhead.value:g} overhead / "
+            f"{hours.value:,.0f} h",
+        )
+    )
+
+
+def _roles() -> list[str]:
+    prefix = "salary_usd_per_year."
+    return sorted(k.removeprefix(prefix) for k in catalog.constants() if k.startswith(prefix))
+
+
+def _salary(r: Resolver, path: str, role: str) -> catalog.Constant:
+    """The catalog's salary for ``role``; an unknown role names the field and the known ones."""
+    key = f"salary_usd_per_year.{role}"
+    table = catalog.constants()
+    if key in table:
+        return table[key]
+    roles = _roles()
+    hint = closest(role, roles)
+    raise r.error(
+        path,
+        f"no default salary for role {role!r}"
+        + (f"; did you mean {', '.join(hint)}?" if hint else "")
+        + f" Roles with a sourced salary: {', '.join(roles)}; or give the salary or hourly cost",
+    )
+
+
+# --------------------------------------------------------------------------- experiments, people
+
+
+def _experiments(r: Resolver, training: TrainingInputs) -> ExperimentInputs:
+    t = r.scenario.tuning
+    values: dict[str, object] = {f: 0.0 for f in ExperimentInputs.__dataclass_fields__}
+    values["experiment_multiplier"] = 1.0
+    if t is None:
+        return ExperimentInputs.from_values(**values)
+    values["experiment_multiplier"] = r.pick(
+        "tuning.experiment_multiplier", t.experiment_multiplier, "ratio", "experiment_multiplier"
+    )
+    if t.search is not None:
+        values["search_trials"] = r.given("tuning.search.trials", t.search.trials, "trials")
+        values["search_fraction_per_trial"] = r.pick(
+            "tuning.search.fraction_per_trial",
+            t.search.fraction_per_trial,
+            "fraction",
+            "search_fraction_per_trial",
+            (t.search.method,),
+        )
+    f = t.failures
+    rate = r.pick(
+        "tuning.failures.interruptions_per_1000_chip_days",
+        f.interruptions_per_1000_chip_days,
+        "1/(1000 chip-days)",
+        "interruptions_per_1000_chip_days",
+    )
+    values["interruptions_per_1000_chip_days"] = rate
+    values["restart_hours"] = r.pick(
+        "tuning.failures.restart_hours", f.restart_hours, "hours", "restart_hours"
+    )
+    if f.checkpoint_interval_hours is not None:
+        values["checkpoint_interval_hours"] = r.given(
+            "tuning.failures.checkpoint_interval_hours", f.checkpoint_interval_hours, "hours"
+        )
+    else:
+        write = catalog.constant("checkpoint_write_hours")
+        chips = float(np.nan_to_num(training.chips_given[0], nan=1.0))
+        mtbf = 24_000.0 / max(rate * chips, 1e-12)
+        interval = math.sqrt(2.0 * write.value * mtbf)
+        values["checkpoint_interval_hours"] = r.add(
+            Assumption(
+                "tuning.failures.checkpoint_interval_hours",
+                interval,
+                "hours",
+                write.source_url,
+                write.as_of,
+                f"Young's optimum √(2 × {write.value:.3g} h write × {mtbf:,.3g} h job MTBF "
+                f"at {chips:,.0f} chips)",
+            )
+        )
+    return ExperimentInputs.from_values(**values)
+
+
+def _people(r: Resolver) -> tuple[RoleInputs, ...]:
+    team = r.scenario.team
+    if team is None:
+        return ()
+    overhead = r.pick("team.overhead", team.overhead, "ratio", "people_overhead")
+    if team.months is not None:
+        r.given("team.months", team.months, "months")
+    out = []
+    for i, role in enumerate(team.roles):
+        path = f"team.roles.{i}"
+        label = role.role
+        months = role.months if role.months is not None else team.months
+        if role.salary_usd_per_year is not None:
+            salary = r.given(f"{path}.salary_usd_per_year", role.salary_usd_per_year, "USD/yr")
+        else:
+            row = _salary(r, f"{path}.role", role.role)
+            salary = r.add(
+                Assumption(
+                    f"{path}.salary_usd_per_year",
+                    row.value,
+                    row.unit,
+                    row.source_url,
+                    row.as_of,
+                    f"{label}: {row.description}",
+                )
+            )
+        out.append(
+            RoleInputs(
+                name=f"{label} ×{role.count:g}",
+                count=np.atleast_1d(r.given(f"{path}.count", role.count, "people")),
+                months=np.atleast_1d(r.given(f"{path}.months", months or 0.0, "months")),
+                salary_usd_per_year=np.atleast_1d(salary),
+                overhead=np.atleast_1d(overhead),
+                equity_usd_per_year=np.atleast_1d(
+                    r.given(f"{path}.equity_usd_per_year", role.equity_usd_per_year, "USD/yr")
+                    if role.equity_usd_per_year
+                    else 0.0
+                ),
+            )
+        )
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- serving, maintenance
+
+
+def _serving(
+    r: Resolver, training_acc: catalog.Accelerator
+) -> tuple[ServingInputs, catalog.Accelerator | None]:
+    s = r.scenario.serving
+    m = r.scenario.model
+    names = ServingInputs.__dataclass_fields__
+    values: dict[str, object] = {f: 0.0 for f in names}
+    values.update(
+        tpot_target_s=math.nan,
+        chips_per_replica=math.nan,
+        params=1.0,
+        active_params=1.0,
+        memory_bytes_per_chip=1.0,
+        bandwidth_bytes_per_s=1.0,
+        peak_flops_per_s=1.0,
+        mbu=1.0,
+        prefill_mfu=1.0,
+        max_batch=1.0,
+        memory_fraction=1.0,
+        weight_bytes_per_param=1.0,
+    )
+    if s is None:
+        return ServingInputs.from_values(**values), None
+    r.given("serving.mode", s.mode, "")
+    values["requests_per_day"] = r.given(
+        "serving.requests_per_day", s.requests_per_day, "requests/day"
+    )
+    values["input_tokens"] = r.given(
+        "serving.input_tokens_per_request", s.input_tokens_per_request, "tokens"
+    )
+    values["output_tokens"] = r.given(
+        "serving.output_tokens_per_request", s.output_tokens_per_request, "tokens"
+    )
+    values["peak_to_mean"] = r.pick("serving.peak_to_mean", s.peak_to_mean, "ratio", "peak_to_mean")
+    values["headroom"] = r.pick("serving.headroom", s.headroom, "fraction", "headroom")
+    growth = r.scenario.maintenance.traffic_growth_per_year if r.scenario.maintenance else 0.0
+    values["traffic_growth_per_year"] = growth
+    if r.scenario.maintenance is not None and growth:
+        r.given("maintenance.traffic_growth_per_year", growth, "fraction")
+    storage = catalog.constant("storage_usd_per_gb_month")
+    egress = catalog.constant("egress_usd_per_gb")
+    bytes_per_token = catalog.constant("bytes_per_token")
+    overhead_fraction = (
+        r.given("serving.overhead_fraction", s.overhead_fraction, "fraction")
+        if s.overhead_fraction is not None
+        else 0.0
+    )
+
+    if s.mode == "api":
+        assert s.api is not None
+        values["api"] = 1.0
+        model = catalog.api_model(s.api.model) if s.api.model is not None else None
+        if model is not None:
+            r.given("serving.api.model", model.name, "")
+            values["api_usd_per_million_input"] = r.add(
+                Assumption(
+                    "serving.api.usd_per_million_input",
+                    model.input_usd_per_million_tokens,
+                    "USD/M tokens",
+                    model.source_url,
+                    model.as_of,
+                    f"{model.name} input price",
+                )
+            )
+            values["api_usd_per_million_output"] = r.add(
+                Assumption(
+                    "serving.api.usd_per_million_output",
+                    model.output_usd_per_million_tokens,
+                    "USD/M tokens",
+                    model.source_url,
+                    model.as_of,
+                    f"{model.name} output price",
+                )
+            )
+        else:
+            values["api_usd_per_million_input"] = r.given(
+                "serving.api.usd_per_million_input",
+                s.api.usd_per_million_input or 0.0,
+                "USD/M tokens",
+            )
+            values["api_usd_per_million_output"] = r.given(
+                "serving.api.usd_per_million_output",
+                s.api.usd_per_million_output or 0.0,
+                "USD/M tokens",
+            )
+        values["api_wh_per_output_token"] = _api_energy(r, "serving.api.wh_per_output_token", model)
+        values["api_grid_gco2e_per_kwh"] = _api_grid(r, "serving.api.grid_gco2e_per_kwh")
+        egress_month = _egress(r, values, egress, bytes_per_token)
+        values["overhead_fraction"] = overhead_fraction
+        values["overhead_usd_per_month"] = egress_month + (
+            r.given("serving.overhead_usd_per_month", s.overhead_usd_per_month, "USD/month")
+            if s.overhead_usd_per_month
+            else 0.0
+        )
+        return ServingInputs.from_values(**values), None
+
+    acc = catalog.accelerator(s.accelerator or training_acc.name)
+    if s.accelerator is not None:
+        r.given("serving.accelerator", acc.name, "")
+    else:
+        r.derived("serving.accelerator", acc.name, "", "the training accelerator")
+    values["autoscaled"] = 1.0 if s.mode == "autoscaled" else 0.0
+    params = r.given("serving.params", s.params, "params") if s.params is not None else m.params
+    active = (
+        r.given("serving.active_params", s.active_params, "params")
+        if s.active_params is not None
+        else (m.active_params or params if s.params is None else params)
+    )
+    values["params"], values["active_params"] = params, active
+    weight_bytes = SERVING_WEIGHT_BYTES[s.precision]
+    r.given("serving.precision", s.precision, "")
+    values["weight_bytes_per_param"] = weight_bytes
+    values["kv_bytes_per_token"] = _kv_cache(r, params, weight_bytes)
+    values["memory_bytes_per_chip"] = acc.memory_gb * memory.BYTES_PER_GB
+    values["memory_fraction"] = r.constant("serving.memory_fraction", "serving_memory_fraction")
+    if acc.memory_bandwidth_tb_s is None:
+        raise r.error("serving.accelerator", f"{acc.name} has no published memory bandwidth")
+    values["bandwidth_bytes_per_s"] = (
+        r.add(
+            Assumption(
+                f"accelerator.{acc.name}.memory_bandwidth_tb_s",
+                acc.memory_bandwidth_tb_s,
+                "TB/s",
+                acc.source_url,
+                acc.as_of,
+            )
+        )
+        * 1e12
+    )
+    compute = SERVING_COMPUTE[s.precision]
+    if compute not in acc.peak_dense_tflops and "bf16" in acc.peak_dense_tflops:
+        compute = "bf16"
+    if compute not in acc.peak_dense_tflops:
+        compute = next(p for p in ("fp16", "bf16", "fp32") if p in acc.peak_dense_tflops)
+    values["peak_flops_per_s"] = r.add(
+        Assumption(
+            f"accelerator.{acc.name}.peak_{compute}",
+            acc.peak_flops_per_s(compute),
+            "FLOP/s",
+            acc.source_url,
+            acc.as_of,
+            f"dense {compute} peak per chip",
+        )
+    )
+    values["mbu"] = r.pick("serving.mbu", s.mbu, "fraction", "mbu", acc.qualifiers)
+    if s.prefill_mfu is not None:
+        values["prefill_mfu"] = r.given("serving.prefill_mfu", s.prefill_mfu, "fraction")
+    else:
+        values["prefill_mfu"] = r.constant(
+            "serving.prefill_mfu",
+            "mfu",
+            acc.qualifiers,
+            "prefill is compute-bound like training: the family's training MFU",
+        )
+    values["max_batch"] = r.pick("serving.max_batch", s.max_batch, "sequences", "max_batch")
+    if s.tpot_ms is not None:
+        values["tpot_target_s"] = r.given("serving.tpot_ms", s.tpot_ms, "ms") / 1000.0
+    if s.chips_per_replica is not None:
+        values["chips_per_replica"] = r.given(
+            "serving.chips_per_replica", s.chips_per_replica, "chips"
+        )
+    if s.mode == "autoscaled":
+        values["min_replicas"] = (
+            r.given("serving.min_replicas", s.min_replicas, "replicas")
+            if s.min_replicas is not None
+            else r.derived(
+                "serving.min_replicas",
+                1.0,
+                "replicas",
+                "default",
+                "one replica kept running so the first request is served",
+            )
+        )
+    site = _site(r, "serving", acc, s.hardware, s.cloud, s.owned, "serving")
+    for key in (
+        "tdp_w",
+        "server_power_ratio",
+        "average_power_fraction",
+        "pue",
+        "grid_gco2e_per_kwh",
+        "owned",
+        "price_usd_per_chip_hour",
+        "purchase_price_usd_per_chip",
+        "server_cost_ratio",
+        "interconnect_cost_fraction",
+        "depreciation_ooms_per_year",
+        "electricity_usd_per_kwh",
+    ):
+        values[key] = getattr(site, key)
+    storage_gb = params * weight_bytes / memory.BYTES_PER_GB
+    storage_month = r.add(
+        Assumption(
+            "serving.storage_usd_per_month",
+            storage_gb * storage.value,
+            "USD/month",
+            storage.source_url,
+            storage.as_of,
+            f"{storage_gb:,.3g} GB of weights × ${storage.value}/GB-month ({storage.description})",
+        )
+    )
+    egress_month = _egress(r, values, egress, bytes_per_token)
+    values["overhead_fraction"] = overhead_fraction
+    values["overhead_usd_per_month"] = (
+        storage_month
+        + egress_month
+        + (
+            r.given("serving.overhead_usd_per_month", s.overhead_usd_per_month, "USD/month")
+            if s.overhead_usd_per_month
+            else 0.0
+        )
+    )
+    return ServingInputs.from_values(**values), acc
+
+
+def _egress(
+    r: Resolver,
+    values: dict[str, object],
+    egress: catalog.Constant,
+    bytes_per_token: catalog.Constant,
+) -> float:
+    requests = float(values["requests_per_day"]) * 30.4375  # type: ignore[arg-type]
+    gb = requests * float(values["output_tokens"]) * bytes_per_token.value / 1e9  # type: ignore[arg-type]
+    return r.add(
+        Assumption(
+            "serving.egress_usd_per_month",
+            gb * egress.value,
+            "USD/month",
+            egress.source_url,
+            egress.as_of,
+            f"{gb:,.3g} GB of responses a month ({bytes_per_token.value:g} bytes per token) × "
+            f"${egress.value}/GB",
+        )
+    )
+
+
+def _kv_cache(r: Resolver, params: float, weight_bytes: float) -> float:
+    """KV-cache bytes per token: 2 × layers × d_model × kv/heads × bytes (16-bit cache unless
+    the weights are 8-bit or narrower, when the cache is taken as 8-bit too)."""
+    m = r.scenario.model
+    layers = float(r.used["model.layers"].value)
+    d_model = float(r.used["model.d_model"].value)
+    if m.kv_heads is not None and m.heads is not None:
+        ratio = r.given("model.kv_heads", m.kv_heads, "heads") / r.given(
+            "model.heads", m.heads, "heads"
+        )
+    else:
+        ratio = r.derived(
+            "model.kv_heads_fraction",
+            1.0,
+            "fraction",
+            "multi-head attention",
+            "no heads/kv_heads given: every head keeps its own keys and values; "
+            "grouped-query attention (Llama 2 70B, Llama 3) caches 8x less",
+        )
+    cache_bytes = 2.0 if weight_bytes >= 2.0 else 1.0
+    value = 2.0 * layers * d_model * ratio * cache_bytes
+    return r.derived(
+        "serving.kv_cache_bytes_per_token",
+        value,
+        "bytes",
+        "2 × layers × d_model × kv/heads × bytes",
+        f"{cache_bytes:g}-byte cache; Pope et al. 2022",
+    )
+
+
+def _maintenance(r: Resolver) -> MaintenanceInputs:
+    m = r.scenario.maintenance
+    if m is None:
+        return MaintenanceInputs.from_values(retrains_per_year=0.0, monitoring_usd_per_month=0.0)
+    retrains = (
+        r.given("maintenance.retrains_per_year", m.retrains_per_year, "per year")
+        if m.retrains_per_year
+        else 0.0
+    )
+    monitoring = (
+        r.given("maintenance.monitoring_usd_per_month", m.monitoring_usd_per_month, "USD/month")
+        if m.monitoring_usd_per_month is not None
+        else r.derived(
+            "maintenance.monitoring_usd_per_month",
+            0.0,
+            "USD/month",
+            "no sourced default",
+            "no published price for drift monitoring was found; set it",
+        )
+    )
+    return MaintenanceInputs.from_values(
+        retrains_per_year=retrains, monitoring_usd_per_month=monitoring
+    )
+
+
+def _horizon(r: Resolver) -> tuple[float, float]:
+    s = r.scenario
+    if s.horizon is not None:
+        years = r.given("horizon.years", s.horizon.years, "years")
+        rate = r.given("horizon.discount_rate", s.horizon.discount_rate, "fraction/yr")
+        return years, rate
+    if s.serving is not None or s.maintenance is not None:
+        r.notes.append(
+            "No horizon given: serving and maintenance are priced for 1 year (set horizon.years)."
+        )
+        return r.derived("horizon.years", 1.0, "years", "default when serving is given"), 0.0
+    return 0.0, 0.0
+
+
+def resolve(scenario: Scenario) -> Resolved:
+    """Resolve every assumption of ``scenario`` and build the lifecycle model's inputs."""
+    r = Resolver(scenario)
+    training, retrain, acc = _training(r)
+    data = _data(r)
+    experiments = _experiments(r, training)
+    roles = _people(r)
+    serving, serving_acc = _serving(r, acc)
+    maintenance = _maintenance(r)
+    years, rate = _horizon(r)
+    for key in ("us_household_electricity_kwh_per_year", "passenger_car_co2_kg_per_year"):
+        row = catalog.constant(key)
+        r.add(
+            Assumption(
+                f"equivalents.{key}",
+                row.value,
+                row.unit,
+                row.source_url,
+                row.as_of,
+                row.description,
+            )
+        )
+    inputs = LifecycleInputs(
+        training=training,
+        retrain=retrain,
+        data=data,
+        experiments=experiments,
+        roles=roles,
+        serving=serving,
+        maintenance=maintenance,
+        years=np.atleast_1d(float(years)),
+        discount_rate=np.atleast_1d(float(rate)),
+    )
+    return Resolved(
+        inputs=inputs,
+        assumptions=tuple(r.used.values()),
+        notes=tuple(r.notes),
+        accelerator=acc,
+        serving_accelerator=serving_acc,
+        roles=tuple(role.name for role in roles),
+    )
