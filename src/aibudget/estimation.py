@@ -17,10 +17,11 @@ from numpy.typing import NDArray
 
 from aibudget._errors import DoesNotFitError
 from aibudget.assumptions import Assumption
+from aibudget.catalog import Accelerator
 from aibudget.model import memory
 from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle
 from aibudget.resolution import Resolved, resolve
-from aibudget.scenario import Scenario, load_scenario
+from aibudget.scenario import Scenario, TrainingSpec, load_scenario
 from aibudget.units import format_quantity
 
 __all__ = [
@@ -148,7 +149,7 @@ class Estimate:
         return out
 
 
-# --------------------------------------------------------------------------- how each line is computed
+# --------------------------------------------------------------------------- how each line is made
 
 _PER_CHIP_HOUR = "priced per chip-hour like the final run"
 #: Phase and item → (formula, inputs). People rows are built per role.
@@ -216,7 +217,8 @@ _ITEMS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ),
     ),
     ("data", "synthetic data"): (
-        "(input tokens × input price + tokens × output price) / 10⁶; energy = tokens × Wh per token",
+        "(input tokens × input price + tokens × output price) / 10⁶; "
+        "energy = tokens × Wh per token",
         (
             "data.synthetic.input_tokens",
             "data.synthetic.usd_per_million_input",
@@ -313,6 +315,7 @@ def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
         for i, (item_name, measures) in enumerate(result.phases[name].items()):
             if not any(np.any(np.asarray(measures[m]) != 0) for m in MEASURES):
                 continue
+            inputs: tuple[str, ...]
             if name == "people":
                 path = f"team.roles.{i}"
                 formula, inputs = (
@@ -365,10 +368,58 @@ def _first(a: Array) -> float:
 
 
 def _explanations(s: Scenario, result: Lifecycle, resolved: Resolved) -> tuple[Explanation, ...]:
+    out: list[Explanation] = []
+    if s.training is not None and resolved.accelerator is not None:
+        out.extend(_training_explanations(s.training, result, resolved, resolved.accelerator))
+    if s.serving is not None and s.serving.mode != "api":
+        out.extend(_serving_explanations(result, resolved))
+    for phase in _phases(result, resolved):
+        for item in phase.items:
+            symbols = tuple((name.rsplit(".", 1)[-1], name) for name in item.inputs)
+            out.append(
+                Explanation(
+                    f"{phase.name}: {item.name}",
+                    _first(item.measures["usd"]),
+                    "USD",
+                    item.formula,
+                    symbols,
+                )
+            )
+    used = {a.name: a for a in resolved.assumptions}
+    household = used["equivalents.us_household_electricity_kwh_per_year"]
+    car = used["equivalents.passenger_car_co2_kg_per_year"]
+    total_kwh = sum(
+        _first(v["energy_kwh"]) for items in result.phases.values() for v in items.values()
+    )
+    total_co2 = sum(
+        _first(v["co2e_kg"]) for items in result.phases.values() for v in items.values()
+    )
+    out.append(
+        Explanation(
+            "equivalents.us_household_years",
+            total_kwh / float(household.value),
+            "household-years",
+            "total energy / a US household's electricity per year",
+            (("household", household.name),),
+        )
+    )
+    out.append(
+        Explanation(
+            "equivalents.passenger_car_years",
+            total_co2 / float(car.value),
+            "car-years",
+            "total CO2e / a passenger car's CO2 per year",
+            (("car", car.name),),
+        )
+    )
+    return tuple(out)
+
+
+def _training_explanations(
+    t: TrainingSpec, result: Lifecycle, resolved: Resolved, acc: Accelerator
+) -> list[Explanation]:
     run = result.training
     used = {a.name: a for a in resolved.assumptions}
-    acc = resolved.accelerator
-    t = s.training
     peak = f"accelerator.{acc.name}.peak_{t.precision}"
     n = "model.active_params" if "model.active_params" in used else "model.params"
     out: list[Explanation] = []
@@ -536,46 +587,7 @@ def _explanations(s: Scenario, result: Lifecycle, resolved: Resolved) -> tuple[E
                 ),
             )
         )
-    if s.serving is not None and s.serving.mode != "api":
-        out.extend(_serving_explanations(result, resolved))
-    for phase in _phases(result, resolved):
-        for item in phase.items:
-            out.append(
-                Explanation(
-                    f"{phase.name}: {item.name}",
-                    _first(item.measures["usd"]),
-                    "USD",
-                    item.formula,
-                    tuple((name.rsplit(".", 1)[-1], name) for name in item.inputs),
-                )
-            )
-    household = used["equivalents.us_household_electricity_kwh_per_year"]
-    car = used["equivalents.passenger_car_co2_kg_per_year"]
-    total_kwh = sum(
-        _first(v["energy_kwh"]) for items in result.phases.values() for v in items.values()
-    )
-    total_co2 = sum(
-        _first(v["co2e_kg"]) for items in result.phases.values() for v in items.values()
-    )
-    out.append(
-        Explanation(
-            "equivalents.us_household_years",
-            total_kwh / float(household.value),
-            "household-years",
-            "total energy / a US household's electricity per year",
-            (("household", household.name),),
-        )
-    )
-    out.append(
-        Explanation(
-            "equivalents.passenger_car_years",
-            total_co2 / float(car.value),
-            "car-years",
-            "total CO2e / a passenger car's CO2 per year",
-            (("car", car.name),),
-        )
-    )
-    return tuple(out)
+    return out
 
 
 def _serving_explanations(result: Lifecycle, resolved: Resolved) -> list[Explanation]:
@@ -671,19 +683,19 @@ def _names(resolved: Resolved) -> set[str]:
 def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
     run = result.training
     acc = resolved.accelerator
-    if not bool(np.all(run.fits)):
+    if s.training is not None and acc is not None and not bool(np.all(run.fits)):
         chips = int(_first(run.chips))
         need = int(_first(run.min_chips))
         state_tb = _first(run.training_state_bytes) / 1e12
         act_gb = _first(run.activation_bytes) / 1e9
         t = s.training
         raise DoesNotFitError(
-            f"{s.name} does not fit: training {format_quantity(s.model.params)} parameters needs "
-            f"{state_tb:.3g} TB of weights, gradients and {t.optimizer} state ({t.precision}) plus "
-            f"{act_gb:.3g} GB of activations, so at least {need} {acc.name} "
-            f"({acc.memory_gb:g} GB each); training.chips is {chips}. Use at least {need} chips, an "
-            "accelerator with more memory, or a lighter optimizer (training.optimizer: adam_8bit "
-            "or adafactor)."
+            f"{s.name} does not fit: training {format_quantity(s.model.params if s.model else 0)} parameters "
+            f"needs {state_tb:.3g} TB of weights, gradients and {t.optimizer} state "
+            f"({t.precision}) plus {act_gb:.3g} GB of activations, so at least {need} {acc.name} "
+            f"({acc.memory_gb:g} GB each); training.chips is {chips}. Use at least {need} chips, "
+            "an accelerator with more memory, or a lighter optimizer "
+            "(training.optimizer: adam_8bit or adafactor)."
         )
     if (
         s.serving is not None
@@ -693,7 +705,7 @@ def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
         sacc = resolved.serving_accelerator
         assert sacc is not None
         serving = s.serving
-        params = serving.params or s.model.params
+        params = serving.params or (s.model.params if s.model else 0.0)
         chips = int(_first(result.serving["chips_per_replica"]))
         weights_gb = (
             float(resolved.inputs.serving.weight_bytes_per_param[0]) * params / memory.BYTES_PER_GB
@@ -704,7 +716,8 @@ def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
             else f"not even {chips} chips per replica are enough"
         )
         raise DoesNotFitError(
-            f"{s.name} cannot be served: {format_quantity(params)} parameters in {serving.precision} "
+            f"{s.name} cannot be served: {format_quantity(params)} parameters in "
+            f"{serving.precision} "
             f"are {weights_gb:,.0f} GB of weights, plus the KV cache of one "
             f"{serving.input_tokens_per_request + serving.output_tokens_per_request:,.0f}-token "
             f"sequence, on {sacc.name} ({sacc.memory_gb:g} GB each, 90% usable); {where}. Use more "

@@ -98,7 +98,7 @@ class Resolved:
     inputs: LifecycleInputs
     assumptions: tuple[Assumption, ...]
     notes: tuple[str, ...]
-    accelerator: catalog.Accelerator
+    accelerator: catalog.Accelerator | None
     serving_accelerator: catalog.Accelerator | None = None
     roles: tuple[str, ...] = field(default=())
 
@@ -302,6 +302,8 @@ def _grid(r: Resolver, tag: str, price_row: catalog.CloudPrice | None) -> float:
 def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Accelerator]:
     s = r.scenario
     m, t = s.model, s.training
+    assert t is not None
+    assert m is not None
     acc = catalog.accelerator(t.accelerator)
 
     params = r.given("model.params", m.params, "params")
@@ -549,11 +551,11 @@ def _data(r: Resolver) -> DataInputs:
                 else _hourly(r, "data.cleaning.usd_per_hour", "data_scientist")
             )
     if d.annotation is not None:
-        a = d.annotation
-        items = r.given("data.annotation.items", a.items, "items")
+        ann = d.annotation
+        items = r.given("data.annotation.items", ann.items, "items")
         values["rework_fraction"] = (
-            r.given("data.annotation.rework_fraction", a.rework_fraction, "fraction")
-            if a.rework_fraction is not None
+            r.given("data.annotation.rework_fraction", ann.rework_fraction, "fraction")
+            if ann.rework_fraction is not None
             else r.derived(
                 "data.annotation.rework_fraction",
                 0.0,
@@ -562,29 +564,29 @@ def _data(r: Resolver) -> DataInputs:
                 "no published QA/rework rate was found; set it if labels are reviewed",
             )
         )
-        if a.minutes_per_item is not None:
+        if ann.minutes_per_item is not None:
             values["expert_items"] = items
             values["minutes_per_item"] = r.given(
-                "data.annotation.minutes_per_item", a.minutes_per_item, "minutes"
+                "data.annotation.minutes_per_item", ann.minutes_per_item, "minutes"
             )
             values["readers_per_item"] = r.given(
-                "data.annotation.readers_per_item", a.readers_per_item, "readers"
+                "data.annotation.readers_per_item", ann.readers_per_item, "readers"
             )
             values["expert_usd_per_hour"] = (
-                r.given("data.annotation.usd_per_hour", a.usd_per_hour, "USD/h")
-                if a.usd_per_hour is not None
-                else _hourly(r, "data.annotation.usd_per_hour", a.role or "")
+                r.given("data.annotation.usd_per_hour", ann.usd_per_hour, "USD/h")
+                if ann.usd_per_hour is not None
+                else _hourly(r, "data.annotation.usd_per_hour", ann.role or "")
             )
         else:
             values["crowd_items"] = items
             values["labels_per_item"] = r.given(
-                "data.annotation.labels_per_item", a.labels_per_item, "labels"
+                "data.annotation.labels_per_item", ann.labels_per_item, "labels"
             )
             values["usd_per_label"] = (
-                r.given("data.annotation.usd_per_label", a.usd_per_label, "USD/label")
-                if a.usd_per_label is not None
+                r.given("data.annotation.usd_per_label", ann.usd_per_label, "USD/label")
+                if ann.usd_per_label is not None
                 else r.constant(
-                    "data.annotation.usd_per_label", "annotation_usd_per_label", (a.task or "",)
+                    "data.annotation.usd_per_label", "annotation_usd_per_label", (ann.task or "",)
                 )
             )
     if d.synthetic is not None:
@@ -768,7 +770,7 @@ def _people(r: Resolver) -> tuple[RoleInputs, ...]:
 
 
 def _serving(
-    r: Resolver, training_acc: catalog.Accelerator
+    r: Resolver, training_acc: catalog.Accelerator | None
 ) -> tuple[ServingInputs, catalog.Accelerator | None]:
     s = r.scenario.serving
     m = r.scenario.model
@@ -863,13 +865,20 @@ def _serving(
         )
         return ServingInputs.from_values(**values), None
 
-    acc = catalog.accelerator(s.accelerator or training_acc.name)
+    if s.accelerator is None and training_acc is None:
+        raise r.error("serving.accelerator", "required when there is no training section")
+    acc = catalog.accelerator(s.accelerator or (training_acc.name if training_acc else ""))
     if s.accelerator is not None:
         r.given("serving.accelerator", acc.name, "")
     else:
         r.derived("serving.accelerator", acc.name, "", "the training accelerator")
     values["autoscaled"] = 1.0 if s.mode == "autoscaled" else 0.0
+    assert m is not None  # a scenario without a model only uses a hosted API
     params = r.given("serving.params", s.params, "params") if s.params is not None else m.params
+    if params is None:
+        raise r.error(
+            "serving.params", "the served model's parameters are needed to size the fleet"
+        )
     active = (
         r.given("serving.active_params", s.active_params, "params")
         if s.active_params is not None
@@ -1006,6 +1015,7 @@ def _kv_cache(r: Resolver, params: float, weight_bytes: float) -> float:
     """KV-cache bytes per token: 2 × layers × d_model × kv/heads × bytes (16-bit cache unless
     the weights are 8-bit or narrower, when the cache is taken as 8-bit too)."""
     m = r.scenario.model
+    assert m is not None
     layers = float(r.used["model.layers"].value)
     d_model = float(r.used["model.d_model"].value)
     if m.kv_heads is not None and m.heads is not None:
@@ -1071,10 +1081,38 @@ def _horizon(r: Resolver) -> tuple[float, float]:
     return 0.0, 0.0
 
 
+def _no_training(r: Resolver) -> TrainingInputs:
+    """Inputs of a training run that does not happen (a scenario that only uses a hosted API),
+    keeping the energy section's PUE and grid for any data work."""
+    e = r.scenario.energy
+    pue = r.pick("energy.pue", e.pue, "ratio", "pue", ("cloud",))
+    grid = (
+        r.given("energy.grid_gco2e_per_kwh", e.grid_gco2e_per_kwh, "gCO2e/kWh")
+        if e.grid_gco2e_per_kwh is not None
+        else _grid(r, "", None)
+    )
+    values: dict[str, object] = {f: 0.0 for f in TrainingInputs.__dataclass_fields__}
+    values.update(
+        flops_given=math.nan,
+        deadline_days=math.nan,
+        chips_given=1.0,
+        peak_flops_per_s=1.0,
+        mfu=1.0,
+        memory_gb_per_chip=1.0,
+        pue=pue,
+        grid_gco2e_per_kwh=grid,
+    )
+    return TrainingInputs.from_values(**values)
+
+
 def resolve(scenario: Scenario) -> Resolved:
     """Resolve every assumption of ``scenario`` and build the lifecycle model's inputs."""
     r = Resolver(scenario)
-    training, retrain, acc = _training(r)
+    acc: catalog.Accelerator | None = None
+    if scenario.training is not None:
+        training, retrain, acc = _training(r)
+    else:
+        training = retrain = _no_training(r)
     data = _data(r)
     experiments = _experiments(r, training)
     roles = _people(r)

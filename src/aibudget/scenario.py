@@ -617,8 +617,8 @@ class Scenario(_Section):
 
     name: str = Field("unnamed scenario", description="a title for reports")
     description: str | None = Field(None, description="free text")
-    model: ModelSpec
-    training: TrainingSpec
+    model: ModelSpec | None = None
+    training: TrainingSpec | None = None
     energy: EnergySpec = Field(default_factory=EnergySpec)
     data: DataSpec | None = None
     tuning: TuningSpec | None = None
@@ -629,6 +629,17 @@ class Scenario(_Section):
 
     @model_validator(mode="after")
     def _memory_shape(self) -> Scenario:
+        api_only = self.serving is not None and self.serving.mode == "api"
+        if self.training is None and not api_only:
+            raise _at(
+                "training",
+                "required (the final training or fine-tuning run); only a scenario that uses a "
+                "hosted API (serving.mode: api) may leave it out",
+            )
+        if self.model is None:
+            if not (api_only and self.training is None):
+                raise _at("model", "required (the model's parameters, e.g. params: 7B)")
+            return self
         if (self.model.layers is None) != (self.model.d_model is None):
             missing = "layers" if self.model.layers is None else "d_model"
             raise _at(

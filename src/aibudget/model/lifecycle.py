@@ -241,10 +241,11 @@ def _data_items(d: DataInputs, pue: Array, grid: Array) -> Items:
 
 def _experiment_items(x: ExperimentInputs, run: TrainingRun) -> Items:
     hours = run.chip_hours
+    safe = np.where(hours > 0, hours, 1.0)
     per_hour = {
-        "usd": run.usd / hours,
-        "energy_kwh": run.energy_kwh / hours,
-        "co2e_kg": run.co2e_kg / hours,
+        "usd": run.usd / safe,
+        "energy_kwh": run.energy_kwh / safe,
+        "co2e_kg": run.co2e_kg / safe,
     }
     lines = {
         "ablations and failed runs": experiments.ablation_chip_hours(
@@ -357,7 +358,7 @@ def _replica(s: ServingInputs) -> serving.Replica:
     )
 
 
-def _discount(rate: Array, year: int) -> Array:
+def _discount(rate: Array, year: Array | int) -> Array:
     return 1.0 / (1.0 + rate) ** year
 
 
@@ -388,7 +389,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
 
     # years of operation: serving grows each year; maintenance recurs
     years = np.broadcast_to(x.years, shape)
-    last_year = int(math.ceil(float(np.max(years)))) if years.size else 0
+    last_year = math.ceil(float(np.max(years))) if years.size else 0
     cash = np.zeros((*shape, last_year + 1))
     s = x.serving
     replica = _replica(s)
@@ -429,7 +430,10 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
             )
             + monitoring
         )
-    get = lambda key: totals.get(key, zero)  # noqa: E731
+
+    def get(key: str) -> Array:
+        return totals.get(key, zero)
+
     if not first_year:
         first_year = {
             key: zero
@@ -514,7 +518,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         cash, end[..., None], np.take_along_axis(cash, end[..., None], -1) - residual[..., None], -1
     )
     rates = np.asarray(x.discount_rate, float)[..., None]
-    present = np.sum(cash * _discount(rates, np.arange(last_year + 1)), axis=-1)
+    present = np.sum(cash * _discount(rates, np.arange(last_year + 1, dtype=float)), axis=-1)
 
     tokens = np.broadcast_to(first_year["tokens"], shape)
     requests = np.broadcast_to(first_year["requests"], shape)
@@ -552,7 +556,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
 def _cluster_unit_price(
     price: Array, server_cost_ratio: Array, interconnect_fraction: Array
 ) -> Array:
-    """Purchase price of a cluster per accelerator: price × server ratio / (1 − interconnect share)."""
+    """Purchase price of a cluster per accelerator: price × server ratio / (1 − network share)."""
     return price * server_cost_ratio / (1.0 - interconnect_fraction)
 
 

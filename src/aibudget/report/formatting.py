@@ -9,6 +9,8 @@ from aibudget.units import format_quantity
 
 def usd(value: float, exact: bool = False) -> str:
     """$8,394,184 (exact) or $8.39M."""
+    if 0 < abs(value) < 0.005:
+        return "<$0.01"
     if exact or abs(value) < 10_000:
         return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
     for suffix, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
@@ -72,7 +74,8 @@ def value_with_unit(value: float | str, unit: str) -> str:
     if unit == "USD":
         return usd(value, exact=True)
     if unit.startswith("USD/"):
-        return f"${value:,.4g}/{unit.removeprefix('USD/')}"
+        amount = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
+        return f"${amount}/{unit.removeprefix('USD/')}"
     if unit == "fraction":
         return f"{value:.3g}"
     text = number(value)

@@ -32,15 +32,35 @@ def _p50(values: object) -> float:
     return float(np.median(np.atleast_1d(np.asarray(values, dtype=float))))
 
 
+_PHASE_HINTS = {
+    "data": "no data section",
+    "training": "no training section",
+    "experiments": "no tuning section",
+    "people": "no team section",
+    "deployment": "no serving section",
+    "maintenance": "no maintenance section",
+}
+
+
 def _bill(est: Estimate) -> Table:
     table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, title_justify="left")
     table.add_column("Bill", no_wrap=True)
     table.add_column("Cost", justify="right")
     table.add_column("Energy", justify="right")
     table.add_column("Carbon", justify="right")
+    years = est.horizon_years
     for phase in est.phases:
+        label = phase.name
+        if phase.name in ("deployment", "maintenance") and phase.items and years:
+            label = f"{phase.name} ({years:g} year{'s' if years != 1 else ''})"
+        if not phase.items:
+            table.add_row(
+                Text(f"{label}  ({_PHASE_HINTS[phase.name]})", style="dim"),
+                *(_cell(m, 0.0) for m in MEASURES),
+            )
+            continue
         table.add_row(
-            Text(phase.name, style="bold"),
+            Text(label, style="bold"),
             *(_cell(m, _p50(phase.measure(m)), bold=True) for m in MEASURES),
         )
         for item in phase.items:
@@ -61,18 +81,27 @@ def _cell(measure: str, value: float, bold: bool = False) -> Text:
     return Text(text, style="bold" if bold else "")
 
 
-def _training(est: Estimate) -> Table:
-    t = est.training
-    scenario = est.scenario
-    acc = scenario.training.accelerator
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _facts() -> Table:
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
+    return table
+
+
+def _training(est: Estimate) -> Table:
+    t = est.training
+    spec = est.scenario.training
+    assert spec is not None
+    table = _facts()
     flops_formula = next(e.formula for e in est.explanations if e.figure == "training.flops")
     table.add_row("Compute", f"{fmt.number(_p50(t['flops']))} FLOP ({flops_formula})")
     table.add_row(
         "Hardware",
-        f"{int(_p50(t['chips'])):,} × {acc}, {scenario.training.precision}, "
+        f"{int(_p50(t['chips'])):,} × {spec.accelerator}, {spec.precision}, "
         f"MFU {_p50(t['mfu']):.1%}",
     )
     table.add_row("Chip-hours", f"{fmt.number(_p50(t['chip_hours']))} accelerator-hours")
@@ -80,31 +109,35 @@ def _training(est: Estimate) -> Table:
     table.add_row(
         "Memory",
         f"{_p50(t['memory_gb']):,.0f} GB of training state and activations: "
-        f"needs at least {int(_p50(t['min_chips'])):,} chips",
+        f"needs at least {_plural(int(_p50(t['min_chips'])), 'chip')}",
     )
     pue = est.assumption("energy.pue").value
     table.add_row(
         "Power",
         f"{_p50(t['system_power_w_per_chip']):,.0f} W per chip with its host share, PUE {pue}",
     )
+    household = float(est.assumption("equivalents.us_household_electricity_kwh_per_year").value)
+    car = float(est.assumption("equivalents.passenger_car_co2_kg_per_year").value)
+    kwh, co2 = _p50(t["energy_kwh"]), _p50(t["co2e_kg"])
     table.add_row(
         "Energy",
-        f"{fmt.energy(_p50(t['energy_kwh']))} = "
-        f"{_p50(est.equivalents['us_household_years']):,.3g} US household-years of electricity",
+        f"{fmt.energy(kwh)} = {kwh / household:,.3g} US household-years of electricity",
     )
     grid = est.assumption("energy.grid_gco2e_per_kwh")
     table.add_row(
         "Carbon",
-        f"{fmt.co2e(_p50(t['co2e_kg']))} at {float(grid.value):,.0f} gCO2e/kWh = "
-        f"{_p50(est.equivalents['passenger_car_years']):,.3g} passenger-car years",
+        f"{fmt.co2e(co2)} at {float(grid.value):,.0f} gCO2e/kWh = "
+        f"{co2 / car:,.3g} passenger-car years",
     )
     table.add_row("Cost", _cost_line(est))
     return table
 
 
 def _cost_line(est: Estimate) -> str:
+    spec = est.scenario.training
+    assert spec is not None
     total = fmt.usd(_p50(est.training["usd"]))
-    if est.scenario.training.hardware == "cloud":
+    if spec.hardware == "cloud":
         price = est.assumption("training.cloud.price_usd_per_chip_hour")
         where = price.note.split(";")[0] if price.origin == "catalog" else "your price"
         return f"{total} at ${float(price.value):,.4g} per chip-hour ({where})"
@@ -113,6 +146,76 @@ def _cost_line(est: Estimate) -> str:
         f"{total}: owned hardware at {fmt.usd(float(purchase.value), exact=True)} per chip, "
         "amortised, plus electricity"
     )
+
+
+def _serving(est: Estimate) -> Table:
+    spec = est.scenario.serving
+    assert spec is not None
+    f = est.serving
+    table = _facts()
+    traffic = (
+        f"{fmt.number(spec.requests_per_day)} requests/day of "
+        f"{spec.input_tokens_per_request:,.0f} input + {spec.output_tokens_per_request:,.0f} "
+        "output tokens"
+    )
+    table.add_row("Traffic", traffic)
+    if spec.mode == "api":
+        api = spec.api
+        assert api is not None
+        name = api.model or "a hosted API"
+        table.add_row("Mode", f"hosted API: {name}, billed per million input and output tokens")
+    else:
+        chips = int(_p50(f["chips_per_replica"]))
+        replicas = _p50(f["replicas"])
+        acc = est.assumption("serving.accelerator").value
+        count = (
+            f"{replicas:,.0f} replicas"
+            if spec.mode == "dedicated"
+            else f"{replicas:,.2f} replicas on average"
+        )
+        table.add_row(
+            "Fleet",
+            f"{spec.mode}: {count} × {chips} {acc} ({spec.precision}), "
+            f"batch {_p50(f['batch']):,.0f}",
+        )
+        prefill = (
+            f"{_p50(f['prefill_tokens_per_s_per_chip']):,.0f} input tokens/s per chip (prefill)"
+        )
+        if spec.output_tokens_per_request > 0:
+            decode = f"{_p50(f['decode_tokens_per_s_per_chip']):,.0f} output tokens/s per chip"
+            prefill = f"{decode} (decode), {prefill}"
+        table.add_row("Throughput", prefill)
+        use = _p50(f["utilisation"])
+        table.add_row(
+            "Utilisation",
+            f"{'<1%' if 0 < use < 0.01 else format(use, '.0%')} of the capacity provisioned",
+        )
+    table.add_row(
+        "Cost",
+        f"{fmt.usd(_p50(f['usd_per_month']))} per month, "
+        f"${_p50(f['usd_per_million_tokens']):,.3g} per million tokens",
+    )
+    table.add_row("Energy", f"{_p50(f['kwh_per_1000_requests']):,.3g} kWh per 1,000 requests")
+    return table
+
+
+def _money_over_time(est: Estimate) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Cash flow", no_wrap=True)
+    table.add_column("USD", justify="right")
+    cash = np.atleast_2d(est.cash_flow_usd)
+    for year in range(cash.shape[-1]):
+        label = "year 0 (build)" if year == 0 else f"year {year}"
+        table.add_row(label, fmt.usd(float(np.median(cash[..., year])), exact=True))
+    table.add_section()
+    rate = 0.0
+    if est.scenario.horizon is not None:
+        rate = est.scenario.horizon.discount_rate
+    table.add_row(
+        Text(f"present value at {rate:.0%}", style="bold"),
+        Text(fmt.usd(_p50(est.present_value_usd), exact=True), style="bold"),
+    )
+    return table
 
 
 def _source(a: Assumption) -> str:
@@ -124,7 +227,20 @@ def _source(a: Assumption) -> str:
     return f"{url} ({a.as_of})" if a.as_of else url
 
 
-_SECTIONS = ("model", "training", "accelerator", "memory", "energy", "equivalents")
+_SECTIONS = (
+    "model",
+    "data",
+    "training",
+    "accelerator",
+    "memory",
+    "tuning",
+    "team",
+    "serving",
+    "maintenance",
+    "horizon",
+    "energy",
+    "equivalents",
+)
 
 
 def _section_order(a: Assumption) -> int:
@@ -157,9 +273,29 @@ def render_estimate(est: Estimate, out: Console) -> None:
         header.append(Text(est.scenario.description.strip(), style="dim"))
     out.print(Panel(Group(*header), box=box.ROUNDED, expand=True))
     out.print(_bill(est))
-    out.print(Text("Final training run", style="bold underline"))
-    out.print(_training(est))
-    out.print()
+    if est.scenario.training is not None:
+        out.print(Text("Final training run", style="bold underline"))
+        out.print(_training(est))
+        out.print()
+    if est.scenario.serving is not None:
+        out.print(Text("Serving, first year", style="bold underline"))
+        out.print(_serving(est))
+        out.print()
+    if est.horizon_years > 0:
+        out.print(Text("Money over time", style="bold underline"))
+        out.print(_money_over_time(est))
+        owned = any(
+            spec is not None and spec.hardware == "owned"
+            for spec in (est.scenario.training, est.scenario.serving)
+        )
+        if owned:
+            out.print(
+                Text(
+                    "Owned hardware counts as capital spent in year 0, less its value at the end.",
+                    style="dim",
+                )
+            )
+        out.print()
     out.print(Text("Assumptions", style="bold underline"))
     out.print(_assumptions(sorted(est.assumptions, key=_section_order)))
     for note in est.notes:
