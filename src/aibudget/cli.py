@@ -122,6 +122,7 @@ class CatalogTable(StrEnum):
     accelerators = "accelerators"
     prices = "prices"
     grid = "grid"
+    apis = "apis"
     constants = "constants"
 
 
@@ -168,7 +169,8 @@ def catalog_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
-    """List the sourced catalog: accelerators, cloud prices, grid carbon intensity, constants."""
+    """List the sourced catalog: accelerators, cloud prices, grid carbon intensity, hosted API
+    prices, constants."""
     from aibudget import catalog
 
     rows: list[Any]
@@ -181,6 +183,8 @@ def catalog_command(
         )
     elif table is CatalogTable.grid:
         rows = list(catalog.grid())
+    elif table is CatalogTable.apis:
+        rows = sorted(catalog.api_models(), key=lambda m: m.name)
     else:
         rows = list(catalog.constants().values())
     words = filters or []

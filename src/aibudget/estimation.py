@@ -288,10 +288,11 @@ _ITEMS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ),
     ),
     ("deployment", "infrastructure overhead"): (
-        "(weights storage + response egress + explicit) per month × 12 × years + share × compute",
+        "(weights storage + explicit) per month × 12 × years + output tokens × egress price "
+        "+ share × compute",
         (
             "serving.storage_usd_per_month",
-            "serving.egress_usd_per_month",
+            "serving.egress_usd_per_million_tokens",
             "serving.overhead_usd_per_month",
             "serving.overhead_fraction",
             "horizon.years",
@@ -689,8 +690,9 @@ def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
         state_tb = _first(run.training_state_bytes) / 1e12
         act_gb = _first(run.activation_bytes) / 1e9
         t = s.training
+        params = format_quantity(s.model.params if s.model else 0)
         raise DoesNotFitError(
-            f"{s.name} does not fit: training {format_quantity(s.model.params if s.model else 0)} parameters "
+            f"{s.name} does not fit: training {params} parameters "
             f"needs {state_tb:.3g} TB of weights, gradients and {t.optimizer} state "
             f"({t.precision}) plus {act_gb:.3g} GB of activations, so at least {need} {acc.name} "
             f"({acc.memory_gb:g} GB each); training.chips is {chips}. Use at least {need} chips, "

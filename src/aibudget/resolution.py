@@ -548,7 +548,9 @@ def _data(r: Resolver) -> DataInputs:
             values["cleaning_usd_per_hour"] = (
                 r.given("data.cleaning.usd_per_hour", c.usd_per_hour, "USD/h")
                 if c.usd_per_hour is not None
-                else _hourly(r, "data.cleaning.usd_per_hour", "data_scientist")
+                else _hourly(
+                    r, "data.cleaning.usd_per_hour", "data_scientist", "data.cleaning.usd_per_hour"
+                )
             )
     if d.annotation is not None:
         ann = d.annotation
@@ -575,7 +577,9 @@ def _data(r: Resolver) -> DataInputs:
             values["expert_usd_per_hour"] = (
                 r.given("data.annotation.usd_per_hour", ann.usd_per_hour, "USD/h")
                 if ann.usd_per_hour is not None
-                else _hourly(r, "data.annotation.usd_per_hour", ann.role or "")
+                else _hourly(
+                    r, "data.annotation.usd_per_hour", ann.role or "", "data.annotation.role"
+                )
             )
         else:
             values["crowd_items"] = items
@@ -628,9 +632,9 @@ def _data(r: Resolver) -> DataInputs:
     return DataInputs.from_values(**values)
 
 
-def _hourly(r: Resolver, name: str, role: str) -> float:
+def _hourly(r: Resolver, name: str, role: str, role_path: str) -> float:
     """A role's loaded cost per hour: salary × overhead / work hours per year."""
-    salary = _salary(r, name, role)
+    salary = _salary(r, role_path, role)
     overhead = catalog.constant("people_overhead")
     hours = catalog.constant("work_hours_per_year")
     value = salary.value * overhead.value / hours.value
@@ -663,8 +667,8 @@ def _salary(r: Resolver, path: str, role: str) -> catalog.Constant:
     raise r.error(
         path,
         f"no default salary for role {role!r}"
-        + (f"; did you mean {', '.join(hint)}?" if hint else "")
-        + f" Roles with a sourced salary: {', '.join(roles)}; or give the salary or hourly cost",
+        + (f"; did you mean {', '.join(hint)}?" if hint else ";")
+        + f" roles with a sourced salary: {', '.join(roles)}; or give the salary or hourly cost",
     )
 
 
@@ -809,8 +813,6 @@ def _serving(
     if r.scenario.maintenance is not None and growth:
         r.given("maintenance.traffic_growth_per_year", growth, "fraction")
     storage = catalog.constant("storage_usd_per_gb_month")
-    egress = catalog.constant("egress_usd_per_gb")
-    bytes_per_token = catalog.constant("bytes_per_token")
     overhead_fraction = (
         r.given("serving.overhead_fraction", s.overhead_fraction, "fraction")
         if s.overhead_fraction is not None
@@ -856,9 +858,9 @@ def _serving(
             )
         values["api_wh_per_output_token"] = _api_energy(r, "serving.api.wh_per_output_token", model)
         values["api_grid_gco2e_per_kwh"] = _api_grid(r, "serving.api.grid_gco2e_per_kwh")
-        egress_month = _egress(r, values, egress, bytes_per_token)
+        _egress(r, values)
         values["overhead_fraction"] = overhead_fraction
-        values["overhead_usd_per_month"] = egress_month + (
+        values["overhead_usd_per_month"] = (
             r.given("serving.overhead_usd_per_month", s.overhead_usd_per_month, "USD/month")
             if s.overhead_usd_per_month
             else 0.0
@@ -976,37 +978,28 @@ def _serving(
             f"{storage_gb:,.3g} GB of weights × ${storage.value}/GB-month ({storage.description})",
         )
     )
-    egress_month = _egress(r, values, egress, bytes_per_token)
+    _egress(r, values)
     values["overhead_fraction"] = overhead_fraction
-    values["overhead_usd_per_month"] = (
-        storage_month
-        + egress_month
-        + (
-            r.given("serving.overhead_usd_per_month", s.overhead_usd_per_month, "USD/month")
-            if s.overhead_usd_per_month
-            else 0.0
-        )
+    values["overhead_usd_per_month"] = storage_month + (
+        r.given("serving.overhead_usd_per_month", s.overhead_usd_per_month, "USD/month")
+        if s.overhead_usd_per_month
+        else 0.0
     )
     return ServingInputs.from_values(**values), acc
 
 
-def _egress(
-    r: Resolver,
-    values: dict[str, object],
-    egress: catalog.Constant,
-    bytes_per_token: catalog.Constant,
-) -> float:
-    requests = float(values["requests_per_day"]) * 30.4375  # type: ignore[arg-type]
-    gb = requests * float(values["output_tokens"]) * bytes_per_token.value / 1e9  # type: ignore[arg-type]
-    return r.add(
+def _egress(r: Resolver, values: dict[str, object]) -> None:
+    egress = catalog.constant("egress_usd_per_gb")
+    per_token = catalog.constant("bytes_per_token")
+    values["egress_usd_per_million_output_tokens"] = r.add(
         Assumption(
-            "serving.egress_usd_per_month",
-            gb * egress.value,
-            "USD/month",
+            "serving.egress_usd_per_million_tokens",
+            egress.value * per_token.value * 1e6 / 1e9,
+            "USD/M tokens",
             egress.source_url,
             egress.as_of,
-            f"{gb:,.3g} GB of responses a month ({bytes_per_token.value:g} bytes per token) × "
-            f"${egress.value}/GB",
+            f"responses leave the cloud at ${egress.value}/GB ({egress.description}), "
+            f"{per_token.value:g} bytes per output token ({per_token.source_url})",
         )
     )
 

@@ -138,6 +138,7 @@ class ServingInputs:
     api_grid_gco2e_per_kwh: Array
     overhead_fraction: Array
     overhead_usd_per_month: Array
+    egress_usd_per_million_output_tokens: Array
 
     @classmethod
     def from_values(cls, **values: object) -> ServingInputs:

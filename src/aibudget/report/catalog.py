@@ -94,6 +94,34 @@ def _grid(rows: Sequence[catalog.GridIntensity]) -> Table:
     return table
 
 
+def _apis(rows: Sequence[catalog.ApiModel]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Model", no_wrap=True)
+    table.add_column("$/M in", justify="right", no_wrap=True)
+    table.add_column("$/M out", justify="right", no_wrap=True)
+    table.add_column("Open", no_wrap=True)
+    table.add_column("Params (active)", justify="right", no_wrap=True)
+    table.add_column("As of", no_wrap=True)
+    for m in rows:
+        size = "–"
+        if m.params_total is not None:
+            size = f"{m.params_total / 1e9:g}B"
+            if m.params_active is not None and m.params_active != m.params_total:
+                size += f" ({m.params_active / 1e9:g}B)"
+        table.add_row(
+            m.name,
+            f"{m.input_usd_per_million_tokens:g}",
+            f"{m.output_usd_per_million_tokens:g}",
+            "yes" if m.open_weights else "no",
+            size,
+            m.as_of,
+        )
+    table.caption = (
+        "USD per million tokens. Use a name or alias as serving.api.model. Sources: --json."
+    )
+    return table
+
+
 def _constants(rows: Sequence[catalog.Constant]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Key", no_wrap=True)
@@ -117,6 +145,7 @@ def render_catalog(kind: str, rows: Sequence[Any], out: Console, words: Sequence
         "accelerators": _accelerators,
         "prices": _prices,
         "grid": _grid,
+        "apis": _apis,
         "constants": _constants,
     }
     render = renderers[kind]
