@@ -10,7 +10,13 @@ import pytest
 from aibudget import catalog
 from aibudget._errors import CatalogDataError, UnknownNameError
 
-DATA_FILES = ("accelerators.csv", "cloud_prices.csv", "grid_carbon.csv", "constants.csv")
+DATA_FILES = (
+    "accelerators.csv",
+    "cloud_prices.csv",
+    "grid_carbon.csv",
+    "api_prices.csv",
+    "constants.csv",
+)
 
 
 @pytest.mark.parametrize("name", DATA_FILES)
@@ -166,3 +172,13 @@ def test_constant_lookup_goes_from_specific_to_general() -> None:
     )
     with pytest.raises(CatalogDataError):
         catalog.constant_for("no_such_parameter", ("x",))
+
+
+def test_api_models_resolve_by_alias_and_suggest() -> None:
+    assert catalog.api_model("gpt-4o-mini").name == "openai/gpt-4o-mini"
+    assert catalog.api_model("GPT-4o mini").name == "openai/gpt-4o-mini"
+    assert len(catalog.api_models()) >= 12
+    with pytest.raises(UnknownNameError, match="did you mean"):
+        catalog.api_model("gpt-4o-maxi")
+    for model in catalog.api_models():
+        assert model.output_usd_per_million_tokens >= model.input_usd_per_million_tokens * 0.5

@@ -50,7 +50,8 @@ def test_every_scenario_field_is_documented(path: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["accelerators.csv", "cloud_prices.csv", "grid_carbon.csv", "constants.csv"]
+    "name",
+    ["accelerators.csv", "cloud_prices.csv", "grid_carbon.csv", "api_prices.csv", "constants.csv"],
 )
 def test_every_catalog_column_is_documented(name: str) -> None:
     text = (REPO / "docs" / "catalog.md").read_text("utf-8")

@@ -321,3 +321,12 @@ def test_lifecycle_resolution_errors_name_the_field(overrides: list[str], path: 
     with pytest.raises(ScenarioError) as info:
         aibudget.estimate(apply_overrides(scenario(), overrides))
     assert path in dict(info.value.problems), info.value.problems
+
+
+def test_infrastructure_overhead_by_hand() -> None:
+    """Weights in object storage ($0.023/GB-month) and responses out ($0.09/GB, 4 bytes/token)."""
+    est = aibudget.estimate(scenario(serving=serving_section(), horizon={"years": 1}))
+    item = next(i for i in est.phase("deployment").items if i.name == "infrastructure overhead")
+    storage = 8e9 * 2 / 1e9 * 0.023 * 12
+    egress = 1e6 * 365.25 * 250 * 4 / 1e9 * 0.09
+    assert float(item.measures["usd"][0]) == pytest.approx(storage + egress, rel=1e-9)

@@ -315,8 +315,11 @@ def _serving_year(
     )
     compute = rental + accelerators + servers + interconnect + electricity + api_usd
     has_traffic = (requests_per_day > 0).astype(float)
+    output_tokens = serving.requests_per_year(requests_per_day) * s.output_tokens
     overhead = (
-        compute * s.overhead_fraction + has_traffic * s.overhead_usd_per_month * MONTHS_PER_YEAR
+        compute * s.overhead_fraction
+        + has_traffic * s.overhead_usd_per_month * MONTHS_PER_YEAR
+        + output_tokens / 1e6 * s.egress_usd_per_million_output_tokens
     )
     return {
         "chips": hosted * fleet.chips,
