@@ -85,3 +85,17 @@ def test_examples_folder_is_the_packaged_examples() -> None:
     assert sorted(p.name for p in repo.glob("*.yaml")) == sorted(
         p.name for p in packaged.glob("*.yaml")
     )
+
+
+def test_readme_scenario_examples_are_valid() -> None:
+    import yaml
+
+    from aibudget.scenario import scenario_from_dict
+
+    blocks = re.findall(r"```yaml\n(.*?)```", README, re.S)
+    assert len(blocks) >= 2
+    training = yaml.safe_load(blocks[0])
+    lifecycle = yaml.safe_load(blocks[1])
+    scenario = scenario_from_dict({**training, **lifecycle})
+    assert scenario.serving is not None
+    assert scenario.team is not None
