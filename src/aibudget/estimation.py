@@ -690,9 +690,9 @@ def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
         state_tb = _first(run.training_state_bytes) / 1e12
         act_gb = _first(run.activation_bytes) / 1e9
         t = s.training
-        params = format_quantity(s.model.params if s.model else 0)
+        size = format_quantity(s.model.params if s.model else 0)
         raise DoesNotFitError(
-            f"{s.name} does not fit: training {params} parameters "
+            f"{s.name} does not fit: training {size} parameters "
             f"needs {state_tb:.3g} TB of weights, gradients and {t.optimizer} state "
             f"({t.precision}) plus {act_gb:.3g} GB of activations, so at least {need} {acc.name} "
             f"({acc.memory_gb:g} GB each); training.chips is {chips}. Use at least {need} chips, "
