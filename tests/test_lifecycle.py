@@ -450,3 +450,10 @@ def test_infrastructure_overhead_by_hand() -> None:
     storage = 8e9 * 2 / 1e9 * 0.023 * 12
     egress = 1e6 * 365.25 * 250 * 4 / 1e9 * 0.09
     assert float(item.measures["usd"][0]) == pytest.approx(storage + egress, rel=1e-9)
+
+
+def test_api_only_scenario_has_no_training_figures() -> None:
+    data = aibudget.estimate("support-assistant-api").to_dict()
+    assert data["training"]["chips"] == 0
+    assert data["training"]["usd"]["p50"] == 0.0
+    assert [p["name"] for p in data["phases"]] == list(PHASES)

@@ -763,6 +763,8 @@ def estimate(
         "memory_gb": (run.training_state_bytes + run.activation_bytes) / memory.BYTES_PER_GB,
         "system_power_w_per_chip": run.system_power_w_per_chip,
     }
+    if scenario.training is None:  # a hosted API only: no training run to describe
+        training = {key: np.zeros_like(value) for key, value in training.items()}
     serving = {k: v for k, v in result.serving.items() if k != "fits"} if scenario.serving else {}
     return Estimate(
         name=scenario.name,
