@@ -77,29 +77,7 @@ def test_llama_70b_on_h100_is_within_2x_of_nvidia_published_throughput() -> None
 
 
 def test_70b_in_bf16_never_fits_on_one_80gb_chip() -> None:
-    weights = 70e9 * 2
-    one = serving.replica(
-        *(
-            np.atleast_1d(float(v))
-            for v in (
-                1,
-                weights,
-                weights,
-                70e9,
-                327_680,
-                1000,
-                250,
-                80e9,
-                0.9,
-                3.35e12,
-                989.4e12,
-                0.6,
-                0.4,
-                256,
-                np.nan,
-            )
-        )
-    )
+    one = _replica(70e9, chips=1.0, kv=327_680, batch=256)
     assert one.fits[0] == 0.0
     with pytest.raises(DoesNotFitError, match=r"serving\.chips_per_replica is 1"):
         aibudget.estimate(
@@ -119,25 +97,33 @@ def test_70b_in_bf16_never_fits_on_one_80gb_chip() -> None:
     assert float(auto.serving["chips_per_replica"][0]) >= 2
 
 
-def _replica(params: float, chips: float = 8.0) -> serving.Replica:
-    args = [
-        chips,
-        params * 2,
-        params * 2,
-        params,
-        2 * 80 * 8192 * 0.125 * 2,
-        1000,
-        250,
-        80e9,
-        0.9,
-        3.35e12,
-        989.4e12,
-        0.6,
-        0.4,
-        64,
-        np.nan,
-    ]
-    return serving.replica(*(np.atleast_1d(float(a)) for a in args))
+def _replica(
+    params: float, chips: float = 8.0, kv: float = 2 * 80 * 8192 * 0.125 * 2, batch: float = 64
+) -> serving.Replica:
+    """A bf16 model on H100s serving 1,000 input and 250 output tokens."""
+
+    def a(value: float) -> np.ndarray:
+        return np.atleast_1d(float(value))
+
+    return serving.replica(
+        a(chips),
+        serving.ReplicaInputs(
+            weights_total_bytes=a(params * 2),
+            weights_active_bytes=a(params * 2),
+            active_params=a(params),
+            kv_bytes_per_token=a(kv),
+            input_tokens=a(1000),
+            output_tokens=a(250),
+            memory_bytes_per_chip=a(80e9),
+            memory_fraction=a(0.9),
+            bandwidth_bytes_per_s=a(3.35e12),
+            peak_flops_per_s=a(989.4e12),
+            mbu=a(0.6),
+            prefill_mfu=a(0.4),
+            max_batch=a(batch),
+            tpot_target_s=a(np.nan),
+        ),
+    )
 
 
 @settings(max_examples=40, deadline=None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -422,23 +422,7 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
         deadline_days=deadline,
         peak_flops_per_s=peak,
         mfu=mfu,
-        **{
-            k: getattr(site, k)
-            for k in (
-                "tdp_w",
-                "server_power_ratio",
-                "average_power_fraction",
-                "pue",
-                "grid_gco2e_per_kwh",
-                "owned",
-                "price_usd_per_chip_hour",
-                "purchase_price_usd_per_chip",
-                "server_cost_ratio",
-                "interconnect_cost_fraction",
-                "depreciation_ooms_per_year",
-                "electricity_usd_per_kwh",
-            )
-        },
+        **asdict(site),
     )
     training = TrainingInputs.from_values(**values)
     retrain_tokens = 0.0
@@ -952,21 +936,7 @@ def _serving(
             )
         )
     site = _site(r, "serving", acc, s.hardware, s.cloud, s.owned, "serving")
-    for key in (
-        "tdp_w",
-        "server_power_ratio",
-        "average_power_fraction",
-        "pue",
-        "grid_gco2e_per_kwh",
-        "owned",
-        "price_usd_per_chip_hour",
-        "purchase_price_usd_per_chip",
-        "server_cost_ratio",
-        "interconnect_cost_fraction",
-        "depreciation_ooms_per_year",
-        "electricity_usd_per_kwh",
-    ):
-        values[key] = getattr(site, key)
+    values.update(asdict(site))
     storage_gb = params * weight_bytes / memory.BYTES_PER_GB
     storage_month = r.add(
         Assumption(

@@ -345,20 +345,22 @@ def _serving_year(
 def _replica(s: ServingInputs) -> serving.Replica:
     return serving.replica(
         s.chips_per_replica,
-        s.params * s.weight_bytes_per_param,
-        s.active_params * s.weight_bytes_per_param,
-        s.active_params,
-        s.kv_bytes_per_token,
-        s.input_tokens,
-        s.output_tokens,
-        s.memory_bytes_per_chip,
-        s.memory_fraction,
-        s.bandwidth_bytes_per_s,
-        s.peak_flops_per_s,
-        s.mbu,
-        s.prefill_mfu,
-        s.max_batch,
-        s.tpot_target_s,
+        serving.ReplicaInputs(
+            weights_total_bytes=s.params * s.weight_bytes_per_param,
+            weights_active_bytes=s.active_params * s.weight_bytes_per_param,
+            active_params=s.active_params,
+            kv_bytes_per_token=s.kv_bytes_per_token,
+            input_tokens=s.input_tokens,
+            output_tokens=s.output_tokens,
+            memory_bytes_per_chip=s.memory_bytes_per_chip,
+            memory_fraction=s.memory_fraction,
+            bandwidth_bytes_per_s=s.bandwidth_bytes_per_s,
+            peak_flops_per_s=s.peak_flops_per_s,
+            mbu=s.mbu,
+            prefill_mfu=s.prefill_mfu,
+            max_batch=s.max_batch,
+            tpot_target_s=s.tpot_target_s,
+        ),
     )
 
 

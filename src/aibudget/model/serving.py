@@ -55,46 +55,50 @@ class Replica:
     step_time_s: Array
 
 
-def _replica(
-    chips: Array,
-    weights_total_bytes: Array,
-    weights_active_bytes: Array,
-    active_params: Array,
-    kv_bytes_per_token: Array,
-    input_tokens: Array,
-    output_tokens: Array,
-    memory_bytes_per_chip: Array,
-    memory_fraction: Array,
-    bandwidth_bytes_per_s: Array,
-    peak_flops_per_s: Array,
-    mbu: Array,
-    prefill_mfu: Array,
-    max_batch: Array,
-    tpot_target_s: Array,
-) -> Replica:
-    kv_per_sequence = (input_tokens + output_tokens) * kv_bytes_per_token
-    free = chips * memory_bytes_per_chip * memory_fraction - weights_total_bytes
+@dataclass(frozen=True)
+class ReplicaInputs:
+    """What sizes a replica: the model, the traffic's lengths, the chip and the engine."""
+
+    weights_total_bytes: Array
+    weights_active_bytes: Array
+    active_params: Array
+    kv_bytes_per_token: Array
+    input_tokens: Array
+    output_tokens: Array
+    memory_bytes_per_chip: Array
+    memory_fraction: Array
+    bandwidth_bytes_per_s: Array
+    peak_flops_per_s: Array
+    mbu: Array
+    prefill_mfu: Array
+    max_batch: Array
+    tpot_target_s: Array  # NaN: no latency target
+
+
+def _replica(chips: Array, x: ReplicaInputs) -> Replica:
+    kv_per_sequence = (x.input_tokens + x.output_tokens) * x.kv_bytes_per_token
+    free = chips * x.memory_bytes_per_chip * x.memory_fraction - x.weights_total_bytes
     batch_memory = np.floor(np.maximum(free, 0.0) / np.maximum(kv_per_sequence, 1.0))
-    bandwidth = chips * bandwidth_bytes_per_s * mbu
-    mean_context = input_tokens + output_tokens / 2.0
-    kv_read_per_sequence = mean_context * kv_bytes_per_token
+    bandwidth = chips * x.bandwidth_bytes_per_s * x.mbu
+    mean_context = x.input_tokens + x.output_tokens / 2.0
+    kv_read_per_sequence = mean_context * x.kv_bytes_per_token
     batch_latency = np.where(
-        np.isnan(tpot_target_s),
+        np.isnan(x.tpot_target_s),
         np.inf,
         np.floor(
-            (np.nan_to_num(tpot_target_s) * bandwidth - weights_active_bytes)
+            (np.nan_to_num(x.tpot_target_s) * bandwidth - x.weights_active_bytes)
             / np.maximum(kv_read_per_sequence, 1.0)
         ),
     )
-    batch = np.maximum(1.0, np.minimum(np.minimum(batch_memory, batch_latency), max_batch))
-    flops_rate = chips * peak_flops_per_s * prefill_mfu
+    batch = np.maximum(1.0, np.minimum(np.minimum(batch_memory, batch_latency), x.max_batch))
+    flops_rate = chips * x.peak_flops_per_s * x.prefill_mfu
     step_time = np.maximum(
-        (weights_active_bytes + batch * kv_read_per_sequence) / bandwidth,
-        FORWARD_FLOPS_PER_PARAM * active_params * batch / flops_rate,
+        (x.weights_active_bytes + batch * kv_read_per_sequence) / bandwidth,
+        FORWARD_FLOPS_PER_PARAM * x.active_params * batch / flops_rate,
     )
     decode = batch / step_time
-    prefill = flops_rate / (FORWARD_FLOPS_PER_PARAM * active_params)
-    seconds_per_request = input_tokens / prefill + output_tokens / decode
+    prefill = flops_rate / (FORWARD_FLOPS_PER_PARAM * x.active_params)
+    seconds_per_request = x.input_tokens / prefill + x.output_tokens / decode
     return Replica(
         chips=chips,
         batch=batch,
@@ -106,51 +110,19 @@ def _replica(
     )
 
 
-def replica(
-    chips_given: Array,
-    weights_total_bytes: Array,
-    weights_active_bytes: Array,
-    active_params: Array,
-    kv_bytes_per_token: Array,
-    input_tokens: Array,
-    output_tokens: Array,
-    memory_bytes_per_chip: Array,
-    memory_fraction: Array,
-    bandwidth_bytes_per_s: Array,
-    peak_flops_per_s: Array,
-    mbu: Array,
-    prefill_mfu: Array,
-    max_batch: Array,
-    tpot_target_s: Array,
-) -> Replica:
+def replica(chips_given: Array, x: ReplicaInputs) -> Replica:
     """One replica, with ``chips_given`` chips, or (where NaN) the smallest tensor-parallel size
     in :data:`REPLICA_SIZES` that holds the weights and one sequence's KV cache."""
-    args = (
-        weights_total_bytes,
-        weights_active_bytes,
-        active_params,
-        kv_bytes_per_token,
-        input_tokens,
-        output_tokens,
-        memory_bytes_per_chip,
-        memory_fraction,
-        bandwidth_bytes_per_s,
-        peak_flops_per_s,
-        mbu,
-        prefill_mfu,
-        max_batch,
-        tpot_target_s,
-    )
-    shape = np.broadcast_shapes(chips_given.shape, *(a.shape for a in args))
+    shape = np.broadcast_shapes(chips_given.shape, *(np.shape(v) for v in vars(x).values()))
     chips = np.broadcast_to(chips_given, shape).copy()
     auto = np.isnan(chips)
     if np.any(auto):
         chosen = np.full(shape, REPLICA_SIZES[-1])
         for size in reversed(REPLICA_SIZES):
-            trial = _replica(np.full(shape, size), *args)
+            trial = _replica(np.full(shape, size), x)
             chosen = np.where(trial.fits == 1.0, size, chosen)
         chips = np.where(auto, chosen, chips)
-    return _replica(chips, *args)
+    return _replica(chips, x)
 
 
 @dataclass(frozen=True)
