@@ -470,6 +470,16 @@ def _api_energy(r: Resolver, name: str, model: catalog.ApiModel | None) -> float
     )
 
 
+def _api_price(r: Resolver, name: str, model: catalog.ApiModel, side: str) -> float:
+    """A hosted model's price per million ``side`` ("input" or "output") tokens."""
+    price = getattr(model, f"{side}_usd_per_million_tokens")
+    return r.add(
+        Assumption(
+            name, price, "USD/M tokens", model.source_url, model.as_of, f"{model.name} {side} price"
+        )
+    )
+
+
 def _api_grid(r: Resolver, name: str) -> float:
     row = catalog.grid_intensity("USA")
     return r.add(
@@ -585,25 +595,11 @@ def _data(r: Resolver) -> DataInputs:
         )
         model = catalog.api_model(y.api) if y.api is not None else None
         if model is not None:
-            values["synthetic_usd_per_million_input"] = r.add(
-                Assumption(
-                    "data.synthetic.usd_per_million_input",
-                    model.input_usd_per_million_tokens,
-                    "USD/M tokens",
-                    model.source_url,
-                    model.as_of,
-                    f"{model.name} input price",
-                )
+            values["synthetic_usd_per_million_input"] = _api_price(
+                r, "data.synthetic.usd_per_million_input", model, "input"
             )
-            values["synthetic_usd_per_million_output"] = r.add(
-                Assumption(
-                    "data.synthetic.usd_per_million_tokens",
-                    model.output_usd_per_million_tokens,
-                    "USD/M tokens",
-                    model.source_url,
-                    model.as_of,
-                    f"{model.name} output price",
-                )
+            values["synthetic_usd_per_million_output"] = _api_price(
+                r, "data.synthetic.usd_per_million_tokens", model, "output"
             )
         else:
             values["synthetic_usd_per_million_output"] = r.given(
@@ -809,25 +805,11 @@ def _serving(
         model = catalog.api_model(s.api.model) if s.api.model is not None else None
         if model is not None:
             r.given("serving.api.model", model.name, "")
-            values["api_usd_per_million_input"] = r.add(
-                Assumption(
-                    "serving.api.usd_per_million_input",
-                    model.input_usd_per_million_tokens,
-                    "USD/M tokens",
-                    model.source_url,
-                    model.as_of,
-                    f"{model.name} input price",
-                )
+            values["api_usd_per_million_input"] = _api_price(
+                r, "serving.api.usd_per_million_input", model, "input"
             )
-            values["api_usd_per_million_output"] = r.add(
-                Assumption(
-                    "serving.api.usd_per_million_output",
-                    model.output_usd_per_million_tokens,
-                    "USD/M tokens",
-                    model.source_url,
-                    model.as_of,
-                    f"{model.name} output price",
-                )
+            values["api_usd_per_million_output"] = _api_price(
+                r, "serving.api.usd_per_million_output", model, "output"
             )
         else:
             values["api_usd_per_million_input"] = r.given(
