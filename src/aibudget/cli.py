@@ -97,7 +97,8 @@ def estimate(
         bool, typer.Option("--explain", help="Show each figure's formula and inputs.")
     ] = False,
 ) -> None:
-    """Estimate the training run of a scenario: its bill, time, energy and carbon."""
+    """Estimate a scenario's lifecycle bill: every phase's cost, energy and carbon, with the
+    training run's time and the serving fleet."""
     from aibudget.estimation import estimate as run_estimate
 
     result = run_estimate(scenario, set_ or ())
