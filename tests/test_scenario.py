@@ -171,3 +171,16 @@ def test_malformed_overrides(minimal: dict[str, Any], override: str) -> None:
 def test_to_dict_round_trips(minimal: dict[str, Any]) -> None:
     scenario = scenario_from_dict(minimal)
     assert scenario_from_dict(scenario.to_dict()) == scenario
+
+
+def test_overrides_reach_into_lists_of_sections() -> None:
+    data = {"team": {"months": 3, "roles": [{"role": "ml_engineer"}, {"role": "data_scientist"}]}}
+    changed = apply_overrides(
+        data, ["team.roles.1.count=2", "team.roles.0.role=research_scientist"]
+    )
+    assert changed["team"]["roles"] == [
+        {"role": "research_scientist"},
+        {"role": "data_scientist", "count": 2},
+    ]
+    with pytest.raises(ScenarioError, match=r"team\.roles\.5 is not an item of the list \(2 items"):
+        apply_overrides(data, ["team.roles.5.count=2"])

@@ -809,16 +809,28 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
-        node = result
-        for i, part in enumerate(parts[:-1]):
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            elif not isinstance(child, dict):
-                where = ".".join(parts[: i + 1])
-                raise ScenarioError(f"override {override!r}: {where} is a value, not a section")
-            node = child
-        node[parts[-1]] = value
+        node: Any = result
+        for i, part in enumerate(parts):
+            where = ".".join(parts[: i + 1])
+            last = i == len(parts) - 1
+            if isinstance(node, list):  # an index into a list of sections: team.roles.0.role
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ScenarioError(
+                        f"override {override!r}: {where} is not an item of the list "
+                        f"({len(node)} item{'s' if len(node) != 1 else ''}, numbered from 0)"
+                    )
+                index: Any = int(part)
+            elif isinstance(node, dict):
+                index = part
+            else:
+                parent = ".".join(parts[:i])
+                raise ScenarioError(f"override {override!r}: {parent} is a value, not a section")
+            if last:
+                node[index] = value
+            else:
+                if isinstance(node, dict) and node.get(index) is None:
+                    node[index] = {}
+                node = node[index]
     return result
 
 
