@@ -104,9 +104,9 @@ def lifecycle_scenarios(n: int, rng: np.random.Generator) -> LifecycleInputs:
         peak_to_mean=1.23,
         headroom=0.25,
         traffic_growth_per_year=rng.uniform(0, 1, n),
-        params=params,
+        weights_total_bytes=params * 2.0,
+        weights_active_bytes=params * 2.0,
         active_params=params,
-        weight_bytes_per_param=2.0,
         kv_bytes_per_token=rng.uniform(1e5, 5e5, n),
         memory_bytes_per_chip=80e9,
         memory_fraction=0.9,
@@ -206,7 +206,7 @@ def main() -> None:
 
     n = args.loop_sample
     sample = scenarios(n, np.random.default_rng(1))
-    fields = {name: getattr(sample, name) for name in sample.__dataclass_fields__}
+    fields = {k: v for k, v in vars(sample).items() if k != "site"} | vars(sample.site)
     start = time.perf_counter()
     for i in range(n):
         training_run(TrainingInputs.from_values(**{k: v[i % len(v)] for k, v in fields.items()}))

@@ -68,10 +68,10 @@ def test_llama_70b_on_h100_is_within_2x_of_nvidia_published_throughput() -> None
             ),
         )
     )
-    from aibudget.model.lifecycle import _replica
     from aibudget.resolution import resolve
 
-    replica = _replica(resolve(est.scenario).inputs.serving)
+    inputs = resolve(est.scenario).inputs.serving
+    replica = serving.replica(inputs.chips_per_replica, inputs.replica)
     modelled_per_gpu = float(replica.requests_per_s[0]) * 500 / 2
     assert published_per_gpu / 2 <= modelled_per_gpu <= published_per_gpu * 2
 

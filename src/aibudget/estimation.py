@@ -710,7 +710,7 @@ def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
         params = serving.params or (s.model.params if s.model else 0.0)
         chips = int(_first(result.serving["chips_per_replica"]))
         weights_gb = (
-            float(resolved.inputs.serving.weight_bytes_per_param[0]) * params / memory.BYTES_PER_GB
+            float(resolved.inputs.serving.replica.weights_total_bytes[0]) / memory.BYTES_PER_GB
         )
         where = (
             f"serving.chips_per_replica is {chips}"

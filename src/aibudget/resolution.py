@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +26,8 @@ from aibudget.model.lifecycle import (
     RoleInputs,
     ServingInputs,
 )
+from aibudget.model.serving import ReplicaInputs
+from aibudget.model.site import Site, flat_names
 from aibudget.model.training import TrainingInputs
 from aibudget.scenario import CloudSpec, OwnedSpec, Scenario
 
@@ -106,24 +108,6 @@ class Resolved:
 # --------------------------------------------------------------------------- hardware
 
 
-@dataclass(frozen=True)
-class _Site:
-    """Where and how compute is paid for and powered (training or serving)."""
-
-    owned: float
-    price_usd_per_chip_hour: float
-    purchase_price_usd_per_chip: float
-    server_cost_ratio: float
-    interconnect_cost_fraction: float
-    depreciation_ooms_per_year: float
-    electricity_usd_per_kwh: float
-    tdp_w: float
-    server_power_ratio: float
-    average_power_fraction: float
-    pue: float
-    grid_gco2e_per_kwh: float
-
-
 def _site(
     r: Resolver,
     prefix: str,
@@ -132,8 +116,9 @@ def _site(
     cloud: CloudSpec,
     owned_spec: OwnedSpec,
     phase: str,
-) -> _Site:
-    """Money, power and carbon of running ``acc`` for ``prefix`` ("training" or "serving")."""
+) -> dict[str, float]:
+    """Money, power and carbon of running ``acc`` for ``prefix`` ("training" or "serving"), as
+    the fields of :class:`~aibudget.model.site.Site`."""
     e = r.scenario.energy
     tag = "" if prefix == "training" else f" [{prefix}]"
     owned = hardware_mode == "owned"
@@ -249,7 +234,7 @@ def _site(
         grid = r.given(f"energy.grid_gco2e_per_kwh{tag}", e.grid_gco2e_per_kwh, "gCO2e/kWh")
     else:
         grid = _grid(r, tag, price_row)
-    return _Site(
+    return dict(
         owned=1.0 if owned else 0.0,
         price_usd_per_chip_hour=price,
         purchase_price_usd_per_chip=purchase,
@@ -422,7 +407,7 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
         deadline_days=deadline,
         peak_flops_per_s=peak,
         mfu=mfu,
-        **asdict(site),
+        **site,
     )
     training = TrainingInputs.from_values(**values)
     retrain_tokens = 0.0
@@ -758,12 +743,13 @@ def _serving(
 ) -> tuple[ServingInputs, catalog.Accelerator | None]:
     s = r.scenario.serving
     m = r.scenario.model
-    names = ServingInputs.__dataclass_fields__
+    names = flat_names(ServingInputs, {"replica": ReplicaInputs, "site": Site})
     values: dict[str, object] = {f: 0.0 for f in names}
     values.update(
         tpot_target_s=math.nan,
         chips_per_replica=math.nan,
-        params=1.0,
+        weights_total_bytes=1.0,
+        weights_active_bytes=1.0,
         active_params=1.0,
         memory_bytes_per_chip=1.0,
         bandwidth_bytes_per_s=1.0,
@@ -772,7 +758,6 @@ def _serving(
         prefill_mfu=1.0,
         max_batch=1.0,
         memory_fraction=1.0,
-        weight_bytes_per_param=1.0,
     )
     if s is None:
         return ServingInputs.from_values(**values), None
@@ -852,10 +837,11 @@ def _serving(
         if s.active_params is not None
         else (m.active_params or params if s.params is None else params)
     )
-    values["params"], values["active_params"] = params, active
+    values["active_params"] = active
     weight_bytes = SERVING_WEIGHT_BYTES[s.precision]
     r.given("serving.precision", s.precision, "")
-    values["weight_bytes_per_param"] = weight_bytes
+    values["weights_total_bytes"] = params * weight_bytes
+    values["weights_active_bytes"] = active * weight_bytes
     values["kv_bytes_per_token"] = _kv_cache(r, params, weight_bytes)
     values["memory_bytes_per_chip"] = acc.memory_gb * memory.BYTES_PER_GB
     values["memory_fraction"] = r.constant("serving.memory_fraction", "serving_memory_fraction")
@@ -918,7 +904,7 @@ def _serving(
             )
         )
     site = _site(r, "serving", acc, s.hardware, s.cloud, s.owned, "serving")
-    values.update(asdict(site))
+    values.update(site)
     storage_gb = params * weight_bytes / memory.BYTES_PER_GB
     storage_month = r.add(
         Assumption(
@@ -1036,7 +1022,7 @@ def _no_training(r: Resolver) -> TrainingInputs:
         if e.grid_gco2e_per_kwh is not None
         else _grid(r, "", None)
     )
-    values: dict[str, object] = {f: 0.0 for f in TrainingInputs.__dataclass_fields__}
+    values: dict[str, object] = {f: 0.0 for f in flat_names(TrainingInputs, {"site": Site})}
     values.update(
         flops_given=math.nan,
         deadline_days=math.nan,

@@ -10,14 +10,15 @@ serving; and the cash flow by year. Loops run over roles and years, never over s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget.model import data, energy, experiments, hardware, people, serving
+from aibudget.model import data, energy, experiments, people, serving
+from aibudget.model.site import Site, from_flat, run_at
 from aibudget.model.training import TrainingInputs, TrainingRun, training_run
-from aibudget.units import HOURS_PER_YEAR, W_PER_KW
+from aibudget.units import W_PER_KW
 
 Array = NDArray[np.float64]
 Items = dict[str, dict[str, Array]]
@@ -25,10 +26,6 @@ Items = dict[str, dict[str, Array]]
 #: The fixed phase names of the bill, in order.
 PHASES = ("data", "training", "experiments", "people", "deployment", "maintenance")
 MONTHS_PER_YEAR = 12.0
-
-
-def _arrays(cls: type, values: dict[str, object]) -> dict[str, Array]:
-    return {f.name: np.atleast_1d(np.asarray(values[f.name], dtype=float)) for f in fields(cls)}
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ class DataInputs:
 
     @classmethod
     def from_values(cls, **values: object) -> DataInputs:
-        return cls(**_arrays(cls, values))
+        return from_flat(cls, values)
 
 
 @dataclass(frozen=True)
@@ -79,7 +76,7 @@ class ExperimentInputs:
 
     @classmethod
     def from_values(cls, **values: object) -> ExperimentInputs:
-        return cls(**_arrays(cls, values))
+        return from_flat(cls, values)
 
 
 @dataclass(frozen=True)
@@ -101,37 +98,13 @@ class ServingInputs:
     api: Array  # 1.0: hosted API billed per token
     autoscaled: Array  # 1.0: pay for the mean load (with a minimum); 0.0: dedicated for the peak
     requests_per_day: Array
-    input_tokens: Array
-    output_tokens: Array
     peak_to_mean: Array
     headroom: Array
     traffic_growth_per_year: Array
-    params: Array
-    active_params: Array
-    weight_bytes_per_param: Array
-    kv_bytes_per_token: Array
-    memory_bytes_per_chip: Array
-    memory_fraction: Array
-    bandwidth_bytes_per_s: Array
-    peak_flops_per_s: Array
-    mbu: Array
-    prefill_mfu: Array
-    max_batch: Array
-    tpot_target_s: Array  # NaN: no latency target
+    replica: serving.ReplicaInputs  # the model, the request lengths, the chip and the engine
     chips_per_replica: Array  # NaN: the fewest that fit
     min_replicas: Array
-    tdp_w: Array
-    server_power_ratio: Array
-    average_power_fraction: Array
-    pue: Array
-    grid_gco2e_per_kwh: Array
-    owned: Array
-    price_usd_per_chip_hour: Array
-    purchase_price_usd_per_chip: Array
-    server_cost_ratio: Array
-    interconnect_cost_fraction: Array
-    depreciation_ooms_per_year: Array
-    electricity_usd_per_kwh: Array
+    site: Site
     api_usd_per_million_input: Array
     api_usd_per_million_output: Array
     api_wh_per_output_token: Array
@@ -142,7 +115,7 @@ class ServingInputs:
 
     @classmethod
     def from_values(cls, **values: object) -> ServingInputs:
-        return cls(**_arrays(cls, values))
+        return from_flat(cls, values, {"replica": serving.ReplicaInputs, "site": Site})
 
 
 @dataclass(frozen=True)
@@ -154,7 +127,7 @@ class MaintenanceInputs:
 
     @classmethod
     def from_values(cls, **values: object) -> MaintenanceInputs:
-        return cls(**_arrays(cls, values))
+        return from_flat(cls, values)
 
 
 @dataclass(frozen=True)
@@ -285,37 +258,24 @@ def _serving_year(
     )
     hosted = 1.0 - s.api
     chip_hours = hosted * fleet.chip_hours_per_year
-    power = energy.system_power_w_per_chip(s.tdp_w, s.server_power_ratio, s.average_power_fraction)
-    kwh = energy.facility_energy_kwh(chip_hours, power, s.pue)
-    rental = (1.0 - s.owned) * hardware.rental_usd(chip_hours, s.price_usd_per_chip_hour)
-    accelerators, servers, interconnect = (
-        s.owned * part
-        for part in hardware.owned_hardware_usd(
-            chip_hours,
-            s.purchase_price_usd_per_chip,
-            s.server_cost_ratio,
-            s.interconnect_cost_fraction,
-            s.depreciation_ooms_per_year,
-        )
-    )
-    electricity = s.owned * hardware.electricity_usd(kwh, s.electricity_usd_per_kwh)
+    costs = run_at(s.site, chip_hours)
     api_usd = s.api * serving.api_usd_per_year(
         requests_per_day,
-        s.input_tokens,
-        s.output_tokens,
+        s.replica.input_tokens,
+        s.replica.output_tokens,
         s.api_usd_per_million_input,
         s.api_usd_per_million_output,
     )
     api_kwh = (
         s.api
         * serving.requests_per_year(requests_per_day)
-        * s.output_tokens
+        * s.replica.output_tokens
         * s.api_wh_per_output_token
         / W_PER_KW
     )
-    compute = rental + accelerators + servers + interconnect + electricity + api_usd
+    compute = costs.usd + api_usd
     has_traffic = (requests_per_day > 0).astype(float)
-    output_tokens = serving.requests_per_year(requests_per_day) * s.output_tokens
+    output_tokens = serving.requests_per_year(requests_per_day) * s.replica.output_tokens
     overhead = (
         compute * s.overhead_fraction
         + has_traffic * s.overhead_usd_per_month * MONTHS_PER_YEAR
@@ -326,42 +286,22 @@ def _serving_year(
         "replicas": hosted * fleet.replicas,
         "chip_hours": chip_hours,
         "utilisation": fleet.utilisation,
-        "rental_usd": rental,
-        "accelerators_usd": accelerators,
-        "servers_usd": servers + interconnect,
-        "electricity_usd": electricity,
+        "rental_usd": costs.rental_usd,
+        "accelerators_usd": costs.accelerators_usd,
+        "servers_usd": costs.servers_usd + costs.interconnect_usd,
+        "electricity_usd": costs.electricity_usd,
         "api_usd": api_usd,
         "overhead_usd": overhead,
-        "hosted_kwh": kwh,
-        "hosted_co2e_kg": energy.co2e_kg(kwh, s.grid_gco2e_per_kwh),
+        "hosted_kwh": costs.energy_kwh,
+        "hosted_co2e_kg": costs.co2e_kg,
         "api_kwh": api_kwh,
         "api_co2e_kg": energy.co2e_kg(api_kwh, s.api_grid_gco2e_per_kwh),
         "usd": compute + overhead,
         "requests": serving.requests_per_year(requests_per_day),
-        "tokens": serving.tokens_per_year(requests_per_day, s.input_tokens, s.output_tokens),
-    }
-
-
-def _replica(s: ServingInputs) -> serving.Replica:
-    return serving.replica(
-        s.chips_per_replica,
-        serving.ReplicaInputs(
-            weights_total_bytes=s.params * s.weight_bytes_per_param,
-            weights_active_bytes=s.active_params * s.weight_bytes_per_param,
-            active_params=s.active_params,
-            kv_bytes_per_token=s.kv_bytes_per_token,
-            input_tokens=s.input_tokens,
-            output_tokens=s.output_tokens,
-            memory_bytes_per_chip=s.memory_bytes_per_chip,
-            memory_fraction=s.memory_fraction,
-            bandwidth_bytes_per_s=s.bandwidth_bytes_per_s,
-            peak_flops_per_s=s.peak_flops_per_s,
-            mbu=s.mbu,
-            prefill_mfu=s.prefill_mfu,
-            max_batch=s.max_batch,
-            tpot_target_s=s.tpot_target_s,
+        "tokens": serving.tokens_per_year(
+            requests_per_day, s.replica.input_tokens, s.replica.output_tokens
         ),
-    )
+    }
 
 
 def _discount(rate: Array, year: Array | int) -> Array:
@@ -375,7 +315,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     zero = np.zeros(shape)
 
     phases: dict[str, Items] = {name: {} for name in PHASES}
-    phases["data"] = _data_items(x.data, x.training.pue, x.training.grid_gco2e_per_kwh)
+    phases["data"] = _data_items(x.data, x.training.site.pue, x.training.site.grid_gco2e_per_kwh)
     phases["experiments"] = _experiment_items(x.experiments, run)
     phases["people"] = {
         role.name: _item(
@@ -398,7 +338,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     last_year = math.ceil(float(np.max(years))) if years.size else 0
     cash = np.zeros((*shape, last_year + 1))
     s = x.serving
-    replica = _replica(s)
+    replica = serving.replica(s.chips_per_replica, s.replica)
     retrain = training_run(x.retrain)
     totals: dict[str, Array] = {}
     first_year: dict[str, Array] = {}
@@ -459,15 +399,17 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     phases["deployment"] = {
         "serving compute (cloud rental)": _item(
             get("rental_usd"),
-            get("hosted_kwh") * (1.0 - s.owned),
-            get("hosted_co2e_kg") * (1.0 - s.owned),
-            chip_hours=get("chip_hours") * (1.0 - s.owned),
+            get("hosted_kwh") * (1.0 - s.site.owned),
+            get("hosted_co2e_kg") * (1.0 - s.site.owned),
+            chip_hours=get("chip_hours") * (1.0 - s.site.owned),
         ),
         "serving hardware (amortised)": _item(
-            hosted_hardware, chip_hours=get("chip_hours") * s.owned
+            hosted_hardware, chip_hours=get("chip_hours") * s.site.owned
         ),
         "serving electricity": _item(
-            get("electricity_usd"), get("hosted_kwh") * s.owned, get("hosted_co2e_kg") * s.owned
+            get("electricity_usd"),
+            get("hosted_kwh") * s.site.owned,
+            get("hosted_co2e_kg") * s.site.owned,
         ),
         "hosted API": _item(get("api_usd"), get("api_kwh"), get("api_co2e_kg")),
         "infrastructure overhead": _item(get("overhead_usd")),
@@ -478,7 +420,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         ),
         "monitoring": _item(maintenance["monitoring"]),
     }
-    cloud, owned = 1.0 - x.training.owned, x.training.owned
+    cloud, owned = 1.0 - x.training.site.owned, x.training.site.owned
     phases["training"] = {
         "accelerator rental": _item(
             run.rental_usd,
@@ -501,24 +443,16 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         ),
         start=zero.copy(),
     )
-    training_capex = x.training.owned * _cluster_price(x.training, run.chips)
-    serving_chips = np.broadcast_to(first_year["chips"], shape) * s.owned
-    serving_capex = serving_chips * _cluster_unit_price(
-        s.purchase_price_usd_per_chip, s.server_cost_ratio, s.interconnect_cost_fraction
-    )
-    cash[..., 0] = (
-        build
-        + (1.0 - x.training.owned) * run.usd
-        + run.electricity_usd
-        + training_capex
-        + serving_capex
-    )
+    training_capex = owned * run.chips * x.training.site.cluster_price_per_chip()
+    serving_chips = np.broadcast_to(first_year["chips"], shape) * s.site.owned
+    serving_capex = serving_chips * s.site.cluster_price_per_chip()
+    cash[..., 0] = build + cloud * run.usd + run.electricity_usd + training_capex + serving_capex
     # the owned hardware keeps a value at the end of the horizon (exponential depreciation)
-    k = x.training.depreciation_ooms_per_year * math.log(10)
+    k = x.training.site.depreciation_ooms_per_year * math.log(10)
     end = np.clip(np.ceil(years), 0, last_year).astype(int)
     residual = training_capex * np.exp(-k * np.maximum(years, run.wall_clock_days / 365.25))
     residual = residual + serving_capex * np.exp(
-        -s.depreciation_ooms_per_year * math.log(10) * years
+        -s.site.depreciation_ooms_per_year * math.log(10) * years
     )
     np.put_along_axis(
         cash, end[..., None], np.take_along_axis(cash, end[..., None], -1) - residual[..., None], -1
@@ -559,19 +493,6 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     )
 
 
-def _cluster_unit_price(
-    price: Array, server_cost_ratio: Array, interconnect_fraction: Array
-) -> Array:
-    """Purchase price of a cluster per accelerator: price × server ratio / (1 − network share)."""
-    return price * server_cost_ratio / (1.0 - interconnect_fraction)
-
-
-def _cluster_price(t: TrainingInputs, chips: Array) -> Array:
-    return chips * _cluster_unit_price(
-        t.purchase_price_usd_per_chip, t.server_cost_ratio, t.interconnect_cost_fraction
-    )
-
-
 __all__ = [
     "PHASES",
     "DataInputs",
@@ -583,5 +504,3 @@ __all__ = [
     "ServingInputs",
     "lifecycle",
 ]
-
-_ = HOURS_PER_YEAR  # the unit of chip_hours_per_year in serving.fleet

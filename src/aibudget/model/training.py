@@ -7,12 +7,13 @@ a :class:`TrainingRun` of arrays of the broadcast shape. Where an input is optio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget.model import compute, energy, hardware, memory
+from aibudget.model import compute, memory
+from aibudget.model.site import Site, from_flat, run_at
 
 Array = NDArray[np.float64]
 
@@ -40,26 +41,13 @@ class TrainingInputs:
     deadline_days: Array  # NaN when chips are given
     peak_flops_per_s: Array
     mfu: Array
-    tdp_w: Array
-    server_power_ratio: Array
-    average_power_fraction: Array
-    pue: Array
-    grid_gco2e_per_kwh: Array
-    owned: Array
-    price_usd_per_chip_hour: Array
-    purchase_price_usd_per_chip: Array
-    server_cost_ratio: Array
-    interconnect_cost_fraction: Array
-    depreciation_ooms_per_year: Array
-    electricity_usd_per_kwh: Array
+    site: Site
 
     @classmethod
     def from_values(cls, **values: object) -> TrainingInputs:
-        """Build from scalars or arrays, converting each to a float array of at least one
-        element (a point estimate is an array of length 1)."""
-        return cls(
-            **{f.name: np.atleast_1d(np.asarray(values[f.name], dtype=float)) for f in fields(cls)}
-        )
+        """Build from flat scalars or arrays (the :class:`Site` fields among them), each as a
+        float array of at least one element (a point estimate is an array of length 1)."""
+        return from_flat(cls, values, {"site": Site})
 
 
 @dataclass(frozen=True)
@@ -111,27 +99,8 @@ def training_run(x: TrainingInputs) -> TrainingRun:
     chips = np.where(np.isnan(x.chips_given), np.maximum(for_deadline, min_chips), x.chips_given)
     wall_clock_days = compute.wall_clock_days(chip_hours, chips)
 
-    power_w = energy.system_power_w_per_chip(
-        x.tdp_w, x.server_power_ratio, x.average_power_fraction
-    )
-    energy_kwh = energy.facility_energy_kwh(chip_hours, power_w, x.pue)
-    co2e_kg = energy.co2e_kg(energy_kwh, x.grid_gco2e_per_kwh)
+    costs = run_at(x.site, chip_hours)
 
-    rental_usd = (1.0 - x.owned) * hardware.rental_usd(chip_hours, x.price_usd_per_chip_hour)
-    accelerators_usd, servers_usd, interconnect_usd = (
-        x.owned * part
-        for part in hardware.owned_hardware_usd(
-            chip_hours,
-            x.purchase_price_usd_per_chip,
-            x.server_cost_ratio,
-            x.interconnect_cost_fraction,
-            x.depreciation_ooms_per_year,
-        )
-    )
-    electricity_usd = x.owned * hardware.electricity_usd(energy_kwh, x.electricity_usd_per_kwh)
-    usd = rental_usd + accelerators_usd + servers_usd + interconnect_usd + electricity_usd
-
-    shape = np.broadcast_shapes(*(getattr(x, f.name).shape for f in fields(x)))
     values = {
         "flops": flops,
         "chip_hours": chip_hours,
@@ -141,16 +110,17 @@ def training_run(x: TrainingInputs) -> TrainingRun:
         "activation_bytes": activations,
         "min_chips": min_chips,
         "fits": (chips >= min_chips).astype(float),
-        "system_power_w_per_chip": power_w,
-        "energy_kwh": energy_kwh,
-        "co2e_kg": co2e_kg,
-        "rental_usd": rental_usd,
-        "accelerators_usd": accelerators_usd,
-        "servers_usd": servers_usd,
-        "interconnect_usd": interconnect_usd,
-        "electricity_usd": electricity_usd,
-        "usd": usd,
+        "system_power_w_per_chip": costs.power_w_per_chip,
+        "energy_kwh": costs.energy_kwh,
+        "co2e_kg": costs.co2e_kg,
+        "rental_usd": costs.rental_usd,
+        "accelerators_usd": costs.accelerators_usd,
+        "servers_usd": costs.servers_usd,
+        "interconnect_usd": costs.interconnect_usd,
+        "electricity_usd": costs.electricity_usd,
+        "usd": costs.usd,
     }
+    shape = np.broadcast_shapes(*(np.shape(v) for v in values.values()))
     return TrainingRun(
         **{k: np.broadcast_to(np.asarray(v, float), shape) for k, v in values.items()}
     )

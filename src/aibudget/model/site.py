@@ -1,0 +1,122 @@
+"""Where compute runs: how it is paid for (rented or owned) and how it is powered.
+
+Training and serving both run chip-hours at a :class:`Site`; :func:`run_at` turns chip-hours into
+power, energy, carbon and money once, for both. Units are in the names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aibudget.model import energy, hardware
+
+Array = NDArray[np.float64]
+T = TypeVar("T")
+
+
+def from_flat(cls: type[T], values: Mapping[str, object], nested: Mapping[str, type] = {}) -> T:
+    """Build an input record from flat keyword values, converting each to a float array of at
+    least one element; a field named in ``nested`` is built from the same flat values (or taken
+    as given when ``values`` holds it already built)."""
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name in nested:
+            given = values.get(f.name)
+            kwargs[f.name] = given if is_dataclass(given) else from_flat(nested[f.name], values)
+        else:
+            kwargs[f.name] = np.atleast_1d(np.asarray(values[f.name], dtype=float))
+    return cls(**kwargs)
+
+
+def flat_names(cls: type, nested: Mapping[str, type] = {}) -> list[str]:
+    """The flat keyword names :func:`from_flat` reads for ``cls``."""
+    names: list[str] = []
+    for f in fields(cls):
+        names.extend(flat_names(nested[f.name]) if f.name in nested else [f.name])
+    return names
+
+
+@dataclass(frozen=True)
+class Site:
+    """Money, power and carbon of running accelerators somewhere. ``owned`` is 0.0 or 1.0."""
+
+    tdp_w: Array
+    server_power_ratio: Array
+    average_power_fraction: Array
+    pue: Array
+    grid_gco2e_per_kwh: Array
+    owned: Array
+    price_usd_per_chip_hour: Array
+    purchase_price_usd_per_chip: Array
+    server_cost_ratio: Array
+    interconnect_cost_fraction: Array
+    depreciation_ooms_per_year: Array
+    electricity_usd_per_kwh: Array
+
+    def cluster_price_per_chip(self) -> Array:
+        """Cluster purchase price per accelerator: price × server ratio / (1 − network share)."""
+        return (
+            self.purchase_price_usd_per_chip
+            * self.server_cost_ratio
+            / (1.0 - self.interconnect_cost_fraction)
+        )
+
+
+@dataclass(frozen=True)
+class SiteCosts:
+    """What running some chip-hours at a site takes and costs."""
+
+    power_w_per_chip: Array
+    energy_kwh: Array
+    co2e_kg: Array
+    rental_usd: Array
+    accelerators_usd: Array
+    servers_usd: Array
+    interconnect_usd: Array
+    electricity_usd: Array
+
+    @property
+    def usd(self) -> Array:
+        """Rental, or amortised hardware plus electricity."""
+        return (
+            self.rental_usd
+            + self.accelerators_usd
+            + self.servers_usd
+            + self.interconnect_usd
+            + self.electricity_usd
+        )
+
+
+def run_at(site: Site, chip_hours: Array) -> SiteCosts:
+    """Power, energy, carbon and money of ``chip_hours`` at ``site``: rented chips pay the hourly
+    price (which includes electricity); owned chips pay amortised hardware and electricity."""
+    power = energy.system_power_w_per_chip(
+        site.tdp_w, site.server_power_ratio, site.average_power_fraction
+    )
+    kwh = energy.facility_energy_kwh(chip_hours, power, site.pue)
+    accelerators, servers, interconnect = (
+        site.owned * part
+        for part in hardware.owned_hardware_usd(
+            chip_hours,
+            site.purchase_price_usd_per_chip,
+            site.server_cost_ratio,
+            site.interconnect_cost_fraction,
+            site.depreciation_ooms_per_year,
+        )
+    )
+    return SiteCosts(
+        power_w_per_chip=power,
+        energy_kwh=kwh,
+        co2e_kg=energy.co2e_kg(kwh, site.grid_gco2e_per_kwh),
+        rental_usd=(1.0 - site.owned)
+        * hardware.rental_usd(chip_hours, site.price_usd_per_chip_hour),
+        accelerators_usd=accelerators,
+        servers_usd=servers,
+        interconnect_usd=interconnect,
+        electricity_usd=site.owned * hardware.electricity_usd(kwh, site.electricity_usd_per_kwh),
+    )
