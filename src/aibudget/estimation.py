@@ -310,6 +310,7 @@ _ITEMS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
 
 
 def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
+    known = _known(resolved)
     phases = []
     for name in PHASES:
         items = []
@@ -331,7 +332,7 @@ def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
                 )
             else:
                 formula, inputs = _ITEMS[(name, item_name)]
-            used = tuple(n for n in inputs if n in _known(resolved) or "." not in n)
+            used = tuple(n for n in inputs if n in known or "." not in n)
             items.append(LineItem(item_name, measures, formula, used))
         phases.append(Phase(name, tuple(items)))
     return tuple(phases)
@@ -368,13 +369,15 @@ def _first(a: Array) -> float:
     return float(np.atleast_1d(a)[0])
 
 
-def _explanations(s: Scenario, result: Lifecycle, resolved: Resolved) -> tuple[Explanation, ...]:
+def _explanations(
+    s: Scenario, result: Lifecycle, resolved: Resolved, phases: tuple[Phase, ...]
+) -> tuple[Explanation, ...]:
     out: list[Explanation] = []
     if s.training is not None and resolved.accelerator is not None:
         out.extend(_training_explanations(s.training, result, resolved, resolved.accelerator))
     if s.serving is not None and s.serving.mode != "api":
         out.extend(_serving_explanations(result, resolved))
-    for phase in _phases(result, resolved):
+    for phase in phases:
         for item in phase.items:
             symbols = tuple((name.rsplit(".", 1)[-1], name) for name in item.inputs)
             out.append(
@@ -780,6 +783,6 @@ def estimate(
         present_value_usd=result.present_value_usd,
         horizon_years=float(resolved.inputs.years[0]),
         assumptions=resolved.assumptions,
-        explanations=_explanations(scenario, result, resolved),
+        explanations=_explanations(scenario, result, resolved, phases),
         notes=resolved.notes,
     )
