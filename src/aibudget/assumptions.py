@@ -1,19 +1,257 @@
-"""Assumptions: every input an estimate uses, with where it came from.
+"""Assumptions: every input an estimate uses, with where it came from and how sure it is.
 
 An :class:`Assumption` is a named value with its unit, source and as-of date. It records whether
 the user gave it (``source == "scenario"``), the catalog supplied it (a URL), or it was derived
-from other assumptions (``source`` starts with ``"derived"``). Estimates list the assumptions
-they used; reports show them; the JSON carries them.
+from other assumptions (``source`` starts with ``"derived"``). An uncertain assumption also
+carries a :class:`Distribution`; its ``value`` is then the distribution's median.
+
+A :class:`Sampler` turns each uncertain assumption into the array the cost model evaluates:
+
+* :class:`Point`: every assumption at its median (arrays of length 1);
+* :class:`MonteCarlo`: ``n`` seeded draws per assumption. Each assumption draws from its own
+  random stream, keyed by the seed and its name, so two scenarios estimated with one seed share
+  the draws of every assumption they have in common (paired draws: "A costs less than B in 83%
+  of draws" compares like with like);
+* :class:`Tornado`: one row per assumption at its p10 and one at its p90, the rest at p50.
+
+Estimates list the assumptions they used; reports show them; the JSON carries them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
-__all__ = ["FROM_SCENARIO", "Assumption"]
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "FROM_SCENARIO",
+    "Assumption",
+    "Distribution",
+    "MonteCarlo",
+    "Point",
+    "Sampler",
+    "Tornado",
+]
+
+Array = NDArray[np.float64]
 
 #: The ``source`` of an assumption the user wrote in the scenario (or set with ``--set``).
 FROM_SCENARIO = "scenario"
+
+#: The 90th percentile of the standard normal distribution.
+Z90 = 1.2815515655446004
+
+Kind = Literal["uniform", "triangular", "lognormal", "normal"]
+#: Distribution kinds a scenario may name with ``dist:``.
+DISTRIBUTIONS: tuple[str, ...] = ("fixed", "uniform", "triangular", "lognormal", "normal")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """An uncertain value, described by its 10th, 50th and 90th percentiles.
+
+    * ``uniform``: every value between ``low`` and ``high`` equally likely;
+    * ``triangular``: ``low`` to ``high``, most likely at ``mode``;
+    * ``lognormal``: log-normal through p10, p50 and p90 (positive values; when p50 is not the
+      geometric mean of p10 and p90, each side has its own spread: a two-piece log-normal);
+    * ``normal``: the same on a linear scale (values may be negative).
+
+    Draws are clipped to ``[lower, upper]``, the range the field allows (an MFU never exceeds 1).
+    """
+
+    kind: Kind
+    p10: float
+    p50: float
+    p90: float
+    low: float = math.nan  # uniform and triangular: the ends
+    mode: float = math.nan  # triangular: the most likely value
+    high: float = math.nan
+    lower: float = -math.inf  # draws are clipped to these bounds
+    upper: float = math.inf
+
+    # ------------------------------------------------------------------ constructors
+
+    @classmethod
+    def uniform(cls, low: float, high: float, **bounds: float) -> Distribution:
+        _ordered(low, high, "low", "high")
+        return cls(
+            "uniform",
+            low + 0.1 * (high - low),
+            (low + high) / 2,
+            low + 0.9 * (high - low),
+            low=low,
+            high=high,
+            **bounds,
+        )
+
+    @classmethod
+    def triangular(cls, low: float, mode: float, high: float, **bounds: float) -> Distribution:
+        _ordered(low, mode, "low", "mode")
+        _ordered(mode, high, "mode", "high")
+        if low == high:
+            raise ValueError("low and high must differ")
+        p10, p50, p90 = _triangular_quantiles(low, mode, high, np.array([0.1, 0.5, 0.9]))
+        return cls("triangular", float(p10), float(p50), float(p90), low, mode, high, **bounds)
+
+    @classmethod
+    def from_quantiles(
+        cls,
+        p10: float,
+        p90: float,
+        p50: float | None = None,
+        kind: Kind | None = None,
+        **bounds: float,
+    ) -> Distribution:
+        """Through p10 and p90 (and p50; by default the middle, geometric for log-normal).
+        ``kind`` defaults to log-normal when p10 is positive, else normal."""
+        _ordered(p10, p90, "p10", "p90")
+        if kind is None:
+            kind = "lognormal" if p10 > 0 else "normal"
+        if kind == "lognormal":
+            if p10 <= 0:
+                raise ValueError("a log-normal needs p10 > 0 (use dist: normal)")
+            middle = math.sqrt(p10 * p90) if p50 is None else p50
+        else:
+            middle = (p10 + p90) / 2 if p50 is None else p50
+        _ordered(p10, middle, "p10", "p50")
+        _ordered(middle, p90, "p50", "p90")
+        return cls(kind, p10, middle, p90, **bounds)
+
+    @classmethod
+    def lognormal(cls, median: float, sigma: float, **bounds: float) -> Distribution:
+        if median <= 0 or sigma < 0:
+            raise ValueError("a log-normal needs median > 0 and sigma >= 0")
+        spread = math.exp(Z90 * sigma)
+        return cls("lognormal", median / spread, median, median * spread, **bounds)
+
+    @classmethod
+    def normal(cls, mean: float, sd: float, **bounds: float) -> Distribution:
+        if sd < 0:
+            raise ValueError("sd must be >= 0")
+        return cls("normal", mean - Z90 * sd, mean, mean + Z90 * sd, **bounds)
+
+    # ------------------------------------------------------------------ use
+
+    @property
+    def uses_uniform(self) -> bool:
+        """Whether draws come from uniform numbers (else from standard normal ones)."""
+        return self.kind in ("uniform", "triangular")
+
+    def from_standard(self, numbers: Array) -> Array:
+        """Values for standard draws: uniform numbers in [0, 1) for uniform and triangular, standard
+        normal numbers for the others. The same numbers give paired draws."""
+        if self.kind == "uniform":
+            values = self.low + numbers * (self.high - self.low)
+        elif self.kind == "triangular":
+            values = _triangular_quantiles(self.low, self.mode, self.high, numbers)
+        else:
+            below = numbers < 0
+            if self.kind == "lognormal":
+                spread = np.where(
+                    below, math.log(self.p50 / self.p10), math.log(self.p90 / self.p50)
+                )
+                values = self.p50 * np.exp(numbers * spread / Z90)
+            else:
+                spread = np.where(below, self.p50 - self.p10, self.p90 - self.p50)
+                values = self.p50 + numbers * spread / Z90
+        return np.clip(values, self.lower, self.upper)
+
+    def scaled(self, factor: float) -> Distribution:
+        """The distribution of ``factor × value`` (``factor > 0``)."""
+        return Distribution(
+            self.kind,
+            self.p10 * factor,
+            self.p50 * factor,
+            self.p90 * factor,
+            self.low * factor,
+            self.mode * factor,
+            self.high * factor,
+            self.lower * factor,
+            self.upper * factor,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"dist", "p10", "p50", "p90"}``, plus the ends for uniform and triangular."""
+        out: dict[str, Any] = {"dist": self.kind, "p10": self.p10, "p50": self.p50, "p90": self.p90}
+        if self.uses_uniform:
+            out["low"], out["high"] = self.low, self.high
+        if self.kind == "triangular":
+            out["mode"] = self.mode
+        return out
+
+    def describe(self, fmt: Any = "{:.3g}".format) -> str:
+        """A short human description: ``p10–p90 0.3–0.5 (lognormal)``."""
+        if self.uses_uniform:
+            ends = f"{fmt(self.low)}–{fmt(self.high)}"
+            if self.kind == "triangular":
+                return f"{ends}, mode {fmt(self.mode)} (triangular)"
+            return f"{ends} (uniform)"
+        return f"p10–p90 {fmt(self.p10)}–{fmt(self.p90)} ({self.kind})"
+
+
+def _ordered(a: float, b: float, name_a: str, name_b: str) -> None:
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise ValueError(f"{name_a} and {name_b} must be finite numbers")
+    if a > b:
+        raise ValueError(f"{name_a} ({a:g}) must not exceed {name_b} ({b:g})")
+
+
+def _triangular_quantiles(low: float, mode: float, high: float, q: Array) -> Array:
+    width = high - low
+    split = (mode - low) / width
+    left = low + np.sqrt(q * width * (mode - low))
+    right = high - np.sqrt((1.0 - q) * width * (high - mode))
+    return np.where(q < split, left, right)
+
+
+def distribution_from_spec(spec: Mapping[str, Any], lower: float, upper: float) -> Distribution:
+    """A distribution from the mapping a scenario writes (numbers already parsed):
+
+    ``{low, high}`` (uniform), ``{low, mode, high}`` (triangular), ``{p10, p90}`` or
+    ``{p10, p50, p90}`` (log-normal when p10 > 0, else normal), ``{dist: lognormal, median,
+    sigma}``, ``{dist: normal, mean, sd}``; ``dist`` may name the kind in every form.
+    Raises ``ValueError`` (with the keys that would be valid) for anything else."""
+    keys = set(spec) - {"dist"}
+    kind = spec.get("dist")
+    bounds = {"lower": lower, "upper": upper}
+    if kind is not None and kind not in DISTRIBUTIONS:
+        raise ValueError(f"unknown dist {kind!r}; valid: {', '.join(DISTRIBUTIONS)}")
+    forms: list[tuple[set[str], set[str | None]]] = [
+        ({"low", "high"}, {None, "uniform"}),
+        ({"low", "mode", "high"}, {None, "triangular"}),
+        ({"p10", "p90"}, {None, "lognormal", "normal"}),
+        ({"p10", "p50", "p90"}, {None, "lognormal", "normal"}),
+        ({"median", "sigma"}, {"lognormal"}),
+        ({"mean", "sd"}, {"normal"}),
+        ({"value"}, {"fixed"}),
+    ]
+    for needed, kinds in forms:
+        if keys == needed and kind in kinds:
+            break
+    else:
+        raise ValueError(
+            "a range is written {low, high}, {low, mode, high}, {p10, p90}, {p10, p50, p90}, "
+            "{dist: lognormal, median, sigma} or {dist: normal, mean, sd}; got "
+            + ("{" + ", ".join(map(str, spec)) + "}")
+        )
+    v = {k: float(spec[k]) for k in keys}
+    if keys == {"value"}:
+        raise ValueError("dist: fixed is written as the plain value")
+    if keys == {"low", "high"}:
+        return Distribution.uniform(v["low"], v["high"], **bounds)
+    if keys == {"low", "mode", "high"}:
+        return Distribution.triangular(v["low"], v["mode"], v["high"], **bounds)
+    if keys == {"median", "sigma"}:
+        return Distribution.lognormal(v["median"], v["sigma"], **bounds)
+    if keys == {"mean", "sd"}:
+        return Distribution.normal(v["mean"], v["sd"], **bounds)
+    return Distribution.from_quantiles(v["p10"], v["p90"], v.get("p50"), kind, **bounds)
 
 
 @dataclass(frozen=True)
@@ -21,7 +259,8 @@ class Assumption:
     """One input of an estimate.
 
     ``name`` is the scenario field path when the user can set it (``training.mfu``), so the same
-    name both explains the value and says how to override it.
+    name both explains the value and says how to override it. ``value`` is the median when a
+    ``distribution`` is given.
     """
 
     name: str
@@ -30,6 +269,7 @@ class Assumption:
     source: str
     as_of: str = ""
     note: str = ""
+    distribution: Distribution | None = None
 
     @property
     def origin(self) -> str:
@@ -40,9 +280,16 @@ class Assumption:
             return "derived"
         return "catalog"
 
+    @property
+    def key(self) -> str:
+        """The name without a ``[serving]`` tag: the random stream and the tornado bar it shares
+        with the training assumption of the same name."""
+        return self.name.split(" [", 1)[0]
+
     def to_dict(self) -> dict[str, object]:
-        """The JSON contract's shape: name, value, unit, source, as_of (plus note)."""
-        return {
+        """The JSON contract's shape: name, value, unit, source, as_of (plus note and, when
+        uncertain, the distribution's p10/p50/p90)."""
+        out: dict[str, object] = {
             "name": self.name,
             "value": self.value,
             "unit": self.unit,
@@ -50,3 +297,54 @@ class Assumption:
             "as_of": self.as_of,
             "note": self.note,
         }
+        if self.distribution is not None:
+            out["distribution"] = self.distribution.to_dict()
+        return out
+
+
+# --------------------------------------------------------------------------- samplers
+
+
+class Sampler(Protocol):
+    """Turns an uncertain assumption into the values the model evaluates."""
+
+    def values(self, key: str, distribution: Distribution) -> float | Array: ...
+
+
+class Point:
+    """Every assumption at its median: a point estimate."""
+
+    def values(self, key: str, distribution: Distribution) -> float | Array:
+        return distribution.p50
+
+
+@dataclass
+class MonteCarlo:
+    """``n`` draws of every uncertain assumption, reproducible from ``seed``; each assumption's
+    stream depends only on the seed and its key, so scenarios share draws by name."""
+
+    n: int
+    seed: int = 0
+
+    def values(self, key: str, distribution: Distribution) -> float | Array:
+        rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
+        numbers = rng.random(self.n) if distribution.uses_uniform else rng.standard_normal(self.n)
+        return distribution.from_standard(numbers)
+
+
+@dataclass
+class Tornado:
+    """Two rows per key, in order: row ``2k`` has key ``k`` at its p10 and row ``2k + 1`` at its
+    p90; every other assumption stays at p50."""
+
+    keys: Sequence[str]
+    _index: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._index = {key: i for i, key in enumerate(self.keys)}
+
+    def values(self, key: str, distribution: Distribution) -> float | Array:
+        rows = np.full(2 * len(self.keys), distribution.p50)
+        i = self._index[key]
+        rows[2 * i], rows[2 * i + 1] = distribution.p10, distribution.p90
+        return rows

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from aibudget import catalog
 from aibudget._errors import ScenarioError, UnknownNameError, closest
-from aibudget.assumptions import FROM_SCENARIO, Assumption
+from aibudget.assumptions import FROM_SCENARIO, Assumption, Distribution, Point, Sampler
 from aibudget.model import memory
 from aibudget.model.lifecycle import (
     DataInputs,
@@ -33,6 +34,9 @@ from aibudget.scenario import CloudSpec, OwnedSpec, Scenario
 
 __all__ = ["Resolved", "Resolver", "resolve"]
 
+#: What an assumption resolves to: a number, or an array of draws from a sampler.
+Value = float | NDArray[np.float64]
+
 #: Bytes per weight when serving, by precision.
 SERVING_WEIGHT_BYTES = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
 #: The precision whose dense peak prefill runs at, by serving precision.
@@ -47,32 +51,41 @@ SERVING_COMPUTE = {
 
 
 class Resolver:
-    """Collects the assumptions a scenario resolves to, by name, in the order they are used."""
+    """Collects the assumptions a scenario resolves to, by name, in the order they are used.
 
-    def __init__(self, scenario: Scenario) -> None:
+    An uncertain assumption (one with a distribution) resolves to what ``sampler`` makes of it:
+    its median, Monte Carlo draws or tornado rows; every other one to its value.
+    """
+
+    def __init__(self, scenario: Scenario, sampler: Sampler | None = None) -> None:
         self.scenario = scenario
+        self.sampler: Sampler = sampler or Point()
         self.used: dict[str, Assumption] = {}
         self.notes: list[str] = []
+        self.uncertain: dict[str, None] = {}  # keys of uncertain assumptions, in order of use
 
-    def add(self, assumption: Assumption) -> float:
+    def add(self, assumption: Assumption) -> Value:
         self.used[assumption.name] = assumption
-        return float(assumption.value) if not isinstance(assumption.value, str) else math.nan
+        if isinstance(assumption.value, str):
+            return math.nan
+        if assumption.distribution is None:
+            return float(assumption.value)
+        self.uncertain[assumption.key] = None
+        return self.sampler.values(assumption.key, assumption.distribution)
 
-    def given(self, name: str, value: float | str, unit: str) -> float:
-        return self.add(Assumption(name, value, unit, FROM_SCENARIO))
+    def given(self, name: str, value: float | str, unit: str) -> Value:
+        path = name.split(" [", 1)[0]
+        distribution = self.scenario.uncertain.get(path)
+        return self.add(Assumption(name, value, unit, FROM_SCENARIO, distribution=distribution))
 
-    def derived(self, name: str, value: float | str, unit: str, how: str, note: str = "") -> float:
+    def derived(self, name: str, value: float | str, unit: str, how: str, note: str = "") -> Value:
         return self.add(Assumption(name, value, unit, f"derived: {how}", note=note))
 
     def constant(
         self, name: str, parameter: str, qualifiers: Sequence[str] = (), note: str = ""
-    ) -> float:
+    ) -> Value:
         row = catalog.constant_for(parameter, qualifiers)
-        return self.add(
-            Assumption(
-                name, row.value, row.unit, row.source_url, row.as_of, note or row.description
-            )
-        )
+        return self.add(_from_constant(name, row, note or row.description))
 
     def pick(
         self,
@@ -81,7 +94,7 @@ class Resolver:
         unit: str,
         parameter: str,
         qualifiers: Sequence[str] = (),
-    ) -> float:
+    ) -> Value:
         """The user's value if given, else the catalog's default for ``parameter``."""
         if given is not None:
             return self.given(name, given, unit)
@@ -93,9 +106,20 @@ class Resolver:
         )
 
 
+def _from_constant(name: str, row: catalog.Constant, note: str) -> Assumption:
+    """A catalog constant as the assumption ``name``, with its sourced range when it has one."""
+    distribution = row.distribution
+    if distribution is not None:
+        note = f"{note}; range {distribution.describe()}: {row.range_note}".rstrip(": ")
+    return Assumption(
+        name, row.value, row.unit, row.source_url, row.as_of, note, distribution=distribution
+    )
+
+
 @dataclass(frozen=True)
 class Resolved:
-    """A scenario's model inputs and the assumptions behind them."""
+    """A scenario's model inputs and the assumptions behind them. ``uncertain`` names the keys
+    of the assumptions that have a distribution, in order of use (the tornado's bars)."""
 
     inputs: LifecycleInputs
     assumptions: tuple[Assumption, ...]
@@ -103,6 +127,7 @@ class Resolved:
     accelerator: catalog.Accelerator | None
     serving_accelerator: catalog.Accelerator | None = None
     roles: tuple[str, ...] = field(default=())
+    uncertain: tuple[str, ...] = field(default=())
 
 
 # --------------------------------------------------------------------------- hardware
@@ -116,7 +141,7 @@ def _site(
     cloud: CloudSpec,
     owned_spec: OwnedSpec,
     phase: str,
-) -> dict[str, float]:
+) -> dict[str, Value]:
     """Money, power and carbon of running ``acc`` for ``prefix`` ("training" or "serving"), as
     the fields of :class:`~aibudget.model.site.Site`."""
     e = r.scenario.energy
@@ -124,13 +149,24 @@ def _site(
     owned = hardware_mode == "owned"
     r.given(f"{prefix}.hardware", hardware_mode, "")
     price_row: catalog.CloudPrice | None = None
-    price = purchase = server_ratio = interconnect = depreciation = electricity = 0.0
+    price: Value = 0.0
+    purchase: Value = 0.0
+    server_ratio: Value = 0.0
+    interconnect: Value = 0.0
+    depreciation: Value = 0.0
+    electricity: Value = 0.0
     if owned:
         if owned_spec.price_usd_per_chip is not None:
             purchase = r.given(
                 f"{prefix}.owned.price_usd_per_chip", owned_spec.price_usd_per_chip, "USD"
             )
         elif acc.purchase_price_usd is not None:
+            low, high = acc.purchase_price_low_usd, acc.purchase_price_high_usd
+            spread = (
+                Distribution.from_quantiles(low, high, acc.purchase_price_usd, lower=0.0)
+                if low is not None and high is not None and low <= acc.purchase_price_usd <= high
+                else None
+            )
             purchase = r.add(
                 Assumption(
                     f"{prefix}.owned.price_usd_per_chip",
@@ -138,7 +174,14 @@ def _site(
                     "USD",
                     acc.purchase_price_source_url,
                     acc.purchase_price_as_of,
-                    acc.purchase_price_kind,
+                    acc.purchase_price_kind
+                    + (
+                        f"; the catalog's low and high prices (${low:,.0f}–${high:,.0f}) taken "
+                        "as p10–p90"
+                        if spread is not None
+                        else ""
+                    ),
+                    distribution=spread,
                 )
             )
         else:
@@ -186,6 +229,7 @@ def _site(
                 f"{prefix}.cloud.region" if cloud.region else f"{prefix}.cloud", str(error)
             ) from None
         price_row = choice.row
+        spread = choice.distribution
         price = r.add(
             Assumption(
                 f"{prefix}.cloud.price_usd_per_chip_hour",
@@ -194,7 +238,14 @@ def _site(
                 price_row.source_url,
                 price_row.as_of,
                 f"{price_row.provider} {price_row.instance_type} {price_row.region} "
-                f"{price_row.pricing}; {choice.rule}",
+                f"{price_row.pricing}; {choice.rule}"
+                + (
+                    f"; range across providers {spread.describe()} (set training.cloud.provider "
+                    "to price one provider)"
+                    if spread is not None
+                    else ""
+                ),
+                distribution=spread,
             )
         )
 
@@ -202,7 +253,8 @@ def _site(
     qualifiers = (phase, *acc.qualifiers) if phase == "serving" else acc.qualifiers
     if e.system_power_w_per_chip is not None:
         tdp = r.given("energy.system_power_w_per_chip", e.system_power_w_per_chip, "W")
-        power_ratio = power_fraction = 1.0
+        power_ratio: Value = 1.0
+        power_fraction: Value = 1.0
     else:
         if acc.tdp_w is None:
             raise r.error(
@@ -250,7 +302,7 @@ def _site(
     )
 
 
-def _grid(r: Resolver, tag: str, price_row: catalog.CloudPrice | None) -> float:
+def _grid(r: Resolver, tag: str, price_row: catalog.CloudPrice | None) -> Value:
     e = r.scenario.energy
     if e.location is not None:
         where, how = e.location, FROM_SCENARIO
@@ -410,7 +462,7 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
         **site,
     )
     training = TrainingInputs.from_values(**values)
-    retrain_tokens = 0.0
+    retrain_tokens: Value = 0.0
     maintenance = s.maintenance
     if maintenance is not None and maintenance.tokens_per_retrain is not None:
         retrain_tokens = r.given(
@@ -425,37 +477,33 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
 # --------------------------------------------------------------------------- data
 
 
-def _api_energy(r: Resolver, name: str, model: catalog.ApiModel | None) -> float:
+def _api_energy(r: Resolver, name: str, model: catalog.ApiModel | None) -> Value:
     per_token = catalog.constant("api_wh_per_output_token")
     reference = catalog.constant("api_reference_active_params")
     if model is not None and model.params_active is not None:
-        value = per_token.value * model.params_active / reference.value
+        factor = model.params_active / reference.value
         return r.add(
             Assumption(
                 name,
-                value,
+                per_token.value * factor,
                 "Wh/token",
                 per_token.source_url,
                 per_token.as_of,
                 f"{per_token.value:g} Wh per token at {reference.value:.3g} active parameters "
                 f"(Epoch AI's GPT-4o estimate) scaled to {model.name}'s "
                 f"{model.params_active:.3g} active parameters",
+                distribution=per_token.distribution.scaled(factor)
+                if per_token.distribution is not None
+                else None,
             )
         )
     label = model.name if model is not None else "this API"
     return r.add(
-        Assumption(
-            name,
-            per_token.value,
-            "Wh/token",
-            per_token.source_url,
-            per_token.as_of,
-            f"{label}'s size is not published: {per_token.description}",
-        )
+        _from_constant(name, per_token, f"{label}'s size is not published: {per_token.description}")
     )
 
 
-def _api_price(r: Resolver, name: str, model: catalog.ApiModel, side: str) -> float:
+def _api_price(r: Resolver, name: str, model: catalog.ApiModel, side: str) -> Value:
     """A hosted model's price per million ``side`` ("input" or "output") tokens."""
     price = getattr(model, f"{side}_usd_per_million_tokens")
     return r.add(
@@ -465,7 +513,7 @@ def _api_price(r: Resolver, name: str, model: catalog.ApiModel, side: str) -> fl
     )
 
 
-def _api_grid(r: Resolver, name: str) -> float:
+def _api_grid(r: Resolver, name: str) -> Value:
     row = catalog.grid_intensity("USA")
     return r.add(
         Assumption(
@@ -597,21 +645,25 @@ def _data(r: Resolver) -> DataInputs:
     return DataInputs.from_values(**values)
 
 
-def _hourly(r: Resolver, name: str, role: str, role_path: str) -> float:
-    """A role's loaded cost per hour: salary × overhead / work hours per year."""
+def _hourly(r: Resolver, name: str, role: str, role_path: str) -> Value:
+    """A role's loaded cost per hour: salary × overhead / work hours per year (the salary's
+    range carries over; the overhead's is left out of this derived figure)."""
     salary = _salary(r, role_path, role)
     overhead = catalog.constant("people_overhead")
     hours = catalog.constant("work_hours_per_year")
-    value = salary.value * overhead.value / hours.value
+    factor = overhead.value / hours.value
     return r.add(
         Assumption(
             name,
-            value,
+            salary.value * factor,
             "USD/h",
             salary.source_url,
             salary.as_of,
             f"{salary.description}: ${salary.value:,.0f} × {overhead.value:g} overhead / "
             f"{hours.value:,.0f} h",
+            distribution=salary.distribution.scaled(factor)
+            if salary.distribution is not None
+            else None,
         )
     )
 
@@ -676,19 +728,20 @@ def _experiments(r: Resolver, training: TrainingInputs) -> ExperimentInputs:
     else:
         write = catalog.constant("checkpoint_write_hours")
         chips = float(np.nan_to_num(training.chips_given[0], nan=1.0))
-        mtbf = 24_000.0 / max(rate * chips, 1e-12)
-        interval = math.sqrt(2.0 * write.value * mtbf)
-        values["checkpoint_interval_hours"] = r.add(
+        mtbf = 24_000.0 / np.maximum(np.multiply(rate, chips), 1e-12)
+        interval = np.sqrt(2.0 * write.value * mtbf)
+        r.add(
             Assumption(
                 "tuning.failures.checkpoint_interval_hours",
-                interval,
+                float(np.median(interval)),
                 "hours",
                 write.source_url,
                 write.as_of,
-                f"Young's optimum √(2 × {write.value:.3g} h write × {mtbf:,.3g} h job MTBF "
-                f"at {chips:,.0f} chips)",
+                f"Young's optimum √(2 × {write.value:.3g} h write × "
+                f"{float(np.median(mtbf)):,.3g} h job MTBF at {chips:,.0f} chips)",
             )
         )
+        values["checkpoint_interval_hours"] = interval
     return ExperimentInputs.from_values(**values)
 
 
@@ -827,7 +880,9 @@ def _serving(
         r.derived("serving.accelerator", acc.name, "", "the training accelerator")
     values["autoscaled"] = 1.0 if s.mode == "autoscaled" else 0.0
     assert m is not None  # a scenario without a model only uses a hosted API
-    params = r.given("serving.params", s.params, "params") if s.params is not None else m.params
+    if s.params is not None:
+        r.given("serving.params", s.params, "params")
+    params = s.params if s.params is not None else m.params
     if params is None:
         raise r.error(
             "serving.params", "the served model's parameters are needed to size the fleet"
@@ -942,7 +997,7 @@ def _egress(r: Resolver, values: dict[str, object]) -> None:
     )
 
 
-def _kv_cache(r: Resolver, params: float, weight_bytes: float) -> float:
+def _kv_cache(r: Resolver, params: float, weight_bytes: float) -> Value:
     """KV-cache bytes per token: 2 × layers × d_model × kv/heads × bytes (16-bit cache unless
     the weights are 8-bit or narrower, when the cache is taken as 8-bit too)."""
     m = r.scenario.model
@@ -950,13 +1005,14 @@ def _kv_cache(r: Resolver, params: float, weight_bytes: float) -> float:
     layers = float(r.used["model.layers"].value)
     d_model = float(r.used["model.d_model"].value)
     if m.kv_heads is not None and m.heads is not None:
-        ratio = r.given("model.kv_heads", m.kv_heads, "heads") / r.given(
-            "model.heads", m.heads, "heads"
-        )
+        r.given("model.kv_heads", m.kv_heads, "heads")
+        r.given("model.heads", m.heads, "heads")
+        ratio = m.kv_heads / m.heads
     else:
-        ratio = r.derived(
+        ratio = 1.0
+        r.derived(
             "model.kv_heads_fraction",
-            1.0,
+            ratio,
             "fraction",
             "multi-head attention",
             "no heads/kv_heads given: every head keeps its own keys and values; "
@@ -998,17 +1054,18 @@ def _maintenance(r: Resolver) -> MaintenanceInputs:
     )
 
 
-def _horizon(r: Resolver) -> tuple[float, float]:
+def _horizon(r: Resolver) -> tuple[float, Value]:
     s = r.scenario
     if s.horizon is not None:
-        years = r.given("horizon.years", s.horizon.years, "years")
+        r.given("horizon.years", s.horizon.years, "years")  # a choice: never a range
         rate = r.given("horizon.discount_rate", s.horizon.discount_rate, "fraction/yr")
-        return years, rate
+        return s.horizon.years, rate
     if s.serving is not None or s.maintenance is not None:
         r.notes.append(
             "No horizon given: serving and maintenance are priced for 1 year (set horizon.years)."
         )
-        return r.derived("horizon.years", 1.0, "years", "default when serving is given"), 0.0
+        r.derived("horizon.years", 1.0, "years", "default when serving is given")
+        return 1.0, 0.0
     return 0.0, 0.0
 
 
@@ -1036,9 +1093,10 @@ def _no_training(r: Resolver) -> TrainingInputs:
     return TrainingInputs.from_values(**values)
 
 
-def resolve(scenario: Scenario) -> Resolved:
-    """Resolve every assumption of ``scenario`` and build the lifecycle model's inputs."""
-    r = Resolver(scenario)
+def resolve(scenario: Scenario, sampler: Sampler | None = None) -> Resolved:
+    """Resolve every assumption of ``scenario`` and build the lifecycle model's inputs; uncertain
+    assumptions become what ``sampler`` makes of them (by default their medians)."""
+    r = Resolver(scenario, sampler)
     acc: catalog.Accelerator | None = None
     if scenario.training is not None:
         training, retrain, acc = _training(r)
@@ -1071,7 +1129,7 @@ def resolve(scenario: Scenario) -> Resolved:
         serving=serving,
         maintenance=maintenance,
         years=np.atleast_1d(float(years)),
-        discount_rate=np.atleast_1d(float(rate)),
+        discount_rate=np.atleast_1d(rate),
     )
     return Resolved(
         inputs=inputs,
@@ -1080,4 +1138,5 @@ def resolve(scenario: Scenario) -> Resolved:
         accelerator=acc,
         serving_accelerator=serving_acc,
         roles=tuple(role.name for role in roles),
+        uncertain=tuple(r.uncertain),
     )

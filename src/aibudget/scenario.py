@@ -17,12 +17,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
+import annotated_types
 import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -30,6 +33,7 @@ from pydantic import (
 
 from aibudget import catalog
 from aibudget._errors import ScenarioError, UnknownNameError, closest
+from aibudget.assumptions import Distribution, distribution_from_spec
 from aibudget.units import parse_quantity
 
 __all__ = [
@@ -627,6 +631,13 @@ class Scenario(_Section):
     maintenance: MaintenanceSpec | None = None
     horizon: HorizonSpec | None = None
 
+    _ranges: dict[str, tuple[dict[str, Any], Distribution]] = PrivateAttr(default_factory=dict)
+
+    @property
+    def uncertain(self) -> dict[str, Distribution]:
+        """The fields given as a range, by path (``training.mfu``); their value is the median."""
+        return {path: dist for path, (_, dist) in self._ranges.items()}
+
     @model_validator(mode="after")
     def _memory_shape(self) -> Scenario:
         api_only = self.serving is not None and self.serving.mode == "api"
@@ -648,8 +659,16 @@ class Scenario(_Section):
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The scenario as plain data (no defaults that were not given), for saving as a file."""
-        return self.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+        """The scenario as plain data (no defaults that were not given), for saving as a file;
+        a field given as a range is written back as the user wrote it."""
+        data = self.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+        for path, (spec, _) in self._ranges.items():
+            *parents, last = path.split(".")
+            node: Any = data
+            for part in parents:
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            node[last] = dict(spec)
+        return data
 
 
 # --------------------------------------------------------------------------- errors
@@ -706,27 +725,189 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
     return path, message
 
 
-def _scenario_error(error: ValidationError, source: str) -> ScenarioError:
-    problems = [_describe(e) for e in error.errors()]
+def _problems_error(problems: list[tuple[str, str]], source: str) -> ScenarioError:
     lines = "\n".join(f"  {path}: {message}" for path, message in problems)
     noun = "problem" if len(problems) == 1 else "problems"
     return ScenarioError(f"{source} has {len(problems)} {noun}:\n{lines}", problems)
+
+
+# --------------------------------------------------------------------------- ranges
+
+#: Fields that describe a choice rather than an uncertain quantity: no range, sweep them instead.
+CHOICES = frozenset(
+    {
+        "model.params",
+        "model.active_params",
+        "serving.params",
+        "serving.active_params",
+        "horizon.years",
+    }
+)
+
+
+def _scalar_annotation(annotation: Any) -> Any:
+    """``X`` of ``X | None``."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if type(None) in get_args(annotation) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _base_type(annotation: Any) -> Any:
+    while get_args(annotation) and hasattr(annotation, "__metadata__"):
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _bounds(annotation: Any, field_metadata: Sequence[Any]) -> tuple[float, float]:
+    """The range a field allows, as clipping bounds for draws (a strict bound is nudged in)."""
+    metadata = list(field_metadata) + list(getattr(annotation, "__metadata__", ()))
+    lower, upper = -float("inf"), float("inf")
+    constraints: list[Any] = []
+    for item in metadata:
+        constraints.extend(getattr(item, "metadata", [item]))
+    for c in constraints:
+        if isinstance(c, annotated_types.Ge):
+            lower = max(lower, float(c.ge))  # type: ignore[arg-type]
+        elif isinstance(c, annotated_types.Gt):
+            lower = max(lower, float(c.gt) + 1e-9)  # type: ignore[arg-type]
+        elif isinstance(c, annotated_types.Le):
+            upper = min(upper, float(c.le))  # type: ignore[arg-type]
+        elif isinstance(c, annotated_types.Lt):
+            upper = min(upper, float(c.lt) - 1e-9)  # type: ignore[arg-type]
+    return lower, upper
+
+
+def _range(
+    path: str, field: Any, spec: Mapping[str, Any], problems: list[tuple[str, str]]
+) -> Distribution | None:
+    """The distribution a field's mapping describes, checked against the field's own rules."""
+    annotation = _scalar_annotation(field.annotation)
+    base = _base_type(annotation)
+    if base is int:
+        problems.append((path, "must be a whole number; a range is not accepted here"))
+        return None
+    if base is not float:
+        problems.append((path, f"expected a single value, got a mapping {dict(spec)!r}"))
+        return None
+    if path in CHOICES or path.startswith("horizon.years"):
+        problems.append(
+            (
+                path,
+                "a range is not accepted here: this is a choice, not an uncertain quantity; "
+                f"compare choices with `aibudget sweep SCENARIO --vary {path}=A,B`",
+            )
+        )
+        return None
+    parsed: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key == "dist":
+            parsed[key] = value
+            continue
+        try:
+            parsed[str(key)] = parse_quantity(value)
+        except ValueError as error:
+            problems.append((f"{path}.{key}", str(error)))
+            return None
+    lower, upper = _bounds(annotation, field.metadata)
+    try:
+        dist = distribution_from_spec(parsed, lower, upper)
+    except ValueError as error:
+        problems.append((path, str(error)))
+        return None
+    adapter = TypeAdapter(annotation)
+    ends = ("low", "high") if dist.uses_uniform else ("p10", "p90")
+    for end in ends:
+        try:
+            adapter.validate_python(getattr(dist, end))
+        except ValidationError as error:
+            message = _describe(error.errors()[0])[1]
+            problems.append((f"{path}.{end}", message))
+            return None
+    return dist
+
+
+def _split_ranges(
+    data: Mapping[str, Any],
+    model: type[BaseModel],
+    prefix: str,
+    ranges: dict[str, tuple[dict[str, Any], Distribution]],
+    problems: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """``data`` with every range replaced by its median (so pydantic checks the rest as usual);
+    the ranges go into ``ranges`` by path and their problems into ``problems``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        field = model.model_fields.get(str(key))
+        path = f"{prefix}{key}"
+        sub = section_type(field.annotation) if field is not None else None
+        if field is None or value is None:
+            out[key] = value
+        elif sub is not None:
+            if isinstance(value, Mapping):
+                out[key] = _split_ranges(value, sub, f"{path}.", ranges, problems)
+            elif isinstance(value, list):
+                out[key] = [
+                    _split_ranges(item, sub, f"{path}.{i}.", ranges, problems)
+                    if isinstance(item, Mapping)
+                    else item
+                    for i, item in enumerate(value)
+                ]
+            else:
+                out[key] = value
+        elif isinstance(value, Mapping):
+            dist = _range(path, field, value, problems)
+            if dist is not None:
+                ranges[path] = (dict(value), dist)
+                out[key] = dist.p50
+            else:  # reported; a stand-in keeps the rest from failing because of it
+                out[key] = _stand_in(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _stand_in(spec: Mapping[str, Any]) -> Any:
+    """A plain value in place of a rejected range: the first of its numbers that parses, so
+    the other fields are still checked (and nothing else is reported because of it)."""
+    for key in ("p50", "median", "mean", "mode", "value", "low", "p10"):
+        try:
+            number = parse_quantity(spec.get(key))
+        except ValueError:
+            continue
+        return int(number) if number == int(number) else number
+    return dict(spec)
 
 
 # --------------------------------------------------------------------------- loading
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
-    """Validate plain data as a :class:`Scenario`; errors name each field path."""
+    """Validate plain data as a :class:`Scenario`; errors name each field path. A numeric field
+    may be a range (``{p10: 0.3, p90: 0.5}``, ``{low, high}``, ...): the scenario then holds its
+    median and :attr:`Scenario.uncertain` its distribution."""
     if not isinstance(data, Mapping):
         raise ScenarioError(
             f"{source} must be a mapping of sections (name, model, training, ...), "
             f"got {type(data).__name__}"
         )
+    ranges: dict[str, tuple[dict[str, Any], Distribution]] = {}
+    problems: list[tuple[str, str]] = []
+    point = _split_ranges(data, Scenario, "", ranges, problems)
     try:
-        return Scenario.model_validate(dict(data))
+        scenario = Scenario.model_validate(point)
     except ValidationError as error:
-        raise _scenario_error(error, source) from None
+        reported = [path for path, _ in problems]
+        problems.extend(
+            p
+            for p in map(_describe, error.errors())
+            if not any(r == p[0] or r.startswith(f"{p[0]}.") for r in reported)
+        )
+        raise _problems_error(problems, source) from None
+    if problems:
+        raise _problems_error(problems, source)
+    scenario._ranges = ranges
+    return scenario
 
 
 def builtin_examples() -> dict[str, str]:

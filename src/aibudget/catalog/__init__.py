@@ -12,13 +12,17 @@ raises :class:`~aibudget.UnknownNameError` with the closest known names.
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
+import numpy as np
+
 from aibudget._errors import CatalogDataError, UnknownNameError, closest
+from aibudget.assumptions import Distribution
 
 __all__ = [
     "PRECISIONS",
@@ -145,6 +149,19 @@ class Constant:
     source_url: str
     as_of: str
     notes: str
+    p10: float | None = None
+    p90: float | None = None
+    range_source_url: str = ""
+    range_note: str = ""
+
+    @property
+    def distribution(self) -> Distribution | None:
+        """The sourced range as a (two-piece) log-normal through p10, the value and p90; None
+        when the catalog gives no range. Fractions are clipped at 1."""
+        if self.p10 is None or self.p90 is None:
+            return None
+        upper = 1.0 if self.unit == "fraction" else math.inf
+        return Distribution.from_quantiles(self.p10, self.p90, self.value, lower=0.0, upper=upper)
 
 
 @dataclass(frozen=True)
@@ -174,6 +191,17 @@ class PriceChoice:
     row: CloudPrice
     rule: str
     candidates: tuple[CloudPrice, ...] = field(default=())
+
+    @property
+    def distribution(self) -> Distribution | None:
+        """When the price is the median of three or more providers' cheapest listings: their
+        spread (10th and 90th percentiles across providers) around the chosen listing."""
+        if len(self.candidates) < 3:
+            return None
+        prices = [r.price_usd_per_chip_hour for r in self.candidates]
+        middle = self.row.price_usd_per_chip_hour
+        p10, p90 = (float(q) for q in np.percentile(prices, [10, 90]))
+        return Distribution.from_quantiles(min(p10, middle), max(p90, middle), middle, lower=0.0)
 
 
 # --------------------------------------------------------------------------- loading
@@ -502,8 +530,9 @@ def api_model(name: str) -> ApiModel:
 def constants() -> dict[str, Constant]:
     """Sourced scalars by key."""
     file = "constants.csv"
-    return {
-        row["key"]: Constant(
+    table = {}
+    for line, row in _rows(file):
+        item = Constant(
             key=row["key"],
             value=_required(file, line, row, "value"),
             unit=row["unit"],
@@ -511,9 +540,19 @@ def constants() -> dict[str, Constant]:
             source_url=row["source_url"],
             as_of=row["as_of"],
             notes=row["notes"],
+            p10=_number(file, line, row, "p10"),
+            p90=_number(file, line, row, "p90"),
+            range_source_url=row["range_source_url"],
+            range_note=row["range_note"],
         )
-        for line, row in _rows(file)
-    }
+        if (item.p10 is None) != (item.p90 is None):
+            raise CatalogDataError(f"{file} line {line}: give p10 and p90 together, or neither")
+        try:
+            item.distribution  # noqa: B018 - validates p10 <= value <= p90
+        except ValueError as error:
+            raise CatalogDataError(f"{file} line {line}: {error}") from None
+        table[item.key] = item
+    return table
 
 
 def constant(key: str) -> Constant:
