@@ -16,6 +16,12 @@ from aibudget.model import serving
 from aibudget.model.lifecycle import PHASES
 from aibudget.scenario import apply_overrides, builtin_examples
 
+
+def point_estimate(*args: Any, **kwargs: Any) -> aibudget.Estimate:
+    """The point estimate (every assumption at its median): the figures hand formulas check."""
+    return aibudget.estimate(*args, samples=0, **kwargs)
+
+
 LLAMA_70B = {"params": "70.6B", "layers": 80, "d_model": 8192, "heads": 64, "kv_heads": 8}
 
 
@@ -54,7 +60,7 @@ def test_llama_70b_on_h100_is_within_2x_of_nvidia_published_throughput() -> None
     concurrency 50: 814.37 output tokens/s, i.e. 407 per GPU.
     https://docs.nvidia.com/nim/benchmarking/llm/1.0.0/performance"""
     published_per_gpu = 814.37 / 2
-    est = aibudget.estimate(
+    est = point_estimate(
         scenario(
             model=LLAMA_70B,
             training={"tokens": "1B", "accelerator": "H100", "chips": 32},
@@ -80,14 +86,14 @@ def test_70b_in_bf16_never_fits_on_one_80gb_chip() -> None:
     one = _replica(70e9, chips=1.0, kv=327_680, batch=256)
     assert one.fits[0] == 0.0
     with pytest.raises(DoesNotFitError, match=r"serving\.chips_per_replica is 1"):
-        aibudget.estimate(
+        point_estimate(
             scenario(
                 model=LLAMA_70B,
                 training={"tokens": "1B", "accelerator": "H100", "chips": 32},
                 serving=serving_section(chips_per_replica=1),
             )
         )
-    auto = aibudget.estimate(
+    auto = point_estimate(
         scenario(
             model=LLAMA_70B,
             training={"tokens": "1B", "accelerator": "H100", "chips": 32},
@@ -152,7 +158,7 @@ def test_doubling_traffic_doubles_serving_compute_above_the_minimum_fleet(rate: 
 
 
 def test_api_cost_is_tokens_times_prices() -> None:
-    est = aibudget.estimate(
+    est = point_estimate(
         {
             "serving": serving_section(mode="api", api={"model": "gpt-4o-mini"}),
             "horizon": {"years": 1},
@@ -166,8 +172,8 @@ def test_api_cost_is_tokens_times_prices() -> None:
 
 
 def test_self_hosting_and_api_compare_at_the_same_traffic() -> None:
-    hosted = aibudget.estimate("support-assistant-selfhosted")
-    api = aibudget.estimate("support-assistant-api")
+    hosted = point_estimate("support-assistant-selfhosted")
+    api = point_estimate("support-assistant-api")
     assert hosted.scenario.serving is not None
     assert api.scenario.serving is not None
     assert hosted.scenario.serving.requests_per_day == api.scenario.serving.requests_per_day
@@ -180,7 +186,7 @@ def test_self_hosting_and_api_compare_at_the_same_traffic() -> None:
 
 
 def test_absent_sections_cost_nothing() -> None:
-    est = aibudget.estimate(scenario())
+    est = point_estimate(scenario())
     for phase in PHASES:
         if phase != "training":
             assert not est.phase(phase).items
@@ -246,7 +252,7 @@ PHASE_DRIVERS = [
 def test_each_phase_grows_with_its_driver(
     phase: str, low: dict[str, Any], high: dict[str, Any]
 ) -> None:
-    a, b = aibudget.estimate(scenario(**low)), aibudget.estimate(scenario(**high))
+    a, b = point_estimate(scenario(**low)), point_estimate(scenario(**high))
     assert usd(b, phase) > usd(a, phase) > 0
 
 
@@ -267,7 +273,7 @@ def test_lifecycle_is_never_negative_or_nan(
         section["api"] = {"model": "together/llama-3.1-8b"}
     else:
         section["hardware"] = hardware
-    est = aibudget.estimate(
+    est = point_estimate(
         scenario(
             serving=section,
             maintenance={
@@ -296,7 +302,7 @@ def test_lifecycle_is_never_negative_or_nan(
 
 
 def test_cash_flow_of_a_rented_project_adds_up_to_the_bill() -> None:
-    est = aibudget.estimate("support-assistant-selfhosted")
+    est = point_estimate("support-assistant-selfhosted")
     assert est.cash_flow_usd.shape[-1] == 3  # build year and two years of operation
     assert float(est.cash_flow_usd[0].sum()) == pytest.approx(float(est.total("usd")[0]), rel=1e-9)
     rate = 0.08
@@ -305,7 +311,7 @@ def test_cash_flow_of_a_rented_project_adds_up_to_the_bill() -> None:
 
 
 def test_owned_hardware_is_capital_in_year_zero_with_a_residual_value() -> None:
-    est = aibudget.estimate(
+    est = point_estimate(
         "1b-owned-a100",
         [
             "serving.requests_per_day=10000",
@@ -323,16 +329,16 @@ def test_owned_hardware_is_capital_in_year_zero_with_a_residual_value() -> None:
 
 
 def test_partial_years_are_prorated() -> None:
-    one = aibudget.estimate(scenario(serving=serving_section(), horizon={"years": 1}))
-    half = aibudget.estimate(scenario(serving=serving_section(), horizon={"years": 0.5}))
+    one = point_estimate(scenario(serving=serving_section(), horizon={"years": 1}))
+    half = point_estimate(scenario(serving=serving_section(), horizon={"years": 0.5}))
     assert usd(half, "deployment") == pytest.approx(usd(one, "deployment") / 2, rel=1e-9)
 
 
 def test_traffic_growth_compounds_yearly() -> None:
-    flat = aibudget.estimate(
+    flat = point_estimate(
         scenario(serving=serving_section(mode="api", api={"model": "gpt-4o"}), horizon={"years": 2})
     )
-    grow = aibudget.estimate(
+    grow = point_estimate(
         scenario(
             serving=serving_section(mode="api", api={"model": "gpt-4o"}),
             horizon={"years": 2},
@@ -344,7 +350,7 @@ def test_traffic_growth_compounds_yearly() -> None:
 
 
 def test_experiments_are_priced_like_the_final_run() -> None:
-    est = aibudget.estimate(
+    est = point_estimate(
         scenario(
             tuning={
                 "experiment_multiplier": 2.5,
@@ -361,7 +367,7 @@ def test_experiments_are_priced_like_the_final_run() -> None:
 
 
 def test_people_cost_by_hand() -> None:
-    est = aibudget.estimate(
+    est = point_estimate(
         scenario(
             team={"months": 6, "overhead": 1.3, "roles": [{"role": "data_scientist", "count": 2}]}
         )
@@ -370,7 +376,7 @@ def test_people_cost_by_hand() -> None:
 
 
 def test_expert_annotation_by_hand() -> None:
-    est = aibudget.estimate(
+    est = point_estimate(
         scenario(
             data={
                 "annotation": {
@@ -388,7 +394,7 @@ def test_expert_annotation_by_hand() -> None:
 
 @pytest.mark.parametrize("name", sorted(builtin_examples()))
 def test_every_line_of_every_example_is_explained(name: str) -> None:
-    est = aibudget.estimate(name)
+    est = point_estimate(name)
     explained = {e.figure: e for e in est.explanations}
     known = {a.name for a in est.assumptions} | {e.figure for e in est.explanations}
     for phase in est.phases:
@@ -425,13 +431,13 @@ def test_every_line_of_every_example_is_explained(name: str) -> None:
 )
 def test_lifecycle_resolution_errors_name_the_field(overrides: list[str], path: str) -> None:
     with pytest.raises(ScenarioError) as info:
-        aibudget.estimate(apply_overrides(scenario(), overrides))
+        point_estimate(apply_overrides(scenario(), overrides))
     assert path in dict(info.value.problems), info.value.problems
 
 
 def test_infrastructure_overhead_by_hand() -> None:
     """Weights in object storage ($0.023/GB-month) and responses out ($0.09/GB, 4 bytes/token)."""
-    est = aibudget.estimate(scenario(serving=serving_section(), horizon={"years": 1}))
+    est = point_estimate(scenario(serving=serving_section(), horizon={"years": 1}))
     item = next(i for i in est.phase("deployment").items if i.name == "infrastructure overhead")
     storage = 8e9 * 2 / 1e9 * 0.023 * 12
     egress = 1e6 * 365.25 * 250 * 4 / 1e9 * 0.09
@@ -439,7 +445,7 @@ def test_infrastructure_overhead_by_hand() -> None:
 
 
 def test_api_only_scenario_has_no_training_figures() -> None:
-    data = aibudget.estimate("support-assistant-api").to_dict()
+    data = point_estimate("support-assistant-api").to_dict()
     assert data["training"]["chips"] == 0
     assert data["training"]["usd"]["p50"] == 0.0
     assert [p["name"] for p in data["phases"]] == list(PHASES)

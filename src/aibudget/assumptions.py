@@ -270,6 +270,7 @@ class Assumption:
     as_of: str = ""
     note: str = ""
     distribution: Distribution | None = None
+    range_note: str = ""  # where the distribution comes from, when not from ``source``
 
     @property
     def origin(self) -> str:
@@ -298,7 +299,7 @@ class Assumption:
             "note": self.note,
         }
         if self.distribution is not None:
-            out["distribution"] = self.distribution.to_dict()
+            out["distribution"] = {**self.distribution.to_dict(), "note": self.range_note}
         return out
 
 

@@ -73,6 +73,33 @@ def _dump(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+#: Upper bound on --samples: 10 million draws of a lifecycle are a few GB of arrays.
+MAX_SAMPLES = 2_000_000
+
+Samples = Annotated[
+    int,
+    typer.Option(
+        "--samples",
+        min=0,
+        max=MAX_SAMPLES,
+        help="Monte Carlo draws of the uncertain assumptions (0: the point estimate, every "
+        "assumption at its median).",
+    ),
+]
+Seed = Annotated[
+    int, typer.Option("--seed", min=0, help="Random seed: the same seed gives the same numbers.")
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        "-s",
+        help="Override a field: section.field=value, e.g. training.chips=1024, or a range: "
+        "'training.mfu={p10: 0.3, p90: 0.5}'. Repeatable.",
+    ),
+]
+
+
 @app.command()
 @_reports_errors
 def estimate(
@@ -84,24 +111,20 @@ def estimate(
             show_default=False,
         ),
     ] = "gpt3-175b",
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            "-s",
-            help="Override a field: section.field=value, e.g. training.chips=1024. Repeatable.",
-        ),
-    ] = None,
+    set_: SetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
     explain: Annotated[
         bool, typer.Option("--explain", help="Show each figure's formula and inputs.")
     ] = False,
+    samples: Samples = 10_000,
+    seed: Seed = 0,
 ) -> None:
     """Estimate a scenario's lifecycle bill: every phase's cost, energy and carbon, with the
-    training run's time and the serving fleet."""
+    training run's time and the serving fleet, each with its likely range and the assumptions
+    that move it most."""
     from aibudget.estimation import estimate as run_estimate
 
-    result = run_estimate(scenario, set_ or ())
+    result = run_estimate(scenario, set_ or (), samples=samples, seed=seed)
     if as_json:
         data = result.to_dict()
         if explain:

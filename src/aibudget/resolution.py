@@ -108,11 +108,16 @@ class Resolver:
 
 def _from_constant(name: str, row: catalog.Constant, note: str) -> Assumption:
     """A catalog constant as the assumption ``name``, with its sourced range when it has one."""
-    distribution = row.distribution
-    if distribution is not None:
-        note = f"{note}; range {distribution.describe()}: {row.range_note}".rstrip(": ")
+    where = f" ({row.range_source_url})" if row.range_source_url else ""
     return Assumption(
-        name, row.value, row.unit, row.source_url, row.as_of, note, distribution=distribution
+        name,
+        row.value,
+        row.unit,
+        row.source_url,
+        row.as_of,
+        note,
+        distribution=row.distribution,
+        range_note=f"{row.range_note}{where}",
     )
 
 
@@ -174,14 +179,9 @@ def _site(
                     "USD",
                     acc.purchase_price_source_url,
                     acc.purchase_price_as_of,
-                    acc.purchase_price_kind
-                    + (
-                        f"; the catalog's low and high prices (${low:,.0f}–${high:,.0f}) taken "
-                        "as p10–p90"
-                        if spread is not None
-                        else ""
-                    ),
+                    acc.purchase_price_kind,
                     distribution=spread,
+                    range_note="the catalog's low and high prices taken as p10–p90",
                 )
             )
         else:
@@ -238,14 +238,10 @@ def _site(
                 price_row.source_url,
                 price_row.as_of,
                 f"{price_row.provider} {price_row.instance_type} {price_row.region} "
-                f"{price_row.pricing}; {choice.rule}"
-                + (
-                    f"; range across providers {spread.describe()} (set training.cloud.provider "
-                    "to price one provider)"
-                    if spread is not None
-                    else ""
-                ),
+                f"{price_row.pricing}; {choice.rule}",
                 distribution=spread,
+                range_note=f"10th–90th percentile across providers (set {prefix}.cloud.provider "
+                "to price one)",
             )
         )
 
@@ -495,6 +491,7 @@ def _api_energy(r: Resolver, name: str, model: catalog.ApiModel | None) -> Value
                 distribution=per_token.distribution.scaled(factor)
                 if per_token.distribution is not None
                 else None,
+                range_note=per_token.range_note,
             )
         )
     label = model.name if model is not None else "this API"
@@ -664,6 +661,7 @@ def _hourly(r: Resolver, name: str, role: str, role_path: str) -> Value:
             distribution=salary.distribution.scaled(factor)
             if salary.distribution is not None
             else None,
+            range_note=salary.range_note,
         )
     )
 
@@ -762,14 +760,7 @@ def _people(r: Resolver) -> tuple[RoleInputs, ...]:
         else:
             row = _salary(r, f"{path}.role", role.role)
             salary = r.add(
-                Assumption(
-                    f"{path}.salary_usd_per_year",
-                    row.value,
-                    row.unit,
-                    row.source_url,
-                    row.as_of,
-                    f"{label}: {row.description}",
-                )
+                _from_constant(f"{path}.salary_usd_per_year", row, f"{label}: {row.description}")
             )
         out.append(
             RoleInputs(

@@ -166,13 +166,10 @@ class Lifecycle:
 def _item(
     usd: Array, kwh: Array | float = 0.0, co2e: Array | float = 0.0, **extra: Array
 ) -> dict[str, Array]:
-    shape = np.shape(usd)
-    return {
-        "usd": np.asarray(usd, float),
-        "energy_kwh": np.broadcast_to(np.asarray(kwh, float), shape),
-        "co2e_kg": np.broadcast_to(np.asarray(co2e, float), shape),
-        **extra,
-    }
+    usd_, kwh_, co2e_ = np.broadcast_arrays(
+        np.asarray(usd, float), np.asarray(kwh, float), np.asarray(co2e, float)
+    )
+    return {"usd": usd_, "energy_kwh": kwh_, "co2e_kg": co2e_, **extra}
 
 
 def _data_items(d: DataInputs, pue: Array, grid: Array) -> Items:

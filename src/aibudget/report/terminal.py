@@ -5,7 +5,7 @@ Written to read like a bill an engineering manager would forward, within 100 col
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from rich import box
@@ -30,6 +30,20 @@ def console(stderr: bool = False) -> Console:
 
 def _p50(values: object) -> float:
     return float(np.median(np.atleast_1d(np.asarray(values, dtype=float))))
+
+
+def _spread(values: object) -> tuple[float, float] | None:
+    """p10 and p90 of draws, or None when they do not vary."""
+    array = np.atleast_1d(np.asarray(values, dtype=float))
+    p10, p90 = (float(q) for q in np.percentile(array, [10, 90]))
+    return None if np.isclose(p10, p90, rtol=1e-9, atol=0) else (p10, p90)
+
+
+def _with_range(values: object, show: Callable[[float], str]) -> str:
+    """``12.7 days (p10–p90 11.9–15.3 days)``, or just the median when nothing varies."""
+    text = show(_p50(values))
+    spread = _spread(values)
+    return text if spread is None else f"{text} (p10–p90 {show(spread[0])}–{show(spread[1])})"
 
 
 _PHASE_HINTS = {
@@ -69,7 +83,25 @@ def _bill(est: Estimate) -> Table:
     table.add_row(
         Text("Total", style="bold"), *(_cell(m, _p50(est.total(m)), bold=True) for m in MEASURES)
     )
+    spreads = [_spread(est.total(m)) for m in MEASURES]
+    if any(spreads):
+        table.add_row(
+            Text("  likely range (p10–p90)", style="dim"),
+            *(
+                Text(f"{_SHORT[m](s[0])}–{_SHORT[m](s[1])}", style="dim")
+                if s is not None
+                else Text("")
+                for m, s in zip(MEASURES, spreads, strict=True)
+            ),
+        )
     return table
+
+
+_SHORT: dict[str, Callable[[float], str]] = {
+    "usd": fmt.usd,
+    "energy_kwh": fmt.energy,
+    "co2e_kg": fmt.co2e,
+}
 
 
 def _cell(measure: str, value: float, bold: bool = False) -> Text:
@@ -104,8 +136,8 @@ def _training(est: Estimate) -> Table:
         f"{int(_p50(t['chips'])):,} × {spec.accelerator}, {spec.precision}, "
         f"MFU {_p50(t['mfu']):.1%}",
     )
-    table.add_row("Chip-hours", f"{fmt.number(_p50(t['chip_hours']))} accelerator-hours")
-    table.add_row("Wall clock", fmt.days(_p50(t["wall_clock_days"])))
+    table.add_row("Chip-hours", f"{_with_range(t['chip_hours'], fmt.number)} accelerator-hours")
+    table.add_row("Wall clock", _with_range(t["wall_clock_days"], fmt.days))
     table.add_row(
         "Memory",
         f"{_p50(t['memory_gb']):,.0f} GB of training state and activations: "
@@ -121,12 +153,13 @@ def _training(est: Estimate) -> Table:
     kwh, co2 = _p50(t["energy_kwh"]), _p50(t["co2e_kg"])
     table.add_row(
         "Energy",
-        f"{fmt.energy(kwh)} = {kwh / household:,.3g} US household-years of electricity",
+        f"{_with_range(t['energy_kwh'], fmt.energy)} = {kwh / household:,.3g} US "
+        "household-years of electricity",
     )
     grid = est.assumption("energy.grid_gco2e_per_kwh")
     table.add_row(
         "Carbon",
-        f"{fmt.co2e(co2)} at {float(grid.value):,.0f} gCO2e/kWh = "
+        f"{_with_range(t['co2e_kg'], fmt.co2e)} at {float(grid.value):,.0f} gCO2e/kWh = "
         f"{co2 / car:,.3g} passenger-car years",
     )
     table.add_row("Cost", _cost_line(est))
@@ -136,7 +169,7 @@ def _training(est: Estimate) -> Table:
 def _cost_line(est: Estimate) -> str:
     spec = est.scenario.training
     assert spec is not None
-    total = fmt.usd(_p50(est.training["usd"]))
+    total = _with_range(est.training["usd"], fmt.usd)
     if spec.hardware == "cloud":
         price = est.assumption("training.cloud.price_usd_per_chip_hour")
         where = price.note.split(";")[0] if price.origin == "catalog" else "your price"
@@ -255,14 +288,72 @@ def _assumptions(assumptions: Sequence[Assumption]) -> Table:
     table.add_column("What and where from", overflow="fold")
     for a in assumptions:
         value = fmt.value_with_unit(a.value, a.unit)
+        spread = _range_text(a)
         if a.origin == "scenario":
-            table.add_row(Text(a.name, style="cyan"), value, Text("your scenario", style="cyan"))
+            table.add_row(
+                Text(a.name, style="cyan"),
+                value,
+                Text("your scenario" + (f"; {spread}" if spread else ""), style="cyan"),
+            )
             continue
         detail = Text()
         if a.note:
             detail.append(a.note + "\n", style="dim")
+        if spread:
+            detail.append(spread + "\n", style="magenta")
         detail.append(_source(a))
         table.add_row(a.name, value, detail)
+    return table
+
+
+def _range_text(a: Assumption) -> str:
+    d = a.distribution
+    if d is None:
+        return ""
+    unit = "" if a.unit in ("fraction", "ratio") else f" {a.unit}"
+    if d.uses_uniform:
+        shape = f"{d.kind}, mode {fmt.number(d.mode)}" if d.kind == "triangular" else d.kind
+        return f"range {fmt.number(d.low)}–{fmt.number(d.high)}{unit} ({shape})"
+    return f"range {fmt.number(d.p10)}–{fmt.number(d.p90)}{unit} (p10–p90, {d.kind})"
+
+
+def _tornado(est: Estimate, limit: int = 8) -> Table | None:
+    """The assumptions that move the total cost most, each from its p10 to its p90."""
+    bars = [b for b in est.sensitivity if b.swing("usd") > 1e-9 * max(est.point["usd"], 1.0)]
+    if not bars:
+        return None
+    base = est.point["usd"]
+    widest = max(max(abs(b.at_p10["usd"] - base), abs(b.at_p90["usd"] - base)) for b in bars)
+    half = 8
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        caption="Each assumption at its p10 and at its p90, the rest at their medians: "
+        "▒ lowers the total, █ raises it. Units are in the Assumptions table.",
+        caption_justify="left",
+        caption_style="dim",
+    )
+    table.add_column("Assumption", no_wrap=True, max_width=38, overflow="ellipsis")
+    table.add_column("p10 → p90", no_wrap=True, max_width=20, overflow="ellipsis")
+    table.add_column("Total at p10", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("at p90", no_wrap=True)
+    for b in bars[:limit]:
+        low, high = b.at_p10["usd"] - base, b.at_p90["usd"] - base
+        cells = [" "] * (2 * half)
+        for delta in (low, high):
+            n = round(abs(delta) / widest * half) if widest else 0
+            span = range(half, half + n) if delta > 0 else range(half - n, half)
+            for i in span:
+                cells[i] = "█" if delta > 0 else "▒"
+        table.add_row(
+            b.name,
+            f"{fmt.number(b.p10)} → {fmt.number(b.p90)}",
+            fmt.usd(b.at_p10["usd"]),
+            "".join(cells),
+            fmt.usd(b.at_p90["usd"]),
+        )
     return table
 
 
@@ -296,14 +387,31 @@ def render_estimate(est: Estimate, out: Console) -> None:
                 )
             )
         out.print()
+    tornado = _tornado(est)
+    if tornado is not None:
+        out.print(
+            Text(
+                "What moves the total cost (the rest at their medians: "
+                f"{fmt.usd(est.point['usd'])})",
+                style="bold underline",
+            )
+        )
+        out.print(tornado)
+        out.print()
     out.print(Text("Assumptions", style="bold underline"))
     out.print(_assumptions(sorted(est.assumptions, key=_section_order)))
     for note in est.notes:
         out.print(Text(f"Note: {note}", style="yellow"))
+    uncertainty = (
+        f"Figures are medians of {est.samples:,} Monte Carlo draws (seed {est.seed}) with their "
+        "p10–p90 range; `--samples 0` gives the point estimate. "
+        if est.samples
+        else ""
+    )
     out.print(
         Text(
-            "Cyan: from your scenario. `--explain` shows each figure's formula and inputs; "
-            "`--json` the full result.",
+            uncertainty + "Cyan: from your scenario. `--explain` shows each figure's formula and "
+            "inputs; `--json` the full result.",
             style="dim",
         )
     )
