@@ -140,6 +140,118 @@ def estimate(
         render_estimate(result, out)
 
 
+@app.command()
+@_reports_errors
+def compare(
+    scenarios: Annotated[
+        list[str],
+        typer.Argument(
+            help="Two or more scenario files or built-in example names; the first is the baseline.",
+            show_default=False,
+        ),
+    ],
+    set_: SetOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+    samples: Samples = 10_000,
+    seed: Seed = 0,
+) -> None:
+    """Compare scenarios side by side: phases and totals, the differences and ratios against
+    the first, and the probability that it costs less, from paired draws."""
+    from aibudget.comparison import compare as run_compare
+
+    result = run_compare(scenarios, set_ or (), samples=samples, seed=seed)
+    if as_json:
+        _dump(result.to_dict())
+        return
+    from aibudget.report.choices import render_comparison
+    from aibudget.report.terminal import console
+
+    render_comparison(result, console())
+
+
+@app.command()
+@_reports_errors
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="A scenario file or a built-in example's name.")],
+    vary: Annotated[
+        list[str],
+        typer.Option(
+            "--vary",
+            "-v",
+            help="A field and its values: training.accelerator=A100-80GB,H100-80GB, or a range "
+            "model.params=1B..70B:6 (log-spaced; add :linear for even steps). Repeatable: the "
+            "sweep covers every combination.",
+            show_default=False,
+        ),
+    ],
+    set_: SetOption = None,
+    pareto: Annotated[
+        str | None,
+        typer.Option(
+            "--pareto",
+            help="Keep only the points no other point beats on both of two figures, e.g. "
+            "usd,co2e_kg or usd,training_days (lower is better).",
+        ),
+    ] = None,
+    csv_path: Annotated[
+        str | None,
+        typer.Option("--csv", help="Also write the table as CSV to this file ('-': stdout)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the sweep as JSON.")] = False,
+    samples: Annotated[
+        int,
+        typer.Option(
+            "--samples",
+            min=0,
+            max=100_000,
+            help="Monte Carlo draws per point (0: point estimates, the fastest).",
+        ),
+    ] = 0,
+    seed: Seed = 0,
+) -> None:
+    """Estimate a scenario over a grid of values and tabulate the key figures of each point."""
+    from aibudget.comparison import parse_vary
+    from aibudget.comparison import sweep as run_sweep
+    from aibudget.report.terminal import console
+
+    axes = [parse_vary(v) for v in vary]
+    err = console(stderr=True)
+    total = 1
+    for axis in axes:
+        total *= len(axis.values)
+    if err.is_terminal and total > 20:
+        from rich.progress import Progress
+
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("estimating", total=total)
+            result = run_sweep(
+                scenario,
+                axes,
+                set_ or (),
+                samples,
+                seed,
+                progress=lambda done, _: bar.update(task, completed=done),
+            )
+    else:
+        result = run_sweep(scenario, axes, set_ or (), samples, seed)
+    if pareto is not None:
+        x, _, y = pareto.partition(",")
+        result = result.pareto(x.strip(), y.strip())
+    if csv_path == "-":
+        sys.stdout.write(result.to_csv())
+        return
+    if csv_path is not None:
+        from pathlib import Path
+
+        Path(csv_path).write_text(result.to_csv(), "utf-8")
+    if as_json:
+        _dump(result.to_dict())
+        return
+    from aibudget.report.choices import render_sweep
+
+    render_sweep(result, console(), pareto)
+
+
 class CatalogTable(StrEnum):
     """The catalog's tables."""
 

@@ -55,6 +55,7 @@ __all__ = [
     "builtin_examples",
     "load_scenario",
     "scenario_from_dict",
+    "set_value",
 ]
 
 
@@ -976,7 +977,8 @@ def read_scenario_data(path_or_name: str | Path) -> tuple[dict[str, Any], str]:
 
 def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
     """Return a copy of ``data`` with each ``a.b.c=value`` set. Values are read as YAML scalars
-    ("0.4" is a number, "H100" text, "175B" a quantity string the models parse)."""
+    ("0.4" is a number, "H100" text, "175B" a quantity string the models parse) or YAML flow
+    mappings (``{p10: 0.3, p90: 0.5}``, a range)."""
     result: dict[str, Any] = deepcopy(dict(data))
     for override in overrides:
         key, sep, raw = override.partition("=")
@@ -985,34 +987,41 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
                 f"override {override!r} must look like section.field=value, "
                 "e.g. training.chips=1024"
             )
-        parts = [p.strip() for p in key.strip().split(".")]
         try:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
-        node: Any = result
-        for i, part in enumerate(parts):
-            where = ".".join(parts[: i + 1])
-            last = i == len(parts) - 1
-            if isinstance(node, list):  # an index into a list of sections: team.roles.0.role
-                if not part.isdigit() or int(part) >= len(node):
-                    raise ScenarioError(
-                        f"override {override!r}: {where} is not an item of the list "
-                        f"({len(node)} item{'s' if len(node) != 1 else ''}, numbered from 0)"
-                    )
-                index: Any = int(part)
-            elif isinstance(node, dict):
-                index = part
-            else:
-                parent = ".".join(parts[:i])
-                raise ScenarioError(f"override {override!r}: {parent} is a value, not a section")
-            if last:
-                node[index] = value
-            else:
-                if isinstance(node, dict) and node.get(index) is None:
-                    node[index] = {}
-                node = node[index]
+        set_value(result, key, value, f"override {override!r}")
     return result
+
+
+def set_value(data: dict[str, Any], path: str, value: Any, what: str = "") -> None:
+    """Set the field at ``path`` (``training.chips``, ``team.roles.0.role``) of scenario data in
+    place, creating sections on the way; ``what`` names the request in errors."""
+    parts = [p.strip() for p in path.strip().split(".")]
+    what = what or f"setting {path}"
+    node: Any = data
+    for i, part in enumerate(parts):
+        where = ".".join(parts[: i + 1])
+        last = i == len(parts) - 1
+        if isinstance(node, list):  # an index into a list of sections: team.roles.0.role
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError(
+                    f"{what}: {where} is not an item of the list "
+                    f"({len(node)} item{'s' if len(node) != 1 else ''}, numbered from 0)"
+                )
+            index: Any = int(part)
+        elif isinstance(node, dict):
+            index = part
+        else:
+            parent = ".".join(parts[:i])
+            raise ScenarioError(f"{what}: {parent} is a value, not a section")
+        if last:
+            node[index] = value
+        else:
+            if isinstance(node, dict) and node.get(index) is None:
+                node[index] = {}
+            node = node[index]
 
 
 def load_scenario(

@@ -1,0 +1,362 @@
+"""Choices side by side: :func:`compare` several scenarios with paired draws, and :func:`sweep`
+one scenario over a grid of values.
+
+Both are built on :func:`~aibudget.estimation.estimate`, so every number in a comparison or a
+sweep is the number ``aibudget estimate`` gives for that scenario. Estimates made with one seed
+draw each shared assumption identically (see :class:`~aibudget.assumptions.MonteCarlo`), so
+"A costs less than B in 83% of draws" compares the choices, not the luck of two draws.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from copy import deepcopy
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+import numpy as np
+import yaml
+from numpy.typing import NDArray
+
+from aibudget._errors import AibudgetError, ScenarioError, closest
+from aibudget.estimation import DEFAULT_SAMPLES, MEASURES, PHASES, Estimate, estimate, summarize
+from aibudget.scenario import Scenario, read_scenario_data, scenario_from_dict, set_value
+from aibudget.units import parse_quantity
+
+__all__ = [
+    "FIGURES",
+    "MAX_SWEEP_POINTS",
+    "Axis",
+    "Comparison",
+    "Sweep",
+    "SweepRow",
+    "compare",
+    "figures",
+    "parse_vary",
+    "sweep",
+]
+
+Array = NDArray[np.float64]
+
+#: The most points one sweep may evaluate.
+MAX_SWEEP_POINTS = 10_000
+
+#: Figures a comparison and a sweep report for each scenario: name → (description, unit).
+FIGURES: dict[str, tuple[str, str]] = {
+    "usd": ("total cost of the lifecycle", "USD"),
+    "energy_kwh": ("total energy", "kWh"),
+    "co2e_kg": ("total emissions", "kgCO2e"),
+    "present_value_usd": ("present value of the cash flow", "USD"),
+    "training_usd": ("final training run cost", "USD"),
+    "training_days": ("final training run wall clock", "days"),
+    "chip_hours": ("final training run accelerator-hours", "chip-hours"),
+    "training_energy_kwh": ("final training run energy", "kWh"),
+    "serving_usd_per_month": ("serving cost per month, first year", "USD/month"),
+    "loss": ("predicted loss of the final model (scaling law)", "nats/token"),
+}
+
+
+def figures(est: Estimate) -> dict[str, Array]:
+    """The :data:`FIGURES` of one estimate, as arrays of draws (absent ones left out)."""
+    out: dict[str, Array] = {m: est.total(m) for m in MEASURES}
+    out["present_value_usd"] = np.atleast_1d(est.present_value_usd)
+    if est.scenario.training is not None:
+        out["training_usd"] = est.training["usd"]
+        out["training_days"] = est.training["wall_clock_days"]
+        out["chip_hours"] = est.training["chip_hours"]
+        out["training_energy_kwh"] = est.training["energy_kwh"]
+    if est.serving:
+        out["serving_usd_per_month"] = est.serving["usd_per_month"]
+    if "loss" in est.training:
+        out["loss"] = est.training["loss"]
+    return out
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def _probability_less(a: Array, b: Array) -> float:
+    """P(a < b) over paired draws, ties counted as half."""
+    a, b = np.broadcast_arrays(np.atleast_1d(a), np.atleast_1d(b))
+    return float(np.mean(a < b) + 0.5 * np.mean(a == b))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Estimates of several scenarios made with the same seed; the first is the baseline."""
+
+    estimates: tuple[Estimate, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """Scenario names, made unique with a number where two are alike."""
+        seen: dict[str, int] = {}
+        out = []
+        for est in self.estimates:
+            seen[est.name] = seen.get(est.name, 0) + 1
+            out.append(est.name if seen[est.name] == 1 else f"{est.name} ({seen[est.name]})")
+        return out
+
+    def probability_less(self, measure: str, i: int, j: int = 0) -> float:
+        """P(scenario ``i``'s ``measure`` < scenario ``j``'s), over paired draws."""
+        return _probability_less(self.estimates[i].total(measure), self.estimates[j].total(measure))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Totals, phases and figures per scenario (lists in scenario order), and each
+        scenario against the baseline: the paired difference, the ratio and the probability
+        that the baseline costs less."""
+        base = self.estimates[0]
+        names = self.names
+        shared = [set(figures(e)) for e in self.estimates]
+        keys = [k for k in FIGURES if all(k in s for s in shared)]
+        base_figures = figures(base)
+        versus = []
+        for name, est in zip(names[1:], self.estimates[1:], strict=True):
+            other = figures(est)
+            versus.append(
+                {
+                    "baseline": names[0],
+                    "other": name,
+                    "difference": {k: summarize(other[k] - base_figures[k]) for k in keys},
+                    "ratio": {
+                        k: summarize(other[k] / base_figures[k])
+                        for k in keys
+                        if np.all(base_figures[k] != 0)
+                    },
+                    "probability_baseline_costs_less": _probability_less(
+                        base.total("usd"), est.total("usd")
+                    ),
+                    "probability_baseline_emits_less": _probability_less(
+                        base.total("co2e_kg"), est.total("co2e_kg")
+                    ),
+                }
+            )
+        return {
+            "scenarios": names,
+            "samples": base.samples,
+            "seed": base.seed,
+            "figures": {k: [summarize(figures(e)[k]) for e in self.estimates] for k in keys},
+            "phases": [
+                {
+                    "name": phase,
+                    **{
+                        m: [summarize(e.phase(phase).measure(m)) for e in self.estimates]
+                        for m in MEASURES
+                    },
+                }
+                for phase in PHASES
+            ],
+            "versus": versus,
+            "estimates": [e.to_dict() for e in self.estimates],
+        }
+
+
+def compare(
+    scenarios: Sequence[Scenario | str | Mapping[str, Any]],
+    overrides: Sequence[str] = (),
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+) -> Comparison:
+    """Estimate each scenario with the same ``samples`` and ``seed`` (paired draws); the first
+    is the baseline the others are set against. ``overrides`` apply to every scenario."""
+    if len(scenarios) < 2:
+        raise ScenarioError("compare needs at least two scenarios")
+    return Comparison(tuple(estimate(s, overrides, samples, seed) for s in scenarios))
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One field a sweep varies, and its values."""
+
+    path: str
+    values: tuple[Any, ...]
+
+
+def _range_values(path: str, text: str) -> tuple[Any, ...]:
+    """``1B..70B:6`` (6 log-spaced values) or ``0.3..0.5:5:linear``."""
+    ends, _, rest = text.partition(":")
+    low_text, _, high_text = ends.partition("..")
+    count_text, _, spacing = rest.partition(":")
+    try:
+        low, high = parse_quantity(low_text.strip()), parse_quantity(high_text.strip())
+        count = int(count_text) if count_text.strip() else 5
+    except ValueError as error:
+        raise ScenarioError(
+            f"--vary {path}={text}: {error}; a range is written LOW..HIGH:COUNT, "
+            "e.g. 1B..70B:6 (log-spaced) or 0.3..0.5:5:linear"
+        ) from None
+    spacing = spacing.strip() or "log"
+    if spacing not in ("log", "linear"):
+        raise ScenarioError(f"--vary {path}={text}: spacing must be log or linear, got {spacing!r}")
+    if count < 2:
+        raise ScenarioError(f"--vary {path}={text}: give at least 2 values")
+    if spacing == "log" and (low <= 0 or high <= 0):
+        raise ScenarioError(f"--vary {path}={text}: a log range needs positive ends (add :linear)")
+    grid = np.geomspace(low, high, count) if spacing == "log" else np.linspace(low, high, count)
+    whole = low == int(low) and high == int(high) and low >= 1
+    values = [float(f"{v:.3g}") for v in grid]
+    return tuple(round(v) if whole else v for v in values)
+
+
+def parse_vary(text: str) -> Axis:
+    """``path=a,b,c`` (a list, each read as YAML) or ``path=LOW..HIGH:COUNT[:linear]``."""
+    path, sep, spec = text.partition("=")
+    path = path.strip()
+    if not sep or not path or not spec.strip():
+        raise ScenarioError(
+            f"--vary {text!r} must look like section.field=A,B,C or section.field=LOW..HIGH:N, "
+            "e.g. training.accelerator=A100-80GB,H100-80GB or model.params=1B..70B:6"
+        )
+    if ".." in spec:
+        return Axis(path, _range_values(path, spec.strip()))
+    values = []
+    for part in spec.split(","):
+        try:
+            values.append(yaml.safe_load(part.strip()))
+        except yaml.YAMLError:
+            values.append(part.strip())
+    return Axis(path, tuple(values))
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One point of a sweep: the values set, and its figures or why it could not be estimated."""
+
+    values: Mapping[str, Any]
+    figures: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A scenario estimated at every point of a grid."""
+
+    name: str
+    axes: tuple[Axis, ...]
+    rows: tuple[SweepRow, ...]
+    samples: int = 0
+    seed: int = 0
+
+    @property
+    def figure_names(self) -> list[str]:
+        """The figures every estimated row has, in :data:`FIGURES` order."""
+        rows = [r for r in self.rows if not r.error]
+        return [k for k in FIGURES if rows and all(k in r.figures for r in rows)]
+
+    def pareto(self, x: str, y: str) -> Sweep:
+        """The rows no other row beats on both ``x`` and ``y`` (p50, lower is better)."""
+        known = self.figure_names
+        for name in (x, y):
+            if name not in known:
+                hint = closest(name, known)
+                raise ScenarioError(
+                    f"--pareto: no figure {name!r}"
+                    + (f"; did you mean {' or '.join(hint)}?" if hint else "")
+                    + f" (figures: {', '.join(known)})"
+                )
+        rows = sorted(
+            (r for r in self.rows if not r.error),
+            key=lambda r: (r.figures[x]["p50"], r.figures[y]["p50"]),
+        )
+        kept, best_y = [], math.inf
+        for r in rows:
+            if r.figures[y]["p50"] < best_y:
+                kept.append(r)
+                best_y = r.figures[y]["p50"]
+        return Sweep(self.name, self.axes, tuple(kept), self.samples, self.seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "axes": [{"path": a.path, "values": list(a.values)} for a in self.axes],
+            "samples": self.samples,
+            "seed": self.seed,
+            "figures": {k: {"meaning": FIGURES[k][0], "unit": FIGURES[k][1]} for k in FIGURES},
+            "rows": [
+                {"values": dict(r.values), "figures": dict(r.figures), "error": r.error or None}
+                for r in self.rows
+            ],
+        }
+
+    def to_csv(self) -> str:
+        """One line per point: the values, each figure's p50 (and p10, p90 with draws), and
+        the error of a point that could not be estimated."""
+        names = self.figure_names
+        quantiles = ("p50", "p10", "p90") if self.samples else ("p50",)
+        header = [a.path for a in self.axes] + [
+            f"{n}_{q}" if self.samples else n for n in names for q in quantiles
+        ]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([*header, "error"])
+        for r in self.rows:
+            cells = [r.values[a.path] for a in self.axes]
+            for n in names:
+                for q in quantiles:
+                    cells.append(f"{r.figures[n][q]:.6g}" if n in r.figures else "")
+            writer.writerow([*cells, r.error])
+        return buffer.getvalue()
+
+
+def _points(axes: Sequence[Axis]) -> Iterator[dict[str, Any]]:
+    for combo in product(*(a.values for a in axes)):
+        yield {a.path: v for a, v in zip(axes, combo, strict=True)}
+
+
+def sweep(
+    scenario: str | Mapping[str, Any] | Scenario,
+    axes: Sequence[Axis | str],
+    overrides: Sequence[str] = (),
+    samples: int = 0,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Sweep:
+    """Estimate ``scenario`` at every combination of the ``axes`` values (``"path=a,b"`` or
+    :class:`Axis`). A point that cannot be estimated (it does not fit, a name is unknown) is
+    kept as a row with its error. ``progress(done, total)`` is called after each point."""
+    parsed = tuple(a if isinstance(a, Axis) else parse_vary(a) for a in axes)
+    if not parsed:
+        raise ScenarioError("sweep needs at least one --vary")
+    total = math.prod(len(a.values) for a in parsed)
+    if total > MAX_SWEEP_POINTS:
+        raise ScenarioError(
+            f"the sweep has {total:,} points; at most {MAX_SWEEP_POINTS:,} are allowed "
+            "(fewer values per --vary)"
+        )
+    if isinstance(scenario, Scenario):
+        data, name = scenario.to_dict(), scenario.name
+    elif isinstance(scenario, Mapping):
+        data, name = dict(scenario), str(scenario.get("name", "scenario"))
+    else:
+        data, name = read_scenario_data(scenario)
+    base = scenario_from_dict(data, name)  # the scenario itself must be valid
+    from aibudget.scenario import apply_overrides
+
+    data = apply_overrides(base.to_dict(), overrides)
+    rows = []
+    for done, values in enumerate(_points(parsed), start=1):
+        point = deepcopy(data)
+        for path, value in values.items():
+            set_value(point, path, value, f"--vary {path}")
+        try:
+            est = estimate(scenario_from_dict(point, f"{name} at {values}"), (), samples, seed)
+        except AibudgetError as error:
+            problems = getattr(error, "problems", None)
+            reason = (
+                "; ".join(f"{p}: {m}" for p, m in problems)
+                if problems
+                else str(error).split("\n")[0]
+            )
+            rows.append(SweepRow(values, error=reason))
+        else:
+            rows.append(SweepRow(values, {k: summarize(v) for k, v in figures(est).items()}))
+        if progress is not None:
+            progress(done, total)
+    return Sweep(base.name, parsed, tuple(rows), samples, seed)

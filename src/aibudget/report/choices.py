@@ -1,0 +1,165 @@
+"""The terminal view of choices: a comparison of scenarios, and a sweep over a grid."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from aibudget.comparison import FIGURES, Comparison, Sweep, figures
+from aibudget.estimation import MEASURES, PHASES
+from aibudget.report import formatting as fmt
+
+#: How each figure is shown.
+SHOW: dict[str, Callable[[float], str]] = {
+    "usd": fmt.usd,
+    "energy_kwh": fmt.energy,
+    "co2e_kg": fmt.co2e,
+    "present_value_usd": fmt.usd,
+    "training_usd": fmt.usd,
+    "training_days": fmt.days,
+    "chip_hours": fmt.number,
+    "training_energy_kwh": fmt.energy,
+    "serving_usd_per_month": fmt.usd,
+    "loss": lambda v: f"{v:.3f}",
+}
+
+
+def _median(values: object) -> float:
+    return float(np.median(np.atleast_1d(np.asarray(values, dtype=float))))
+
+
+def _ratio(value: float) -> str:
+    return f"×{value:.3g}" if abs(value - 1) > 5e-3 else "×1.00"
+
+
+def _signed_usd(value: float) -> str:
+    return fmt.usd(value) if value >= 0 else "−" + fmt.usd(-value)
+
+
+def render_comparison(result: Comparison, out: Console) -> None:
+    """Phases and totals side by side (medians), then each scenario against the baseline."""
+    names = result.names
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table.add_column("Cost by phase", no_wrap=True)
+    for i, name in enumerate(names):
+        label = f"{chr(65 + i)}: {name}" if i < 26 else name
+        table.add_column(label, justify="right", overflow="fold", max_width=24)
+    for phase in PHASES:
+        values = [_median(e.phase(phase).measure("usd")) for e in result.estimates]
+        if any(values):
+            table.add_row(phase, *(fmt.usd(v) if v else "–" for v in values))
+    table.add_section()
+    for measure in MEASURES:
+        table.add_row(
+            Text(f"total {FIGURES[measure][0].removeprefix('total ')}", style="bold"),
+            *(
+                Text(SHOW[measure](_median(e.total(measure))), style="bold")
+                for e in result.estimates
+            ),
+        )
+        spreads = [
+            np.percentile(np.atleast_1d(e.total(measure)), [10, 90]) for e in result.estimates
+        ]
+        if any(not np.isclose(lo, hi) for lo, hi in spreads):
+            table.add_row(
+                Text("  p10–p90", style="dim"),
+                *(
+                    Text(f"{SHOW[measure](lo)}–{SHOW[measure](hi)}", style="dim")
+                    for lo, hi in spreads
+                ),
+            )
+    shown = [k for k in ("training_days", "chip_hours", "serving_usd_per_month", "loss")]
+    per = [figures(e) for e in result.estimates]
+    rows = [k for k in shown if all(k in f for f in per)]
+    if rows:
+        table.add_section()
+        for key in rows:
+            table.add_row(FIGURES[key][0], *(SHOW[key](_median(f[key])) for f in per))
+    out.print(table)
+    base = result.estimates[0]
+    for i, est in enumerate(result.estimates[1:], start=1):
+        a, b = base.total("usd"), est.total("usd")
+        ratio = np.broadcast_to(b / a, np.broadcast_shapes(np.shape(a), np.shape(b)))
+        low, mid, high = np.percentile(ratio, [10, 50, 90])
+        spread = "" if np.isclose(low, high) else f" (p10–p90 {_ratio(low)}–{_ratio(high)})"
+        cheaper = result.probability_less("usd", 0, i)
+        greener = result.probability_less("co2e_kg", 0, i)
+        out.print(
+            Text.assemble(
+                (f"{chr(65 + i)} against A: ", "bold"),
+                f"costs {_ratio(mid)}{spread} as much, {_signed_usd(_median(b - a))} "
+                "in the median draw. ",
+                (
+                    f"A costs less in {cheaper:.0%} of paired draws, emits less in {greener:.0%}.",
+                    "bold",
+                ),
+            )
+        )
+    out.print(
+        Text(
+            f"{base.samples:,} paired Monte Carlo draws (seed {base.seed}): each assumption the "
+            "scenarios share is drawn alike. `aibudget estimate` shows each one's bill.",
+            style="dim",
+        )
+    )
+
+
+#: Figures a sweep table shows, when the sweep has them: column title and format.
+_SWEEP_COLUMNS: dict[str, tuple[str, Callable[[float], str]]] = {
+    "usd": ("cost", fmt.usd),
+    "energy_kwh": ("MWh", lambda kwh: fmt.number(kwh / 1e3)),
+    "co2e_kg": ("tCO2e", lambda kg: fmt.number(kg / 1e3)),
+    "training_days": ("training days", fmt.number),
+    "serving_usd_per_month": ("serving $/month", fmt.usd),
+    "loss": ("loss", lambda v: f"{v:.3f}"),
+}
+
+
+def render_sweep(result: Sweep, out: Console, pareto: str | None = None) -> None:
+    """One row per point: the values set and the key figures (medians, with p10–p90 when the
+    sweep drew samples); a point that could not be estimated refers to a numbered reason."""
+    names = result.figure_names
+    columns = [k for k in _SWEEP_COLUMNS if k in names]
+    title = f"{result.name}: {len(result.rows)} point{'s' if len(result.rows) != 1 else ''}"
+    if pareto:
+        title += f", only those no other point beats on both {pareto.replace(',', ' and ')}"
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
+    for axis in result.axes:
+        table.add_column(axis.path, no_wrap=True, overflow="ellipsis", max_width=24)
+    for key in columns:
+        table.add_column(_SWEEP_COLUMNS[key][0], justify="right", no_wrap=True)
+    reasons: dict[str, int] = {}
+    for row in result.rows:
+        cells: list[str | Text] = [_value(row.values[a.path]) for a in result.axes]
+        if row.error:
+            number = reasons.setdefault(row.error, len(reasons) + 1)
+            cells += [Text(f"({number})", style="yellow")] + ["–"] * (len(columns) - 1)
+        else:
+            for key in columns:
+                m = row.figures[key]
+                show = _SWEEP_COLUMNS[key][1]
+                text = show(m["p50"])
+                if result.samples and not np.isclose(m["p10"], m["p90"]):
+                    text += f"\n{show(m['p10'])}–{show(m['p90'])}"
+                cells.append(text)
+        table.add_row(*cells)
+    out.print(table)
+    for reason, number in reasons.items():
+        out.print(Text(f"({number}) not estimated: {reason}", style="yellow"))
+    note = (
+        f"Medians of {result.samples:,} draws per point, p10–p90 below them."
+        if result.samples
+        else "Point estimates (every assumption at its median); --samples N adds ranges."
+    )
+    out.print(Text(note + " --csv FILE or --json for every figure.", style="dim"))
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float | int) and not isinstance(value, bool) and abs(value) >= 1e4:
+        return fmt.number(float(value))
+    return str(value)
