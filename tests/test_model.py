@@ -131,6 +131,12 @@ BASE: dict[str, Any] = dict(
     interconnect_cost_fraction=0.19,
     depreciation_ooms_per_year=0.14,
     electricity_usd_per_kwh=0.08,
+    flops_per_param_token=6.0,
+    teacher_params=0.0,
+    extra_state_bytes=0.0,
+    preemptions_per_1000_chip_days=0.0,
+    checkpoint_interval_hours=1.0,
+    restart_hours=0.25,
 )
 
 

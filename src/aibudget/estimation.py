@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from aibudget._errors import DoesNotFitError
 from aibudget.assumptions import Assumption, MonteCarlo, Tornado
 from aibudget.catalog import Accelerator
-from aibudget.model import memory
+from aibudget.model import compute, memory, scaling
 from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle
 from aibudget.resolution import Resolved, resolve
 from aibudget.scenario import Scenario, TrainingSpec, load_scenario
@@ -136,6 +136,7 @@ class Estimate:
     notes: tuple[str, ...] = field(default=())
     point: Mapping[str, float] = field(default_factory=dict)
     sensitivity: tuple[Sensitivity, ...] = field(default=())
+    sizing: Mapping[str, Any] = field(default_factory=dict)
     samples: int = 0
     seed: int = 0
 
@@ -192,6 +193,8 @@ class Estimate:
             "point": dict(self.point),
         }
         out["sensitivity"] = [s.to_dict() for s in self.sensitivity]
+        if self.sizing:
+            out["sizing"] = dict(self.sizing)
         return out
 
 
@@ -203,6 +206,17 @@ _ITEMS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("training", "accelerator rental"): (
         "chip-hours × price per chip-hour; energy = chip-hours × power × PUE",
         ("training.chip_hours", "training.cloud.price_usd_per_chip_hour", "training.energy_kwh"),
+    ),
+    ("training", "spot preemptions (work lost, restarts)"): (
+        "reclaims × chips × (checkpoint interval / 2 + restart), priced like the run; reclaims = "
+        "rate × chip-days / 1000",
+        (
+            "training.spot_interruptions_per_instance_month",
+            "training.spot_preemptions_per_1000_chip_days",
+            "training.spot_checkpoint_interval_hours",
+            "training.spot_restart_hours",
+            "training.chips",
+        ),
     ),
     ("training", "accelerators (amortised)"): (
         "chip-hours × price × r·ln(10) / 8766 h",
@@ -777,6 +791,56 @@ def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
         )
 
 
+def _sizing(scenario: Scenario, point: Resolved, result: Lifecycle) -> dict[str, Any]:
+    """Model size against quality with the scenario's scaling law (point values): the loss, the
+    compute-optimal size for the run's FLOPs (Hoffmann et al. 2022), and, when the scenario serves
+    its own model, the size that reaches the same loss at the least training-plus-serving cost
+    (Sardana et al. 2023), at this scenario's cost per training FLOP and per served FLOP."""
+    law = point.law
+    if law is None or scenario.training is None or scenario.model is None:
+        return {}
+    t_in, run = point.inputs.training, result.training
+    n, d = float(t_in.active_params[0]), float(t_in.tokens[0])
+    loss = float(scaling.loss(law, n, d))
+    flops = compute.FLOPS_PER_PARAM_PER_TOKEN * n * d
+    optimal = scaling.compute_optimal(law, flops)
+    out: dict[str, Any] = {
+        "law": str(next(a.value for a in point.assumptions if a.name == "model.scaling_law")),
+        "params": n,
+        "tokens": d,
+        "loss": loss,
+        "compute_optimal": {
+            "flops": flops,
+            "params": float(optimal.params),
+            "tokens": float(optimal.tokens),
+            "loss": float(scaling.loss(law, optimal.params, optimal.tokens)),
+        },
+    }
+    served = float(result.serving["tokens_over_horizon"][0])
+    deployment = sum(float(v["usd"][0]) for v in result.phases["deployment"].values())
+    hosted = scenario.serving is not None and scenario.serving.mode != "api"
+    if hosted and served > 0 and float(run.flops[0]) > 0:
+        train_per_flop = float(run.usd[0]) / float(run.flops[0])
+        serve_per_flop = deployment / (compute.FORWARD_FLOPS_PER_PARAM * n * served)
+        best = scaling.lifetime_optimal(
+            law,
+            loss,
+            served,
+            train_usd_per_flop=train_per_flop,
+            inference_usd_per_flop=serve_per_flop,
+        )
+        out["lifetime_optimal"] = {
+            "tokens_served": served,
+            "train_usd_per_flop": train_per_flop,
+            "serve_usd_per_flop": serve_per_flop,
+            "params": float(best.params),
+            "tokens": float(best.tokens),
+            "usd": float(best.cost_usd),
+            "usd_at_this_size": float(run.usd[0]) + deployment,
+        }
+    return out
+
+
 def _sensitivity(
     scenario: Scenario, point: Resolved, base: Mapping[str, float]
 ) -> tuple[Sensitivity, ...]:
@@ -855,6 +919,11 @@ def estimate(
     }
     if scenario.training is None:  # a hosted API only: no training run to describe
         training = {key: np.zeros_like(value) for key, value in training.items()}
+    elif resolved.law is not None:
+        t_in = resolved.inputs.training
+        training["loss"] = np.broadcast_to(
+            scaling.loss(resolved.law, t_in.active_params, t_in.tokens), run.usd.shape
+        )
     serving = {k: v for k, v in result.serving.items() if k != "fits"} if scenario.serving else {}
     return Estimate(
         name=scenario.name,
@@ -876,4 +945,5 @@ def estimate(
         sensitivity=_sensitivity(scenario, point, base),
         samples=drawn,
         seed=seed,
+        sizing=_sizing(scenario, point, point_result),
     )

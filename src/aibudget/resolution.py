@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from aibudget import catalog
 from aibudget._errors import ScenarioError, UnknownNameError, closest
 from aibudget.assumptions import FROM_SCENARIO, Assumption, Distribution, Point, Sampler
-from aibudget.model import memory
+from aibudget.model import compute, memory, scaling
 from aibudget.model.lifecycle import (
     DataInputs,
     ExperimentInputs,
@@ -27,6 +27,7 @@ from aibudget.model.lifecycle import (
     RoleInputs,
     ServingInputs,
 )
+from aibudget.model.scaling import ScalingLaw
 from aibudget.model.serving import ReplicaInputs
 from aibudget.model.site import Site, flat_names
 from aibudget.model.training import TrainingInputs
@@ -63,6 +64,8 @@ class Resolver:
         self.used: dict[str, Assumption] = {}
         self.notes: list[str] = []
         self.uncertain: dict[str, None] = {}  # keys of uncertain assumptions, in order of use
+        self.price_rows: dict[str, catalog.CloudPrice] = {}  # the listing each site rents
+        self.law: ScalingLaw | None = None  # the scenario's scaling law, if it names one
 
     def add(self, assumption: Assumption) -> Value:
         self.used[assumption.name] = assumption
@@ -133,6 +136,7 @@ class Resolved:
     serving_accelerator: catalog.Accelerator | None = None
     roles: tuple[str, ...] = field(default=())
     uncertain: tuple[str, ...] = field(default=())
+    law: ScalingLaw | None = None
 
 
 # --------------------------------------------------------------------------- hardware
@@ -229,6 +233,7 @@ def _site(
                 f"{prefix}.cloud.region" if cloud.region else f"{prefix}.cloud", str(error)
             ) from None
         price_row = choice.row
+        r.price_rows[prefix] = price_row
         spread = choice.distribution
         price = r.add(
             Assumption(
@@ -331,6 +336,146 @@ def _grid(r: Resolver, tag: str, price_row: catalog.CloudPrice | None) -> Value:
 
 # --------------------------------------------------------------------------- training
 
+#: The scaling law used when a target loss is given without naming one.
+DEFAULT_SCALING_LAW = "besiroglu2024"
+
+
+def _scaling_law(r: Resolver) -> ScalingLaw | None:
+    """The scenario's scaling law (named, or the default when a target loss needs one)."""
+    m, t = r.scenario.model, r.scenario.training
+    assert m is not None
+    if m.scaling_law is None and (t is None or t.target_loss is None):
+        return None
+    row = catalog.scaling_law(m.scaling_law or DEFAULT_SCALING_LAW)
+    how = "your scenario" if m.scaling_law is not None else "the default for training.target_loss"
+    r.add(
+        Assumption(
+            "model.scaling_law",
+            row.name,
+            "",
+            row.source_url,
+            row.as_of,
+            f"{how}: L = {row.E:g} + {row.A:g}/N^{row.alpha:g} + {row.B:g}/D^{row.beta:g} "
+            "(nats/token on the fit's web text; a guide for other data)",
+        )
+    )
+    r.law = ScalingLaw(row.E, row.A, row.B, row.alpha, row.beta)
+    return r.law
+
+
+def _tokens_for_loss(r: Resolver, law: ScalingLaw, params: Value, target: float) -> Value:
+    """The tokens at which ``params`` reach ``target`` loss; an unreachable target names the
+    field and the lowest loss this size can reach."""
+    r.given("training.target_loss", target, "nats/token")
+    tokens = scaling.tokens_for_loss(law, params, target)
+    if not np.all(np.isfinite(tokens)):
+        floor = float(np.max(scaling.loss_floor(law, params)))
+        raise r.error(
+            "training.target_loss",
+            f"a {float(np.max(params)):.3g}-parameter model cannot reach {target:g} under this "
+            f"law: its loss never falls below {floor:.4g} however long it trains; raise the "
+            "target or the parameters",
+        )
+    r.derived(
+        "training.tokens",
+        float(np.median(tokens)),
+        "tokens",
+        "scaling law: D = (B / (target − E − A/N^α))^(1/β)",
+        "the tokens at which the model reaches training.target_loss",
+    )
+    return tokens
+
+
+def _lora(r: Resolver, d_model: float, precision: str, full_state: float) -> tuple[float, float]:
+    """LoRA's FLOPs per parameter per token and training-state bytes per parameter."""
+    t = r.scenario.training
+    assert t is not None
+    rank = (
+        r.given("training.lora_rank", t.lora_rank, "rank")
+        if t.lora_rank is not None
+        else r.constant("training.lora_rank", "lora_rank")
+    )
+    fraction = float(compute.lora_trainable_fraction(rank, d_model))
+    r.derived(
+        "training.lora_trainable_fraction",
+        fraction,
+        "fraction",
+        "20·r / (12·d_model): rank-r adapters on every linear layer",
+        "Hu et al. 2021 (arXiv 2106.09685), eq. 3",
+    )
+    per_token = float(compute.lora_flops_per_param_token(fraction))
+    r.derived(
+        "training.flops_per_param_token",
+        per_token,
+        "FLOP/param/token",
+        "forward 2 + activation gradients 2 + weight gradients 2 × trainable fraction",
+        "frozen weights need no weight gradients (Hu et al. 2021 measure 25% faster than full "
+        "fine-tuning on GPT-3)",
+    )
+    state = memory.WEIGHT_BYTES[precision] + fraction * full_state
+    r.derived(
+        "memory.training_state_bytes_per_param",
+        state,
+        "bytes/param",
+        "frozen weights + trainable fraction × full training state",
+        f"{precision} frozen weights; the adapters carry weights, gradients and optimizer state",
+    )
+    return per_token, state
+
+
+#: Accelerators per instance when a spot price's listing does not say (an 8-GPU HGX server).
+CHIPS_PER_INSTANCE = 8
+
+
+def _spot_preemptions(r: Resolver, prefix: str, pricing: str) -> dict[str, Value]:
+    """The rate spot instances are reclaimed at, per 1000 chip-days, and the checkpoint interval
+    and restart time that set the work lost each time (none unless the pricing is spot)."""
+    none: dict[str, Value] = dict(
+        preemptions_per_1000_chip_days=0.0, checkpoint_interval_hours=1.0, restart_hours=0.0
+    )
+    if pricing != "spot":
+        return none
+    row = r.price_rows.get(prefix)
+    per_instance = row.chips_per_instance if row is not None else CHIPS_PER_INSTANCE
+    monthly = r.constant(
+        f"{prefix}.spot_interruptions_per_instance_month", "spot_interruptions_per_instance_month"
+    )
+    rate = np.asarray(monthly) * 1000.0 / (30.44 * per_instance)
+    r.derived(
+        f"{prefix}.spot_preemptions_per_1000_chip_days",
+        float(np.median(rate)),
+        "1/(1000 chip-days)",
+        "interruptions per instance-month × 1000 / (30.44 days × chips per instance)",
+        f"{per_instance} accelerators per instance",
+    )
+    hardware = catalog.constant("interruptions_per_1000_chip_days").value
+    write = catalog.constant("checkpoint_write_hours")
+    given = r.scenario.training.chips if r.scenario.training is not None else None
+    chips = float(given or 1)  # a deadline's chips are not known yet: one chip's interval
+    mtbf = 24_000.0 / np.maximum((rate + hardware) * chips, 1e-12)
+    interval = np.sqrt(2.0 * write.value * mtbf)
+    r.add(
+        Assumption(
+            f"{prefix}.spot_checkpoint_interval_hours",
+            float(np.median(interval)),
+            "hours",
+            write.source_url,
+            write.as_of,
+            f"Young's optimum √(2 × {write.value:.3g} h write × job MTBF) for spot reclaims and "
+            f"hardware failures at {chips:,.0f} chips",
+        )
+    )
+    restart = r.constant(
+        f"{prefix}.spot_restart_hours",
+        "restart_hours",
+        note="time to restart after a reclaim (capacity may take longer to return)",
+    )
+    return dict(
+        preemptions_per_1000_chip_days=rate,
+        checkpoint_interval_hours=interval,
+        restart_hours=restart,
+    )
+
 
 def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Accelerator]:
     s = r.scenario
@@ -347,7 +492,11 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
     )
     tokens = r.given("training.tokens", t.tokens, "tokens") if t.tokens is not None else math.nan
     flops_given = r.given("training.flops", t.flops, "FLOP") if t.flops is not None else math.nan
-    if t.tokens is None:  # FLOPs given alone: the tokens they imply for dense 6ND
+    law = _scaling_law(r)
+    if t.target_loss is not None:
+        assert law is not None
+        tokens = _tokens_for_loss(r, law, active, t.target_loss)
+    elif t.tokens is None:  # FLOPs given alone: the tokens they imply for dense 6ND
         tokens = flops_given / (6.0 * active)
     has_shape = m.layers is not None and m.d_model is not None
     if has_shape:
@@ -396,6 +545,23 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
             "(Rajbhandari et al. 2020, ZeRO §3.1)",
         )
     )
+    r.given("training.method", t.method, "")
+    flops_per_param_token = 6.0
+    if t.method == "lora":
+        flops_per_param_token, state_bytes = _lora(r, float(d_model), precision, state_bytes)
+    teacher_bytes = 0.0
+    if t.teacher_params is not None:
+        teacher = r.given("training.teacher_params", t.teacher_params, "params")
+        teacher_bytes = float(t.teacher_params) * memory.WEIGHT_BYTES[precision]
+        r.derived(
+            "training.teacher_weights_bytes",
+            teacher_bytes,
+            "bytes",
+            "teacher params × bytes per weight",
+            "the teacher's frozen weights are held beside the student's training state",
+        )
+    else:
+        teacher = 0.0
     act_coefficient = memory.ACTIVATION_BYTES_PER_ELEMENT[t.activation_checkpointing]
     r.add(
         Assumption(
@@ -434,6 +600,7 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
         else math.nan
     )
     site = _site(r, "training", acc, t.hardware, t.cloud, t.owned, "training")
+    preemption = _spot_preemptions(r, "training", t.cloud.pricing if t.hardware == "cloud" else "")
 
     values: dict[str, object] = dict(
         params=params,
@@ -455,6 +622,10 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
         deadline_days=deadline,
         peak_flops_per_s=peak,
         mfu=mfu,
+        flops_per_param_token=flops_per_param_token,
+        teacher_params=teacher,
+        extra_state_bytes=teacher_bytes,
+        **preemption,
         **site,
     )
     training = TrainingInputs.from_values(**values)
@@ -1130,4 +1301,5 @@ def resolve(scenario: Scenario, sampler: Sampler | None = None) -> Resolved:
         serving_accelerator=serving_acc,
         roles=tuple(role.name for role in roles),
         uncertain=tuple(r.uncertain),
+        law=r.law,
     )

@@ -136,6 +136,21 @@ class ModelSpec(_Section):
     kv_heads: PositiveCount | None = Field(
         None, description="key-value heads (grouped-query attention); sizes the KV cache"
     )
+    scaling_law: str | None = Field(
+        None,
+        description="a published loss fit (besiroglu2024, hoffmann2022) to predict the model's "
+        "loss and its compute- and lifetime-optimal size",
+    )
+
+    @field_validator("scaling_law")
+    @classmethod
+    def _scaling_law(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return catalog.scaling_law(value).name
+        except UnknownNameError as error:
+            raise ValueError(str(error)) from None
 
     @model_validator(mode="after")
     def _active_params(self) -> ModelSpec:
@@ -210,6 +225,18 @@ class TrainingSpec(_Section):
     flops: PositiveQuantity | None = Field(
         None, description="total training FLOPs; replaces the 6·N·D estimate"
     )
+    target_loss: PositiveQuantity | None = Field(
+        None,
+        description="train until the scaling law's predicted loss reaches this (nats/token); "
+        "the tokens follow from model.params",
+    )
+    method: Literal["full", "lora"] = Field(
+        "full", description="full (every weight trained) or lora (low-rank adapters)"
+    )
+    lora_rank: PositiveCount | None = Field(None, description="LoRA adapter rank; default 8")
+    teacher_params: PositiveQuantity | None = Field(
+        None, description="distillation: the teacher's parameters (its forward pass per token)"
+    )
     accelerator: str = Field(description="accelerator name, e.g. H100-80GB")
     chips: PositiveCount | None = Field(None, description="accelerators used in parallel")
     wall_clock_days: PositiveQuantity | None = Field(
@@ -239,8 +266,22 @@ class TrainingSpec(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingSpec:
-        if self.tokens is None and self.flops is None:
-            raise ValueError("give training.tokens (e.g. 300B) or training.flops (e.g. 3.14e23)")
+        given = [k for k in ("tokens", "flops", "target_loss") if getattr(self, k) is not None]
+        if not given:
+            raise ValueError(
+                "give training.tokens (e.g. 300B), training.flops (e.g. 3.14e23) or "
+                "training.target_loss (e.g. 2.1, with model.scaling_law)"
+            )
+        if "target_loss" in given and len(given) > 1:
+            raise _at(
+                "target_loss",
+                f"give training.target_loss or training.{given[0]}, not both: the tokens follow "
+                "from the target loss",
+            )
+        if self.lora_rank is not None and self.method != "lora":
+            raise _at("lora_rank", "set, but training.method is not lora")
+        if self.method == "lora" and self.flops is not None:
+            raise _at("flops", "with method: lora give training.tokens; the FLOPs follow")
         if self.chips is None and self.wall_clock_days is None:
             raise ValueError(
                 "give training.chips (accelerators in parallel) or training.wall_clock_days "

@@ -33,6 +33,7 @@ __all__ = [
     "Constant",
     "GridIntensity",
     "PriceChoice",
+    "ScalingLawRow",
     "accelerator",
     "accelerators",
     "api_model",
@@ -45,6 +46,8 @@ __all__ = [
     "normalize_name",
     "prices",
     "reference_price",
+    "scaling_law",
+    "scaling_laws",
 ]
 
 #: Numeric precisions with a dense peak FLOP/s column in ``accelerators.csv``.
@@ -202,6 +205,23 @@ class PriceChoice:
         middle = self.row.price_usd_per_chip_hour
         p10, p90 = (float(q) for q in np.percentile(prices, [10, 90]))
         return Distribution.from_quantiles(min(p10, middle), max(p90, middle), middle, lower=0.0)
+
+
+@dataclass(frozen=True)
+class ScalingLawRow:
+    """A published fit of the loss L(N, D) = E + A/N^alpha + B/D^beta."""
+
+    name: str
+    aliases: tuple[str, ...]
+    E: float
+    A: float
+    B: float
+    alpha: float
+    beta: float
+    tokens_per_param_note: str
+    source_url: str
+    as_of: str
+    description: str
 
 
 # --------------------------------------------------------------------------- loading
@@ -574,4 +594,38 @@ def constant_for(parameter: str, qualifiers: Iterable[str] = ()) -> Constant:
     raise CatalogDataError(
         f"constants.csv has no value for {parameter!r} (looked for "
         f"{', '.join(f'{parameter}.{q}' for q in qualifiers) or 'no qualifier'} and {parameter!r})"
+    )
+
+
+@cache
+def scaling_laws() -> tuple[ScalingLawRow, ...]:
+    """Published scaling-law fits (Hoffmann et al. 2022, Besiroglu et al. 2024)."""
+    file = "scaling_laws.csv"
+    return tuple(
+        ScalingLawRow(
+            name=row["name"],
+            aliases=_split(row["aliases"]),
+            E=_required(file, line, row, "E"),
+            A=_required(file, line, row, "A"),
+            B=_required(file, line, row, "B"),
+            alpha=_required(file, line, row, "alpha"),
+            beta=_required(file, line, row, "beta"),
+            tokens_per_param_note=row["tokens_per_param_note"],
+            source_url=row["source_url"],
+            as_of=row["as_of"],
+            description=row["description"],
+        )
+        for line, row in _rows(file)
+    )
+
+
+def scaling_law(name: str) -> ScalingLawRow:
+    """A scaling law by name or alias; unknown names suggest the closest."""
+    wanted = normalize_name(name)
+    for row in scaling_laws():
+        if wanted in {normalize_name(n) for n in (row.name, *row.aliases)}:
+            return row
+    names = [row.name for row in scaling_laws()]
+    raise UnknownNameError(
+        f"unknown scaling law {name!r}; known: {', '.join(names)}", closest(name, names)
     )

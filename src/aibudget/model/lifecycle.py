@@ -418,12 +418,20 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         "monitoring": _item(maintenance["monitoring"]),
     }
     cloud, owned = 1.0 - x.training.site.owned, x.training.site.owned
+    billed = run.chip_hours + run.preemption_chip_hours
+    lost = np.divide(run.preemption_chip_hours, billed, out=np.zeros(shape), where=billed > 0)
     phases["training"] = {
         "accelerator rental": _item(
-            run.rental_usd,
-            run.energy_kwh * cloud,
-            run.co2e_kg * cloud,
+            run.rental_usd * (1.0 - lost),
+            run.energy_kwh * cloud * (1.0 - lost),
+            run.co2e_kg * cloud * (1.0 - lost),
             chip_hours=run.chip_hours * cloud,
+        ),
+        "spot preemptions (work lost, restarts)": _item(
+            run.rental_usd * lost,
+            run.energy_kwh * cloud * lost,
+            run.co2e_kg * cloud * lost,
+            chip_hours=run.preemption_chip_hours * cloud,
         ),
         "accelerators (amortised)": _item(run.accelerators_usd, chip_hours=run.chip_hours * owned),
         "other server components (amortised)": _item(run.servers_usd),
@@ -480,6 +488,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         "kwh_per_1000_requests": np.where(
             requests > 0, first_kwh / np.where(requests > 0, requests, 1) * 1e3, 0.0
         ),
+        "tokens_over_horizon": np.broadcast_to(get("tokens"), shape),
     }
     return Lifecycle(
         phases=phases,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from aibudget.model.compute import FORWARD_FLOPS_PER_PARAM
 from aibudget.units import HOURS_PER_DAY, HOURS_PER_YEAR
 
 Array = NDArray[np.float64]
@@ -31,8 +32,6 @@ Array = NDArray[np.float64]
 SECONDS_PER_DAY = 86_400.0
 #: Tensor-parallel group sizes tried when the chips per replica are not given.
 REPLICA_SIZES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
-#: FLOPs per active parameter per token in a forward pass (Kaplan et al. 2020: C_forward ≈ 2N).
-FORWARD_FLOPS_PER_PARAM = 2.0
 
 
 def kv_cache_bytes_per_token(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget.model import compute, memory
+from aibudget.model import compute, experiments, memory
 from aibudget.model.site import Site, from_flat, run_at
 
 Array = NDArray[np.float64]
@@ -42,6 +42,12 @@ class TrainingInputs:
     peak_flops_per_s: Array
     mfu: Array
     site: Site
+    flops_per_param_token: Array  # 6 training every weight, about 4 with LoRA
+    teacher_params: Array  # 0 without distillation
+    extra_state_bytes: Array  # weights held but not trained (a distillation teacher)
+    preemptions_per_1000_chip_days: Array  # spot reclaims; 0 on demand
+    checkpoint_interval_hours: Array
+    restart_hours: Array
 
     @classmethod
     def from_values(cls, **values: object) -> TrainingInputs:
@@ -52,10 +58,12 @@ class TrainingInputs:
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """What the final training run takes and costs. Units are in the names."""
+    """What the final training run takes and costs. Units are in the names. Money, energy and
+    carbon cover the billed chip-hours: the work plus any work lost to spot preemptions."""
 
     flops: Array
-    chip_hours: Array
+    chip_hours: Array  # the work itself, at the MFU
+    preemption_chip_hours: Array  # work lost to spot reclaims and restarts
     chips: Array
     wall_clock_days: Array
     training_state_bytes: Array
@@ -75,15 +83,19 @@ class TrainingRun:
 
 def training_run(x: TrainingInputs) -> TrainingRun:
     """Evaluate the training model for every element of the (broadcast) inputs."""
-    computed_flops = compute.dense_training_flops(x.active_params, x.tokens) + (
-        compute.attention_training_flops(
+    backward_share = x.flops_per_param_token / compute.FLOPS_PER_PARAM_PER_TOKEN
+    computed_flops = (
+        compute.training_flops(x.active_params, x.tokens, x.flops_per_param_token)
+        + backward_share
+        * compute.attention_training_flops(
             x.attention_layers, x.attention_d_model, x.attention_seq_len, x.tokens
         )
+        + compute.teacher_forward_flops(x.teacher_params, x.tokens)
     )
     flops = np.where(np.isnan(x.flops_given), computed_flops, x.flops_given)
     chip_hours = compute.chip_hours(flops, x.peak_flops_per_s, x.mfu)
 
-    state = memory.training_state_bytes(x.params, x.state_bytes_per_param)
+    state = memory.training_state_bytes(x.params, x.state_bytes_per_param) + x.extra_state_bytes
     activations = memory.activation_bytes(
         x.memory_layers,
         x.memory_d_model,
@@ -97,13 +109,21 @@ def training_run(x: TrainingInputs) -> TrainingRun:
         chip_hours, np.where(np.isnan(x.deadline_days), 1.0, x.deadline_days)
     )
     chips = np.where(np.isnan(x.chips_given), np.maximum(for_deadline, min_chips), x.chips_given)
-    wall_clock_days = compute.wall_clock_days(chip_hours, chips)
+    lost = experiments.failure_chip_hours(
+        chip_hours,
+        chips,
+        x.preemptions_per_1000_chip_days,
+        x.checkpoint_interval_hours,
+        x.restart_hours,
+    )
+    wall_clock_days = compute.wall_clock_days(chip_hours + lost, chips)
 
-    costs = run_at(x.site, chip_hours)
+    costs = run_at(x.site, chip_hours + lost)
 
     values = {
         "flops": flops,
         "chip_hours": chip_hours,
+        "preemption_chip_hours": lost,
         "chips": chips,
         "wall_clock_days": wall_clock_days,
         "training_state_bytes": state,

@@ -166,6 +166,36 @@ def _training(est: Estimate) -> Table:
     return table
 
 
+def _sizing(est: Estimate) -> Table:
+    z = est.sizing
+    law = est.assumption("model.scaling_law")
+    table = _facts()
+    table.add_row(
+        "Loss",
+        f"{z['loss']:.3f} nats/token for {fmt.number(z['params'])} parameters on "
+        f"{fmt.number(z['tokens'])} tokens ({z['law']}: {_source(law)})",
+    )
+    c = z["compute_optimal"]
+    table.add_row(
+        "Compute-optimal",
+        f"the same {fmt.number(c['flops'])} FLOP (6·N·D) reach loss {c['loss']:.3f} with "
+        f"{fmt.number(c['params'])} parameters on {fmt.number(c['tokens'])} tokens "
+        "(Hoffmann et al. 2022)",
+    )
+    life = z.get("lifetime_optimal")
+    if life:
+        table.add_row(
+            "Lifetime-optimal",
+            f"for loss {z['loss']:.3f} and {fmt.number(life['tokens_served'])} tokens served: "
+            f"{fmt.number(life['params'])} parameters on {fmt.number(life['tokens'])} tokens, "
+            f"training + serving {fmt.usd(life['usd'])} against {fmt.usd(life['usd_at_this_size'])}"
+            " at this size (Sardana et al. 2023, at this scenario's cost per training and per "
+            "served FLOP; `aibudget sweep --vary model.params=...` with training.target_loss "
+            "prices each size in full)",
+        )
+    return table
+
+
 def _cost_line(est: Estimate) -> str:
     spec = est.scenario.training
     assert spec is not None
@@ -367,6 +397,10 @@ def render_estimate(est: Estimate, out: Console) -> None:
     if est.scenario.training is not None:
         out.print(Text("Final training run", style="bold underline"))
         out.print(_training(est))
+        out.print()
+    if est.sizing:
+        out.print(Text("Model size and quality", style="bold underline"))
+        out.print(_sizing(est))
         out.print()
     if est.scenario.serving is not None:
         out.print(Text("Serving, first year", style="bold underline"))
