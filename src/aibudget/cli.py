@@ -252,6 +252,36 @@ def sweep(
     render_sweep(result, console(), pareto)
 
 
+@app.command()
+@_reports_errors
+def tradeoffs(
+    scenario: Annotated[
+        str,
+        typer.Argument(help="A scenario file or a built-in example's name."),
+    ] = "gpt3-175b",
+    set_: SetOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the trade-offs as JSON.")] = False,
+    samples: Annotated[
+        int,
+        typer.Option("--samples", min=0, max=100_000, help="Paired Monte Carlo draws per variant."),
+    ] = 2_000,
+    seed: Seed = 0,
+) -> None:
+    """The choices for the final training run: rent or buy (break-even utilisation and
+    payback), spot or on-demand, which region, now or later, and model size."""
+    from aibudget.scenario import load_scenario
+    from aibudget.tradeoffs import tradeoffs as run_tradeoffs
+
+    result = run_tradeoffs(load_scenario(scenario, set_ or ()), samples=samples, seed=seed)
+    if as_json:
+        _dump(result.to_dict())
+        return
+    from aibudget.report.choices import render_tradeoffs
+    from aibudget.report.terminal import console
+
+    render_tradeoffs(result, console())
+
+
 class CatalogTable(StrEnum):
     """The catalog's tables."""
 

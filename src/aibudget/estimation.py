@@ -8,6 +8,7 @@ p10/p50/p90 at the edges (:func:`summarize`, :meth:`Estimate.to_dict`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,10 +16,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from aibudget import catalog
 from aibudget._errors import DoesNotFitError
 from aibudget.assumptions import Assumption, MonteCarlo, Tornado
 from aibudget.catalog import Accelerator
 from aibudget.model import compute, memory, scaling
+from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle
 from aibudget.resolution import Resolved, resolve
 from aibudget.scenario import Scenario, TrainingSpec, load_scenario
@@ -137,6 +140,7 @@ class Estimate:
     point: Mapping[str, float] = field(default_factory=dict)
     sensitivity: tuple[Sensitivity, ...] = field(default=())
     sizing: Mapping[str, Any] = field(default_factory=dict)
+    floor: Mapping[str, Any] = field(default_factory=dict)
     samples: int = 0
     seed: int = 0
 
@@ -195,6 +199,7 @@ class Estimate:
         out["sensitivity"] = [s.to_dict() for s in self.sensitivity]
         if self.sizing:
             out["sizing"] = dict(self.sizing)
+        out["floor"] = dict(self.floor)
         return out
 
 
@@ -791,6 +796,73 @@ def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
         )
 
 
+def _cheapest_listing(acc: Accelerator) -> catalog.CloudPrice | None:
+    listed = [row for row in catalog.prices() if row.accelerator == acc.name]
+    return min(listed, key=lambda row: row.price_usd_per_chip_hour) if listed else None
+
+
+def _floor_at(
+    acc: Accelerator, chip_hours: float, usd: float, kwh: float, what: str
+) -> dict[str, Any]:
+    """A physical floor of ``chip_hours`` at 100% of peak on ``acc``: priced at the cheapest
+    catalog listing of the chip (any provider, any pricing) and powered at the chip's TDP with
+    no host and a PUE of 1; with the estimate's ``usd`` and ``kwh`` as multiples of it."""
+    out: dict[str, Any] = {"what": what, "chip_hours": chip_hours}
+    row = _cheapest_listing(acc)
+    if row is not None and chip_hours > 0:
+        floor_usd = chip_hours * row.price_usd_per_chip_hour
+        out.update(
+            usd=floor_usd,
+            price_usd_per_chip_hour=row.price_usd_per_chip_hour,
+            listing=f"{row.provider} {row.instance_type} {row.region} {row.pricing}",
+            listing_source=row.source_url,
+            times_usd=usd / floor_usd,
+        )
+    if acc.tdp_w is not None and chip_hours > 0:
+        floor_kwh = chip_hours * acc.tdp_w / 1000.0
+        out.update(energy_kwh=floor_kwh, times_energy=kwh / floor_kwh)
+    return out
+
+
+def _floor(point: Resolved, result: Lifecycle) -> dict[str, Any]:
+    """The physical floor of the training run and of the first year of serving: the same work
+    at 100% of the chips' peak FLOP/s and memory bandwidth, on the cheapest listing."""
+    out: dict[str, Any] = {}
+    run, acc = result.training, point.accelerator
+    if acc is not None:
+        flops = float(run.flops[0])
+        peak = float(point.inputs.training.peak_flops_per_s[0])
+        out["training"] = _floor_at(
+            acc,
+            float(compute.chip_hours(flops, peak, 1.0)),
+            float(run.usd[0]),
+            float(run.energy_kwh[0]),
+            "the run's FLOPs at 100% of the dense peak",
+        )
+    sacc, s = point.serving_accelerator, point.inputs.serving
+    if sacc is not None:
+        ideal = dataclasses.replace(
+            s.replica,
+            mbu=np.ones(1),
+            prefill_mfu=np.ones(1),
+            tpot_target_s=np.full(1, np.nan),
+            max_batch=np.full(1, np.inf),
+        )
+        best = serving_model.replica(s.chips_per_replica, ideal)
+        requests = float(serving_model.requests_per_year(s.requests_per_day)[0])
+        chip_hours = requests / float(best.requests_per_s[0]) / 3600.0 * float(best.chips[0])
+        first_year = result.serving
+        out["serving"] = _floor_at(
+            sacc,
+            chip_hours,
+            float(first_year["usd_per_month"][0]) * 12.0,
+            float(first_year["kwh_per_1000_requests"][0]) * requests / 1000.0,
+            "the first year's tokens at 100% of peak FLOP/s and memory bandwidth, every chip "
+            "busy (no peak, headroom or latency target)",
+        )
+    return out
+
+
 def _sizing(scenario: Scenario, point: Resolved, result: Lifecycle) -> dict[str, Any]:
     """Model size against quality with the scenario's scaling law (point values): the loss, the
     compute-optimal size for the run's FLOPs (Hoffmann et al. 2022), and, when the scenario serves
@@ -946,4 +1018,5 @@ def estimate(
         samples=drawn,
         seed=seed,
         sizing=_sizing(scenario, point, point_result),
+        floor=_floor(point, point_result),
     )

@@ -55,3 +55,49 @@ def owned_hardware_usd(
 def electricity_usd(energy_kwh: ArrayLike, price_usd_per_kwh: ArrayLike) -> Array:
     """Electricity bill: facility energy × price. Units: USD."""
     return np.asarray(energy_kwh, float) * np.asarray(price_usd_per_kwh, float)
+
+
+def breakeven_utilisation(
+    cluster_price_usd_per_chip: ArrayLike,
+    depreciation_ooms_per_year: ArrayLike,
+    rent_usd_per_chip_hour: ArrayLike,
+    electricity_usd_per_chip_hour: ArrayLike,
+) -> Array:
+    """The share of the hours an owned chip must be busy for owning to cost what renting does:
+    value lost per hour (price × r·ln(10) / 8766, whether busy or not) over what renting
+    costs beyond the owner's electricity. Above it, owning is cheaper; inf where renting costs
+    no more than the electricity alone. Units: fraction (may exceed 1: never worth owning)."""
+    margin = np.asarray(rent_usd_per_chip_hour, float) - np.asarray(
+        electricity_usd_per_chip_hour, float
+    )
+    lost = np.asarray(cluster_price_usd_per_chip, float) * depreciation_per_hour(
+        depreciation_ooms_per_year
+    )
+    return np.where(margin > 0, lost / np.where(margin > 0, margin, 1.0), np.inf)
+
+
+def payback_years(
+    cluster_price_usd_per_chip: ArrayLike,
+    rent_usd_per_chip_hour: ArrayLike,
+    electricity_usd_per_chip_hour: ArrayLike,
+    utilisation: ArrayLike,
+) -> Array:
+    """Years of use at ``utilisation`` until the rent saved pays the purchase back, with no
+    resale: price / ((rent − electricity) × 8766 × utilisation). inf where renting costs no
+    more than the electricity. Units: years."""
+    margin = (
+        (
+            np.asarray(rent_usd_per_chip_hour, float)
+            - np.asarray(electricity_usd_per_chip_hour, float)
+        )
+        * HOURS_PER_YEAR
+        * np.asarray(utilisation, float)
+    )
+    price = np.asarray(cluster_price_usd_per_chip, float)
+    return np.where(margin > 0, price / np.where(margin > 0, margin, 1.0), np.inf)
+
+
+def price_performance_factor(depreciation_ooms_per_year: ArrayLike, years: ArrayLike) -> Array:
+    """What the same compute costs ``years`` later, as a share of today: 10^(−r·years), with r
+    the yearly improvement of ML hardware price-performance in orders of magnitude (Epoch AI)."""
+    return 10.0 ** (-np.asarray(depreciation_ooms_per_year, float) * np.asarray(years, float))

@@ -13,6 +13,7 @@ from rich.text import Text
 from aibudget.comparison import FIGURES, Comparison, Sweep, figures
 from aibudget.estimation import MEASURES, PHASES
 from aibudget.report import formatting as fmt
+from aibudget.tradeoffs import Tradeoffs
 
 #: How each figure is shown.
 SHOW: dict[str, Callable[[float], str]] = {
@@ -163,3 +164,145 @@ def _value(value: object) -> str:
     if isinstance(value, float | int) and not isinstance(value, bool) and abs(value) >= 1e4:
         return fmt.number(float(value))
     return str(value)
+
+
+def _range(m: dict[str, float], show: Callable[[float], str] = fmt.usd) -> str:
+    mid = show(m["p50"])
+    if np.isclose(m["p10"], m["p90"]):
+        return mid
+    return f"{mid} ({show(m['p10'])}–{show(m['p90'])})"
+
+
+def _days(value: float) -> str:
+    return f"{value:.3g} days"
+
+
+def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
+    """Rent or buy, spot or on-demand, where, now or later, and model size."""
+    out.print(Text(f"Trade-offs for the final training run of {result.name}", style="bold"))
+    out.print(Text("Costs are medians with p10–p90 in brackets.", style="dim"))
+    r = result.rent_or_buy
+    if r:
+        out.print()
+        out.print(Text("Rent or buy", style="bold underline"))
+        pay = ", ".join(
+            f"{'never' if np.isinf(y) else f'{y:.2g} years'} at {u} use"
+            for u, y in r["payback_years"].items()
+        )
+        out.print(
+            f"Renting costs ${r['rent_usd_per_chip_hour']:,.4g} per chip-hour "
+            f"({r['rent_source'].split(';')[0]}). Buying costs "
+            f"{fmt.usd(r['cluster_usd_per_chip'], exact=True)} per chip as part of a cluster "
+            f"(chip, server share and network), losing value at "
+            f"{r['depreciation_ooms_per_year']:g} orders of magnitude a year as hardware improves "
+            f"(Cottier et al. 2024), plus ${r['electricity_usd_per_chip_hour']:.3g} of electricity "
+            "per chip-hour."
+        )
+        breakeven = r["breakeven_utilisation"]
+        out.print(
+            Text.assemble(
+                (
+                    f"Owning is cheaper when the chips are busy more than {breakeven:.0%} of the "
+                    "time."
+                    if breakeven <= 1
+                    else "Owning never pays here: the value lost alone exceeds the rent.",
+                    "bold",
+                ),
+                f" Payback of the purchase without resale: {pay}.",
+            )
+        )
+        out.print(
+            f"This run rented: {_range(r['this_run_rented_usd'])}; on owned chips: "
+            f"{_range(r['this_run_owned_usd'])} of value used up, if the chips stay busy after it, "
+            f"for a purchase of {fmt.usd(r['this_run_capex_usd'])}. Owning costs less in "
+            f"{r['probability_owning_costs_less']:.0%} of paired draws."
+        )
+    s = result.spot
+    if s:
+        out.print()
+        out.print(Text("Spot or on-demand", style="bold underline"))
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("pricing")
+        table.add_column("cost", justify="right")
+        table.add_column("wall clock", justify="right")
+        table.add_column("price", overflow="fold")
+        table.add_row(
+            "on-demand",
+            _range(s["on_demand_usd"]),
+            _range(s["on_demand_days"], _days),
+            s["on_demand_price"].split(";")[0],
+        )
+        table.add_row(
+            "spot",
+            _range(s["spot_usd"]),
+            _range(s["spot_days"], _days),
+            s["spot_price"].split(";")[0],
+        )
+        out.print(table)
+        out.print(
+            f"Spot costs less in {s['probability_spot_costs_less']:.0%} of paired draws; work "
+            f"lost to reclaims (0.05–0.2 per instance-month) costs {_range(s['preemption_usd'])}."
+        )
+    if result.regions:
+        out.print()
+        out.print(Text("Where", style="bold underline"))
+        by_cost = sorted(result.regions, key=lambda x: x["usd"])[:5]
+        by_carbon = sorted(result.regions, key=lambda x: x["co2e_kg"])[:5]
+        shown = by_cost + [x for x in by_carbon if x not in by_cost]
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        for title in ("provider", "region", "$/chip-h", "gCO2e/kWh", "cost", "CO2e"):
+            table.add_column(title, justify="left" if title in ("provider", "region") else "right")
+        for x in shown:
+            table.add_row(
+                x["provider"],
+                x["region"],
+                f"{x['price_usd_per_chip_hour']:,.4g}",
+                f"{x['grid_gco2e_per_kwh']:,.0f}",
+                fmt.usd(x["usd"]),
+                fmt.co2e(x["co2e_kg"]),
+            )
+        out.print(table)
+        which = (
+            f"All {len(result.regions)} listings"
+            if len(shown) == len(result.regions)
+            else f"The 5 cheapest and the 5 lowest-carbon of {len(result.regions)} listings"
+        )
+        out.print(
+            Text(
+                f"{which} of the chip at this pricing, each with its provider's PUE and its "
+                "region's grid (point estimates).",
+                style="dim",
+            )
+        )
+    later = result.later
+    if later:
+        out.print()
+        out.print(Text("Now or later", style="bold underline"))
+        rates = later["ooms_per_year"]
+        parts = [f"now {fmt.usd(later['training_usd_now'])}"] + [
+            f"in {n} year{'s' if n != '1' else ''} {_range(v)}" for n, v in later["years"].items()
+        ]
+        out.print(
+            f"The same run: {'; '.join(parts)}. ML hardware price-performance improves "
+            f"{rates['p50']:g} ({rates['p10']:g}–{rates['p90']:g}) orders of magnitude a year "
+            f"({later['source']}, {later['as_of']}); waiting also delays the model."
+        )
+    z = result.sizing
+    if z:
+        out.print()
+        out.print(Text("Model size", style="bold underline"))
+        c = z["compute_optimal"]
+        out.print(
+            f"Loss {z['loss']:.3f} ({z['law']}). The same FLOPs reach {c['loss']:.3f} with "
+            f"{fmt.number(c['params'])} parameters on {fmt.number(c['tokens'])} tokens."
+        )
+        life = z.get("lifetime_optimal")
+        if life:
+            out.print(
+                f"For loss {z['loss']:.3f} and {fmt.number(life['tokens_served'])} tokens served, "
+                f"{fmt.number(life['params'])} parameters on {fmt.number(life['tokens'])} tokens "
+                f"cost {fmt.usd(life['usd'])} to train and serve, against "
+                f"{fmt.usd(life['usd_at_this_size'])} at this size (Sardana et al. 2023)."
+            )
+    for note in result.notes:
+        out.print(Text(f"Note: {note}", style="yellow"))

@@ -6,6 +6,7 @@ Written to read like a bill an engineering manager would forward, within 100 col
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from rich import box
@@ -163,7 +164,31 @@ def _training(est: Estimate) -> Table:
         f"{co2 / car:,.3g} passenger-car years",
     )
     table.add_row("Cost", _cost_line(est))
+    _floor_row(table, est.floor.get("training"))
     return table
+
+
+def _floor_row(table: Table, floor: dict[str, Any] | None) -> None:
+    """The physical floor and how many times above it the (point) estimate is."""
+    if not floor or ("usd" not in floor and "energy_kwh" not in floor):
+        return
+    parts, times = [], []
+    if "usd" in floor:
+        parts.append(fmt.usd(floor["usd"]))
+        times.append(f"{floor['times_usd']:.3g}× in cost")
+    if "energy_kwh" in floor:
+        parts.append(fmt.energy(floor["energy_kwh"]))
+        times.append(f"{floor['times_energy']:.3g}× in energy")
+    where = (
+        f" on {floor['listing']} (${floor['price_usd_per_chip_hour']:,.4g}/chip-hour), chips at "
+        "TDP, PUE 1"
+        if "listing" in floor
+        else ", chips at TDP, PUE 1"
+    )
+    table.add_row(
+        "Floor",
+        f"{' and '.join(parts)}: {floor['what']}{where}. The estimate is {', '.join(times)}",
+    )
 
 
 def _sizing(est: Estimate) -> Table:
@@ -259,6 +284,7 @@ def _serving(est: Estimate) -> Table:
         f"${_p50(f['usd_per_million_tokens']):,.3g} per million tokens",
     )
     table.add_row("Energy", f"{_p50(f['kwh_per_1000_requests']):,.3g} kWh per 1,000 requests")
+    _floor_row(table, est.floor.get("serving"))
     return table
 
 

@@ -1,0 +1,223 @@
+"""The choices the seed names, for one scenario's final training run: rent or buy, spot or
+on-demand, which region, now or later. Each is the scenario estimated again with one choice
+changed (the same :func:`~aibudget.estimation.estimate`), plus the closed-form break-evens of
+:mod:`aibudget.model.hardware`. Model size against quality is in every estimate that names a
+scaling law (``Estimate.sizing``); fine-tuning and distillation are scenario options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from aibudget import catalog
+from aibudget._errors import AibudgetError
+from aibudget.estimation import Estimate, estimate, summarize
+from aibudget.model import hardware
+from aibudget.resolution import resolve
+from aibudget.scenario import Scenario, load_scenario
+
+__all__ = ["UTILISATIONS", "Tradeoffs", "tradeoffs"]
+
+#: Utilisations at which the payback of buying is shown.
+UTILISATIONS = (1.0, 0.75, 0.5, 0.25)
+#: Years ahead for "now or later".
+YEARS_AHEAD = (1, 2)
+
+
+@dataclass(frozen=True)
+class Tradeoffs:
+    """Each trade-off as plain data (the JSON), with notes on what could not be computed."""
+
+    name: str
+    rent_or_buy: Mapping[str, Any] = field(default_factory=dict)
+    spot: Mapping[str, Any] = field(default_factory=dict)
+    regions: tuple[Mapping[str, Any], ...] = ()
+    later: Mapping[str, Any] = field(default_factory=dict)
+    sizing: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "rent_or_buy": dict(self.rent_or_buy),
+            "spot": dict(self.spot),
+            "regions": [dict(r) for r in self.regions],
+            "later": dict(self.later),
+            "sizing": dict(self.sizing),
+            "notes": list(self.notes),
+        }
+
+
+def _variant(data: dict[str, Any], *overrides: str) -> Scenario:
+    return load_scenario(data, overrides)
+
+
+def _value(est: Estimate, name: str) -> float:
+    return float(est.assumption(name).value)
+
+
+def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any]:
+    cloud = _variant(data, "training.hardware=cloud", "training.owned=null")
+    owned = _variant(data, "training.hardware=owned", "training.cloud=null")
+    rent_est, own_est = (
+        estimate(cloud, samples=samples, seed=seed),
+        estimate(owned, samples=samples, seed=seed),
+    )
+    site = resolve(owned).inputs.training.site
+    cluster = float(site.cluster_price_per_chip()[0])
+    rate = float(site.depreciation_ooms_per_year[0])
+    power_kw = float(own_est.training["system_power_w_per_chip"].flat[0]) / 1000.0
+    electricity = power_kw * float(site.pue[0]) * float(site.electricity_usd_per_kwh[0])
+    rent = _value(rent_est, "training.cloud.price_usd_per_chip_hour")
+    breakeven = float(hardware.breakeven_utilisation(cluster, rate, rent, electricity))
+    return {
+        "rent_usd_per_chip_hour": rent,
+        "rent_source": rent_est.assumption("training.cloud.price_usd_per_chip_hour").note,
+        "cluster_usd_per_chip": cluster,
+        "depreciation_ooms_per_year": rate,
+        "electricity_usd_per_chip_hour": electricity,
+        "breakeven_utilisation": breakeven,
+        "payback_years": {
+            f"{u:.0%}": float(hardware.payback_years(cluster, rent, electricity, u))
+            for u in UTILISATIONS
+        },
+        "this_run_rented_usd": summarize(rent_est.training["usd"]),
+        "this_run_owned_usd": summarize(own_est.training["usd"]),
+        "probability_owning_costs_less": float(
+            np.mean(np.atleast_1d(own_est.training["usd"] < rent_est.training["usd"]))
+        ),
+        "this_run_capex_usd": cluster * float(own_est.training["chips"].flat[0]),
+    }
+
+
+def _spot(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any]:
+    on_demand = estimate(
+        _variant(
+            data, "training.cloud.pricing=on_demand", "training.cloud.price_usd_per_chip_hour=null"
+        ),
+        samples=samples,
+        seed=seed,
+    )
+    spot = estimate(
+        _variant(
+            data, "training.cloud.pricing=spot", "training.cloud.price_usd_per_chip_hour=null"
+        ),
+        samples=samples,
+        seed=seed,
+    )
+    lost = next(
+        (i for i in spot.phase("training").items if i.name.startswith("spot preemptions")), None
+    )
+    return {
+        "on_demand_usd": summarize(on_demand.training["usd"]),
+        "spot_usd": summarize(spot.training["usd"]),
+        "on_demand_days": summarize(on_demand.training["wall_clock_days"]),
+        "spot_days": summarize(spot.training["wall_clock_days"]),
+        "preemption_usd": summarize(lost.measures["usd"] if lost is not None else 0.0),
+        "probability_spot_costs_less": float(
+            np.mean(np.atleast_1d(spot.training["usd"] < on_demand.training["usd"]))
+        ),
+        "on_demand_price": on_demand.assumption("training.cloud.price_usd_per_chip_hour").note,
+        "spot_price": spot.assumption("training.cloud.price_usd_per_chip_hour").note,
+    }
+
+
+def _regions(data: dict[str, Any], accelerator: str, pricing: str) -> list[dict[str, Any]]:
+    """The same run at every listed (provider, region) of the chip, each with its own price,
+    provider PUE and regional grid."""
+    listings = sorted(
+        {
+            (row.provider, row.region)
+            for row in catalog.prices()
+            if row.accelerator == accelerator and row.pricing == pricing
+        }
+    )
+    out = []
+    for provider, region in listings:
+        est = estimate(
+            _variant(
+                data,
+                f"training.cloud.provider={provider}",
+                f"training.cloud.region={region}",
+                f"training.cloud.pricing={pricing}",
+                "training.cloud.price_usd_per_chip_hour=null",
+                "energy.location=null",
+                "energy.grid_gco2e_per_kwh=null",
+                "energy.pue=null",
+            ),
+            samples=0,
+        )
+        grid = est.assumption("energy.grid_gco2e_per_kwh")
+        out.append(
+            {
+                "provider": provider,
+                "region": region,
+                "price_usd_per_chip_hour": _value(est, "training.cloud.price_usd_per_chip_hour"),
+                "grid_gco2e_per_kwh": float(grid.value),
+                "grid": grid.note,
+                "usd": float(est.training["usd"][0]),
+                "co2e_kg": float(est.training["co2e_kg"][0]),
+            }
+        )
+    return out
+
+
+def _later(est: Estimate) -> dict[str, Any]:
+    row = catalog.constant("depreciation_ooms_per_year")
+    dist = row.distribution
+    rates = (dist.p10, dist.p50, dist.p90) if dist is not None else (row.value,) * 3
+    usd = float(np.median(est.training["usd"]))
+    return {
+        "training_usd_now": usd,
+        "ooms_per_year": {"p10": rates[0], "p50": rates[1], "p90": rates[2]},
+        "source": row.source_url,
+        "as_of": row.as_of,
+        "years": {
+            str(n): {
+                # a faster improvement (p90 rate) gives the lower cost
+                "p10": usd * float(hardware.price_performance_factor(rates[2], n)),
+                "p50": usd * float(hardware.price_performance_factor(rates[1], n)),
+                "p90": usd * float(hardware.price_performance_factor(rates[0], n)),
+            }
+            for n in YEARS_AHEAD
+        },
+    }
+
+
+def tradeoffs(
+    scenario: Scenario | str | Mapping[str, Any], samples: int = 2_000, seed: int = 0
+) -> Tradeoffs:
+    """Rent or buy, spot or on-demand, region, and now or later for the scenario's final
+    training run (each estimated with paired draws where it has a range), and the model-size
+    analysis when the scenario names a scaling law."""
+    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if base.training is None:
+        return Tradeoffs(
+            base.name, notes=("No training section: the trade-offs here are about training.",)
+        )
+    data = base.to_dict()
+    here = estimate(base, samples=samples, seed=seed)
+    notes: list[str] = []
+    parts: dict[str, Any] = {}
+    for key, part in (("rent_or_buy", _rent_or_buy), ("spot", _spot)):
+        try:
+            parts[key] = part(data, samples, seed)
+        except AibudgetError as error:
+            notes.append(f"{key.replace('_', ' ')}: not computed: {str(error).splitlines()[-1]}")
+    pricing = base.training.cloud.pricing if base.training.hardware == "cloud" else "on_demand"
+    regions = _regions(data, base.training.accelerator, pricing)
+    if not regions:
+        notes.append(f"regions: the catalog lists no {pricing} price for this accelerator")
+    return Tradeoffs(
+        name=base.name,
+        rent_or_buy=parts.get("rent_or_buy", {}),
+        spot=parts.get("spot", {}),
+        regions=tuple(regions),
+        later=_later(here),
+        sizing=here.sizing,
+        notes=tuple(notes),
+    )
