@@ -17,8 +17,10 @@ from aibudget import catalog
 from aibudget._errors import AibudgetError
 from aibudget.estimation import Estimate, estimate, summarize
 from aibudget.model import hardware
+from aibudget.model.training import training_run
 from aibudget.resolution import resolve
 from aibudget.scenario import Scenario, load_scenario
+from aibudget.units import HOURS_PER_YEAR
 
 __all__ = ["UTILISATIONS", "Tradeoffs", "tradeoffs"]
 
@@ -75,6 +77,7 @@ def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any
     rent = _value(rent_est, "training.cloud.price_usd_per_chip_hour")
     breakeven = float(hardware.breakeven_utilisation(cluster, rate, rent, electricity))
     return {
+        "utilisation": _utilisation(cloud, own_est),
         "rent_usd_per_chip_hour": rent,
         "rent_source": rent_est.assumption("training.cloud.price_usd_per_chip_hour").note,
         "cluster_usd_per_chip": cluster,
@@ -91,7 +94,29 @@ def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any
             np.mean(np.atleast_1d(own_est.training["usd"] < rent_est.training["usd"]))
         ),
         "this_run_capex_usd": cluster * float(own_est.training["chips"].flat[0]),
+        "lifecycle_rented_usd": summarize(rent_est.total("usd")),
+        "lifecycle_owned_usd": summarize(own_est.total("usd")),
+        "present_value_rented_usd": summarize(rent_est.present_value_usd),
+        "present_value_owned_usd": summarize(own_est.present_value_usd),
     }
+
+
+def _utilisation(scenario: Scenario, est: Estimate) -> float:
+    """The share of its chips' hours this scenario keeps them busy: the final run, the
+    experiments and the retraining, over the horizon (or the run's wall clock if longer)."""
+    resolved = resolve(scenario)
+    years = float(resolved.inputs.years[0])
+    retrain = training_run(resolved.inputs.retrain)
+    retrains = float(resolved.inputs.maintenance.retrains_per_year[0]) * years
+    run_hours = float(np.median(est.training["chip_hours"]))
+    experiment_hours = sum(
+        float(np.median(item.measures.get("chip_hours", 0.0)))
+        for item in est.phase("experiments").items
+    )
+    busy = run_hours + experiment_hours + retrains * float(retrain.chip_hours.flat[0])
+    chips = float(np.median(est.training["chips"]))
+    span_years = max(years, float(np.median(est.training["wall_clock_days"])) / 365.25)
+    return busy / (chips * HOURS_PER_YEAR * span_years)
 
 
 def _spot(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any]:

@@ -110,16 +110,22 @@ def _replica(chips: Array, x: ReplicaInputs) -> Replica:
 
 
 def replica(chips_given: Array, x: ReplicaInputs) -> Replica:
-    """One replica, with ``chips_given`` chips, or (where NaN) the smallest tensor-parallel size
-    in :data:`REPLICA_SIZES` that holds the weights and one sequence's KV cache."""
+    """One replica, with ``chips_given`` chips, or (where NaN) the tensor-parallel size in
+    :data:`REPLICA_SIZES` that serves the most requests per chip among those that hold the
+    weights and one sequence's KV cache (the smaller on a tie): a replica that barely fits
+    has no memory left for a batch, and one more chip can multiply its throughput."""
     shape = np.broadcast_shapes(chips_given.shape, *(np.shape(v) for v in vars(x).values()))
     chips = np.broadcast_to(chips_given, shape).copy()
     auto = np.isnan(chips)
     if np.any(auto):
         chosen = np.full(shape, REPLICA_SIZES[-1])
-        for size in reversed(REPLICA_SIZES):
+        best = np.full(shape, -np.inf)
+        for size in REPLICA_SIZES:
             trial = _replica(np.full(shape, size), x)
-            chosen = np.where(trial.fits == 1.0, size, chosen)
+            per_chip = np.where(trial.fits == 1.0, trial.requests_per_s / size, -np.inf)
+            better = per_chip > best * (1.0 + 1e-9)
+            chosen = np.where(better, size, chosen)
+            best = np.where(better, per_chip, best)
         chips = np.where(auto, chosen, chips)
     return _replica(chips, x)
 

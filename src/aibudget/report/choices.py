@@ -211,6 +211,20 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
                 f" Payback of the purchase without resale: {pay}.",
             )
         )
+        use = r["utilisation"]
+        verdict = "cheaper" if use > breakeven else "dearer"
+        out.print(
+            Text.assemble(
+                f"This scenario keeps its chips busy {use:.0%} of the time (the run, experiments "
+                "and retraining over the horizon): ",
+                (f"owning them would be {verdict}.", "bold"),
+                f" Over the lifecycle: rented {_range(r['lifecycle_rented_usd'])}, owned "
+                f"{_range(r['lifecycle_owned_usd'])} (present value of the cash: rented "
+                f"{fmt.usd(r['present_value_rented_usd']['p50'])}, owned "
+                f"{fmt.usd(r['present_value_owned_usd']['p50'])}, capital in year 0 and the "
+                "resale value back at the end).",
+            )
+        )
         out.print(
             f"This run rented: {_range(r['this_run_rented_usd'])}; on owned chips: "
             f"{_range(r['this_run_owned_usd'])} of value used up, if the chips stay busy after it, "
