@@ -124,6 +124,10 @@ def replica(chips_given: Array, x: ReplicaInputs) -> Replica:
             trial = _replica(np.full(shape, size), x)
             per_chip = np.where(trial.fits == 1.0, trial.requests_per_s / size, -np.inf)
             better = per_chip > best * (1.0 + 1e-9)
+            if np.all(np.isfinite(best)) and not np.any(better):
+                # every draw fits and stopped improving: once the batch is capped, a bigger
+                # replica serves the same per chip, so no larger size can win
+                break
             chosen = np.where(better, size, chosen)
             best = np.where(better, per_chip, best)
         chips = np.where(auto, chosen, chips)
