@@ -51,7 +51,11 @@ def test_every_scenario_field_is_documented(path: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["accelerators.csv", "cloud_prices.csv", "grid_carbon.csv", "api_prices.csv", "constants.csv"],
+    sorted(
+        entry.name
+        for entry in resources.files("aibudget.catalog").joinpath("data").iterdir()
+        if entry.name.endswith(".csv")
+    ),
 )
 def test_every_catalog_column_is_documented(name: str) -> None:
     text = (REPO / "docs" / "catalog.md").read_text("utf-8")
@@ -74,7 +78,16 @@ def test_readme_error_example_is_what_the_cli_prints(run_cli: Run) -> None:
 
 def test_readme_gpt3_figures_match_the_estimate(run_cli: Run) -> None:
     out = run_cli("estimate").stdout
-    for figure in ("$8,394,184", "3.237e+23 FLOP", "12.7 days", "118 US household-years"):
+    figures = (
+        "$8,579,647",
+        "3.237e+23 FLOP",
+        "12.7 days",
+        "122 US household-years",
+        "$5.47M–$11.7M",
+        "872 MWh–1.90 GWh",
+        "$563k and 216 MWh",
+    )
+    for figure in figures:
         assert figure in out
         assert figure in README
 
@@ -99,3 +112,28 @@ def test_readme_scenario_examples_are_valid() -> None:
     scenario = scenario_from_dict({**training, **lifecycle})
     assert scenario.serving is not None
     assert scenario.team is not None
+
+
+def _quoted_runs(doc: str) -> list[tuple[list[str], list[str]]]:
+    """Each ``$ aibudget ...`` block of a document: the command and the lines it quotes."""
+    runs = []
+    for block in re.findall(r"```\n\$ (aibudget [^\n]*)\n(.*?)```", doc, re.S):
+        command, body = block
+        lines = [line.strip() for line in body.splitlines()]
+        runs.append((command.split(), [line for line in lines if line and line != "..."]))
+    return runs
+
+
+TRADEOFFS = (REPO / "docs" / "tradeoffs.md").read_text("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("command", "quoted"), _quoted_runs(TRADEOFFS), ids=lambda v: " ".join(v)[:60]
+)
+def test_tradeoffs_doc_quotes_what_the_commands_print(
+    run_cli: Run, command: list[str], quoted: list[str]
+) -> None:
+    out = run_cli(*command[1:]).stdout
+    printed = {" ".join(line.split()) for line in out.splitlines()}
+    for line in quoted:
+        assert " ".join(line.split()) in printed, line

@@ -498,30 +498,21 @@ def _training_explanations(
                 "training.flops", _first(run.flops), "FLOP", "given", (("C", "training.flops"),)
             )
         )
-    elif float(np.atleast_1d(resolved.inputs.training.attention_layers)[0]) > 0:
-        out.append(
-            Explanation(
-                "training.flops",
-                _first(run.flops),
-                "FLOP",
-                "6·N·D + 12·L·d·s·D",
-                (
-                    ("N", n),
-                    ("D", "training.tokens"),
-                    ("L", "model.layers"),
-                    ("d", "model.d_model"),
-                    ("s", "training.seq_len"),
-                ),
-            )
-        )
     else:
+        lora = t.method == "lora"
+        terms = ["k·N·D" if lora else "6·N·D"]
+        inputs: list[tuple[str, str]] = [("N", n), ("D", "training.tokens")]
+        if lora:
+            inputs.insert(0, ("k", "training.flops_per_param_token"))
+        if float(np.atleast_1d(resolved.inputs.training.attention_layers)[0]) > 0:
+            terms.append("(k/6)·12·L·d·s·D" if lora else "12·L·d·s·D")
+            inputs += [("L", "model.layers"), ("d", "model.d_model"), ("s", "training.seq_len")]
+        if t.teacher_params is not None:
+            terms.append("2·N_teacher·D")
+            inputs.append(("N_teacher", "training.teacher_params"))
         out.append(
             Explanation(
-                "training.flops",
-                _first(run.flops),
-                "FLOP",
-                "6·N·D",
-                (("N", n), ("D", "training.tokens")),
+                "training.flops", _first(run.flops), "FLOP", " + ".join(terms), tuple(inputs)
             )
         )
     out.append(

@@ -90,9 +90,6 @@ def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any
         },
         "this_run_rented_usd": summarize(rent_est.training["usd"]),
         "this_run_owned_usd": summarize(own_est.training["usd"]),
-        "probability_owning_costs_less": float(
-            np.mean(np.atleast_1d(own_est.training["usd"] < rent_est.training["usd"]))
-        ),
         "this_run_capex_usd": cluster * float(own_est.training["chips"].flat[0]),
         "lifecycle_rented_usd": summarize(rent_est.total("usd")),
         "lifecycle_owned_usd": summarize(own_est.total("usd")),

@@ -228,8 +228,7 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
         out.print(
             f"This run rented: {_range(r['this_run_rented_usd'])}; on owned chips: "
             f"{_range(r['this_run_owned_usd'])} of value used up, if the chips stay busy after it, "
-            f"for a purchase of {fmt.usd(r['this_run_capex_usd'])}. Owning costs less in "
-            f"{r['probability_owning_costs_less']:.0%} of paired draws."
+            f"for a purchase of {fmt.usd(r['this_run_capex_usd'])}."
         )
     s = result.spot
     if s:
