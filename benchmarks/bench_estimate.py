@@ -76,6 +76,12 @@ def scenarios(n: int, rng: np.random.Generator) -> TrainingInputs:
         interconnect_cost_fraction=0.19,
         depreciation_ooms_per_year=0.14,
         electricity_usd_per_kwh=rng.uniform(0.05, 0.15, n),
+        flops_per_param_token=rng.choice([6.0, 4.01], n),  # full training or LoRA
+        teacher_params=0.0,
+        extra_state_bytes=0.0,
+        preemptions_per_1000_chip_days=rng.choice([0.0, 0.41], n),  # on demand or spot
+        checkpoint_interval_hours=2.0,
+        restart_hours=0.25,
     )
 
 

@@ -1,0 +1,30 @@
+"""The benchmark scripts still run (tiny sizes; the figures themselves are not asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.mark.parametrize(
+    ("script", "args"),
+    [
+        ("bench_estimate.py", ["--draws", "1000", "--repeat", "1", "--loop-sample", "10"]),
+        ("bench_montecarlo.py", ["--draws", "1000", "--repeat", "1", "--loop", "5"]),
+    ],
+)
+def test_benchmark_runs(script: str, args: list[str]) -> None:
+    out = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "per second" in out.stdout or "per scenario" in out.stdout
