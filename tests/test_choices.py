@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +17,7 @@ import aibudget
 from aibudget import ScenarioError
 from aibudget.comparison import Axis, compare, parse_vary, sweep
 
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "aibudget", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 # --------------------------------------------------------------------------- compare
@@ -69,12 +61,12 @@ def test_compare_needs_two_scenarios() -> None:
         compare(["gpt3-175b"])
 
 
-def test_compare_cli_prints_the_probability_and_json() -> None:
-    out = cli("compare", "llama-7b-h100-cloud", "gpt3-175b", "--samples", "500")
+def test_compare_cli_prints_the_probability_and_json(run_cli: Run) -> None:
+    out = run_cli("compare", "llama-7b-h100-cloud", "gpt3-175b", "--samples", "500")
     assert out.returncode == 0, out.stderr
     assert "A costs less in 100% of paired draws" in " ".join(out.stdout.split())
     data = json.loads(
-        cli("compare", "llama-7b-h100-cloud", "gpt3-175b", "--samples", "500", "--json").stdout
+        run_cli("compare", "llama-7b-h100-cloud", "gpt3-175b", "--samples", "500", "--json").stdout
     )
     assert data["scenarios"] == ["7B model on 256 rented H100s", "GPT-3 175B (2020)"]
     assert data["versus"][0]["probability_baseline_costs_less"] == 1.0
@@ -156,9 +148,9 @@ def test_sweep_limits_its_size() -> None:
         sweep("gpt3-175b", ["model.params=1B..100B:200", "training.tokens=1B..1T:100"])
 
 
-def test_sweep_cli_writes_csv_and_json(tmp_path: Path) -> None:
+def test_sweep_cli_writes_csv_and_json(tmp_path: Path, run_cli: Run) -> None:
     target = tmp_path / "sweep.csv"
-    out = cli(
+    out = run_cli(
         "sweep",
         "llama-7b-h100-cloud",
         "--vary",
@@ -174,7 +166,7 @@ def test_sweep_cli_writes_csv_and_json(tmp_path: Path) -> None:
     assert len(rows) == 4
     assert {r["training.accelerator"] for r in rows} == {"A100-80GB", "H100-80GB"}
     data = json.loads(
-        cli(
+        run_cli(
             "sweep",
             "llama-7b-h100-cloud",
             "--vary",
@@ -188,8 +180,8 @@ def test_sweep_cli_writes_csv_and_json(tmp_path: Path) -> None:
     assert usd["p10"] < usd["p50"] < usd["p90"]
 
 
-def test_sweep_cli_reports_a_bad_vary_without_a_traceback() -> None:
-    out = cli("sweep", "gpt3-175b", "--vary", "model.params=1B..x")
+def test_sweep_cli_reports_a_bad_vary_without_a_traceback(run_cli: Run) -> None:
+    out = run_cli("sweep", "gpt3-175b", "--vary", "model.params=1B..x")
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert "LOW..HIGH:COUNT" in out.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,6 +24,8 @@ def point(*args: Any, **kwargs: Any) -> aibudget.Estimate:
 def first(a: Any) -> float:
     return float(a.flat[0]) if hasattr(a, "flat") else float(a)
 
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
 
 BESIROGLU = catalog.scaling_law("besiroglu2024")
 LAW = scaling.ScalingLaw(BESIROGLU.E, BESIROGLU.A, BESIROGLU.B, BESIROGLU.alpha, BESIROGLU.beta)
@@ -215,33 +217,10 @@ def test_tradeoffs_later_follows_the_price_performance_trend(
     assert later["years"]["2"]["p10"] < later["years"]["2"]["p50"] < later["years"]["2"]["p90"]
 
 
-def test_tradeoffs_cli_prints_each_section() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "aibudget", "tradeoffs", "llama-7b-h100-cloud", "--samples", "200"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+def test_tradeoffs_cli_prints_each_section(run_cli: Run) -> None:
+    out = run_cli("tradeoffs", "llama-7b-h100-cloud", "--samples", "200")
     assert out.returncode == 0, out.stderr
     for title in ("Rent or buy", "Spot or on-demand", "Where", "Now or later"):
         assert title in out.stdout
-    data = json.loads(
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "aibudget",
-                "tradeoffs",
-                "gpt3-175b",
-                "--json",
-                "--samples",
-                "0",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout
-    )
+    data = json.loads(run_cli("tradeoffs", "gpt3-175b", "--json", "--samples", "0").stdout)
     assert data["rent_or_buy"]["breakeven_utilisation"] > 0

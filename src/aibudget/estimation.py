@@ -867,8 +867,11 @@ def _sizing(scenario: Scenario, point: Resolved, result: Lifecycle) -> dict[str,
     loss = float(scaling.loss(law, n, d))
     flops = compute.FLOPS_PER_PARAM_PER_TOKEN * n * d
     optimal = scaling.compute_optimal(law, flops)
+    law_row = next(a for a in point.assumptions if a.name == "model.scaling_law")
     out: dict[str, Any] = {
-        "law": str(next(a.value for a in point.assumptions if a.name == "model.scaling_law")),
+        "law": str(law_row.value),
+        "source": law_row.source,
+        "as_of": law_row.as_of,
         "params": n,
         "tokens": d,
         "loss": loss,

@@ -13,6 +13,7 @@ from rich.text import Text
 from aibudget.comparison import FIGURES, Comparison, Sweep, figures
 from aibudget.estimation import MEASURES, PHASES
 from aibudget.report import formatting as fmt
+from aibudget.report.terminal import sizing_table
 from aibudget.tradeoffs import Tradeoffs
 
 #: How each figure is shown.
@@ -300,22 +301,9 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
             f"{rates['p50']:g} ({rates['p10']:g}–{rates['p90']:g}) orders of magnitude a year "
             f"({later['source']}, {later['as_of']}); waiting also delays the model."
         )
-    z = result.sizing
-    if z:
+    if result.sizing:
         out.print()
         out.print(Text("Model size", style="bold underline"))
-        c = z["compute_optimal"]
-        out.print(
-            f"Loss {z['loss']:.3f} ({z['law']}). The same FLOPs reach {c['loss']:.3f} with "
-            f"{fmt.number(c['params'])} parameters on {fmt.number(c['tokens'])} tokens."
-        )
-        life = z.get("lifetime_optimal")
-        if life:
-            out.print(
-                f"For loss {z['loss']:.3f} and {fmt.number(life['tokens_served'])} tokens served, "
-                f"{fmt.number(life['params'])} parameters on {fmt.number(life['tokens'])} tokens "
-                f"cost {fmt.usd(life['usd'])} to train and serve, against "
-                f"{fmt.usd(life['usd_at_this_size'])} at this size (Sardana et al. 2023)."
-            )
+        out.print(sizing_table(result.sizing))
     for note in result.notes:
         out.print(Text(f"Note: {note}", style="yellow"))

@@ -5,7 +5,7 @@ Written to read like a bill an engineering manager would forward, within 100 col
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -191,14 +191,14 @@ def _floor_row(table: Table, floor: dict[str, Any] | None) -> None:
     )
 
 
-def _sizing(est: Estimate) -> Table:
-    z = est.sizing
-    law = est.assumption("model.scaling_law")
+def sizing_table(z: Mapping[str, Any]) -> Table:
+    """Model size against quality: the loss, the compute-optimal and lifetime-optimal sizes."""
     table = _facts()
+    source = z["source"].removeprefix("https://")
     table.add_row(
         "Loss",
         f"{z['loss']:.3f} nats/token for {fmt.number(z['params'])} parameters on "
-        f"{fmt.number(z['tokens'])} tokens ({z['law']}: {_source(law)})",
+        f"{fmt.number(z['tokens'])} tokens ({z['law']}: {source} ({z['as_of']}))",
     )
     c = z["compute_optimal"]
     table.add_row(
@@ -426,7 +426,7 @@ def render_estimate(est: Estimate, out: Console) -> None:
         out.print()
     if est.sizing:
         out.print(Text("Model size and quality", style="bold underline"))
-        out.print(_sizing(est))
+        out.print(sizing_table(est.sizing))
         out.print()
     if est.scenario.serving is not None:
         out.print(Text("Serving, first year", style="bold underline"))
