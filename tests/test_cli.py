@@ -48,7 +48,7 @@ def test_json_with_explain_includes_formulas(run_cli: Run) -> None:
 def test_explain_shows_inputs_and_sources(run_cli: Run) -> None:
     out = run_cli("estimate", "--explain").stdout
     assert "FLOPs / (peak FLOP/s × MFU) / 3600" in out
-    assert "arxiv.org/abs/1909.08053" in out  # the MFU's source
+    assert "fitted on 1 published runs" in out  # the MFU's source: the calibration
     assert "training.mfu" in out
 
 

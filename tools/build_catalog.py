@@ -6,6 +6,9 @@ Generates two files in ``src/aibudget/catalog/data/``:
 
 * ``cloud_prices.csv`` from ``facts_cloud_prices.csv``
 * ``grid_carbon.csv`` from ``facts_grid_carbon.csv``
+* ``reference_runs.csv`` from ``reference_runs.csv``: every row, in the same schema, plus the
+  optional ``usd_per_chip_hour`` and ``usd_per_chip_hour_note`` columns where the publisher
+  stated (or directly implied) the rate it priced the run at
 
 The curation rules live here, in code, so a refresh reproduces them instead of overwriting hand
 edits. Every excluded row is printed with its reason. ``accelerators.csv``, ``constants.csv`` and
@@ -255,6 +258,32 @@ def build_grid(facts: Path) -> tuple[list[dict[str, str]], list[str]]:
     return out, excluded
 
 
+#: The rate each cost estimate priced its run at, where the publisher stated or directly implied
+#: one: row_id → (USD per chip-hour, how it was read). Read from the row's own cost_covers text.
+RUN_PRICES = {
+    "T003": ("1.48", "$4.6M / 3,109,800 GPU-hours: Lambda's 'lowest 3 year reserved' V100 price"),
+    "T029": ("2.52", "'$2,500/hour cluster rate' for 992 A100s (OPT logbook)"),
+    "T056": ("2.0", "'~$2/A100-40GB-hour' MosaicML platform price"),
+    "T058": ("2.0", "the MosaicML platform price of T056 (same provider, same period)"),
+    "T062": ("4.0", "'$600k at market price' for '150k A100-hours'"),
+    "T087": ("1.67", "about $20 for one 8 x A100 node for about 90 minutes"),
+}
+RUN_EXTRA_COLUMNS = ["usd_per_chip_hour", "usd_per_chip_hour_note"]
+
+
+def build_runs(facts: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The published runs, every row kept (a run that cannot be predicted is reported by
+    ``aibudget validate`` with its reason), with the stated rates added."""
+    with (facts / "reference_runs.csv").open(encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        columns = list(reader.fieldnames or []) + RUN_EXTRA_COLUMNS
+        rows = list(reader)
+    for row in rows:
+        rate, note = RUN_PRICES.get(row["row_id"], ("", ""))
+        row.update(usd_per_chip_hour=rate, usd_per_chip_hour_note=note)
+    return columns, rows
+
+
 def _render(columns: list[str], rows: list[dict[str, str]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
@@ -274,14 +303,16 @@ def main(argv: list[str] | None = None) -> int:
     grid_rows, grid_excluded = build_grid(args.facts)
     grid_codes = {row["code"] for row in grid_rows}
     price_rows, price_excluded = build_prices(args.facts, grid_codes)
+    run_columns, run_rows = build_runs(args.facts)
     outputs = {
         DATA / "grid_carbon.csv": _render(GRID_COLUMNS, grid_rows),
         DATA / "cloud_prices.csv": _render(PRICE_COLUMNS, price_rows),
+        DATA / "reference_runs.csv": _render(run_columns, run_rows),
     }
     changed = [p for p, text in outputs.items() if not p.exists() or p.read_text("utf-8") != text]
     for line in price_excluded + grid_excluded:
         print(f"excluded: {line}")
-    print(f"{len(price_rows)} price rows, {len(grid_rows)} grid rows")
+    print(f"{len(price_rows)} price rows, {len(grid_rows)} grid rows, {len(run_rows)} runs")
     if args.check:
         for path in changed:
             print(f"would change: {path.relative_to(ROOT)}", file=sys.stderr)

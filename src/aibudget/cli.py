@@ -282,6 +282,46 @@ def tradeoffs(
     render_tradeoffs(result, console())
 
 
+@app.command()
+@_reports_errors
+def validate(
+    runs: Annotated[
+        str | None,
+        typer.Option(
+            "--runs",
+            help="A CSV of runs in the schema of the packaged reference runs (`aibudget catalog "
+            "runs --json`); hardware names are mapped through the catalog's aliases. Default: "
+            "the packaged runs.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the validation as JSON.")] = False,
+    plot: Annotated[
+        str | None,
+        typer.Option("--plot", help="Also write predicted against published as .svg or .png."),
+    ] = None,
+    samples: Annotated[
+        int, typer.Option("--samples", min=0, max=100_000, help="Monte Carlo draws per run.")
+    ] = 2_000,
+    seed: Seed = 0,
+) -> None:
+    """Predict published training runs from their inputs alone and report the errors: chip-hours,
+    wall clock, energy, CO2e and cost, against 6ND at 40% MFU and the uncalibrated defaults."""
+    from aibudget.validation import validate as run_validate
+
+    result = run_validate(runs, samples=samples, seed=seed)
+    if plot is not None:
+        from aibudget.report.validation import write_chart
+
+        write_chart(result, plot)
+    if as_json:
+        _dump(result.to_dict())
+        return
+    from aibudget.report.terminal import console
+    from aibudget.report.validation import render_validation
+
+    render_validation(result, console())
+
+
 class CatalogTable(StrEnum):
     """The catalog's tables."""
 
@@ -290,6 +330,7 @@ class CatalogTable(StrEnum):
     grid = "grid"
     apis = "apis"
     constants = "constants"
+    runs = "runs"
 
 
 #: Row fields a filter word is not matched against (free text that would match too much).
@@ -351,8 +392,12 @@ def catalog_command(
         rows = list(catalog.grid())
     elif table is CatalogTable.apis:
         rows = sorted(catalog.api_models(), key=lambda m: m.name)
+    elif table is CatalogTable.runs:
+        from aibudget.validation import read_runs
+
+        rows = read_runs()
     else:
-        rows = list(catalog.constants().values())
+        rows = [*catalog.calibration().values(), *catalog.constants().values()]
     words = filters or []
     rows = [row for row in rows if _matches(row, words)]
     if as_json:

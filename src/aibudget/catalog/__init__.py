@@ -38,6 +38,7 @@ __all__ = [
     "accelerators",
     "api_model",
     "api_models",
+    "calibration",
     "constant",
     "constant_for",
     "constants",
@@ -227,12 +228,15 @@ class ScalingLawRow:
 # --------------------------------------------------------------------------- loading
 
 
-def _rows(filename: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(
+    filename: str, provenance: tuple[str, ...] = ("source_url", "as_of")
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a data file, each required to say where it comes from (``provenance``)."""
     text = resources.files("aibudget.catalog").joinpath("data", filename).read_text("utf-8")
     for line_number, row in enumerate(csv.DictReader(text.splitlines()), start=2):
-        if not row.get("source_url") or not row.get("as_of"):
+        if not all(row.get(column) for column in provenance):
             raise CatalogDataError(
-                f"{filename} line {line_number}: source_url and as_of are required"
+                f"{filename} line {line_number}: {' and '.join(provenance)} are required"
             )
         yield line_number, row
 
@@ -583,18 +587,48 @@ def constant(key: str) -> Constant:
     return table[key]
 
 
-def constant_for(parameter: str, qualifiers: Iterable[str] = ()) -> Constant:
-    """The most specific sourced value of ``parameter``: the first of ``parameter.q`` for each
-    qualifier in order, else ``parameter`` itself. Qualifiers are accelerator families and kinds
-    ("h100", "gpu"), providers ("aws") or hardware modes ("owned")."""
-    table = constants()
+def constant_for(
+    parameter: str, qualifiers: Iterable[str] = (), calibrated: bool = True
+) -> Constant:
+    """The most specific value of ``parameter``: the first of ``parameter.q`` for each qualifier
+    in order, else ``parameter`` itself. Qualifiers are accelerator families and kinds
+    ("h100", "gpu"), providers ("aws") or hardware modes ("owned"). At each key a value fitted on
+    the published runs (``calibration.csv``) comes before the sourced one (``constants.csv``),
+    unless ``calibrated`` is False."""
+    tables = (calibration(), constants()) if calibrated else (constants(),)
     for key in (*(f"{parameter}.{q}" for q in qualifiers), parameter):
-        if key in table:
-            return table[key]
+        for table in tables:
+            if key in table:
+                return table[key]
     raise CatalogDataError(
         f"constants.csv has no value for {parameter!r} (looked for "
         f"{', '.join(f'{parameter}.{q}' for q in qualifiers) or 'no qualifier'} and {parameter!r})"
     )
+
+
+@cache
+def calibration() -> dict[str, Constant]:
+    """Defaults fitted on the published reference runs by ``tools/calibrate.py``, by key, each
+    with the runs it was fitted on and its leave-one-out error."""
+    file = "calibration.csv"
+    table = {}
+    for line, row in _rows(file, ("runs", "method", "loo_error", "as_of")):
+        runs = _split(row["runs"])
+        table[row["key"]] = Constant(
+            key=row["key"],
+            value=_required(file, line, row, "value"),
+            unit=row["unit"],
+            description=f"{row['description']}; out of sample: {row['loo_error']}; "
+            f"runs {', '.join(runs)} (`aibudget catalog runs`)",
+            source_url=f"fitted on {len(runs)} published runs ({row['method']})",
+            as_of=row["as_of"],
+            notes=f"leave-one-out error {row['loo_error']}; runs {', '.join(runs)}",
+            p10=_number(file, line, row, "p10"),
+            p90=_number(file, line, row, "p90"),
+            range_source_url="",
+            range_note="the fit's residuals (10th and 90th percentiles)",
+        )
+    return table
 
 
 @cache

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aibudget import catalog
+from aibudget.units import format_quantity
 
 
 def _opt(value: float | None, spec: str = "g") -> str:
@@ -122,6 +123,34 @@ def _apis(rows: Sequence[catalog.ApiModel]) -> Table:
     return table
 
 
+def _runs(rows: Sequence[Any]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Row", no_wrap=True)
+    table.add_column("Run", max_width=26, overflow="ellipsis", no_wrap=True)
+    table.add_column("Accelerator", max_width=16, overflow="ellipsis", no_wrap=True)
+    table.add_column("Chips", justify="right", no_wrap=True)
+    table.add_column("Params", justify="right", no_wrap=True)
+    table.add_column("Tokens", justify="right", no_wrap=True)
+    table.add_column("Chip-hours", justify="right", no_wrap=True)
+    table.add_column("MWh", justify="right", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            r.row_id,
+            r.name,
+            r.accelerator or f"({r.hardware or '–'})",
+            f"{r.chips:,.0f}" if r.chips else "",
+            format_quantity(r.params) if r.params else "",
+            format_quantity(r.tokens) if r.tokens else "",
+            format_quantity(r.published["chip_hours"]) if r.published["chip_hours"] else "",
+            f"{r.published['energy_kwh'] / 1000:,.4g}" if r.published["energy_kwh"] else "",
+        )
+    table.caption = (
+        "Published training runs (`aibudget validate` predicts them). An accelerator in brackets "
+        "is not in the catalog. Sources and every column: --json."
+    )
+    return table
+
+
 def _constants(rows: Sequence[catalog.Constant]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Key", no_wrap=True)
@@ -147,6 +176,7 @@ def render_catalog(kind: str, rows: Sequence[Any], out: Console, words: Sequence
         "grid": _grid,
         "apis": _apis,
         "constants": _constants,
+        "runs": _runs,
     }
     render = renderers[kind]
     out.print(render(rows))
