@@ -79,12 +79,12 @@ def test_readme_error_example_is_what_the_cli_prints(run_cli: Run) -> None:
 def test_readme_gpt3_figures_match_the_estimate(run_cli: Run) -> None:
     out = run_cli("estimate").stdout
     figures = (
-        "$8,579,647",
+        "$8,449,419",
         "3.237e+23 FLOP",
-        "12.7 days",
-        "122 US household-years",
-        "$5.47M–$11.7M",
-        "872 MWh–1.90 GWh",
+        "13.5 days",
+        "121 US household-years",
+        "$5.1M–$13M",
+        "801 MWh–2.06 GWh",
         "$563k and 216 MWh",
     )
     for figure in figures:
@@ -124,13 +124,15 @@ def _quoted_runs(doc: str) -> list[tuple[list[str], list[str]]]:
     return runs
 
 
-TRADEOFFS = (REPO / "docs" / "tradeoffs.md").read_text("utf-8")
+QUOTED = [
+    run
+    for doc in ("tradeoffs.md", "validation.md")
+    for run in _quoted_runs((REPO / "docs" / doc).read_text("utf-8"))
+]
 
 
-@pytest.mark.parametrize(
-    ("command", "quoted"), _quoted_runs(TRADEOFFS), ids=lambda v: " ".join(v)[:60]
-)
-def test_tradeoffs_doc_quotes_what_the_commands_print(
+@pytest.mark.parametrize(("command", "quoted"), QUOTED, ids=lambda v: " ".join(v)[:60])
+def test_docs_quote_what_the_commands_print(
     run_cli: Run, command: list[str], quoted: list[str]
 ) -> None:
     out = run_cli(*command[1:]).stdout

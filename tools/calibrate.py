@@ -61,7 +61,7 @@ def build(as_of: str) -> str:
     runs = [r for r in read_runs() if "" not in r.reasons]
     mfu = fit_mfu(runs)
     assert mfu is not None
-    validation = validate(samples=1_000)
+    validation = validate()
     rows = []
     method = (
         "geometric mean of effective MFU = 6ND / (peak x published chip-hours), shrunk toward "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,9 +43,11 @@ class Fit:
     p10_ratio: float  # residual quantiles, as ratios to the median
     p90_ratio: float
     runs: tuple[str, ...]
+    priors: dict[str, float] = field(default_factory=dict)
 
     def median(self, group: str) -> float:
-        return self.groups.get(group, self.overall)
+        """The group's fitted value; without runs, its prior, else the mean of all runs."""
+        return self.groups.get(group, self.priors.get(group, self.overall))
 
     def quantiles(self, group: str) -> tuple[float, float, float]:
         """p10, p50, p90 for a run of ``group``."""
@@ -81,4 +83,5 @@ def fit(
         p10_ratio=math.exp(min(p10, 0.0)),
         p90_ratio=math.exp(max(p90, 0.0)),
         runs=tuple(o.run for o in observations),
+        priors=dict(priors or {}),
     )

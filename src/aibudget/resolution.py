@@ -85,9 +85,14 @@ class Resolver:
         return self.add(Assumption(name, value, unit, f"derived: {how}", note=note))
 
     def constant(
-        self, name: str, parameter: str, qualifiers: Sequence[str] = (), note: str = ""
+        self,
+        name: str,
+        parameter: str,
+        qualifiers: Sequence[str] = (),
+        note: str = "",
+        calibrated: bool = True,
     ) -> Value:
-        row = catalog.constant_for(parameter, qualifiers)
+        row = catalog.constant_for(parameter, qualifiers, calibrated)
         return self.add(_from_constant(name, row, note or row.description))
 
     def pick(
@@ -1099,7 +1104,9 @@ def _serving(
             "serving.prefill_mfu",
             "mfu",
             acc.qualifiers,
-            "prefill is compute-bound like training: the family's training MFU",
+            "prefill is compute-bound like training: the family's measured training MFU (the "
+            "sourced one, not the effective MFU fitted on whole-run GPU-hours)",
+            calibrated=False,
         )
     values["max_batch"] = r.pick("serving.max_batch", s.max_batch, "sequences", "max_batch")
     if s.tpot_ms is not None:

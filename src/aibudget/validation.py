@@ -316,9 +316,12 @@ def fit_mfu(runs: Iterable[Run]) -> Fit | None:
         for r in runs
         if r.accelerator and (mfu := _observed_mfu(r)) is not None and 0.01 < mfu < 1.0
     ]
-    families = {o.group for o in observations}
     sourced = catalog.constants()
-    priors = {f: sourced[f"mfu.{f}"].value for f in families if f"mfu.{f}" in sourced}
+    priors = {
+        key.removeprefix("mfu."): row.value
+        for key, row in sourced.items()
+        if key.startswith("mfu.")
+    }
     return fit(observations, priors) if observations else None
 
 
@@ -331,7 +334,7 @@ def fit_power(runs: Iterable[Run]) -> Fit | None:
     ]
     priors = {
         kind: catalog.constant_for("average_power_fraction", (kind,), calibrated=False).value
-        for kind in {o.group for o in observations}
+        for kind in ("gpu", "tpu", "asic")
     }
     return fit(observations, priors) if observations else None
 

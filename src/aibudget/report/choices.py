@@ -214,6 +214,11 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
         )
         use = r["utilisation"]
         verdict = "cheaper" if use > breakeven else "dearer"
+        if use > 1:
+            verdict += (
+                ", but this is more work than the chips can do in the horizon: add chips or "
+                "spread the work"
+            )
         out.print(
             Text.assemble(
                 f"This scenario keeps its chips busy {use:.0%} of the time (the run, experiments "
