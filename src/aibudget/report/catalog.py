@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aibudget import catalog
+from aibudget.report import formatting as fmt
 from aibudget.units import format_quantity
 
 
@@ -126,8 +127,8 @@ def _apis(rows: Sequence[catalog.ApiModel]) -> Table:
 def _runs(rows: Sequence[Any]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Row", no_wrap=True)
-    table.add_column("Run", max_width=26, overflow="ellipsis", no_wrap=True)
-    table.add_column("Accelerator", max_width=16, overflow="ellipsis", no_wrap=True)
+    table.add_column("Run", max_width=24, overflow="ellipsis", no_wrap=True)
+    table.add_column("Accelerator", max_width=14, overflow="ellipsis", no_wrap=True)
     table.add_column("Chips", justify="right", no_wrap=True)
     table.add_column("Params", justify="right", no_wrap=True)
     table.add_column("Tokens", justify="right", no_wrap=True)
@@ -142,7 +143,7 @@ def _runs(rows: Sequence[Any]) -> Table:
             format_quantity(r.params) if r.params else "",
             format_quantity(r.tokens) if r.tokens else "",
             format_quantity(r.published["chip_hours"]) if r.published["chip_hours"] else "",
-            f"{r.published['energy_kwh'] / 1000:,.4g}" if r.published["energy_kwh"] else "",
+            fmt.number(r.published["energy_kwh"] / 1000) if r.published["energy_kwh"] else "",
         )
     table.caption = (
         "Published training runs (`aibudget validate` predicts them). An accelerator in brackets "
