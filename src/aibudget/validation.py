@@ -19,6 +19,7 @@ A row that cannot be used, or a measure that cannot be predicted, is listed with
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import re
@@ -227,9 +228,8 @@ def _with_reasons(run: Run, hardware_reason: str, basis_reason: str) -> Run:
             reasons[measure] = power
         elif run.published["energy_kwh"] is not None and run.basis is None:
             reasons[measure] = basis_reason
-    reasons.setdefault("energy_kwh", reasons.get("chip_hours", ""))
-    if not reasons["energy_kwh"]:
-        del reasons["energy_kwh"]
+    if "energy_kwh" not in reasons and "chip_hours" in reasons:
+        reasons["energy_kwh"] = reasons["chip_hours"]
     if run.published["chip_hours"] is None:
         reasons.setdefault("energy_kwh_from_published_chip_hours", "no published chip-hours")
     if run.grid_g_per_kwh is None:
@@ -251,7 +251,7 @@ def _with_reasons(run: Run, hardware_reason: str, basis_reason: str) -> Run:
             if unmet
             else "publishes no outcome to compare (chip-hours, days, energy, CO2e or a priced cost)"
         )
-    return Run(**{**run.__dict__, "reasons": reasons})
+    return dataclasses.replace(run, reasons=reasons)
 
 
 def read_runs(source: str | Path | None = None) -> list[Run]:
@@ -555,7 +555,7 @@ def validate(source: str | Path | None = None, samples: int = 2_000, seed: int =
                 for name, (mfu, power) in configured.items():
                     predicted[name] = _predict(run, _estimate(run, mfu, power, samples, seed))
             except AibudgetError as error:
-                run = Run(**{**run.__dict__, "reasons": {**run.reasons, "": str(error)}})
+                run = dataclasses.replace(run, reasons={**run.reasons, "": str(error)})
             else:
                 if "chip_hours" not in run.reasons:
                     acc = catalog.accelerator(run.accelerator or "")
