@@ -6,6 +6,8 @@ The public API::
     est = aibudget.estimate("gpt3-175b")               # a built-in example, a file, or a dict
     est = aibudget.estimate("my.yaml", ["training.chips=512"])
     est.total("usd"), est.training["wall_clock_days"], est.to_dict()
+    with aibudget.track("pretrain", scenario="my.yaml") as run:   # measure the real job
+        run.progress(tokens=tokens_so_far)
 
 Layout: ``aibudget.model`` is the pure, vectorised cost model; ``aibudget.catalog`` the
 sourced data; ``aibudget.scenario`` the input models; ``aibudget.estimation`` joins them;
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from aibudget.assumptions import Assumption
     from aibudget.estimation import Estimate, estimate
     from aibudget.scenario import Scenario, load_scenario
+    from aibudget.tracking import track
 
 __version__ = "0.1.0"
 
@@ -46,6 +49,7 @@ __all__ = [
     "__version__",
     "estimate",
     "load_scenario",
+    "track",
 ]
 
 _LAZY = {
@@ -54,6 +58,7 @@ _LAZY = {
     "estimate": "aibudget.estimation",
     "Scenario": "aibudget.scenario",
     "load_scenario": "aibudget.scenario",
+    "track": "aibudget.tracking",
 }
 
 getLogger(__name__).addHandler(NullHandler())

@@ -322,6 +322,154 @@ def validate(
     render_validation(result, console())
 
 
+LedgerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ledger",
+        help="The ledger file (SQLite). Default: $AIBUDGET_LEDGER, else aibudget/ledger.sqlite "
+        "in your data directory.",
+    ),
+]
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    no_args_is_help=True,
+)
+@_reports_errors
+def track(
+    ctx: typer.Context,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", help="The scenario this run carries out (prices the actuals)."),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The run's name.")] = None,
+    ledger: LedgerOption = None,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.05, help="Seconds between samples.")
+    ] = 5.0,
+) -> None:
+    """Run a command and track its whole process tree: aibudget track -- python train.py.
+    Exits with the command's exit code."""
+    from aibudget.tracking.command import run_command
+
+    code, tracker = run_command(ctx.args, name, scenario, ledger, interval)
+    err = _stderr()
+    err.print(
+        f"[dim]aibudget: run {tracker.id} ({tracker.name}) recorded in {tracker.ledger.path}; "
+        f"`aibudget ledger show {tracker.id}`[/]",
+        highlight=False,
+    )
+    raise typer.Exit(code)
+
+
+def _stderr() -> Any:
+    from aibudget.report.terminal import console
+
+    return console(stderr=True)
+
+
+ledger_app = typer.Typer(
+    help="The runs the tracker recorded: list, show, export, and compare against a plan.",
+    no_args_is_help=True,
+)
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("list")
+@_reports_errors
+def ledger_list(
+    ledger: LedgerOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
+) -> None:
+    """Every run in the ledger, newest first."""
+    from aibudget.tracking.ledger import open_ledger
+
+    book = open_ledger(ledger)
+    runs = book.runs()
+    if as_json:
+        _dump([r.to_dict() for r in runs])
+        return
+    from aibudget.report.terminal import console
+    from aibudget.report.tracking import render_runs
+
+    render_runs(runs, book.path, console())
+
+
+@ledger_app.command("show")
+@_reports_errors
+def ledger_show(
+    run: Annotated[str, typer.Argument(help="A run's id (or a unique prefix, or its name).")],
+    ledger: LedgerOption = None,
+    scenario: Annotated[
+        str | None, typer.Option("--scenario", help="Price the actuals like this scenario.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the actuals as JSON.")] = False,
+) -> None:
+    """A run's actuals: time, CPU, chip-hours, energy, carbon and cost, each with its method."""
+    from aibudget.scenario import load_scenario
+    from aibudget.tracking.actuals import actuals
+    from aibudget.tracking.ledger import open_ledger
+
+    result = actuals(open_ledger(ledger), run, load_scenario(scenario) if scenario else None)
+    if as_json:
+        _dump(result.to_dict())
+        return
+    from aibudget.report.terminal import console
+    from aibudget.report.tracking import render_actuals
+
+    render_actuals(result, console())
+
+
+@ledger_app.command("export")
+@_reports_errors
+def ledger_export(
+    run: Annotated[str, typer.Argument(help="A run's id (or a unique prefix, or its name).")],
+    ledger: LedgerOption = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Every sample as CSV.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The run and its samples as JSON.")
+    ] = False,
+) -> None:
+    """Every sample of a run, as CSV (default) or JSON."""
+    from aibudget.tracking.ledger import export_rows, open_ledger
+
+    book = open_ledger(ledger)
+    found = book.run(run)
+    rows = export_rows(book.samples(found.id))
+    if as_json and not as_csv:
+        _dump({"run": found.to_dict(), "samples": rows})
+        return
+    import csv
+
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["seq"])
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+@ledger_app.command("compare")
+@_reports_errors
+def ledger_compare(
+    run: Annotated[str, typer.Argument(help="A run's id (or a unique prefix, or its name).")],
+    scenario: Annotated[str, typer.Argument(help="The scenario the run carries out.")],
+    ledger: LedgerOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+) -> None:
+    """Plan against actual per measure, the estimate at completion from the progress so far,
+    and the measured MFU to write back into the scenario."""
+    from aibudget.tracking.actuals import compare_to_plan
+    from aibudget.tracking.ledger import open_ledger
+
+    result = compare_to_plan(open_ledger(ledger), run, scenario)
+    if as_json:
+        _dump(result.to_dict())
+        return
+    from aibudget.report.terminal import console
+    from aibudget.report.tracking import render_plan_comparison
+
+    render_plan_comparison(result, console())
+
+
 class CatalogTable(StrEnum):
     """The catalog's tables."""
 

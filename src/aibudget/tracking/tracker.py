@@ -1,0 +1,285 @@
+"""The tracker: samples every sensor at a fixed interval on a background thread and appends the
+samples to the ledger, with the progress the job reports.
+
+No sensor error reaches the job: a sensor that raises is recorded (its sample carries the
+error) and sampling goes on; a ledger that cannot be written is retried at the next flush.
+Signal handlers are left as the user had them: while a tracker runs in the main thread it adds a
+SIGTERM handler that flushes, marks the run killed and then hands the signal to whatever handler
+was there before (or the default action), and it restores that handler when it stops.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, ParamSpec, TypeVar
+
+from aibudget.tracking.ledger import Ledger, Sample, open_ledger
+from aibudget.tracking.sensors import Sensor, available_sensors
+
+__all__ = ["DEFAULT_INTERVAL_S", "Tracker", "track"]
+
+#: Seconds between samples (and ledger writes) unless asked otherwise.
+DEFAULT_INTERVAL_S = 5.0
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Tracker:
+    """Tracks one run: ``start()``, ``progress(...)`` as the job advances, ``stop(status)``.
+
+    Use it as a context manager (``with aibudget.track("run") as run:``) or through
+    :func:`track` as a decorator; ``aibudget track -- CMD`` wraps a command.
+    """
+
+    def __init__(
+        self,
+        name: str = "run",
+        *,
+        scenario: str | None = None,
+        ledger: str | Path | Ledger | None = None,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        sensors: Sequence[Sensor] | None = None,
+        pid: int | None = None,
+        command: str = "",
+        meta: dict[str, Any] | None = None,
+        handle_signals: bool = True,
+    ) -> None:
+        if interval_s <= 0:
+            raise ValueError("interval_s must be positive")
+        self.name = name
+        self.scenario = scenario
+        self.ledger = ledger if isinstance(ledger, Ledger) else open_ledger(ledger)
+        self.interval_s = interval_s
+        self.pid = pid or os.getpid()
+        self._sensors = list(sensors) if sensors is not None else None
+        self.command = command
+        self.meta = dict(meta or {})
+        self.handle_signals = handle_signals
+        self.id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        self._buffer: list[Sample] = []
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._start = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._previous: Any = None
+        self._stopped = False
+        self._tokens: float | None = None
+        self._step: float | None = None
+        self.errors = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def sensors(self) -> list[Sensor]:
+        if self._sensors is None:
+            self._sensors = available_sensors(self.pid)
+        return self._sensors
+
+    def start(self, since: float | None = None) -> Tracker:
+        """Start sampling. ``since``: the ``time.monotonic()`` at which the tracked work began,
+        when that was before the tracker (a command started first); default now."""
+        sensors = self.sensors
+        self.meta.setdefault("sensors", {s.name: s.method for s in sensors})
+        self.meta.setdefault("argv", sys.argv[:])
+        self._start = time.monotonic() if since is None else since
+        self.ledger.start_run(
+            self.id,
+            self.name,
+            self.command,
+            self.scenario,
+            self.interval_s,
+            {**self.meta, "tracked_pid": self.pid},
+            os.getpid(),  # the writer: when it is gone without a word, the run was killed
+            started_at=time.time() - (time.monotonic() - self._start),
+        )
+        self._sample()  # a first reading: every counter's starting point
+        self._flush()
+        self._thread = threading.Thread(target=self._loop, name="aibudget-tracker", daemon=True)
+        self._thread.start()
+        self._install_signal_handler()
+        atexit.register(self._at_exit)
+        return self
+
+    def stop(self, status: str = "finished", exit_code: int | None = None) -> None:
+        """Take a last sample, flush everything and record how the run ended."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=max(5.0, 2 * self.interval_s))
+        self._sample()
+        self._flush()
+        with contextlib.suppress(Exception):
+            self.ledger.end_run(self.id, status, exit_code)
+        for sensor in self.sensors:
+            with contextlib.suppress(Exception):
+                sensor.close()
+        self._restore_signal_handler()
+        with contextlib.suppress(Exception):
+            atexit.unregister(self._at_exit)
+
+    def progress(self, tokens: float | None = None, step: float | None = None) -> None:
+        """Report how far the job has got (tokens processed so far, optimizer step); recorded
+        with the next sample and used for the estimate at completion."""
+        with self._lock:
+            if tokens is not None:
+                self._tokens = float(tokens)
+            if step is not None:
+                self._step = float(step)
+
+    def __enter__(self) -> Tracker:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self.stop("finished", 0)
+        elif issubclass(kind, KeyboardInterrupt):
+            self.stop("killed")
+        else:
+            self.stop("failed", 1)
+
+    # ------------------------------------------------------------------ sampling
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._sample()
+            self._flush()
+
+    def _sample(self) -> None:
+        now, elapsed = time.time(), time.monotonic() - self._start
+        with self._lock:
+            tokens, step = self._tokens, self._step
+        for sensor in self.sensors:
+            try:
+                r = sensor.read()
+            except Exception as error:
+                self.errors += 1
+                sample = Sample(
+                    self._next_seq(),
+                    now,
+                    elapsed,
+                    getattr(sensor, "name", "sensor"),
+                    getattr(sensor, "method", ""),
+                    tokens=tokens,
+                    step=step,
+                    error=f"{error.__class__.__name__}: {error}"[:500],
+                )
+            else:
+                sample = Sample(
+                    self._next_seq(),
+                    now,
+                    elapsed,
+                    r.sensor,
+                    r.method,
+                    r.energy_j,
+                    r.power_w,
+                    r.cpu_s,
+                    r.rss_bytes,
+                    r.devices,
+                    tokens,
+                    step,
+                    r.note,
+                )
+            with self._lock:
+                self._buffer.append(sample)
+
+    def _next_seq(self) -> int:
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def _flush(self) -> None:
+        with self._lock:
+            pending, self._buffer = self._buffer, []
+        if not pending:
+            return
+        try:
+            self.ledger.append(self.id, pending)
+        except Exception:
+            self.errors += 1
+            with self._lock:
+                self._buffer = pending + self._buffer
+
+    # ------------------------------------------------------------------ signals and exit
+
+    def _install_signal_handler(self) -> None:
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            return
+        try:
+            self._previous = signal.getsignal(signal.SIGTERM)
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+        except (ValueError, OSError):
+            self._previous = None
+
+    def _restore_signal_handler(self) -> None:
+        if self._previous is None or threading.current_thread() is not threading.main_thread():
+            return
+        with contextlib.suppress(ValueError, OSError):
+            if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+                signal.signal(signal.SIGTERM, self._previous)
+        self._previous = None
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        previous = self._previous
+        self.stop("killed", -signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_IGN:
+            return
+        else:  # the default action: terminate as the signal would have
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    def _at_exit(self) -> None:
+        self.stop("finished", 0)
+
+
+def track(
+    name: str | Callable[..., Any] = "run",
+    **options: Any,
+) -> Any:
+    """A :class:`Tracker`: ``with aibudget.track("pretrain", scenario="s.yaml") as run:``, or a
+    decorator, ``@aibudget.track`` or ``@aibudget.track("name", interval_s=10)``; the decorated
+    function's run is named after it unless a name is given."""
+    if callable(name):  # @aibudget.track without arguments
+        return _decorate(name, name.__name__, options)
+    return _Track(name, options)
+
+
+class _Track(Tracker):
+    """A tracker that can also decorate a function."""
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        super().__init__(name, **options)
+        self._options = options
+
+    def __call__(self, function: Callable[P, R]) -> Callable[P, R]:
+        return _decorate(function, self.name, self._options)
+
+
+def _decorate(function: Callable[P, R], name: str, options: dict[str, Any]) -> Callable[P, R]:
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with Tracker(name, **options):
+            return function(*args, **kwargs)
+
+    return wrapper
