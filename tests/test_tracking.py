@@ -403,3 +403,20 @@ def test_ledger_commands(tmp_path: Path, run_cli: Run) -> None:
     compared = run_cli("ledger", "compare", run_id, "startup-1b", "--ledger", str(ledger))
     assert compared.returncode == 0, compared.stderr
     assert "Plan against actual" in compared.stdout
+
+
+def test_framework_callbacks_say_how_to_install_their_framework() -> None:
+    from aibudget import AibudgetError
+    from aibudget.tracking.integrations import huggingface_callback, lightning_callback
+
+    for make, package in (
+        (huggingface_callback, "transformers"),
+        (lightning_callback, "pytorch_lightning"),
+    ):
+        try:
+            __import__(package)
+        except ImportError:
+            with pytest.raises(AibudgetError, match=f"pip install {package}"):
+                make()
+        else:  # installed here: the callback is that framework's callback class
+            assert make() is not None

@@ -60,6 +60,7 @@ class Tracker:
             raise ValueError("interval_s must be positive")
         self.name = name
         self.scenario = scenario
+        self._owns_ledger = not isinstance(ledger, Ledger)
         self.ledger = ledger if isinstance(ledger, Ledger) else open_ledger(ledger)
         self.interval_s = interval_s
         self.pid = pid or os.getpid()
@@ -131,6 +132,8 @@ class Tracker:
         self._restore_signal_handler()
         with contextlib.suppress(Exception):
             atexit.unregister(self._at_exit)
+        if self._owns_ledger:
+            self.ledger.close()
 
     def progress(self, tokens: float | None = None, step: float | None = None) -> None:
         """Report how far the job has got (tokens processed so far, optimizer step); recorded
@@ -160,9 +163,12 @@ class Tracker:
     # ------------------------------------------------------------------ sampling
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self._sample()
-            self._flush()
+        try:
+            while not self._stop.wait(self.interval_s):
+                self._sample()
+                self._flush()
+        finally:
+            self.ledger.close()  # this thread's connection
 
     def _sample(self) -> None:
         now, elapsed = time.time(), time.monotonic() - self._start
