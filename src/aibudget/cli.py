@@ -322,6 +322,79 @@ def validate(
     render_validation(result, console())
 
 
+class ReportFormat(StrEnum):
+    """Formats of ``report``."""
+
+    html = "html"
+    md = "md"
+
+
+@app.command()
+@_reports_errors
+def report(
+    scenarios: Annotated[
+        list[str],
+        typer.Argument(
+            help="One or more scenario files or built-in example names (several: side by side).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="The file to write ('-': stdout).")
+    ] = "-",
+    form: Annotated[
+        ReportFormat,
+        typer.Option("--format", help="html (self-contained, charts inline) or md."),
+    ] = ReportFormat.html,
+    set_: SetOption = None,
+    samples: Samples = 10_000,
+    seed: Seed = 0,
+) -> None:
+    """Write a report to send: the bill by phase, the training run, the ranges and what drives
+    them, and every assumption with its source; several scenarios side by side."""
+    from aibudget.comparison import compare as run_compare
+    from aibudget.estimation import estimate as run_estimate
+    from aibudget.report.document import render_html, render_markdown
+
+    if len(scenarios) > 1:
+        comparison = run_compare(scenarios, set_ or (), samples=samples, seed=seed)
+        estimates, compared = comparison.estimates, comparison
+    else:
+        estimates = (run_estimate(scenarios[0], set_ or (), samples=samples, seed=seed),)
+        compared = None
+    render = render_html if form is ReportFormat.html else render_markdown
+    text = render(estimates, compared)
+    if output == "-":
+        sys.stdout.write(text)
+        return
+    from pathlib import Path
+
+    Path(output).write_text(text, "utf-8")
+    _stderr().print(f"[dim]wrote {output}[/]", highlight=False)
+
+
+@app.command()
+@_reports_errors
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+) -> None:
+    """Serve the web planner at / and the JSON API under /api (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from aibudget.web.app import create_app
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        _stderr().print(
+            f"[yellow]serving on {host}: anyone who can reach it can use it (no login)[/]",
+            highlight=False,
+        )
+    _stderr().print(f"aibudget planner: http://{host}:{port}/  (API docs: /docs)", highlight=False)
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
 LedgerOption = Annotated[
     str | None,
     typer.Option(

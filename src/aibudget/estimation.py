@@ -52,6 +52,9 @@ DEFAULT_SAMPLES = 10_000
 def summarize(values: Array | float) -> dict[str, float]:
     """The JSON contract's ``{p10, p50, p90}`` of a measure's draws (equal for one value)."""
     array = np.atleast_1d(np.asarray(values, dtype=float))
+    if array.size == 1 or array.min() == array.max():  # one value: no percentiles to take
+        one = float(array.flat[0])
+        return {"p10": one, "p50": one, "p90": one}
     p10, p50, p90 = np.percentile(array, [10, 50, 90])
     return {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
 

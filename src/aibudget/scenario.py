@@ -13,6 +13,7 @@ import json
 import tomllib
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -952,14 +953,23 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Sce
     return scenario
 
 
-def builtin_examples() -> dict[str, str]:
-    """Built-in example scenarios: name → file text. ``gpt3-175b`` is the default case study."""
+@cache
+def _example_texts() -> tuple[tuple[str, str], ...]:
     folder = resources.files("aibudget").joinpath("examples")
-    return {
-        Path(entry.name).stem: entry.read_text("utf-8")
+    return tuple(
+        (Path(entry.name).stem, entry.read_text("utf-8"))
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
         if entry.name.endswith((".yaml", ".yml", ".toml", ".json"))
-    }
+    )
+
+
+def builtin_examples() -> dict[str, str]:
+    """Built-in example scenarios: name → file text. ``gpt3-175b`` is the default case study."""
+    return dict(_example_texts())
+
+
+#: PyYAML's safe loader, in C when the wheel has libyaml (several times faster).
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _parse_text(text: str, suffix: str, source: str) -> Any:
@@ -968,7 +978,7 @@ def _parse_text(text: str, suffix: str, source: str) -> Any:
             return tomllib.loads(text)
         if suffix == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -985,13 +995,18 @@ def _parse_text(text: str, suffix: str, source: str) -> Any:
         ) from None
 
 
+@cache
+def _parsed_example(name: str) -> Any:
+    return _parse_text(builtin_examples()[name], ".yaml", f"built-in example {name!r}")
+
+
 def read_scenario_data(path_or_name: str | Path) -> tuple[dict[str, Any], str]:
     """Read a scenario file (or a built-in example by name) as plain data, unvalidated."""
     path = Path(path_or_name)
     examples = builtin_examples()
     if not path.exists() and str(path_or_name) in examples:
         name = str(path_or_name)
-        return _parse_text(examples[name], ".yaml", f"built-in example {name!r}"), name
+        return deepcopy(_parsed_example(name)), name
     if not path.exists():
         raise ScenarioError(
             f"no such scenario file: {path} (built-in examples: {', '.join(examples)})"

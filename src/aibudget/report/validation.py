@@ -167,7 +167,7 @@ def validation_chart(result: Validation) -> dict[str, Any]:
             )
     log = {"type": "log"}
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "title": "aibudget validate: predicted (calibrated, leave-one-out) against published",
         "data": {"values": rows},
         "facet": {"field": "measure", "type": "nominal", "title": None},
@@ -231,14 +231,8 @@ def validation_chart(result: Validation) -> dict[str, Any]:
 
 def write_chart(result: Validation, path: str) -> None:
     """Write the chart as SVG or PNG (by the file's suffix) with vl-convert."""
-    try:
-        import vl_convert
-    except ImportError:
-        from aibudget._errors import AibudgetError
+    import vl_convert
 
-        raise AibudgetError(
-            "--plot needs the charts extra: pip install 'aibudget[charts]' (vl-convert-python)"
-        ) from None
     spec = validation_chart(result)
     if path.endswith(".png"):
         with open(path, "wb") as handle:

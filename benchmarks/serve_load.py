@@ -1,0 +1,106 @@
+"""Latency of the API under load. Prints figures; asserts nothing.
+
+    python benchmarks/serve_load.py [--clients 32] [--requests 20] [--samples 0]
+
+Starts ``aibudget serve`` on a free port of 127.0.0.1, then ``--clients`` concurrent clients each
+send ``--requests`` POST /api/estimate for the built-in GPT-3 example (a point estimate by
+default: ``--samples 0``) and time each answer. Targets: p99 under 100 ms for a point estimate,
+no errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--samples", type=int, default=0)
+    args = parser.parse_args()
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aibudget", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/api/health", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        body = json.dumps({"example": "gpt3-175b", "samples": args.samples}).encode()
+
+        def once() -> float:
+            request = urllib.request.Request(
+                base + "/api/estimate", data=body, headers={"Content-Type": "application/json"}
+            )
+            start = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=60) as r:
+                r.read()
+            return time.perf_counter() - start
+
+        once()  # warm up: imports, catalog caches
+        latencies: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+
+        def client() -> None:
+            for _ in range(args.requests):
+                try:
+                    seconds = once()
+                except (OSError, urllib.error.HTTPError) as error:
+                    with lock:
+                        errors.append(str(error))
+                    continue
+                with lock:
+                    latencies.append(seconds)
+
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    latencies.sort()
+    p99 = (
+        latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+        if latencies
+        else float("nan")
+    )
+    print(
+        f"POST /api/estimate (gpt3-175b, {args.samples} samples), {args.clients} concurrent "
+        f"clients × {args.requests} requests:"
+    )
+    print(f"  p50 latency   {statistics.median(latencies) * 1000:8.1f} ms")
+    print(f"  p99 latency   {p99 * 1000:8.1f} ms  (target: under 100 ms for a point estimate)")
+    print(f"  throughput    {len(latencies) / wall:8.1f} requests/s")
+    print(f"  errors        {len(errors):8d}  (target: 0)")
+
+
+if __name__ == "__main__":
+    main()

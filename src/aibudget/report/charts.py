@@ -1,0 +1,162 @@
+"""Vega-Lite specifications of an estimate's charts, shared by the HTML report (rendered to SVG
+offline by vl-convert) and the web planner (rendered in the browser by vega-embed from a bundle
+the server serves itself: no CDN).
+
+Every chart carries its data inline (``data.values``), taken from the estimate's JSON contract,
+so a test can check a chart against the numbers it shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from aibudget.estimation import PHASES, Estimate
+
+__all__ = ["bill_chart", "distribution_chart", "svg", "tornado_chart"]
+
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+PHASE_COLOURS = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#b279a2"]
+
+
+def bill_chart(estimates: Sequence[Estimate]) -> dict[str, Any]:
+    """The bill by phase (median USD), one stacked bar per scenario."""
+    values = []
+    for est in estimates:
+        data = est.to_dict()
+        for phase in data["phases"]:
+            if phase["usd"]["p50"] > 0:
+                values.append(
+                    {"scenario": est.name, "phase": phase["name"], "usd": phase["usd"]["p50"]}
+                )
+    return {
+        "$schema": SCHEMA,
+        "title": "The bill by phase (median USD)",
+        "width": 520,
+        "height": 40 + 36 * len(estimates),
+        "data": {"values": values},
+        "mark": "bar",
+        "encoding": {
+            "y": {"field": "scenario", "type": "nominal", "title": None},
+            "x": {"field": "usd", "type": "quantitative", "title": "USD", "stack": "zero"},
+            "color": {
+                "field": "phase",
+                "type": "nominal",
+                "scale": {"domain": list(PHASES), "range": PHASE_COLOURS},
+                "sort": list(PHASES),
+            },
+            "order": {"field": "phase", "sort": "ascending"},
+            "tooltip": [
+                {"field": "scenario"},
+                {"field": "phase"},
+                {"field": "usd", "format": ",.0f"},
+            ],
+        },
+    }
+
+
+def distribution_chart(est: Estimate, bins: int = 40) -> dict[str, Any] | None:
+    """The distribution of the total cost over the Monte Carlo draws, with its p10, p50 and
+    p90 marked; None when nothing is uncertain."""
+    draws = np.atleast_1d(est.total("usd"))
+    if draws.size < 2 or np.isclose(draws.min(), draws.max()):
+        return None
+    counts, edges = np.histogram(draws, bins=bins)
+    values = [
+        {"from": float(a), "to": float(b), "share": float(c) / draws.size}
+        for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)
+    ]
+    total = est.to_dict()["total"]["usd"]
+    marks = [{"label": k, "usd": v} for k, v in total.items()]
+    return {
+        "$schema": SCHEMA,
+        "title": f"Total cost over {draws.size:,} draws",
+        "width": 520,
+        "height": 180,
+        "layer": [
+            {
+                "data": {"values": values},
+                "mark": {"type": "bar", "color": "#4c78a8"},
+                "encoding": {
+                    "x": {
+                        "field": "from",
+                        "type": "quantitative",
+                        "title": "USD",
+                        "bin": {"binned": True},
+                    },
+                    "x2": {"field": "to"},
+                    "y": {
+                        "field": "share",
+                        "type": "quantitative",
+                        "title": "share of draws",
+                        "axis": {"format": "%"},
+                    },
+                },
+            },
+            {
+                "data": {"values": marks},
+                "mark": {"type": "rule", "color": "#e45756", "strokeDash": [4, 3]},
+                "encoding": {
+                    "x": {"field": "usd", "type": "quantitative"},
+                    "tooltip": [{"field": "label"}, {"field": "usd", "format": ",.0f"}],
+                },
+            },
+        ],
+    }
+
+
+def tornado_chart(est: Estimate, limit: int = 10) -> dict[str, Any] | None:
+    """Each uncertain assumption at its p10 and p90, the rest at their medians: the change in
+    the total cost; None without uncertain assumptions."""
+    base = est.point.get("usd")
+    bars = [b for b in est.sensitivity if b.swing("usd") > 0][:limit]
+    if base is None or not bars:
+        return None
+    values = []
+    for rank, b in enumerate(bars):
+        for end, total in (("p10", b.at_p10["usd"]), ("p90", b.at_p90["usd"])):
+            values.append(
+                {
+                    "assumption": b.name,
+                    "rank": rank,
+                    "end": f"at its {end}",
+                    "change": total - base,
+                    "total": total,
+                }
+            )
+    return {
+        "$schema": SCHEMA,
+        "title": f"What moves the total cost (the rest at their medians: {base:,.0f} USD)",
+        "width": 420,
+        "height": 24 * len(bars),
+        "data": {"values": values},
+        "mark": "bar",
+        "encoding": {
+            "y": {
+                "field": "assumption",
+                "type": "nominal",
+                "sort": {"field": "rank"},
+                "title": None,
+            },
+            "x": {"field": "change", "type": "quantitative", "title": "change in total cost (USD)"},
+            "color": {
+                "field": "end",
+                "type": "nominal",
+                "scale": {"range": ["#72b7b2", "#e45756"]},
+            },
+            "tooltip": [
+                {"field": "assumption"},
+                {"field": "end"},
+                {"field": "total", "format": ",.0f"},
+            ],
+        },
+    }
+
+
+def svg(spec: dict[str, Any]) -> str:
+    """The chart as an SVG document, rendered offline."""
+    import vl_convert
+
+    return str(vl_convert.vegalite_to_svg(spec))

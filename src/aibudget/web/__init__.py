@@ -1,0 +1,1 @@
+"""The web planner and JSON API (``aibudget serve``)."""
