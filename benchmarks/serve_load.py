@@ -33,11 +33,21 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--samples", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1, help="aibudget serve --workers")
     args = parser.parse_args()
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "aibudget", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "aibudget",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -94,7 +104,7 @@ def main() -> None:
     )
     print(
         f"POST /api/estimate (gpt3-175b, {args.samples} samples), {args.clients} concurrent "
-        f"clients × {args.requests} requests:"
+        f"clients × {args.requests} requests, {args.workers} server worker(s):"
     )
     print(f"  p50 latency   {statistics.median(latencies) * 1000:8.1f} ms")
     print(f"  p99 latency   {p99 * 1000:8.1f} ms  (target: under 100 ms for a point estimate)")

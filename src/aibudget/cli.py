@@ -380,11 +380,12 @@ def serve(
         str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Processes serving requests.")
+    ] = 1,
 ) -> None:
     """Serve the web planner at / and the JSON API under /api (OpenAPI docs at /docs)."""
     import uvicorn
-
-    from aibudget.web.app import create_app
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         _stderr().print(
@@ -392,7 +393,14 @@ def serve(
             highlight=False,
         )
     _stderr().print(f"aibudget planner: http://{host}:{port}/  (API docs: /docs)", highlight=False)
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        "aibudget.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 LedgerOption = Annotated[
