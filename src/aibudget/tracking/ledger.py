@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from aibudget._errors import AibudgetError, UnknownNameError, closest
+from aibudget.tracking.sensors import Reading
 
 __all__ = ["LedgerRun", "Sample", "default_path", "open_ledger"]
 
@@ -96,6 +97,24 @@ class Sample:
     step: float | None = None
     note: str = ""
     error: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        seq: int,
+        t: float,
+        elapsed_s: float,
+        reading: Reading,
+        tokens: float | None,
+        step: float | None,
+        error: str = "",
+    ) -> Sample:
+        """A sensor's reading as a ledger row (``error``: why the sensor gave none)."""
+        r = reading
+        return cls(
+            seq, t, elapsed_s, r.sensor, r.method, r.energy_j, r.power_w, r.cpu_s,
+            r.rss_bytes, r.devices, tokens, step, r.note, error,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ reset (a fall with no range, or larger than one wrap could explain).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -275,6 +274,8 @@ class _GpuLock:
     out, so a job of several processes counts each GPU once."""
 
     def __init__(self, directory: Path, uuid: str) -> None:
+        import fcntl  # POSIX: NVIDIA's NVML runs on Linux (and Windows, unlocked, is not supported)
+
         directory.mkdir(parents=True, exist_ok=True)
         self.handle = open(directory / f"{uuid}.lock", "w")  # noqa: SIM115 - held until close
         try:
@@ -284,6 +285,8 @@ class _GpuLock:
             raise
 
     def release(self) -> None:
+        import fcntl
+
         with contextlib.suppress(OSError):
             fcntl.flock(self.handle, fcntl.LOCK_UN)
         self.handle.close()

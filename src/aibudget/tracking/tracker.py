@@ -25,7 +25,7 @@ from types import FrameType, TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from aibudget.tracking.ledger import Ledger, Sample, open_ledger
-from aibudget.tracking.sensors import Sensor, available_sensors
+from aibudget.tracking.sensors import Reading, Sensor, available_sensors
 
 __all__ = ["DEFAULT_INTERVAL_S", "Tracker", "track"]
 
@@ -175,36 +175,14 @@ class Tracker:
         with self._lock:
             tokens, step = self._tokens, self._step
         for sensor in self.sensors:
+            error = ""
             try:
-                r = sensor.read()
-            except Exception as error:
+                reading = sensor.read()
+            except Exception as failure:
                 self.errors += 1
-                sample = Sample(
-                    self._next_seq(),
-                    now,
-                    elapsed,
-                    getattr(sensor, "name", "sensor"),
-                    getattr(sensor, "method", ""),
-                    tokens=tokens,
-                    step=step,
-                    error=f"{error.__class__.__name__}: {error}"[:500],
-                )
-            else:
-                sample = Sample(
-                    self._next_seq(),
-                    now,
-                    elapsed,
-                    r.sensor,
-                    r.method,
-                    r.energy_j,
-                    r.power_w,
-                    r.cpu_s,
-                    r.rss_bytes,
-                    r.devices,
-                    tokens,
-                    step,
-                    r.note,
-                )
+                reading = Reading(getattr(sensor, "name", "sensor"), getattr(sensor, "method", ""))
+                error = f"{failure.__class__.__name__}: {failure}"[:500]
+            sample = Sample.of(self._next_seq(), now, elapsed, reading, tokens, step, error)
             with self._lock:
                 self._buffer.append(sample)
 
