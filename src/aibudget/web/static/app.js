@@ -106,7 +106,7 @@ function fillForm(scenario) {
   for (const el of fields()) {
     const value = get(scenario, el.dataset.path);
     el.value = value == null ? "" : (typeof value === "object" ? JSON.stringify(value) : quantity(value));
-    if (el.tagName === "SELECT" && el.selectedIndex < 0) el.selectedIndex = 0;  // the default
+    if (value == null && el.dataset.default) el.value = el.dataset.default;  // the field's default
     el.dataset.shown = el.value;
   }
 }
