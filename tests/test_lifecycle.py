@@ -449,3 +449,22 @@ def test_api_only_scenario_has_no_training_figures() -> None:
     assert data["training"]["chips"] == 0
     assert data["training"]["usd"]["p50"] == 0.0
     assert [p["name"] for p in data["phases"]] == list(PHASES)
+
+
+def test_replica_size_needs_the_fewest_chips_for_the_traffic() -> None:
+    """Light traffic, which one replica serves, gets the smallest replica that fits; the size
+    chosen never needs more chips than any other size that fits."""
+    light = point_estimate("startup-1b")
+    assert float(light.serving["chips_per_replica"][0]) == 1
+    for rpd in ("100k", "30M"):
+        est = point_estimate("support-assistant-selfhosted", [f"serving.requests_per_day={rpd}"])
+        chosen = float(est.serving["chips"][0])
+        for size in (1, 2, 4, 8):
+            try:
+                other = point_estimate(
+                    "support-assistant-selfhosted",
+                    [f"serving.requests_per_day={rpd}", f"serving.chips_per_replica={size}"],
+                )
+            except DoesNotFitError:
+                continue
+            assert chosen <= float(other.serving["chips"][0]) + 1e-9

@@ -239,20 +239,24 @@ def _experiment_items(x: ExperimentInputs, run: TrainingRun) -> Items:
     }
 
 
-def _serving_year(
-    s: ServingInputs, replica: serving.Replica, requests_per_day: Array
-) -> dict[str, Array]:
-    """Cost and energy of one year of serving ``requests_per_day``."""
-    chips_per_replica = replica.chips
-    fleet = serving.fleet(
+def _fleet(s: ServingInputs, replica: serving.Replica, requests_per_day: Array) -> serving.Fleet:
+    """The fleet of ``replica`` that serves ``requests_per_day``."""
+    return serving.fleet(
         requests_per_day,
         s.peak_to_mean,
         s.headroom,
         replica.requests_per_s,
-        chips_per_replica,
+        replica.chips,
         s.autoscaled,
         s.min_replicas,
     )
+
+
+def _serving_year(
+    s: ServingInputs, replica: serving.Replica, requests_per_day: Array
+) -> dict[str, Array]:
+    """Cost and energy of one year of serving ``requests_per_day``."""
+    fleet = _fleet(s, replica, requests_per_day)
     hosted = 1.0 - s.api
     chip_hours = hosted * fleet.chip_hours_per_year
     costs = run_at(s.site, chip_hours)
@@ -335,7 +339,10 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     last_year = math.ceil(float(np.max(years))) if years.size else 0
     cash = np.zeros((*shape, last_year + 1))
     s = x.serving
-    replica = serving.replica(s.chips_per_replica, s.replica)
+    # the replica size that needs the fewest chips for the first year's traffic
+    replica = serving.replica(
+        s.chips_per_replica, s.replica, lambda r: _fleet(s, r, s.requests_per_day).chips
+    )
     retrain = training_run(x.retrain)
     totals: dict[str, Array] = {}
     first_year: dict[str, Array] = {}

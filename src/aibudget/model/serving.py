@@ -19,6 +19,7 @@ tokens, requests, chips.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,27 +110,41 @@ def _replica(chips: Array, x: ReplicaInputs) -> Replica:
     )
 
 
-def replica(chips_given: Array, x: ReplicaInputs) -> Replica:
+def replica(
+    chips_given: Array,
+    x: ReplicaInputs,
+    fleet_chips: Callable[[Replica], Array] | None = None,
+) -> Replica:
     """One replica, with ``chips_given`` chips, or (where NaN) the tensor-parallel size in
-    :data:`REPLICA_SIZES` that serves the most requests per chip among those that hold the
-    weights and one sequence's KV cache (the smaller on a tie): a replica that barely fits
-    has no memory left for a batch, and one more chip can multiply its throughput."""
+    :data:`REPLICA_SIZES` that holds the weights and one sequence's KV cache and needs the
+    fewest chips in all: ``fleet_chips(replica)`` for the traffic when given (so light traffic,
+    which one replica serves, gets the smallest replica that fits), else the most requests per
+    chip (a replica that barely fits has no memory left for a batch, and one more chip can
+    multiply its throughput). The smaller size wins a tie."""
     shape = np.broadcast_shapes(chips_given.shape, *(np.shape(v) for v in vars(x).values()))
     chips = np.broadcast_to(chips_given, shape).copy()
     auto = np.isnan(chips)
     if np.any(auto):
         chosen = np.full(shape, REPLICA_SIZES[-1])
-        best = np.full(shape, -np.inf)
+        best_cost = np.full(shape, np.inf)
+        best_per_chip = np.full(shape, -np.inf)
         for size in REPLICA_SIZES:
             trial = _replica(np.full(shape, size), x)
-            per_chip = np.where(trial.fits == 1.0, trial.requests_per_s / size, -np.inf)
-            better = per_chip > best * (1.0 + 1e-9)
-            if np.all(np.isfinite(best)) and not np.any(better):
-                # every draw fits and stopped improving: once the batch is capped, a bigger
-                # replica serves the same per chip, so no larger size can win
+            fits = trial.fits == 1.0
+            per_chip = np.where(fits, trial.requests_per_s / size, -np.inf)
+            if np.all(np.isfinite(best_per_chip)) and not np.any(
+                per_chip > best_per_chip * (1.0 + 1e-9)
+            ):
+                # every draw fits and stopped improving: once the batch is capped a bigger
+                # replica serves the same per chip, so no larger size needs fewer chips
                 break
+            cost = -per_chip if fleet_chips is None else np.asarray(fleet_chips(trial), float)
+            cost = np.where(fits, cost, np.inf)
+            margin = np.where(np.isfinite(best_cost), np.abs(best_cost) * 1e-9, 0.0)
+            better = cost < best_cost - margin
             chosen = np.where(better, size, chosen)
-            best = np.where(better, per_chip, best)
+            best_cost = np.where(better, cost, best_cost)
+            best_per_chip = np.maximum(best_per_chip, per_chip)
         chips = np.where(auto, chosen, chips)
     return _replica(chips, x)
 
