@@ -196,3 +196,11 @@ def test_api_models_resolve_by_alias_and_suggest() -> None:
         catalog.api_model("gpt-4o-maxi")
     for model in catalog.api_models():
         assert model.output_usd_per_million_tokens >= model.input_usd_per_million_tokens * 0.5
+
+
+def test_every_table_is_listed_by_the_cli() -> None:
+    from aibudget.cli import CatalogTable
+
+    assert [t.value for t in CatalogTable] == list(catalog.TABLES)
+    with pytest.raises(UnknownNameError, match="tables: accelerators"):
+        catalog.table("gpus")

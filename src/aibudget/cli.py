@@ -559,7 +559,7 @@ class CatalogTable(StrEnum):
     grid = "grid"
     apis = "apis"
     constants = "constants"
-    runs = "runs"
+    runs = "runs"  # the order of catalog.TABLES (a test checks)
 
 
 #: Row fields a filter word is not matched against (free text that would match too much).
@@ -609,24 +609,7 @@ def catalog_command(
     prices, constants."""
     from aibudget import catalog
 
-    rows: list[Any]
-    if table is CatalogTable.accelerators:
-        rows = list(catalog.accelerators())
-    elif table is CatalogTable.prices:
-        rows = sorted(
-            catalog.prices(),
-            key=lambda r: (r.accelerator, r.pricing, r.price_usd_per_chip_hour),
-        )
-    elif table is CatalogTable.grid:
-        rows = list(catalog.grid())
-    elif table is CatalogTable.apis:
-        rows = sorted(catalog.api_models(), key=lambda m: m.name)
-    elif table is CatalogTable.runs:
-        from aibudget.validation import read_runs
-
-        rows = read_runs()
-    else:
-        rows = [*catalog.calibration().values(), *catalog.constants().values()]
+    rows = catalog.table(table.value)
     words = filters or []
     rows = [row for row in rows if _matches(row, words)]
     if as_json:

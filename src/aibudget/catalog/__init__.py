@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from aibudget.assumptions import Distribution
 __all__ = [
     "PRECISIONS",
     "PRICINGS",
+    "TABLES",
     "Accelerator",
     "ApiModel",
     "CloudPrice",
@@ -49,6 +51,7 @@ __all__ = [
     "reference_price",
     "scaling_law",
     "scaling_laws",
+    "table",
 ]
 
 #: Numeric precisions with a dense peak FLOP/s column in ``accelerators.csv``.
@@ -662,4 +665,31 @@ def scaling_law(name: str) -> ScalingLawRow:
     names = [row.name for row in scaling_laws()]
     raise UnknownNameError(
         f"unknown scaling law {name!r}; known: {', '.join(names)}", closest(name, names)
+    )
+
+
+#: The tables :func:`table` lists, by name (``aibudget catalog NAME``, ``/api/catalog/NAME``).
+TABLES = ("accelerators", "prices", "grid", "apis", "constants", "runs")
+
+
+def table(name: str) -> list[Any]:
+    """The rows of one catalog table, in the order they are listed: prices by accelerator,
+    pricing and price; hosted models by name; fitted defaults before sourced constants; the
+    published runs as :class:`aibudget.validation.Run` records."""
+    if name == "accelerators":
+        return list(accelerators())
+    if name == "prices":
+        return sorted(prices(), key=lambda r: (r.accelerator, r.pricing, r.price_usd_per_chip_hour))
+    if name == "grid":
+        return list(grid())
+    if name == "apis":
+        return sorted(api_models(), key=lambda m: m.name)
+    if name == "constants":
+        return [*calibration().values(), *constants().values()]
+    if name == "runs":
+        from aibudget.validation import read_runs  # parsed with its reasons, where they are read
+
+        return list(read_runs())
+    raise UnknownNameError(
+        f"no catalog table {name!r} (tables: {', '.join(TABLES)})", closest(name, TABLES)
     )

@@ -184,21 +184,7 @@ def _report_html(request: EstimateRequest) -> str:
 
 
 def _catalog_rows(table: str) -> list[dict[str, Any]]:
-    if table == "accelerators":
-        rows: list[Any] = list(catalog.accelerators())
-    elif table == "prices":
-        rows = list(catalog.prices())
-    elif table == "grid":
-        rows = list(catalog.grid())
-    elif table == "apis":
-        rows = list(catalog.api_models())
-    elif table == "constants":
-        rows = [*catalog.calibration().values(), *catalog.constants().values()]
-    else:
-        from aibudget.validation import read_runs
-
-        rows = read_runs()
-    return [dataclasses.asdict(row) for row in rows]
+    return [dataclasses.asdict(row) for row in catalog.table(table)]
 
 
 @cache
@@ -280,14 +266,13 @@ def create_app() -> FastAPI:
     @app.get("/api/catalog/{table}")
     async def catalog_endpoint(table: str) -> Any:
         """A catalog table: accelerators, prices, grid, runs, apis or constants."""
-        tables = ("accelerators", "prices", "grid", "runs", "apis", "constants")
-        if table not in tables:
-            hint = closest(table, tables)
+        if table not in catalog.TABLES:
+            hint = closest(table, catalog.TABLES)
             return _error(
                 404,
                 f"no catalog table {table!r}"
                 + (f"; did you mean {' or '.join(hint)}?" if hint else "")
-                + f" (tables: {', '.join(tables)})",
+                + f" (tables: {', '.join(catalog.TABLES)})",
             )
         return await _bounded(_catalog_rows, table)
 
