@@ -199,7 +199,7 @@ def test_the_planner_in_a_browser(server: str, browser: Any, tmp_path: Path) -> 
 
     # the page's total is the API's answer for the same scenario
     scenario_yaml = page.input_value("#yaml")
-    api = call(server, "/api/estimate", {"yaml": scenario_yaml, "samples": 2000})[1]
+    api = call(server, "/api/estimate", {"yaml": scenario_yaml, "samples": 10_000})[1]
     assert _total(page) == pytest.approx(api["estimate"]["total"]["usd"]["p50"])
 
     # fill the form: a smaller model, and the total follows the API
@@ -210,7 +210,7 @@ def test_the_planner_in_a_browser(server: str, browser: Any, tmp_path: Path) -> 
     api = call(
         server,
         "/api/estimate",
-        {"yaml": scenario_yaml, "overrides": ["model.params=13B"], "samples": 2000},
+        {"yaml": scenario_yaml, "overrides": ["model.params=13B"], "samples": 10_000},
     )[1]
     assert after == pytest.approx(api["estimate"]["total"]["usd"]["p50"])
     assert "params: 13B" in page.input_value("#yaml") or "13000000000" in page.input_value("#yaml")

@@ -39,6 +39,7 @@ from aibudget._errors import (
     UnknownNameError,
     closest,
 )
+from aibudget.estimation import DEFAULT_SAMPLES
 
 __all__ = ["MAX_BODY_BYTES", "MAX_SAMPLES", "create_app"]
 
@@ -64,7 +65,9 @@ class ScenarioInput(BaseModel):
 
 
 class EstimateRequest(ScenarioInput):
-    samples: int = Field(2_000, ge=0, le=MAX_SAMPLES, description="Monte Carlo draws")
+    samples: int = Field(
+        DEFAULT_SAMPLES, ge=0, le=MAX_SAMPLES, description="Monte Carlo draws (as the CLI)"
+    )
     seed: int = Field(0, ge=0)
 
 
@@ -72,7 +75,7 @@ class CompareRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scenarios: list[ScenarioInput] = Field(min_length=2, max_length=MAX_COMPARED)
-    samples: int = Field(2_000, ge=0, le=MAX_SAMPLES)
+    samples: int = Field(DEFAULT_SAMPLES, ge=0, le=MAX_SAMPLES)
     seed: int = Field(0, ge=0)
 
 

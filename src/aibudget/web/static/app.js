@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const fields = () => Array.from(document.querySelectorAll("[data-path]"));
-let samples = 2000;
+const samples = 10000;  // as the CLI and the report: the same scenario gives the same numbers
 let lastRequest = 0;
 
 function money(v) {
