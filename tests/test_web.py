@@ -250,3 +250,9 @@ def test_the_planner_in_a_browser(server: str, browser: Any, tmp_path: Path) -> 
     page.screenshot(path=str(tmp_path / "4-restored.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+def test_the_api_and_the_cli_give_the_same_numbers_by_default(server: str, run_cli: Any) -> None:
+    api = call(server, "/api/estimate", {"example": "startup-1b"})[1]["estimate"]
+    cli = json.loads(run_cli("estimate", "startup-1b", "--json").stdout)
+    assert api["total"] == cli["total"]
