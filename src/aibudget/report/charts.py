@@ -8,12 +8,12 @@ so a test can check a chart against the numbers it shows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from aibudget.estimation import PHASES, Estimate
+from aibudget.estimation import PHASES, Estimate, summarize
 
 __all__ = ["bill_chart", "distribution_chart", "svg", "tornado_chart"]
 
@@ -21,21 +21,21 @@ SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 PHASE_COLOURS = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#b279a2"]
 
 
-def bill_chart(estimates: Sequence[Estimate]) -> dict[str, Any]:
-    """The bill by phase (median USD), one stacked bar per scenario."""
+def bill_chart(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The bill by phase (median USD), one stacked bar per scenario, from each estimate's JSON
+    (``Estimate.to_dict()``)."""
     values = []
-    for est in estimates:
-        data = est.to_dict()
+    for data in results:
         for phase in data["phases"]:
             if phase["usd"]["p50"] > 0:
                 values.append(
-                    {"scenario": est.name, "phase": phase["name"], "usd": phase["usd"]["p50"]}
+                    {"scenario": data["name"], "phase": phase["name"], "usd": phase["usd"]["p50"]}
                 )
     return {
         "$schema": SCHEMA,
         "title": "The bill by phase (median USD)",
         "width": 520,
-        "height": 40 + 36 * len(estimates),
+        "height": 40 + 36 * len(results),
         "data": {"values": values},
         "mark": "bar",
         "encoding": {
@@ -68,7 +68,7 @@ def distribution_chart(est: Estimate, bins: int = 40) -> dict[str, Any] | None:
         {"from": float(a), "to": float(b), "share": float(c) / draws.size}
         for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)
     ]
-    total = est.to_dict()["total"]["usd"]
+    total = summarize(draws)
     marks = [{"label": k, "usd": v} for k, v in total.items()]
     return {
         "$schema": SCHEMA,

@@ -158,7 +158,7 @@ def _scenario_section(est: Estimate) -> str:
     if est.scenario.description:
         parts.append(f"<p class='dim'>{_e(est.scenario.description.strip())}</p>")
     parts.append(_bill_table(data))
-    parts.append(_chart("bill", charts.bill_chart([est])))
+    parts.append(_chart("bill", charts.bill_chart([data])))
     parts.append(_training_table(est, data))
     parts.append(_chart("distribution", charts.distribution_chart(est)))
     parts.append(_chart("tornado", charts.tornado_chart(est)))
@@ -185,8 +185,7 @@ def _comparison_section(comparison: Comparison) -> str:
     return (
         "<h2>Side by side</h2>"
         f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
-        f"<ul>{''.join(lines)}</ul>"
-        + _chart("bill-compare", charts.bill_chart(comparison.estimates))
+        f"<ul>{''.join(lines)}</ul>" + _chart("bill-compare", charts.bill_chart(data["estimates"]))
     )
 
 

@@ -145,11 +145,11 @@ def _json(content: Any) -> Response:
     return Response(json.dumps(content, allow_nan=False), media_type="application/json")
 
 
-def _charts(est: Any) -> dict[str, Any]:
+def _charts(est: Any, data: dict[str, Any]) -> dict[str, Any]:
     from aibudget.report import charts
 
     return {
-        "bill": charts.bill_chart([est]),
+        "bill": charts.bill_chart([data]),
         "distribution": charts.distribution_chart(est),
         "tornado": charts.tornado_chart(est),
     }
@@ -161,11 +161,12 @@ def _estimate_payload(request: EstimateRequest) -> dict[str, Any]:
     scenario = _load(request)
     est = estimate(scenario, samples=request.samples, seed=request.seed)
     data = scenario.to_dict()
+    result = est.to_dict()
     return {
-        "estimate": est.to_dict(),
+        "estimate": result,
         "scenario": data,
         "scenario_yaml": yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True),
-        "charts": _charts(est),
+        "charts": _charts(est, result),
     }
 
 
@@ -175,7 +176,8 @@ def _compare_payload(request: CompareRequest) -> dict[str, Any]:
 
     scenarios = [_load(s) for s in request.scenarios]
     result = compare(scenarios, samples=request.samples, seed=request.seed)
-    return {**result.to_dict(), "charts": {"bill": charts.bill_chart(result.estimates)}}
+    data = result.to_dict()
+    return {**data, "charts": {"bill": charts.bill_chart(data["estimates"])}}
 
 
 def _report_html(request: EstimateRequest) -> str:
