@@ -523,9 +523,11 @@ def ledger_export(
         return
     import csv
 
+    from aibudget._files import csv_cell
+
     writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["seq"])
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
 
 
 @ledger_app.command("compare")

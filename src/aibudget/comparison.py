@@ -23,6 +23,7 @@ import yaml
 from numpy.typing import NDArray
 
 from aibudget._errors import AibudgetError, ScenarioError, closest
+from aibudget._files import csv_cell
 from aibudget.estimation import DEFAULT_SAMPLES, MEASURES, PHASES, Estimate, estimate, summarize
 from aibudget.scenario import Scenario, read_scenario_data, scenario_from_dict, set_value
 from aibudget.units import parse_quantity
@@ -295,13 +296,13 @@ class Sweep:
         ]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([*header, "error"])
+        writer.writerow([csv_cell(h) for h in (*header, "error")])
         for r in self.rows:
             cells = [r.values[a.path] for a in self.axes]
             for n in names:
                 for q in quantiles:
                     cells.append(f"{r.figures[n][q]:.6g}" if n in r.figures else "")
-            writer.writerow([*cells, r.error])
+            writer.writerow([csv_cell(c) for c in (*cells, r.error)])
         return buffer.getvalue()
 
 

@@ -34,6 +34,7 @@ from pydantic import (
 
 from aibudget import catalog
 from aibudget._errors import ScenarioError, UnknownNameError, closest
+from aibudget._files import MAX_SCENARIO_BYTES, read_user_text
 from aibudget.assumptions import Distribution, distribution_from_spec
 from aibudget.units import parse_quantity
 
@@ -1016,10 +1017,7 @@ def read_scenario_data(path_or_name: str | Path) -> tuple[dict[str, Any], str]:
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".toml", ".json"):
         raise ScenarioError(f"{path}: scenario files end in .yaml, .yml, .toml or .json")
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"cannot read {path}: {error}") from None
+    text = read_user_text(path, what="scenario file", max_bytes=MAX_SCENARIO_BYTES)
     data = _parse_text(text, suffix, str(path))
     if data is None:
         raise ScenarioError(f"{path} is empty; a scenario needs at least model and training")

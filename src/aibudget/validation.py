@@ -33,6 +33,7 @@ import numpy as np
 
 from aibudget import catalog
 from aibudget._errors import AibudgetError, DoesNotFitError, ScenarioError, UnknownNameError
+from aibudget._files import MAX_RUNS_BYTES, read_user_text
 from aibudget.calibration import Fit, Observation, fit
 from aibudget.estimation import Estimate, estimate, summarize
 from aibudget.units import SECONDS_PER_HOUR
@@ -262,10 +263,8 @@ def read_runs(source: str | Path | None = None) -> list[Run]:
         content, where = text.read_text("utf-8"), "reference_runs.csv"
     else:
         path = Path(source)
-        try:
-            content, where = path.read_text("utf-8"), str(path)
-        except (OSError, UnicodeDecodeError) as error:
-            raise ScenarioError(f"cannot read {path}: {error}") from None
+        content = read_user_text(path, what="runs file", max_bytes=MAX_RUNS_BYTES)
+        where = str(path)
     reader = csv.DictReader(io.StringIO(content))
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:

@@ -317,7 +317,7 @@ class NvmlSensor:
 
     def __post_init__(self) -> None:
         if self.nvml is None:
-            import pynvml  # type: ignore[import-untyped]
+            import pynvml
 
             self.nvml = pynvml
         nvml = self.nvml
