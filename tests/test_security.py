@@ -98,9 +98,7 @@ def test_csv_cells_that_a_spreadsheet_would_execute_are_neutralised(
 
 
 def test_sweep_csv_neutralises_a_formula_in_a_value(run_cli: Run) -> None:
-    result = run_cli(
-        "sweep", "gpt3-175b", "--vary", "name==HYPERLINK(1),@SUM(A1)", "--csv", "-"
-    )
+    result = run_cli("sweep", "gpt3-175b", "--vary", "name==HYPERLINK(1),@SUM(A1)", "--csv", "-")
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
     cells = [c for row in rows for c in row]
