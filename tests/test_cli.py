@@ -71,8 +71,8 @@ def _bad_yaml(tmp: Path) -> str:
     ("args", "fragment"),
     [
         (["--set", "training.accelerator=H10-80GB"], "did you mean H100-80GB"),
-        (["--set", "model.params=-5"], "model.params: must be greater than 0"),
-        (["--set", "model.params=0"], "model.params: must be greater than 0"),
+        (["--set", "model.params=-5"], "model.params: must be at least 1 and at most 1e15"),
+        (["--set", "model.params=0"], "model.params: must be at least 1 and at most 1e15"),
         (["--set", "bogus.x=1"], "bogus: unknown field"),
         (["--set", "training.chipz=1"], "did you mean chips"),
         (["--set", "training.chips=8"], "does not fit"),

@@ -139,3 +139,15 @@ def test_docs_quote_what_the_commands_print(
     printed = {" ".join(line.split()) for line in out.splitlines()}
     for line in quoted:
         assert " ".join(line.split()) in printed, line
+
+
+def test_every_numeric_field_documents_its_plausible_range() -> None:
+    from aibudget.scenario import numeric_fields, range_text
+
+    text = (REPO / "docs" / "scenarios.md").read_text("utf-8")
+    section = text.split("## Plausible ranges", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        m[1]: m[2].strip() for m in re.finditer(r"^\| `([^`]+)` \| ([^|]+) \|", section, re.M)
+    }
+    expected = {path: range_text(path) for path in numeric_fields()}
+    assert documented == expected

@@ -71,12 +71,12 @@ def _with(minimal: dict[str, Any], *overrides: str) -> dict[str, Any]:
     [
         # a typo'd accelerator names the field and the closest chip
         (["training.accelerator=H10-80GB"], "training.accelerator", "did you mean H100-80GB"),
-        (["model.params=-5"], "model.params", "greater than 0"),
-        (["model.params=0"], "model.params", "greater than 0"),
+        (["model.params=-5"], "model.params", "must be at least 1 and at most 1e15, got -5"),
+        (["model.params=0"], "model.params", "must be at least 1 and at most 1e15, got 0"),
         (["model.params=7X"], "model.params", "not a quantity"),
         (["model.params=nan"], "model.params", "not a quantity"),
         (["training.chips=2.5"], "training.chips", "whole number"),
-        (["training.mfu=1.5"], "training.mfu", "less than or equal to 1"),
+        (["training.mfu=1.5"], "training.mfu", "must be at least 0.001 and at most 1, got 1.5"),
         (["training.chipz=5"], "training.chipz", "did you mean chips"),
         (["trainng.chips=5"], "trainng", "did you mean training"),
         (["serving.requests_per_day=5"], "serving.input_tokens_per_request", "required"),
@@ -97,7 +97,7 @@ def _with(minimal: dict[str, Any], *overrides: str) -> dict[str, Any]:
             "'asha'",
         ),
         (["maintenance.retrains_per_year=2"], "maintenance.tokens_per_retrain", "needs the tokens"),
-        (["horizon.years=0"], "horizon.years", "greater than 0"),
+        (["horizon.years=0"], "horizon.years", "must be more than 0 and at most 30, got 0"),
         (["data.synthetic.tokens=1B"], "data.synthetic.api", "one of them"),
         (
             ["data.synthetic.tokens=1B", "data.synthetic.api=gpt-5o"],
@@ -112,7 +112,7 @@ def _with(minimal: dict[str, Any], *overrides: str) -> dict[str, Any]:
         ),
         (["training.cloud.provider=awz"], "training.cloud.provider", "did you mean aws"),
         (["energy.location=Atlantis"], "energy.location", "unknown location"),
-        (["energy.pue=0.9"], "energy.pue", "greater than or equal to 1"),
+        (["energy.pue=0.9"], "energy.pue", "must be at least 1 and at most 3, got 0.9"),
         (["training.owned.price_usd_per_chip=100"], "training.owned", "hardware is 'cloud'"),
         (["training.wall_clock_days=30"], "training.wall_clock_days", "not both"),
         (["model.architecture=moe"], "model.active_params", "mixture-of-experts"),

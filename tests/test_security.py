@@ -105,3 +105,95 @@ def test_sweep_csv_neutralises_a_formula_in_a_value(run_cli: Run) -> None:
     assert "'=HYPERLINK(1)" in cells
     assert "'@SUM(A1)" in cells
     assert not any(c.startswith(("=", "@")) for c in cells)
+
+
+# --------------------------------------------------------------------------- values (items 8, 9)
+
+
+@pytest.mark.parametrize(
+    ("override", "path", "message"),
+    [
+        # an integer beyond the range of a float
+        (f"model.params={'9' * 400}", "model.params", "an integer beyond 1e308"),
+        # a log-normal so wide its p90 overflows
+        (
+            "training.mfu={dist: lognormal, median: 0.3, sigma: 1e300}",
+            "training.mfu",
+            "sigma must be at most 5",
+        ),
+        (
+            "training.mfu={dist: normal, mean: 0.3, sd: 1e307}",
+            "training.mfu.p10",
+            "at least 0.001 and at most 1",
+        ),
+        # values outside their plausible range, each rejected at its field with the range named
+        ("model.params=1e-300", "model.params", "at least 1 and at most 1e15"),
+        ("model.params=1e16", "model.params", "at least 1 and at most 1e15"),
+        ("training.chips=100000000", "training.chips", "at most 10,000,000"),
+        ("team.months=1e300", "team.months", "at most 600"),
+        ("training.mfu={p10: 1e-300, p90: 0.5}", "training.mfu.p10", "at least 0.001"),
+        # thousands separators must group thousands
+        ("training.chips=1,,000", "training.chips", "is not a quantity"),
+        ("training.chips=1,00", "training.chips", "is not a quantity"),
+        # a control character is not part of a name
+        ("training.accelerator=H100-80GB\x00", "training.accelerator", "U+0000"),
+    ],
+)
+def test_absurd_values_are_refused_at_their_field(override: str, path: str, message: str) -> None:
+    example = "startup-1b" if override.startswith("team.") else "gpt3-175b"
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(example, [override])
+    problems = dict(caught.value.problems)
+    assert path in problems, caught.value
+    assert message in problems[path]
+
+
+def test_a_deadline_that_needs_absurd_chips_is_refused_at_the_deadline() -> None:
+    from aibudget import estimate
+
+    with pytest.raises(ScenarioError) as caught:
+        estimate("gpt3-175b", ["training.chips=null", "training.wall_clock_days=0.001"], samples=0)
+    assert dict(caught.value.problems)["training.wall_clock_days"].startswith("needs 1.")
+    assert "10,000,000" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [
+        (".json", '{"name": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        (".toml", "a = " + "[" * 100_000 + "]" * 100_000),
+        (".yaml", "name: " + "[" * 100_000 + "]" * 100_000),
+        (".json", '{"model": {"params": ' + "9" * 5000 + "}}"),
+    ],
+    ids=["json", "toml", "yaml", "json-5000-digits"],
+)
+def test_deeply_nested_or_huge_files_are_a_clear_error(
+    tmp_path: Path, suffix: str, text: str
+) -> None:
+    path = tmp_path / f"deep{suffix}"
+    path.write_text(text, "utf-8")
+    with pytest.raises(ScenarioError):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "name=" + "[" * 20_000 + "]" * 20_000,
+        "name=" + "{a: " * 3000 + "1" + "}" * 3000,
+        ".".join(["training"] * 20_000) + "=1",
+        "model.params=" + "1" * 5000,
+    ],
+    ids=["deep-flow-list", "deep-flow-map", "deep-path", "5000-digits"],
+)
+def test_deeply_nested_or_huge_overrides_are_a_clear_error(override: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario("gpt3-175b", [override])
+    assert len(str(caught.value)) < 2_000  # the message does not echo the whole input
+
+
+def test_the_cli_reports_hostile_values_in_one_paragraph(run_cli: Run) -> None:
+    result = run_cli("estimate", "--set", f"model.params={'9' * 400}", "--set", "team.months=1e300")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "model.params" in result.stderr

@@ -111,7 +111,11 @@ def test_ranges_accept_suffixed_numbers_and_list_items() -> None:
 @pytest.mark.parametrize(
     ("override", "path", "message"),
     [
-        ("training.mfu={p10: 0.5, p90: 1.5}", "training.mfu.p90", "less than or equal to 1"),
+        (
+            "training.mfu={p10: 0.5, p90: 1.5}",
+            "training.mfu.p90",
+            "must be at least 0.001 and at most 1, got 1.5",
+        ),
         ("model.params={p10: 1B, p90: 2B}", "model.params", "aibudget sweep"),
         ("training.chips={low: 8, high: 16}", "training.chips", "whole number"),
         ("training.mfu={p10: x, p90: 0.5}", "training.mfu.p10", "not a quantity"),

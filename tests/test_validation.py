@@ -273,7 +273,7 @@ def test_validate_cli_on_a_file_it_has_never_seen(
     assert len(data["runs"]) == 9
     bad = run_cli("validate", "--runs", str(tmp_path / "missing.csv"))
     assert bad.returncode == 2
-    assert "cannot read" in bad.stderr
+    assert "no such runs file" in bad.stderr
     assert "Traceback" not in bad.stderr
 
 

@@ -97,7 +97,7 @@ def test_estimate_equals_the_library(server: str) -> None:
         (
             {"example": "gpt3-175b", "overrides": ["model.params=-5"]},
             "model.params",
-            "greater than 0",
+            "must be at least 1 and at most 1e15, got -5",
         ),
         (
             {"example": "gpt3-175b", "overrides": ["training.accelerator=H10"]},
@@ -225,7 +225,9 @@ def test_the_planner_in_a_browser(server: str, browser: Any, tmp_path: Path) -> 
     page.fill('[data-path="training.chips"]', "-5")
     page.dispatch_event('[data-path="training.chips"]', "change")
     page.wait_for_selector('.field-error[data-for="training.chips"]', timeout=30_000)
-    assert "greater than 0" in page.inner_text('.field-error[data-for="training.chips"]')
+    assert "must be at least 1 and at most 10,000,000, got -5" in page.inner_text(
+        '.field-error[data-for="training.chips"]'
+    )
     page.screenshot(path=str(tmp_path / "3-invalid.png"))
 
     # download the scenario, load another, and upload the download again

@@ -46,6 +46,9 @@ FROM_SCENARIO = "scenario"
 
 #: The 90th percentile of the standard normal distribution.
 Z90 = 1.2815515655446004
+#: The widest log-normal a range may be: p90 about 600 times the median. Wider is not an
+#: uncertainty but a missing estimate.
+MAX_SIGMA = 5.0
 
 Kind = Literal["uniform", "triangular", "lognormal", "normal"]
 #: Distribution kinds a scenario may name with ``dist:``.
@@ -127,6 +130,11 @@ class Distribution:
     def lognormal(cls, median: float, sigma: float, **bounds: float) -> Distribution:
         if median <= 0 or sigma < 0:
             raise ValueError("a log-normal needs median > 0 and sigma >= 0")
+        if sigma > MAX_SIGMA:
+            raise ValueError(
+                f"sigma must be at most {MAX_SIGMA:g} (p90 = {math.exp(Z90 * MAX_SIGMA):,.0f}× "
+                f"the median), got {sigma:g}; give the range as {{p10, p90}} to see it"
+            )
         spread = math.exp(Z90 * sigma)
         return cls("lognormal", median / spread, median, median * spread, **bounds)
 
@@ -134,6 +142,8 @@ class Distribution:
     def normal(cls, mean: float, sd: float, **bounds: float) -> Distribution:
         if sd < 0:
             raise ValueError("sd must be >= 0")
+        if not math.isfinite(mean + Z90 * sd) or not math.isfinite(mean - Z90 * sd):
+            raise ValueError(f"sd {sd:g} is beyond the range of a number")
         return cls("normal", mean - Z90 * sd, mean, mean + Z90 * sd, **bounds)
 
     # ------------------------------------------------------------------ use

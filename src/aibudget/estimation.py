@@ -17,14 +17,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget import catalog
-from aibudget._errors import DoesNotFitError
+from aibudget._errors import DoesNotFitError, ScenarioError
 from aibudget.assumptions import Assumption, MonteCarlo, Tornado
 from aibudget.catalog import Accelerator
 from aibudget.model import compute, memory, scaling
 from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle
 from aibudget.resolution import Resolved, resolve
-from aibudget.scenario import Scenario, TrainingSpec, load_scenario
+from aibudget.scenario import Scenario, TrainingSpec, field_limits, load_scenario
 from aibudget.units import format_quantity
 
 __all__ = [
@@ -746,6 +746,16 @@ def _names(resolved: Resolved) -> set[str]:
 def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
     run = result.training
     acc = resolved.accelerator
+    if s.training is not None and s.training.wall_clock_days is not None:
+        most = field_limits(TrainingSpec.model_fields["chips"])[1] or float("inf")
+        chips = _first(run.chips)
+        if chips > most:
+            raise ScenarioError(
+                f"{s.name}: finishing in training.wall_clock_days = {s.training.wall_clock_days:g} "
+                f"days needs {chips:.3g} chips, more than the {most:,.0f} a run can plausibly "
+                "use (training.chips' range); allow more days or train fewer tokens",
+                [("training.wall_clock_days", f"needs {chips:.3g} chips")],
+            )
     if s.training is not None and acc is not None and not bool(np.all(run.fits)):
         chips = int(_first(run.chips))
         need = int(_first(run.min_chips))

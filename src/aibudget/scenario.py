@@ -10,13 +10,16 @@ its field with the closest known names.
 from __future__ import annotations
 
 import json
+import math
+import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import annotated_types
 import yaml
@@ -26,7 +29,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -109,6 +111,19 @@ def _at(field: str, message: str) -> ValueError:
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        """Text with a control character (a NUL, an escape) is a pasting accident or an attack,
+        never a name: refused, so ``"H100-80GB\\0"`` cannot resolve as H100-80GB."""
+        if isinstance(value, str):
+            bad = next(
+                (c for c in value if unicodedata.category(c) == "Cc" and c not in "\n\t"), None
+            )
+            if bad is not None:
+                raise ValueError(f"contains the control character U+{ord(bad):04X}; remove it")
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _null_section_is_absent(cls, data: Any) -> Any:
@@ -125,18 +140,21 @@ class _Section(BaseModel):
 class ModelSpec(_Section):
     """The model being trained."""
 
-    params: PositiveQuantity = Field(description="total parameter count, e.g. 175B")
+    params: PositiveQuantity = Field(ge=1, le=1e15, description="total parameter count, e.g. 175B")
     architecture: Literal["dense", "moe"] = Field(
         "dense", description="dense, or moe (mixture of experts; needs active_params)"
     )
     active_params: PositiveQuantity | None = Field(
-        None, description="parameters active per token (mixture of experts); default: params"
+        None,
+        ge=1,
+        le=1e15,
+        description="parameters active per token (mixture of experts); default: params",
     )
-    layers: PositiveCount | None = Field(None, description="transformer layers")
-    d_model: PositiveCount | None = Field(None, description="hidden width (d_model)")
-    heads: PositiveCount | None = Field(None, description="attention heads")
+    layers: PositiveCount | None = Field(None, le=1_000, description="transformer layers")
+    d_model: PositiveCount | None = Field(None, le=1_000_000, description="hidden width (d_model)")
+    heads: PositiveCount | None = Field(None, le=10_000, description="attention heads")
     kv_heads: PositiveCount | None = Field(
-        None, description="key-value heads (grouped-query attention); sizes the KV cache"
+        None, le=10_000, description="key-value heads (grouped-query attention); sizes the KV cache"
     )
     scaling_law: str | None = Field(
         None,
@@ -184,7 +202,7 @@ class CloudSpec(_Section):
     region: str | None = Field(None, description="the provider's region code, e.g. us-east-1")
     pricing: Pricing = Field("on_demand", description="on_demand, spot or reserved_1y")
     price_usd_per_chip_hour: PositiveQuantity | None = Field(
-        None, description="your negotiated price; replaces the catalog price"
+        None, le=1_000, description="your negotiated price; replaces the catalog price"
     )
 
     @field_validator("provider")
@@ -207,10 +225,10 @@ class OwnedSpec(_Section):
     """Buying accelerators and amortising them (Cottier et al. 2024)."""
 
     price_usd_per_chip: PositiveQuantity | None = Field(
-        None, description="purchase price per accelerator; default: the catalog's"
+        None, le=1e7, description="purchase price per accelerator; default: the catalog's"
     )
     server_cost_ratio: Annotated[float, Field(ge=1)] | None = Field(
-        None, description="server cost per accelerator / accelerator price"
+        None, le=10, description="server cost per accelerator / accelerator price"
     )
     interconnect_cost_fraction: Annotated[float, Field(ge=0, lt=1)] | None = Field(
         None, description="share of cluster cost spent on the network"
@@ -223,34 +241,51 @@ class OwnedSpec(_Section):
 class TrainingSpec(_Section):
     """The final training run: data, hardware, efficiency and how the hardware is paid for."""
 
-    tokens: PositiveQuantity | None = Field(None, description="training tokens, e.g. 300B")
+    tokens: PositiveQuantity | None = Field(
+        None, ge=1, le=1e16, description="training tokens, e.g. 300B"
+    )
     flops: PositiveQuantity | None = Field(
-        None, description="total training FLOPs; replaces the 6·N·D estimate"
+        None, ge=1, le=1e30, description="total training FLOPs; replaces the 6·N·D estimate"
     )
     target_loss: PositiveQuantity | None = Field(
         None,
+        le=20,
         description="train until the scaling law's predicted loss reaches this (nats/token); "
         "the tokens follow from model.params",
     )
     method: Literal["full", "lora"] = Field(
         "full", description="full (every weight trained) or lora (low-rank adapters)"
     )
-    lora_rank: PositiveCount | None = Field(None, description="LoRA adapter rank; default 8")
+    lora_rank: PositiveCount | None = Field(
+        None, le=65_536, description="LoRA adapter rank; default 8"
+    )
     teacher_params: PositiveQuantity | None = Field(
-        None, description="distillation: the teacher's parameters (its forward pass per token)"
+        None,
+        ge=1,
+        le=1e15,
+        description="distillation: the teacher's parameters (its forward pass per token)",
     )
     accelerator: str = Field(description="accelerator name, e.g. H100-80GB")
-    chips: PositiveCount | None = Field(None, description="accelerators used in parallel")
+    chips: PositiveCount | None = Field(
+        None, le=10_000_000, description="accelerators used in parallel"
+    )
     wall_clock_days: PositiveQuantity | None = Field(
-        None, description="a deadline: the chips needed to finish in this many days are derived"
+        None,
+        ge=0.001,
+        le=3_652.5,
+        description="a deadline: the chips needed to finish in this many days are derived",
     )
     precision: Precision = Field("bf16", description="fp32, tf32, fp16, bf16 or fp8")
     optimizer: Optimizer = Field("adam", description="adam, adamw, sgd, adam_8bit or adafactor")
     mfu: Fraction | None = Field(
-        None, description="model FLOPs utilisation; default by accelerator family"
+        None, ge=0.001, description="model FLOPs utilisation; default by accelerator family"
     )
-    seq_len: PositiveCount | None = Field(None, description="sequence length in tokens")
-    micro_batch_size: PositiveCount = Field(1, description="sequences per micro-batch per replica")
+    seq_len: PositiveCount | None = Field(
+        None, le=100_000_000, description="sequence length in tokens"
+    )
+    micro_batch_size: PositiveCount = Field(
+        1, le=1_000_000, description="sequences per micro-batch per replica"
+    )
     activation_checkpointing: Literal["selective", "full"] = Field(
         "selective", description="selective (or FlashAttention) or full recomputation"
     )
@@ -322,21 +357,22 @@ class EnergySpec(_Section):
         "default: the cloud region, else the world average",
     )
     grid_gco2e_per_kwh: NonNegativeQuantity | None = Field(
-        None, description="grid carbon intensity; replaces the location's"
+        None, le=2_000, description="grid carbon intensity; replaces the location's"
     )
     pue: Annotated[float, BeforeValidator(parse_quantity), Field(ge=1, le=3)] | None = Field(
         None, description="power usage effectiveness of the data centre"
     )
     electricity_usd_per_kwh: NonNegativeQuantity | None = Field(
-        None, description="electricity price (owned hardware; cloud prices include it)"
+        None, le=10, description="electricity price (owned hardware; cloud prices include it)"
     )
     system_power_w_per_chip: PositiveQuantity | None = Field(
         None,
+        le=100_000,
         description="measured average IT power per accelerator, host share included; replaces "
         "TDP x server ratio x average fraction",
     )
     server_power_ratio: Annotated[float, Field(ge=1)] | None = Field(
-        None, description="server power per accelerator / accelerator TDP"
+        None, le=10, description="server power per accelerator / accelerator TDP"
     )
     average_power_fraction: Annotated[float, Field(gt=0, le=1)] | None = Field(
         None, description="average power during training / server TDP"
@@ -366,13 +402,15 @@ class EnergySpec(_Section):
 class DataAcquisition(_Section):
     """Buying or licensing data."""
 
-    tokens: NonNegativeQuantity = Field(0.0, description="tokens bought")
+    tokens: NonNegativeQuantity = Field(0.0, le=1e16, description="tokens bought")
     usd_per_million_tokens: NonNegativeQuantity | None = Field(
-        None, description="price per million tokens"
+        None, le=1e6, description="price per million tokens"
     )
-    samples: NonNegativeQuantity = Field(0.0, description="samples (images, documents) bought")
-    usd_per_sample: NonNegativeQuantity | None = Field(None, description="price per sample")
-    licence_usd: NonNegativeQuantity = Field(0.0, description="a flat licence fee")
+    samples: NonNegativeQuantity = Field(
+        0.0, le=1e13, description="samples (images, documents) bought"
+    )
+    usd_per_sample: NonNegativeQuantity | None = Field(None, le=1e6, description="price per sample")
+    licence_usd: NonNegativeQuantity = Field(0.0, le=1e12, description="a flat licence fee")
 
     @model_validator(mode="after")
     def _priced(self) -> DataAcquisition:
@@ -386,14 +424,18 @@ class DataAcquisition(_Section):
 class DataCleaning(_Section):
     """Filtering and deduplicating raw data: compute, people, or both."""
 
-    tokens: NonNegativeQuantity = Field(0.0, description="raw tokens processed")
+    tokens: NonNegativeQuantity = Field(0.0, le=1e17, description="raw tokens processed")
     cpu_hours_per_billion_tokens: NonNegativeQuantity | None = Field(
-        None, description="CPU core-hours per billion tokens processed"
+        None, le=1e7, description="CPU core-hours per billion tokens processed"
     )
-    usd_per_cpu_hour: NonNegativeQuantity | None = Field(None, description="price of a core-hour")
-    people_hours: NonNegativeQuantity = Field(0.0, description="hours of people's data work")
+    usd_per_cpu_hour: NonNegativeQuantity | None = Field(
+        None, le=1_000, description="price of a core-hour"
+    )
+    people_hours: NonNegativeQuantity = Field(
+        0.0, le=1e9, description="hours of people's data work"
+    )
     usd_per_hour: NonNegativeQuantity | None = Field(
-        None, description="loaded hourly cost of that work; default a data scientist's"
+        None, le=10_000, description="loaded hourly cost of that work; default a data scientist's"
     )
 
 
@@ -409,18 +451,28 @@ AnnotationTask = Literal[
 class DataAnnotation(_Section):
     """Labelling: by the label (crowd or vendor) or by expert time."""
 
-    items: NonNegativeQuantity = Field(description="items to label (images, documents, pairs)")
-    labels_per_item: PositiveQuantity = Field(1.0, description="labels per item (consensus)")
+    items: NonNegativeQuantity = Field(
+        le=1e12, description="items to label (images, documents, pairs)"
+    )
+    labels_per_item: PositiveQuantity = Field(
+        1.0, le=1_000, description="labels per item (consensus)"
+    )
     task: AnnotationTask | None = Field(
         None, description="crowd task whose catalog price per label is used"
     )
-    usd_per_label: NonNegativeQuantity | None = Field(None, description="price per label")
-    minutes_per_item: PositiveQuantity | None = Field(
-        None, description="expert minutes per item and reader"
+    usd_per_label: NonNegativeQuantity | None = Field(
+        None, le=100_000, description="price per label"
     )
-    readers_per_item: PositiveQuantity = Field(1.0, description="experts reading each item")
+    minutes_per_item: PositiveQuantity | None = Field(
+        None, le=100_000, description="expert minutes per item and reader"
+    )
+    readers_per_item: PositiveQuantity = Field(
+        1.0, le=1_000, description="experts reading each item"
+    )
     role: str | None = Field(None, description="the experts' role, e.g. radiologist")
-    usd_per_hour: NonNegativeQuantity | None = Field(None, description="experts' hourly cost")
+    usd_per_hour: NonNegativeQuantity | None = Field(
+        None, le=10_000, description="experts' hourly cost"
+    )
     rework_fraction: Annotated[float, BeforeValidator(parse_quantity), Field(ge=0, le=5)] | None = (
         Field(None, description="share of labels redone after quality review")
     )
@@ -443,11 +495,11 @@ class DataAnnotation(_Section):
 class DataSynthetic(_Section):
     """Data generated by a model through an API (or at a given price)."""
 
-    tokens: PositiveQuantity = Field(description="tokens generated (output)")
-    input_tokens: NonNegativeQuantity = Field(0.0, description="prompt tokens sent")
+    tokens: PositiveQuantity = Field(le=1e16, description="tokens generated (output)")
+    input_tokens: NonNegativeQuantity = Field(0.0, le=1e17, description="prompt tokens sent")
     api: str | None = Field(None, description="a hosted model from the API catalog")
     usd_per_million_tokens: NonNegativeQuantity | None = Field(
-        None, description="price per million generated tokens"
+        None, le=1e6, description="price per million generated tokens"
     )
 
     @field_validator("api")
@@ -474,7 +526,7 @@ class DataSpec(_Section):
 class SearchSpec(_Section):
     """A hyperparameter search."""
 
-    trials: PositiveCount = Field(description="configurations tried")
+    trials: PositiveCount = Field(le=1_000_000, description="configurations tried")
     fraction_per_trial: Fraction | None = Field(
         None, description="compute of one trial / the final run; default by method"
     )
@@ -487,19 +539,21 @@ class FailureSpec(_Section):
     """Work lost to hardware failures in the final run."""
 
     interruptions_per_1000_chip_days: NonNegativeQuantity | None = Field(
-        None, description="job interruptions per 1,000 chip-days"
+        None, le=100_000, description="job interruptions per 1,000 chip-days"
     )
     checkpoint_interval_hours: PositiveQuantity | None = Field(
-        None, description="hours between checkpoints"
+        None, le=8_766, description="hours between checkpoints"
     )
-    restart_hours: NonNegativeQuantity | None = Field(None, description="hours to restart a job")
+    restart_hours: NonNegativeQuantity | None = Field(
+        None, le=8_766, description="hours to restart a job"
+    )
 
 
 class TuningSpec(_Section):
     """Experiments and tuning before the final run (the bill's `experiments` phase)."""
 
     experiment_multiplier: Annotated[float, BeforeValidator(parse_quantity), Field(ge=1)] | None = (
-        Field(None, description="total development compute / final-run compute")
+        Field(None, le=1_000, description="total development compute / final-run compute")
     )
     search: SearchSpec | None = None
     failures: FailureSpec = Field(default_factory=FailureSpec)
@@ -509,18 +563,20 @@ class RoleSpec(_Section):
     """People in one role."""
 
     role: str = Field(description="e.g. ml_engineer, research_scientist, data_scientist")
-    count: PositiveQuantity = Field(1.0, description="head-count (may be fractional)")
-    months: PositiveQuantity | None = Field(None, description="months; default team.months")
+    count: PositiveQuantity = Field(1.0, le=1_000_000, description="head-count (may be fractional)")
+    months: PositiveQuantity | None = Field(None, le=600, description="months; default team.months")
     salary_usd_per_year: NonNegativeQuantity | None = Field(
-        None, description="base salary; default by role"
+        None, le=1e9, description="base salary; default by role"
     )
-    equity_usd_per_year: NonNegativeQuantity = Field(0.0, description="equity per year")
+    equity_usd_per_year: NonNegativeQuantity = Field(0.0, le=1e9, description="equity per year")
 
 
 class TeamSpec(_Section):
     """The people on the project."""
 
-    months: PositiveQuantity | None = Field(None, description="default months for every role")
+    months: PositiveQuantity | None = Field(
+        None, le=600, description="default months for every role"
+    )
     overhead: Annotated[float, BeforeValidator(parse_quantity), Field(ge=1, le=3)] | None = Field(
         None, description="loaded cost / salary (benefits, taxes, office)"
     )
@@ -538,8 +594,12 @@ class ApiSpec(_Section):
     """A hosted model billed per token."""
 
     model: str | None = Field(None, description="a hosted model from the API catalog")
-    usd_per_million_input: NonNegativeQuantity | None = Field(None, description="input price")
-    usd_per_million_output: NonNegativeQuantity | None = Field(None, description="output price")
+    usd_per_million_input: NonNegativeQuantity | None = Field(
+        None, le=10_000, description="input price"
+    )
+    usd_per_million_output: NonNegativeQuantity | None = Field(
+        None, le=10_000, description="output price"
+    )
 
     @field_validator("model")
     @classmethod
@@ -564,32 +624,38 @@ class ServingSpec(_Section):
     """Serving the model to users (the bill's `deployment` phase)."""
 
     mode: Serving = Field("dedicated", description="dedicated, autoscaled or api")
-    requests_per_day: NonNegativeQuantity = Field(description="mean requests per day")
-    input_tokens_per_request: NonNegativeQuantity = Field(description="prompt tokens per request")
+    requests_per_day: NonNegativeQuantity = Field(le=1e13, description="mean requests per day")
+    input_tokens_per_request: NonNegativeQuantity = Field(
+        le=1e8, description="prompt tokens per request"
+    )
     output_tokens_per_request: NonNegativeQuantity = Field(
-        description="generated tokens per request"
+        le=1e8, description="generated tokens per request"
     )
     peak_to_mean: Annotated[float, BeforeValidator(parse_quantity), Field(ge=1)] | None = Field(
-        None, description="peak request rate / mean"
+        None, le=1_000, description="peak request rate / mean"
     )
     headroom: Annotated[float, BeforeValidator(parse_quantity), Field(ge=0, le=10)] | None = Field(
         None, description="spare capacity over the load served"
     )
-    params: PositiveQuantity | None = Field(None, description="served model; default model.params")
+    params: PositiveQuantity | None = Field(
+        None, ge=1, le=1e15, description="served model; default model.params"
+    )
     active_params: PositiveQuantity | None = Field(
-        None, description="active per token; default model.active_params"
+        None, ge=1, le=1e15, description="active per token; default model.active_params"
     )
     precision: ServingPrecision = Field("bf16", description="weight precision when serving")
     accelerator: str | None = Field(None, description="default: the training accelerator")
     chips_per_replica: PositiveCount | None = Field(
-        None, description="chips per model replica; default the fewest that fit"
+        None, le=100_000, description="chips per model replica; default the fewest that fit"
     )
-    max_batch: PositiveCount | None = Field(None, description="most sequences decoded together")
+    max_batch: PositiveCount | None = Field(
+        None, le=1_000_000, description="most sequences decoded together"
+    )
     tpot_ms: PositiveQuantity | None = Field(
-        None, description="latency target: milliseconds per output token per user"
+        None, le=60_000, description="latency target: milliseconds per output token per user"
     )
     min_replicas: NonNegativeQuantity | None = Field(
-        None, description="autoscaled: replicas kept running at least"
+        None, le=1_000_000, description="autoscaled: replicas kept running at least"
     )
     mbu: Fraction | None = Field(None, description="achieved share of peak memory bandwidth")
     prefill_mfu: Fraction | None = Field(None, description="achieved share of peak FLOP/s")
@@ -601,7 +667,7 @@ class ServingSpec(_Section):
         Annotated[float, BeforeValidator(parse_quantity), Field(ge=0, le=5)] | None
     ) = Field(None, description="storage, egress, monitoring as a share of compute")
     overhead_usd_per_month: NonNegativeQuantity = Field(
-        0.0, description="explicit infrastructure cost per month, in addition"
+        0.0, le=1e10, description="explicit infrastructure cost per month, in addition"
     )
 
     @field_validator("accelerator")
@@ -631,12 +697,14 @@ class ServingSpec(_Section):
 class MaintenanceSpec(_Section):
     """Keeping the model useful over the horizon."""
 
-    retrains_per_year: NonNegativeQuantity = Field(0.0, description="retrainings or fine-tunes")
+    retrains_per_year: NonNegativeQuantity = Field(
+        0.0, le=10_000, description="retrainings or fine-tunes"
+    )
     tokens_per_retrain: PositiveQuantity | None = Field(
-        None, description="tokens of each retrain, priced by the training model"
+        None, ge=1, le=1e16, description="tokens of each retrain, priced by the training model"
     )
     monitoring_usd_per_month: NonNegativeQuantity | None = Field(
-        None, description="drift and quality monitoring"
+        None, le=1e9, description="drift and quality monitoring"
     )
     traffic_growth_per_year: Annotated[
         float, BeforeValidator(parse_quantity), Field(ge=-0.99, le=100)
@@ -663,8 +731,8 @@ class HorizonSpec(_Section):
 class Scenario(_Section):
     """One scenario: a model, its final training run, and the rest of its lifecycle."""
 
-    name: str = Field("unnamed scenario", description="a title for reports")
-    description: str | None = Field(None, description="free text")
+    name: str = Field("unnamed scenario", max_length=200, description="a title for reports")
+    description: str | None = Field(None, max_length=10_000, description="free text")
     model: ModelSpec | None = None
     training: TrainingSpec | None = None
     energy: EnergySpec = Field(default_factory=EnergySpec)
@@ -756,17 +824,87 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
         field = owner.model_fields.get(loc[-1]) if owner is not None else None
         described = f" ({field.description})" if field is not None and field.description else ""
         message = f"required{described}"
-    elif kind in (
-        "literal_error",
-        "greater_than",
-        "greater_than_equal",
-        "less_than",
-        "less_than_equal",
-    ):
+    elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        owner = _model_at(loc[:-1])
+        field = owner.model_fields.get(loc[-1]) if owner is not None else None
+        if field is not None:
+            message = f"must be {_range_text(field)}"
+        given = error.get("input")
+        shown = _number(given) if isinstance(given, float | int) else str(given)
+        message = f"{message}, got {shown}"
+    elif kind == "literal_error":
         message = f"{message}, got {error.get('input')!r}"
     elif kind == "model_type" and error.get("input") is not None:
         message = f"expected a section (a mapping of fields), got {error['input']!r}"
     return path, message
+
+
+def _number(value: float) -> str:
+    """A bound as a person writes it: 1,000, 0.001, 1e+15."""
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e8:
+        return f"{int(value):,}"
+    return re.sub(r"e([+-])0*(\d)", lambda m: f"e{m[1].strip('+')}{m[2]}", f"{value:.6g}")
+
+
+def _range_text(field: Any) -> str:
+    """The plausible range a numeric field allows, in words: "at least 1 and at most 1e15"."""
+    low, high, low_open, high_open = field_limits(field)
+    if low is not None and low_open and _base_type(_scalar_annotation(field.annotation)) is int:
+        low, low_open = math.floor(low) + 1.0, False  # a count "more than 0" is "at least 1"
+    parts = []
+    if low is not None:
+        parts.append(f"{'more than' if low_open else 'at least'} {_number(low)}")
+    if high is not None:
+        parts.append(f"{'less than' if high_open else 'at most'} {_number(high)}")
+    return " and ".join(parts) or "a number"
+
+
+#: annotated-types' bound attributes: (name, is a lower bound, excludes the bound).
+_LIMITS = (("ge", True, False), ("gt", True, True), ("le", False, False), ("lt", False, True))
+
+
+def numeric_fields(model: type[BaseModel] | None = None, prefix: str = "") -> dict[str, Any]:
+    """Every numeric field of a scenario by path (``team.roles.0.months`` for a list of
+    sections), with its pydantic field: what the plausible ranges and the docs cover."""
+    found: dict[str, Any] = {}
+    for name, field in (model or Scenario).model_fields.items():
+        sub = section_type(field.annotation)
+        if sub is not None:
+            index = "0." if get_origin(_scalar_annotation(field.annotation)) is list else ""
+            found.update(numeric_fields(sub, f"{prefix}{name}.{index}"))
+        elif _base_type(_scalar_annotation(field.annotation)) in (int, float):
+            found[f"{prefix}{name}"] = field
+    return found
+
+
+def range_text(path: str) -> str:
+    """The plausible range of the numeric field at ``path``, in words (as errors and the docs
+    give it)."""
+    return _range_text(numeric_fields()[path])
+
+
+def field_limits(field: Any) -> tuple[float | None, float | None, bool, bool]:
+    """A numeric field's plausible range: (lower, upper, lower excluded, upper excluded), from
+    the constraints on its annotation and its ``Field``; ``None`` where a side is open."""
+    annotation = _scalar_annotation(field.annotation)
+    metadata = list(field.metadata) + list(getattr(annotation, "__metadata__", ()))
+    constraints: list[Any] = []
+    for item in metadata:
+        constraints.extend(getattr(item, "metadata", [item]))
+    low: float | None = None
+    high: float | None = None
+    low_open = high_open = False
+    for c in constraints:
+        for attr, is_low, is_open in _LIMITS:
+            bound = getattr(c, attr, None)
+            if not isinstance(c, annotated_types.BaseMetadata) or bound is None:
+                continue
+            value = float(bound)
+            if is_low and (low is None or value > low or (value == low and is_open)):
+                low, low_open = value, is_open
+            elif not is_low and (high is None or value < high or (value == high and is_open)):
+                high, high_open = value, is_open
+    return low, high, low_open, high_open
 
 
 def _problems_error(problems: list[tuple[str, str]], source: str) -> ScenarioError:
@@ -803,22 +941,11 @@ def _base_type(annotation: Any) -> Any:
     return annotation
 
 
-def _bounds(annotation: Any, field_metadata: Sequence[Any]) -> tuple[float, float]:
+def _bounds(field: Any) -> tuple[float, float]:
     """The range a field allows, as clipping bounds for draws (a strict bound is nudged in)."""
-    metadata = list(field_metadata) + list(getattr(annotation, "__metadata__", ()))
-    lower, upper = -float("inf"), float("inf")
-    constraints: list[Any] = []
-    for item in metadata:
-        constraints.extend(getattr(item, "metadata", [item]))
-    for c in constraints:
-        if isinstance(c, annotated_types.Ge):
-            lower = max(lower, float(c.ge))  # type: ignore[arg-type]
-        elif isinstance(c, annotated_types.Gt):
-            lower = max(lower, float(c.gt) + 1e-9)  # type: ignore[arg-type]
-        elif isinstance(c, annotated_types.Le):
-            upper = min(upper, float(c.le))  # type: ignore[arg-type]
-        elif isinstance(c, annotated_types.Lt):
-            upper = min(upper, float(c.lt) - 1e-9)  # type: ignore[arg-type]
+    low, high, low_open, high_open = field_limits(field)
+    lower = -float("inf") if low is None else low + (1e-9 if low_open else 0.0)
+    upper = float("inf") if high is None else high - (1e-9 if high_open else 0.0)
     return lower, upper
 
 
@@ -853,20 +980,21 @@ def _range(
         except ValueError as error:
             problems.append((f"{path}.{key}", str(error)))
             return None
-    lower, upper = _bounds(annotation, field.metadata)
+    lower, upper = _bounds(field)
     try:
         dist = distribution_from_spec(parsed, lower, upper)
     except ValueError as error:
         problems.append((path, str(error)))
         return None
-    adapter = TypeAdapter(annotation)
-    ends = ("low", "high") if dist.uses_uniform else ("p10", "p90")
-    for end in ends:
-        try:
-            adapter.validate_python(getattr(dist, end))
-        except ValidationError as error:
-            message = _describe(error.errors()[0])[1]
-            problems.append((f"{path}.{end}", message))
+    low, high, low_open, high_open = field_limits(field)
+    for end in ("low", "high") if dist.uses_uniform else ("p10", "p90"):
+        value = getattr(dist, end)
+        below = low is not None and (value < low or (low_open and value == low))
+        above = high is not None and (value > high or (high_open and value == high))
+        if below or above:
+            problems.append(
+                (f"{path}.{end}", f"must be {_range_text(field)}, got {_number(value)}")
+            )
             return None
     return dist
 
@@ -926,6 +1054,27 @@ def _stand_in(spec: Mapping[str, Any]) -> Any:
 # --------------------------------------------------------------------------- loading
 
 
+#: The deepest a scenario's data may nest: sections nest three levels (serving.cloud.region), a
+#: range or a list of roles one or two more. Deeper data is refused before anything walks it.
+MAX_DEPTH = 12
+
+
+def check_depth(data: Any, source: str) -> None:
+    """Raise :class:`~aibudget.ScenarioError` when ``data`` nests deeper than :data:`MAX_DEPTH`
+    (walked without recursion, so hostile depth cannot exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping | list):
+            if depth >= MAX_DEPTH:
+                raise ScenarioError(
+                    f"{source} nests deeper than {MAX_DEPTH} levels; a scenario's sections nest "
+                    "at most four (serving.cloud.region, a range inside a field)"
+                )
+            children = node.values() if isinstance(node, Mapping) else node
+            stack.extend((child, depth + 1) for child in children)
+
+
 def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
     """Validate plain data as a :class:`Scenario`; errors name each field path. A numeric field
     may be a range (``{p10: 0.3, p90: 0.5}``, ``{low, high}``, ...): the scenario then holds its
@@ -935,6 +1084,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Sce
             f"{source} must be a mapping of sections (name, model, training, ...), "
             f"got {type(data).__name__}"
         )
+    check_depth(data, source)
     ranges: dict[str, tuple[dict[str, Any], Distribution]] = {}
     problems: list[tuple[str, str]] = []
     point = _split_ranges(data, Scenario, "", ranges, problems)
@@ -994,6 +1144,13 @@ def _parse_text(text: str, suffix: str, source: str) -> Any:
         raise ScenarioError(
             f"{source} is not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from None
+    except RecursionError:
+        raise ScenarioError(
+            f"{source} nests deeper than {MAX_DEPTH} levels; a scenario's sections nest at "
+            "most four"
+        ) from None
+    except ValueError as error:  # e.g. an integer literal of thousands of digits
+        raise ScenarioError(f"{source} holds a value that cannot be read: {error}") from None
 
 
 @cache
@@ -1033,19 +1190,26 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
     """Return a copy of ``data`` with each ``a.b.c=value`` set. Values are read as YAML scalars
     ("0.4" is a number, "H100" text, "175B" a quantity string the models parse) or YAML flow
     mappings (``{p10: 0.3, p90: 0.5}``, a range)."""
+    check_depth(data, "scenario")
     result: dict[str, Any] = deepcopy(dict(data))
     for override in overrides:
         key, sep, raw = override.partition("=")
+        shown = override if len(override) <= 80 else f"{override[:60]}... ({len(override)} chars)"
         if not sep or not key.strip():
             raise ScenarioError(
-                f"override {override!r} must look like section.field=value, "
-                "e.g. training.chips=1024"
+                f"override {shown!r} must look like section.field=value, e.g. training.chips=1024"
             )
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            value = yaml.load(raw, Loader=_LOADER) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
-        set_value(result, key, value, f"override {override!r}")
+        except (RecursionError, ValueError):
+            raise ScenarioError(
+                f"override {shown!r}: the value cannot be read (nested deeper than "
+                f"{MAX_DEPTH} levels, or a number of thousands of digits)"
+            ) from None
+        check_depth(value, f"override {shown!r}")
+        set_value(result, key, value, f"override {shown!r}")
     return result
 
 

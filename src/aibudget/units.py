@@ -48,6 +48,21 @@ _QUANTITY = re.compile(
 )
 
 
+#: Digits grouped by thousands with commas (1,000 or 12,345,678.5), or Python-style underscores
+#: between digits (10_000); anything else with a separator ("1,,000", "1,00") is not a number.
+_GROUPED = re.compile(r"^\s*[+-]?(\d{1,3}(,\d{3})+|\d+(_\d+)+)(?=[.eE\skKMBGTP]|$)")
+
+
+def _ungrouped(text: str) -> str | None:
+    """``text`` without its thousands separators, or ``None`` when they are misplaced."""
+    if "," not in text and "_" not in text:
+        return text
+    match = _GROUPED.match(text)
+    if match is None or "," in text[match.end() :] or "_" in text[match.end() :]:
+        return None
+    return text.replace(",", "").replace("_", "")
+
+
 def parse_quantity(value: object) -> float:
     """Parse a number written by a person: ``175B`` → 1.75e11, ``300e9``, ``1.5T``, ``10_000``.
 
@@ -58,10 +73,13 @@ def parse_quantity(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a number, got a boolean")
     if isinstance(value, int | float):
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError:  # an int too big for a float; its digits are not repeated back
+            raise ValueError("an integer beyond 1e308 is not a plausible value") from None
     elif isinstance(value, str):
-        text = value.replace(",", "").replace("_", "")
-        match = _QUANTITY.match(text)
+        text = _ungrouped(value)
+        match = _QUANTITY.match(text) if text is not None else None
         if match is None:
             raise ValueError(
                 f"{value!r} is not a quantity; write a number such as 175000000000, 175e9, "
