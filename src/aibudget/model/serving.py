@@ -246,7 +246,7 @@ def fastest_tpot_s(x: ReplicaInputs, chips_given: Array) -> tuple[Array, Array]:
         chips = chips_given if size is None else np.where(np.isnan(chips_given), size, chips_given)
         trial = replica_at(np.broadcast_to(chips, best.shape).astype(float), x)
         value = np.where(trial.fits == 1.0, trial.min_tpot_s, np.inf)
-        better = value < best * (1.0 - 1e-9)
+        better = value < best * 0.99  # a larger replica must be 1% faster to be chosen
         best = np.where(better, value, best)
         size_of_best = np.where(better, trial.chips, size_of_best)
     return best, size_of_best
