@@ -174,7 +174,9 @@ def build(facts: Path) -> tuple[str, list[str]]:
                 continue
             mapped = ACCELERATORS.get(row["accelerator"])
             if mapped is None:
-                excluded.append(f"{label}: accelerator {row['accelerator']!r} is not in the catalog")
+                excluded.append(
+                    f"{label}: accelerator {row['accelerator']!r} is not in the catalog"
+                )
                 continue
             if not row["tokens_per_s_per_accelerator"]:
                 excluded.append(f"{label}: no tokens per second")
@@ -185,9 +187,9 @@ def build(facts: Path) -> tuple[str, list[str]]:
             repo, _, commit = row["source_repo"].partition("@")
             key = (row["version"], row["submitter"], row["system"], benchmark, row["scenario"])
             previous = kept.get(key)
-            if previous is not None and float(
-                previous["tokens_per_s_per_accelerator"]
-            ) == float(f"{per_accelerator:.6g}"):
+            if previous is not None and float(previous["tokens_per_s_per_accelerator"]) == float(
+                f"{per_accelerator:.6g}"
+            ):
                 previous["accuracy_targets"] += f";{target}"
                 continue
             if previous is not None:  # the two accuracy targets ran differently: keep both

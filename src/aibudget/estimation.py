@@ -17,10 +17,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget import catalog
-from aibudget.catalog import serving as serving_catalog
 from aibudget._errors import DoesNotFitError, ScenarioError
 from aibudget.assumptions import Assumption, MonteCarlo, Tornado
 from aibudget.catalog import Accelerator
+from aibudget.catalog import serving as serving_catalog
 from aibudget.model import compute, memory, scaling
 from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle, serving_curve
@@ -953,7 +953,7 @@ def _serving_curve(scenario: Scenario, point: Resolved) -> dict[str, Any]:
     per_replica_day = float(replica.requests_per_s[0]) * serving_model.SECONDS_PER_DAY
     low = per_replica_day / 1000.0
     high = max(10.0 * traffic, 30.0 * per_replica_day)
-    grid = np.geomspace(low, high, CURVE_POINTS)
+    grid = np.unique(np.append(np.geomspace(low, high, CURVE_POINTS), traffic))
     for mode, flag in (("dedicated", 0.0), ("autoscaled", 1.0)):
         curve = serving_curve(point.inputs, grid, flag)
         out[mode] = {k: [float(v) for v in curve[k]] for k in curve if k != "requests_per_day"}

@@ -1122,7 +1122,8 @@ def _serving(
 def _served_params(r: Resolver) -> tuple[float, float]:
     """The served model's total and active parameters (``serving.params`` or the model's)."""
     s, m = r.scenario.serving, r.scenario.model
-    assert s is not None and m is not None  # a scenario without a model only uses a hosted API
+    assert s is not None
+    assert m is not None  # a scenario without a model only uses a hosted API
     if s.params is not None:
         r.given("serving.params", s.params, "params")
     elif "model.params" not in r.used:
@@ -1277,8 +1278,8 @@ def _kv_cache(r: Resolver, weight_bytes: float) -> Value:
         )
     cache_bytes = 2.0 if weight_bytes >= 2.0 else 1.0
     value = serving_model.kv_cache_bytes_per_token(
-        np.float64(layers), np.float64(d_model), np.float64(ratio), np.float64(cache_bytes)
-    )
+        *(np.atleast_1d(float(v)) for v in (layers, d_model, ratio, cache_bytes))
+    )[0]
     return r.derived(
         "serving.kv_cache_bytes_per_token",
         float(value),

@@ -591,9 +591,9 @@ class ServingSpec(_Section):
     min_replicas: NonNegativeQuantity | None = Field(
         None, description="autoscaled: replicas kept running at least"
     )
-    spare_replicas: Annotated[float, BeforeValidator(parse_quantity), Field(ge=0, le=100)] | None = (
-        Field(None, description="replicas kept spare for availability; default 1 (N+1)")
-    )
+    spare_replicas: (
+        Annotated[float, BeforeValidator(parse_quantity), Field(ge=0, le=100)] | None
+    ) = Field(None, description="replicas kept spare for availability; default 1 (N+1)")
     compare_api: str | None = Field(
         None,
         description="a hosted model from the API catalog to price beside the self-hosted fleet; "
@@ -708,12 +708,17 @@ class Scenario(_Section):
             if not (api_only and self.training is None):
                 raise _at("model", "required (the model's parameters, e.g. params: 7B)")
             return self
-        if self.training is None and self.serving is not None and self.serving.mode != "api":
-            if self.serving.accelerator is None:
-                raise _at(
-                    "serving.accelerator",
-                    "required when there is no training section (the accelerator that serves)",
-                )
+        hosted = self.serving is not None and self.serving.mode != "api"
+        if (
+            self.training is None
+            and hosted
+            and self.serving is not None
+            and self.serving.accelerator is None
+        ):
+            raise _at(
+                "serving.accelerator",
+                "required when there is no training section (the accelerator that serves)",
+            )
         if (self.model.layers is None) != (self.model.d_model is None):
             missing = "layers" if self.model.layers is None else "d_model"
             raise _at(

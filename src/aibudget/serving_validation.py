@@ -35,8 +35,10 @@ from aibudget.model import serving as model
 __all__ = [
     "BYTES_PER_WEIGHT",
     "Efficiencies",
+    "EnergyCheck",
     "GroupResult",
     "ServingValidation",
+    "energy_checks",
     "fit",
     "predict",
     "validate_serving",
@@ -124,15 +126,20 @@ def _batch(results: Sequence[MlperfResult]) -> _Batch:
         acc = catalog.accelerator(r.accelerator)
         extra = serving_catalog.accelerator_serving(acc.name)
         weight_bytes = BYTES_PER_WEIGHT[r.weight_precision]
-        kv = model.kv_cache_bytes_per_token(
-            np.float64(b.layers), np.float64(b.d_model), np.float64(b.kv_heads / b.heads), 1.0
-        ) * kv_bytes_for(weight_bytes)
+        kv = float(
+            model.kv_cache_bytes_per_token(
+                np.atleast_1d(float(b.layers)),
+                np.atleast_1d(float(b.d_model)),
+                np.atleast_1d(b.kv_heads / b.heads),
+                np.atleast_1d(kv_bytes_for(weight_bytes)),
+            )[0]
+        )
         _, peak, _, _ = serving_catalog.serving_peak(acc, r.weight_precision)
         values = {
             "weights_total_bytes": b.params * weight_bytes,
             "weights_active_bytes": b.active_params * weight_bytes,
             "active_params": b.active_params,
-            "kv_bytes_per_token": float(kv),
+            "kv_bytes_per_token": kv,
             "input_tokens": b.input_tokens,
             "output_tokens": b.output_tokens,
             "memory_bytes_per_chip": acc.memory_gb * memory.BYTES_PER_GB,
@@ -185,7 +192,8 @@ def predict(results: Sequence[MlperfResult], eff: Efficiencies) -> Array:
     """Output tokens per second per accelerator of each result, as the model predicts it."""
     batch = _batch(results)
     roof, _ = _roofline(batch, eff)
-    return np.where(batch.server == 1.0, roof * eff.server_load, roof)
+    out: Array = np.where(batch.server == 1.0, roof * eff.server_load, roof)
+    return out
 
 
 def _groups(results: Sequence[MlperfResult]) -> dict[tuple[str, str, str], list[int]]:
@@ -225,7 +233,8 @@ def _nelder_mead(
             else:
                 simplex = [simplex[0]] + [simplex[0] + 0.5 * (p - simplex[0]) for p in simplex[1:]]
                 values = [values[0]] + [f(p) for p in simplex[1:]]
-    return simplex[int(np.argmin(values))]
+    best: Array = np.asarray(simplex[int(np.argmin(values))], dtype=float)
+    return best
 
 
 def fit(results: Sequence[MlperfResult]) -> Efficiencies:
@@ -320,6 +329,7 @@ class ServingValidation:
     left_out: dict[str, Efficiencies]
     residual_spread: dict[str, tuple[float, float]]  # compute / memory: p10, p90 of pub/pred
     rows: int
+    energy: tuple[EnergyCheck, ...] = ()
 
     def summary(self, benchmark: str | None = None) -> dict[str, float]:
         chosen = [g for g in self.groups if benchmark is None or g.benchmark == benchmark]
@@ -345,6 +355,7 @@ class ServingValidation:
             },
             "summary": {"all": self.summary(), **{b: self.summary(b) for b in benchmarks}},
             "groups": [g.to_dict() for g in self.groups],
+            "energy": [e.to_dict() for e in self.energy],
         }
 
 
@@ -403,4 +414,92 @@ def validate_serving(results: Sequence[MlperfResult] | None = None) -> ServingVa
         left_out=left_out,
         residual_spread=spread,
         rows=len(rows),
+        energy=energy_checks() if results is None else (),
     )
+
+
+# --------------------------------------------------------------------------- energy per request
+
+#: Published energy per request that a serving scenario can be set against: (row of
+#: shared/data/published_inference.csv, what was served, the scenario's serving section, the
+#: boundary of the published figure, published Wh per request). Every row of that file with
+#: energy per prompt is listed in docs/validation.md with its boundary, checked or not.
+ENERGY_CHECKS: tuple[tuple[str, str, dict[str, Any], str, float], ...] = (
+    (
+        "I022",
+        "Llama 3.1 70B, vLLM, H100 tensor parallel 4, 512 in / 512 out (ML.ENERGY 2025)",
+        {
+            "model": {"params": "70.6B", "layers": 80, "d_model": 8192, "heads": 64, "kv_heads": 8},
+            "serving": {
+                "accelerator": "H100-80GB",
+                "precision": "bf16",
+                "chips_per_replica": 4,
+                "input_tokens_per_request": 512,
+                "output_tokens_per_request": 512,
+            },
+        },
+        "GPU energy only, measured in steady state (saturated): no host, no PUE, no idle",
+        276.93 / 3600.0,
+    ),
+    (
+        "I024",
+        "Llama 3.1 8B, vLLM, one H100, 4,096 in / 512 out, max batch 512 (ML.ENERGY 2025)",
+        {
+            "model": {"params": "8.03B", "layers": 32, "d_model": 4096, "heads": 32, "kv_heads": 8},
+            "serving": {
+                "accelerator": "H100-80GB",
+                "precision": "bf16",
+                "chips_per_replica": 1,
+                "max_batch": 512,
+                "input_tokens_per_request": 4096,
+                "output_tokens_per_request": 512,
+            },
+        },
+        "GPU energy only, measured in steady state (saturated): no host, no PUE, no idle",
+        151.5 / 3600.0,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class EnergyCheck:
+    """One published energy per request against the model's, inside the same boundary."""
+
+    row: str
+    subject: str
+    boundary: str
+    published_wh: float
+    predicted_wh: float
+
+    @property
+    def ratio(self) -> float:
+        return self.predicted_wh / self.published_wh
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "subject": self.subject,
+            "boundary": self.boundary,
+            "published_wh_per_request": self.published_wh,
+            "predicted_wh_per_request": self.predicted_wh,
+            "ratio": self.ratio,
+        }
+
+
+def energy_checks() -> tuple[EnergyCheck, ...]:
+    """Each published GPU-only energy per request against a saturated replica of the same model
+    on the same chip (through the estimate's own resolution and roofline): accelerator power at
+    the serving busy fraction of its TDP × the replica's chips / its requests per second."""
+    from aibudget.resolution import resolve
+    from aibudget.scenario import load_scenario
+
+    out = []
+    for row, subject, sections, boundary, published in ENERGY_CHECKS:
+        serving = {"mode": "dedicated", "requests_per_day": 1e6, **sections["serving"]}
+        scenario = load_scenario({"name": subject, "model": sections["model"], "serving": serving})
+        inputs = resolve(scenario).inputs.serving
+        chosen = model.replica(inputs.chips_per_replica, inputs.replica)
+        power_w = float(inputs.site.tdp_w[0] * inputs.site.average_power_fraction[0])
+        joules = power_w * float(chosen.chips[0]) / float(chosen.requests_per_s[0])
+        out.append(EnergyCheck(row, subject, boundary, published, joules / 3600.0))
+    return tuple(out)

@@ -134,8 +134,11 @@ def _step_s(
         weights_read_bytes(x.weights_total_bytes, x.weights_active_bytes, batch)
         + batch * context * x.kv_bytes_per_token / stages
     ) / (tp * x.bandwidth_bytes_per_s * x.mbu)
-    compute_s = FORWARD_FLOPS_PER_PARAM * x.active_params * batch / (
-        chips * x.peak_flops_per_s * x.prefill_mfu
+    compute_s = (
+        FORWARD_FLOPS_PER_PARAM
+        * x.active_params
+        * batch
+        / (chips * x.peak_flops_per_s * x.prefill_mfu)
     )
     return np.maximum(memory_s, compute_s) + batch * comm, (compute_s > memory_s).astype(float)
 
