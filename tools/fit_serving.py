@@ -38,8 +38,10 @@ COLUMNS = [
     "method",
     "loao_error",
     "range_note",
+    "source_url",
     "as_of",
 ]
+SOURCE = "https://mlcommons.org/benchmarks/inference-datacenter/"
 METHOD = (
     "least squares of ln(predicted / published) over the MLPerf results, each accelerator, "
     "benchmark and scenario weighted alike; tools/fit_serving.py"
@@ -91,6 +93,7 @@ def build() -> str:
                 "range_note": "the spread between submitters: 10th and 90th percentiles of "
                 f"published / predicted over the {'compute' if 'mfu' in key else 'memory'}-"
                 "bound results",
+                "source_url": SOURCE,
                 "as_of": as_of,
             }
         )
@@ -107,6 +110,7 @@ def build() -> str:
             "method": METHOD,
             "loao_error": loao,
             "range_note": "",
+            "source_url": SOURCE,
             "as_of": as_of,
         }
     )
@@ -123,6 +127,7 @@ def build() -> str:
                 "method": METHOD,
                 "loao_error": loao,
                 "range_note": "",
+                "source_url": SOURCE,
                 "as_of": as_of,
             }
         )

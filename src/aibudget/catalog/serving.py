@@ -233,9 +233,10 @@ def serving_fit() -> dict[str, Constant]:
             value=_required(file, line, row, "value"),
             unit=row["unit"],
             description=f"{row['description']}; out of sample: {row['loao_error']}",
-            source_url=f"fitted on MLPerf Inference ({row['method']})",
+            source_url=row["source_url"],
             as_of=row["as_of"],
-            notes=f"leave-one-accelerator-out error {row['loao_error']}",
+            notes=f"fitted on MLPerf Inference ({row['method']}); leave-one-accelerator-out "
+            f"error {row['loao_error']}",
             p10=_number(file, line, row, "p10"),
             p90=_number(file, line, row, "p90"),
             range_source_url="",
