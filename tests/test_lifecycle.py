@@ -436,12 +436,29 @@ def test_lifecycle_resolution_errors_name_the_field(overrides: list[str], path: 
 
 
 def test_infrastructure_overhead_by_hand() -> None:
-    """Weights in object storage ($0.023/GB-month) and responses out ($0.09/GB, 4 bytes/token)."""
+    """Weights in object storage ($0.023/GB-month), responses out ($0.09/GB, 4 bytes/token) and
+    the sourced 10% of compute for load balancing, logs and metrics."""
     est = point_estimate(scenario(serving=serving_section(), horizon={"years": 1}))
     item = next(i for i in est.phase("deployment").items if i.name == "infrastructure overhead")
+    compute = next(
+        i for i in est.phase("deployment").items if i.name == "serving compute (cloud rental)"
+    )
     storage = 8e9 * 2 / 1e9 * 0.023 * 12
     egress = 1e6 * 365.25 * 250 * 4 / 1e9 * 0.09
-    assert float(item.measures["usd"][0]) == pytest.approx(storage + egress, rel=1e-9)
+    share = float(est.assumption("serving.overhead_fraction").value)
+    assert share == 0.1
+    expected = storage + egress + share * float(compute.measures["usd"][0])
+    assert float(item.measures["usd"][0]) == pytest.approx(expected, rel=1e-9)
+    hosted = point_estimate(
+        {
+            "serving": serving_section(mode="api", api={"model": "gpt-4o-mini"}),
+            "horizon": {"years": 1},
+        }
+    )
+    api_overhead = next(
+        i for i in hosted.phase("deployment").items if i.name == "infrastructure overhead"
+    )
+    assert float(api_overhead.measures["usd"][0]) == pytest.approx(egress, rel=1e-9)
 
 
 def test_api_only_scenario_has_no_training_figures() -> None:

@@ -282,6 +282,33 @@ def tradeoffs(
     render_tradeoffs(result, console())
 
 
+@app.command("serving")
+@_reports_errors
+def serving_view(
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help="A scenario file or a built-in example's name, with a serving section."
+        ),
+    ] = "llama-3.1-70b-serving-h100",
+    set_: SetOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the curve as JSON.")] = False,
+) -> None:
+    """Throughput against traffic: the fleet's cost per million tokens from a trickle of
+    requests to saturation, dedicated and autoscaled, beside the hosted APIs of the same model,
+    and the traffic where self-hosting gets cheaper."""
+    from aibudget.estimation import estimate as run_estimate
+
+    result = run_estimate(scenario, set_ or (), samples=0)
+    if as_json:
+        _dump(result.to_dict().get("serving_curve", {}))
+        return
+    from aibudget.report.serving import render_serving_curve
+    from aibudget.report.terminal import console
+
+    render_serving_curve(result, console())
+
+
 @app.command()
 @_reports_errors
 def validate(
@@ -303,9 +330,30 @@ def validate(
         int, typer.Option("--samples", min=0, max=100_000, help="Monte Carlo draws per run.")
     ] = 2_000,
     seed: Seed = 0,
+    serving: Annotated[
+        bool,
+        typer.Option(
+            "--serving",
+            help="Validate serving instead: predict the MLPerf Inference LLM results from each "
+            "accelerator's datasheet, leaving each accelerator out of the fit in turn.",
+        ),
+    ] = False,
 ) -> None:
     """Predict published training runs from their inputs alone and report the errors: chip-hours,
-    wall clock, energy, CO2e and cost, against 6ND at 40% MFU and the uncalibrated defaults."""
+    wall clock, energy, CO2e and cost, against 6ND at 40% MFU and the uncalibrated defaults.
+    With --serving: MLPerf Inference throughput per accelerator, out of sample."""
+    if serving:
+        from aibudget.serving_validation import validate_serving
+
+        checked = validate_serving()
+        if as_json:
+            _dump(checked.to_dict())
+            return
+        from aibudget.report.serving import render_serving_validation
+        from aibudget.report.terminal import console
+
+        render_serving_validation(checked, console())
+        return
     from aibudget.validation import validate as run_validate
 
     result = run_validate(runs, samples=samples, seed=seed)

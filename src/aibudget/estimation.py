@@ -20,10 +20,11 @@ from aibudget import catalog
 from aibudget._errors import DoesNotFitError, ScenarioError
 from aibudget.assumptions import Assumption, MonteCarlo, Tornado
 from aibudget.catalog import Accelerator
+from aibudget.catalog import serving as serving_catalog
 from aibudget.model import compute, memory, scaling
 from aibudget.model import serving as serving_model
-from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle
-from aibudget.resolution import Resolved, resolve
+from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle, serving_curve
+from aibudget.resolution import SERVING_WEIGHT_BYTES, Resolved, resolve, serving_variant
 from aibudget.scenario import Scenario, TrainingSpec, field_limits, load_scenario
 from aibudget.units import format_quantity
 
@@ -146,6 +147,7 @@ class Estimate:
     floor: Mapping[str, Any] = field(default_factory=dict)
     samples: int = 0
     seed: int = 0
+    serving_curve: Mapping[str, Any] = field(default_factory=dict)
 
     def total(self, key: str) -> Array:
         """A measure summed over every phase."""
@@ -188,6 +190,8 @@ class Estimate:
         }
         if self.serving:
             out["serving"] = {k: summarize(v) for k, v in self.serving.items()}
+        if self.serving_curve:
+            out["serving_curve"] = dict(self.serving_curve)
         out["horizon_years"] = self.horizon_years
         out["cash_flow"] = [
             {"year": year, "usd": summarize(self.cash_flow_usd[..., year])}
@@ -427,6 +431,8 @@ _FIGURES = {
     "serving.decode_tokens_per_s_per_chip",
     "serving.prefill_tokens_per_s_per_chip",
     "serving.usd_per_month",
+    "serving.min_tpot_ms",
+    "serving.kwh_per_1000_requests",
 }
 
 
@@ -660,69 +666,85 @@ def _serving_explanations(result: Lifecycle, resolved: Resolved) -> list[Explana
     peak = next(
         a.name
         for a in resolved.assumptions
-        if a.name.startswith(f"accelerator.{acc.name}.peak_") and "serving" not in a.name
+        if a.name.startswith(f"accelerator.{acc.name}.peak_") and a.name.endswith("[serving]")
     )
     bandwidth = f"accelerator.{acc.name}.memory_bandwidth_tb_s"
+    link = f"accelerator.{acc.name}.link_gb_s"
+    params = "serving.params" if "serving.params" in _names(resolved) else "model.params"
     return [
         Explanation(
             "serving.chips_per_replica",
             _first(f["chips_per_replica"]),
             "chips",
-            "given, or the fewest of 1, 2, 4 … 64 whose memory × fraction holds the weights "
-            "and one sequence's KV cache",
+            "given, or the size of 1, 2, 4 … 64 whose memory × fraction holds the weights and "
+            "one sequence's KV cache, meets the latency target, and needs the fewest chips for "
+            "the traffic; tensor parallel up to the chip's domain, pipeline stages beyond",
             (
-                (
-                    "params",
-                    "serving.params" if "serving.params" in _names(resolved) else "model.params",
-                ),
+                ("params", params),
                 ("precision", "serving.precision"),
                 ("memory", f"accelerator.{acc.name}.memory_gb"),
                 ("fraction", "serving.memory_fraction"),
                 ("KV/token", "serving.kv_cache_bytes_per_token"),
+                ("TP max", f"accelerator.{acc.name}.tensor_parallel_max"),
             ),
         ),
         Explanation(
             "serving.batch",
             _first(f["batch"]),
             "sequences",
-            "min(free memory / (context × KV per token), latency limit, max batch)",
+            "min(free memory / (context × KV per token), the largest batch whose step meets "
+            "the latency target, max batch)",
             (
                 ("KV/token", "serving.kv_cache_bytes_per_token"),
                 ("max", "serving.max_batch"),
                 ("in", "serving.input_tokens_per_request"),
                 ("out", "serving.output_tokens_per_request"),
+                ("target", "serving.tpot_ms"),
             ),
         ),
         Explanation(
             "serving.decode_tokens_per_s_per_chip",
             _first(f["decode_tokens_per_s_per_chip"]),
             "tokens/s",
-            "batch / step; step = (active weights + batch × context × KV) / "
-            "(chips × bandwidth × MBU), never below the compute time",
+            "batch / step; step = max((weights read + batch × context × KV / stages) / "
+            "(TP chips × bandwidth × MBU), 2 × active × batch / (chips × peak × η)) + batch × "
+            "all-reduce time per token",
             (
                 ("bandwidth", bandwidth),
                 ("MBU", "serving.mbu"),
                 ("batch", "serving.batch"),
                 ("peak", peak),
+                ("η", "serving.prefill_mfu"),
+                ("link", link),
             ),
+        ),
+        Explanation(
+            "serving.min_tpot_ms",
+            _first(f["min_tpot_ms"]),
+            "ms",
+            "the decode step at batch 1: (active weights) / (TP chips × bandwidth × MBU) + "
+            "the all-reduces of one token",
+            (("bandwidth", bandwidth), ("MBU", "serving.mbu"), ("link", link)),
         ),
         Explanation(
             "serving.prefill_tokens_per_s_per_chip",
             _first(f["prefill_tokens_per_s_per_chip"]),
             "tokens/s",
-            "peak FLOP/s × prefill MFU / (2 × active params)",
-            (("peak", peak), ("MFU", "serving.prefill_mfu")),
+            "1 / (2 × active params / (chips × peak × η) + all-reduce time per token) / chips",
+            (("peak", peak), ("η", "serving.prefill_mfu"), ("link", link)),
         ),
         Explanation(
             "serving.replicas",
             _first(f["replicas"]),
             "replicas",
-            "dedicated: ⌈peak requests/s × (1 + headroom) / requests/s per replica⌉; "
-            "autoscaled: mean requests/s × (1 + headroom) / requests/s per replica, ≥ minimum",
+            "dedicated: ⌈peak requests/s × (1 + headroom) / requests/s per replica⌉ + spares; "
+            "autoscaled: max(mean requests/s × (1 + headroom) / requests/s per replica, "
+            "minimum) + spares",
             (
                 ("requests/day", "serving.requests_per_day"),
                 ("peak/mean", "serving.peak_to_mean"),
                 ("headroom", "serving.headroom"),
+                ("spares", "serving.spare_replicas"),
                 ("mode", "serving.mode"),
             ),
         ),
@@ -730,8 +752,21 @@ def _serving_explanations(result: Lifecycle, resolved: Resolved) -> list[Explana
             "serving.usd_per_month",
             _first(f["usd_per_month"]),
             "USD/month",
-            "first year's deployment cost / 12",
+            "first year's deployment cost / 12; per million input and output tokens split by "
+            "the replica's time in prefill and in decode",
             (("replicas", "serving.replicas"), ("chips/replica", "serving.chips_per_replica")),
+        ),
+        Explanation(
+            "serving.kwh_per_1000_requests",
+            _first(f["kwh_per_1000_requests"]),
+            "kWh",
+            "chips × hours × TDP × server ratio × (idle + (busy − idle) × utilisation) × PUE / "
+            "requests × 1000",
+            (
+                ("idle", "energy.idle_power_fraction [serving]"),
+                ("busy", "energy.average_power_fraction [serving]"),
+                ("PUE", "energy.pue [serving]"),
+            ),
         ),
     ]
 
@@ -798,6 +833,143 @@ def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
             "chips per replica (serving.chips_per_replica), a lower precision (serving.precision: "
             "fp8 or int4) or an accelerator with more memory."
         )
+
+
+#: Precisions tried, narrowest last, when a latency target is out of reach.
+_NARROWER = ("fp8", "fp4", "int4")
+
+
+def _check_latency(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
+    """A time-per-output-token target the hardware cannot reach is an error at
+    ``serving.tpot_ms`` that names the fastest the scenario's model and chip can do and what
+    would meet the target: a narrower precision, another accelerator, a looser target."""
+    serving = s.serving
+    acc = resolved.serving_accelerator
+    if serving is None or serving.mode == "api" or serving.tpot_ms is None or acc is None:
+        return
+    if bool(np.all(result.serving["meets_latency"] == 1.0)):
+        return
+    inputs = resolved.inputs.serving
+    x, chips = inputs.replica, inputs.chips_per_replica
+    fastest, size = serving_model.fastest_tpot_s(x, chips)
+    best_ms, best_chips = float(np.max(fastest)) * 1e3, float(size.flat[0])
+    target = serving.tpot_ms
+    current = SERVING_WEIGHT_BYTES[serving.precision]
+    fixes: list[str] = []
+    for precision in _NARROWER:
+        native = serving_catalog.serving_peak(acc, precision)[0] == precision
+        if SERVING_WEIGHT_BYTES[precision] < current and (precision != "fp4" or native):
+            t, _ = serving_model.fastest_tpot_s(
+                serving_variant(x, acc.name, precision, serving.precision), chips
+            )
+            ms = float(np.max(t)) * 1e3
+            if ms <= target:
+                fixes.append(f"serving.precision: {precision} ({ms:.3g} ms)")
+                break
+    faster = []
+    for other in catalog.accelerators():
+        if other.name == acc.name or other.memory_bandwidth_tb_s is None:
+            continue
+        if serving.precision == "fp4" and serving_catalog.serving_peak(other, "fp4")[0] != "fp4":
+            continue
+        t, _ = serving_model.fastest_tpot_s(
+            serving_variant(x, other.name, serving.precision, serving.precision), chips
+        )
+        ms = float(np.max(t)) * 1e3
+        if ms <= target:
+            faster.append((ms, other.name))
+    if faster:
+        names = ", ".join(f"{name} ({ms:.3g} ms)" for ms, name in sorted(faster)[:3])
+        fixes.append(f"serving.accelerator: {names}")
+    fixes.append(f"a target of at least {best_ms:.3g} ms")
+    weights_gb = float(x.weights_active_bytes.flat[0]) / memory.BYTES_PER_GB
+    tp = float(np.minimum(best_chips, x.tensor_parallel_max.flat[0]))
+    params = serving.params or (s.model.params if s.model is not None else 0.0)
+    how = (
+        f"{format_quantity(params)} parameters in {serving.precision} on {acc.name} reach "
+        f"{best_ms:.3g} ms at the fastest (batch 1 on {best_chips:.0f} chips, {tp:.0f} tensor "
+        f"parallel: {weights_gb:,.0f} GB of active weights read per token at {tp:.0f} × "
+        f"{acc.memory_bandwidth_tb_s:g} TB/s × MBU {float(x.mbu.flat[0]):.2f}, plus the "
+        "all-reduces)"
+    )
+    message = (
+        f"{target:g} ms per output token is out of reach: {how}. Would meet it: "
+        + "; or ".join(fixes)
+    )
+    raise ScenarioError(
+        f"{s.name} has 1 problem:\n  serving.tpot_ms: {message}", [("serving.tpot_ms", message)]
+    )
+
+
+def _same_size_apis(params: float, active: float) -> list[catalog.ApiModel]:
+    """Hosted offers of an open model of this size (total and active parameters within 10%)."""
+    return [
+        m
+        for m in catalog.api_models()
+        if m.open_weights
+        and m.params_total is not None
+        and abs(m.params_total / params - 1.0) <= 0.1
+        and abs((m.params_active or m.params_total) / active - 1.0) <= 0.1
+    ]
+
+
+#: Points of the throughput-against-traffic curve.
+CURVE_POINTS = 25
+
+
+def _serving_curve(scenario: Scenario, point: Resolved) -> dict[str, Any]:
+    """The fleet's cost per million tokens from a trickle of traffic to many saturated replicas,
+    dedicated and autoscaled, with the API prices of the same model beside it."""
+    serving = scenario.serving
+    if serving is None:
+        return {}
+    s = point.inputs.serving
+    tokens_in = float(s.replica.input_tokens[0])
+    tokens_out = float(s.replica.output_tokens[0])
+    traffic = float(s.requests_per_day[0])
+    apis: list[catalog.ApiModel] = []
+    if serving.mode == "api" and serving.api is not None and serving.api.model is not None:
+        apis = [catalog.api_model(serving.api.model)]
+    elif serving.compare_api is not None:
+        apis = [catalog.api_model(serving.compare_api)]
+    elif serving.mode != "api":
+        active = float(s.replica.active_params[0])
+        total = float(s.replica.weights_total_bytes[0] / s.replica.weights_active_bytes[0]) * active
+        apis = _same_size_apis(total, active)
+    api_lines = [
+        {
+            "name": m.name,
+            "usd_per_million_input": m.input_usd_per_million_tokens,
+            "usd_per_million_output": m.output_usd_per_million_tokens,
+            "usd_per_million_tokens": (
+                tokens_in * m.input_usd_per_million_tokens
+                + tokens_out * m.output_usd_per_million_tokens
+            )
+            / max(tokens_in + tokens_out, 1.0),
+            "source": m.source_url,
+            "as_of": m.as_of,
+        }
+        for m in apis
+    ]
+    out: dict[str, Any] = {
+        "scenario_requests_per_day": traffic,
+        "input_tokens": tokens_in,
+        "output_tokens": tokens_out,
+        "api": api_lines,
+    }
+    if serving.mode == "api":
+        return out
+    replica = serving_model.replica(s.chips_per_replica, s.replica)
+    per_replica_day = float(replica.requests_per_s[0]) * serving_model.SECONDS_PER_DAY
+    low = per_replica_day / 1000.0
+    high = max(10.0 * traffic, 30.0 * per_replica_day)
+    grid = np.unique(np.append(np.geomspace(low, high, CURVE_POINTS), traffic))
+    for mode, flag in (("dedicated", 0.0), ("autoscaled", 1.0)):
+        curve = serving_curve(point.inputs, grid, flag)
+        out[mode] = {k: [float(v) for v in curve[k]] for k in curve if k != "requests_per_day"}
+    out["requests_per_day"] = [float(v) for v in grid]
+    out["requests_per_day_per_replica"] = per_replica_day
+    return out
 
 
 def _cheapest_listing(acc: Accelerator) -> catalog.CloudPrice | None:
@@ -971,6 +1143,7 @@ def estimate(
     point = resolve(scenario)
     point_result = lifecycle(point.inputs)
     _check_fits(scenario, point_result, point)
+    _check_latency(scenario, point_result, point)
     base = {m: float(point_result.total(m)[0]) for m in MEASURES}
     result, drawn = point_result, 0
     if point.uncertain and samples > 0:
@@ -1026,4 +1199,5 @@ def estimate(
         seed=seed,
         sizing=_sizing(scenario, point, point_result),
         floor=_floor(point, point_result),
+        serving_curve=_serving_curve(scenario, point),
     )

@@ -8,6 +8,7 @@ Nothing here computes a cost; the model does.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,9 @@ from numpy.typing import NDArray
 from aibudget import catalog
 from aibudget._errors import ScenarioError, UnknownNameError, closest
 from aibudget.assumptions import FROM_SCENARIO, Assumption, Distribution, Point, Sampler
+from aibudget.catalog import serving as serving_catalog
 from aibudget.model import compute, memory, scaling
+from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import (
     DataInputs,
     ExperimentInputs,
@@ -33,22 +36,24 @@ from aibudget.model.site import Site, flat_names
 from aibudget.model.training import TrainingInputs
 from aibudget.scenario import CloudSpec, OwnedSpec, Scenario
 
-__all__ = ["Resolved", "Resolver", "resolve"]
+__all__ = ["Resolved", "Resolver", "resolve", "serving_variant"]
 
 #: What an assumption resolves to: a number, or an array of draws from a sampler.
 Value = float | NDArray[np.float64]
 
-#: Bytes per weight when serving, by precision.
-SERVING_WEIGHT_BYTES = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
-#: The precision whose dense peak prefill runs at, by serving precision.
-SERVING_COMPUTE = {
-    "fp32": "fp32",
-    "fp16": "fp16",
-    "bf16": "bf16",
-    "fp8": "fp8",
-    "int8": "fp8",
-    "int4": "fp8",
+#: Bytes per weight when serving, by precision (FP4 and INT4 pack two weights a byte).
+SERVING_WEIGHT_BYTES = {
+    "fp32": 4.0,
+    "fp16": 2.0,
+    "bf16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "fp4": 0.5,
+    "int4": 0.5,
 }
+#: vLLM's default most sequences per engine rises from 256 to 1,024 on accelerators with at
+#: least 70 GiB, A100s excepted (``get_batch_defaults`` in vllm/engine/arg_utils.py).
+LARGE_BATCH_MEMORY_GB = 70 * 2**30 / 1e9
 
 
 class Resolver:
@@ -962,7 +967,6 @@ def _serving(
     r: Resolver, training_acc: catalog.Accelerator | None
 ) -> tuple[ServingInputs, catalog.Accelerator | None]:
     s = r.scenario.serving
-    m = r.scenario.model
     names = flat_names(ServingInputs, {"replica": ReplicaInputs, "site": Site})
     values: dict[str, object] = {f: 0.0 for f in names}
     values.update(
@@ -978,6 +982,8 @@ def _serving(
         prefill_mfu=1.0,
         max_batch=1.0,
         memory_fraction=1.0,
+        link_bytes_per_s=1.0,
+        tensor_parallel_max=1.0,
     )
     if s is None:
         return ServingInputs.from_values(**values), None
@@ -997,12 +1003,17 @@ def _serving(
     values["traffic_growth_per_year"] = growth
     if r.scenario.maintenance is not None and growth:
         r.given("maintenance.traffic_growth_per_year", growth, "fraction")
-    storage = catalog.constant("storage_usd_per_gb_month")
-    overhead_fraction = (
+    values["overhead_fraction"] = (
         r.given("serving.overhead_fraction", s.overhead_fraction, "fraction")
         if s.overhead_fraction is not None
         else 0.0
     )
+    values["overhead_usd_per_month"] = (
+        r.given("serving.overhead_usd_per_month", s.overhead_usd_per_month, "USD/month")
+        if s.overhead_usd_per_month
+        else 0.0
+    )
+    _egress(r, values)
 
     if s.mode == "api":
         assert s.api is not None
@@ -1029,13 +1040,6 @@ def _serving(
             )
         values["api_wh_per_output_token"] = _api_energy(r, "serving.api.wh_per_output_token", model)
         values["api_grid_gco2e_per_kwh"] = _api_grid(r, "serving.api.grid_gco2e_per_kwh")
-        _egress(r, values)
-        values["overhead_fraction"] = overhead_fraction
-        values["overhead_usd_per_month"] = (
-            r.given("serving.overhead_usd_per_month", s.overhead_usd_per_month, "USD/month")
-            if s.overhead_usd_per_month
-            else 0.0
-        )
         return ServingInputs.from_values(**values), None
 
     if s.accelerator is None and training_acc is None:
@@ -1046,69 +1050,29 @@ def _serving(
     else:
         r.derived("serving.accelerator", acc.name, "", "the training accelerator")
     values["autoscaled"] = 1.0 if s.mode == "autoscaled" else 0.0
-    assert m is not None  # a scenario without a model only uses a hosted API
-    if s.params is not None:
-        r.given("serving.params", s.params, "params")
-    params = s.params if s.params is not None else m.params
-    if params is None:
-        raise r.error(
-            "serving.params", "the served model's parameters are needed to size the fleet"
-        )
-    active = (
-        r.given("serving.active_params", s.active_params, "params")
-        if s.active_params is not None
-        else (m.active_params or params if s.params is None else params)
-    )
+    params, active = _served_params(r)
     values["active_params"] = active
     weight_bytes = SERVING_WEIGHT_BYTES[s.precision]
     r.given("serving.precision", s.precision, "")
     values["weights_total_bytes"] = params * weight_bytes
     values["weights_active_bytes"] = active * weight_bytes
-    values["kv_bytes_per_token"] = _kv_cache(r, params, weight_bytes)
-    values["memory_bytes_per_chip"] = acc.memory_gb * memory.BYTES_PER_GB
-    values["memory_fraction"] = r.constant("serving.memory_fraction", "serving_memory_fraction")
-    if acc.memory_bandwidth_tb_s is None:
-        raise r.error("serving.accelerator", f"{acc.name} has no published memory bandwidth")
-    values["bandwidth_bytes_per_s"] = (
-        r.add(
-            Assumption(
-                f"accelerator.{acc.name}.memory_bandwidth_tb_s",
-                acc.memory_bandwidth_tb_s,
-                "TB/s",
-                acc.source_url,
-                acc.as_of,
-            )
-        )
-        * 1e12
-    )
-    compute = SERVING_COMPUTE[s.precision]
-    if compute not in acc.peak_dense_tflops and "bf16" in acc.peak_dense_tflops:
-        compute = "bf16"
-    if compute not in acc.peak_dense_tflops:
-        compute = next(p for p in ("fp16", "bf16", "fp32") if p in acc.peak_dense_tflops)
-    values["peak_flops_per_s"] = r.add(
-        Assumption(
-            f"accelerator.{acc.name}.peak_{compute}",
-            acc.peak_flops_per_s(compute),
-            "FLOP/s",
-            acc.source_url,
-            acc.as_of,
-            f"dense {compute} peak per chip",
-        )
-    )
-    values["mbu"] = r.pick("serving.mbu", s.mbu, "fraction", "mbu", acc.qualifiers)
-    if s.prefill_mfu is not None:
-        values["prefill_mfu"] = r.given("serving.prefill_mfu", s.prefill_mfu, "fraction")
+    layers, d_model = _model_shape(r)
+    values["layers"], values["d_model"] = layers, d_model
+    values["kv_bytes_per_token"] = _kv_cache(r, weight_bytes)
+    values.update(_serving_chip(r, acc, s.precision))
+    values["mbu"] = _serving_efficiency(r, "serving.mbu", s.mbu)
+    values["prefill_mfu"] = _serving_efficiency(r, "serving.prefill_mfu", s.prefill_mfu)
+    if s.max_batch is not None:
+        values["max_batch"] = r.given("serving.max_batch", s.max_batch, "sequences")
     else:
-        values["prefill_mfu"] = r.constant(
-            "serving.prefill_mfu",
-            "mfu",
-            acc.qualifiers,
-            "prefill is compute-bound like training: the family's measured training MFU (the "
-            "sourced one, not the effective MFU fitted on whole-run GPU-hours)",
-            calibrated=False,
+        large = acc.memory_gb >= LARGE_BATCH_MEMORY_GB and acc.family != "a100"
+        values["max_batch"] = r.constant(
+            "serving.max_batch",
+            "max_batch",
+            ("70gib",) if large else (),
+            f"{catalog.constant_for('max_batch', ('70gib',) if large else ()).description} "
+            f"({acc.name}: {acc.memory_gb:g} GB)",
         )
-    values["max_batch"] = r.pick("serving.max_batch", s.max_batch, "sequences", "max_batch")
     if s.tpot_ms is not None:
         values["tpot_target_s"] = r.given("serving.tpot_ms", s.tpot_ms, "ms") / 1000.0
     if s.chips_per_replica is not None:
@@ -1127,8 +1091,19 @@ def _serving(
                 "one replica kept running so the first request is served",
             )
         )
+    if s.overhead_fraction is None:  # a fleet of one's own runs load balancers, storage, logs
+        values["overhead_fraction"] = r.constant(
+            "serving.overhead_fraction", "serving_overhead_fraction"
+        )
+    values["spare_replicas"] = r.pick(
+        "serving.spare_replicas", s.spare_replicas, "replicas", "serving_spare_replicas"
+    )
     site = _site(r, "serving", acc, s.hardware, s.cloud, s.owned, "serving")
     values.update(site)
+    values["idle_power_fraction"] = r.constant(
+        "energy.idle_power_fraction [serving]", "idle_power_fraction", acc.qualifiers
+    )
+    storage = catalog.constant("storage_usd_per_gb_month")
     storage_gb = params * weight_bytes / memory.BYTES_PER_GB
     storage_month = r.add(
         Assumption(
@@ -1140,14 +1115,128 @@ def _serving(
             f"{storage_gb:,.3g} GB of weights × ${storage.value}/GB-month ({storage.description})",
         )
     )
-    _egress(r, values)
-    values["overhead_fraction"] = overhead_fraction
-    values["overhead_usd_per_month"] = storage_month + (
-        r.given("serving.overhead_usd_per_month", s.overhead_usd_per_month, "USD/month")
-        if s.overhead_usd_per_month
-        else 0.0
-    )
+    values["overhead_usd_per_month"] = storage_month + np.asarray(values["overhead_usd_per_month"])
     return ServingInputs.from_values(**values), acc
+
+
+def _served_params(r: Resolver) -> tuple[float, float]:
+    """The served model's total and active parameters (``serving.params`` or the model's)."""
+    s, m = r.scenario.serving, r.scenario.model
+    assert s is not None
+    assert m is not None  # a scenario without a model only uses a hosted API
+    if s.params is not None:
+        r.given("serving.params", s.params, "params")
+    elif "model.params" not in r.used:
+        r.given("model.params", m.params, "params")
+    params = s.params if s.params is not None else m.params
+    if s.active_params is not None:
+        active = float(r.given("serving.active_params", s.active_params, "params"))
+    elif s.params is None and m.active_params is not None:
+        if "model.active_params" not in r.used:
+            r.given("model.active_params", m.active_params, "params")
+        active = m.active_params
+    else:
+        active = params
+    return params, active
+
+
+def _model_shape(r: Resolver) -> tuple[Value, Value]:
+    """Layers and width of the served model: resolved by the training section, given, or
+    inferred from the parameters."""
+    m = r.scenario.model
+    assert m is not None
+    if "model.layers" not in r.used:
+        if m.layers is not None and m.d_model is not None:
+            r.given("model.layers", m.layers, "layers")
+            r.given("model.d_model", m.d_model, "width")
+        else:
+            inferred_layers, inferred_width = memory.inferred_shape(m.params)
+            r.derived(
+                "model.layers",
+                float(inferred_layers),
+                "layers",
+                "N ≈ 12·L·d², d = 128·L",
+                "inferred from params for the KV cache and the all-reduces",
+            )
+            r.derived("model.d_model", float(inferred_width), "width", "d = 128·L")
+    return float(r.used["model.layers"].value), float(r.used["model.d_model"].value)
+
+
+def _serving_chip(r: Resolver, acc: catalog.Accelerator, precision: str) -> dict[str, Value]:
+    """The accelerator's datasheet as the replica sees it: memory, bandwidth, the peak at the
+    precision its matrix multiplies run, and the link between tensor-parallel peers."""
+    extra = serving_catalog.accelerator_serving(acc.name)
+    if acc.memory_bandwidth_tb_s is None:
+        raise r.error("serving.accelerator", f"{acc.name} has no published memory bandwidth")
+    memory_gb = r.add(
+        Assumption(
+            f"accelerator.{acc.name}.memory_gb", acc.memory_gb, "GB", acc.source_url, acc.as_of
+        )
+    )
+    bandwidth = r.add(
+        Assumption(
+            f"accelerator.{acc.name}.memory_bandwidth_tb_s",
+            acc.memory_bandwidth_tb_s,
+            "TB/s",
+            acc.source_url,
+            acc.as_of,
+        )
+    )
+    compute, peak, source, as_of = serving_catalog.serving_peak(acc, precision)
+    if precision == "fp4" and compute != "fp4":
+        raise r.error(
+            "serving.precision",
+            f"{acc.name} has no FP4 matrix units (FP4 needs Blackwell-class chips: B200, GB200, "
+            "RTX-PRO-6000); use int4 (4-bit weights, 8-bit matrix multiplies) or fp8",
+        )
+    peak_value = r.add(
+        Assumption(
+            f"accelerator.{acc.name}.peak_{compute} [serving]",
+            peak,
+            "FLOP/s",
+            source,
+            as_of,
+            f"dense {compute} peak per chip: {precision} weights run {compute} matrix multiplies",
+        )
+    )
+    link_gb_s = extra.link_gb_s if extra.link_gb_s is not None else 32.0
+    link = r.add(
+        Assumption(
+            f"accelerator.{acc.name}.link_gb_s",
+            link_gb_s,
+            "GB/s",
+            extra.source_url,
+            extra.as_of,
+            f"per chip, per direction, to its tensor-parallel peers: {extra.notes}",
+        )
+    )
+    tp_max = r.add(
+        Assumption(
+            f"accelerator.{acc.name}.tensor_parallel_max",
+            float(extra.tensor_parallel_max),
+            "chips",
+            extra.source_url,
+            extra.as_of,
+            "chips in one scale-up domain: tensor parallelism stops there, pipeline stages "
+            "carry larger replicas",
+        )
+    )
+    return dict(
+        memory_bytes_per_chip=np.asarray(memory_gb) * memory.BYTES_PER_GB,
+        memory_fraction=r.constant("serving.memory_fraction", "serving_memory_fraction"),
+        bandwidth_bytes_per_s=np.asarray(bandwidth) * 1e12,
+        peak_flops_per_s=peak_value,
+        link_bytes_per_s=np.asarray(link) * 1e9,
+        tensor_parallel_max=tp_max,
+    )
+
+
+def _serving_efficiency(r: Resolver, name: str, given: float | None) -> Value:
+    """The user's efficiency, else the value fitted on MLPerf Inference."""
+    if given is not None:
+        return r.given(name, given, "fraction")
+    row = serving_catalog.serving_fit()[name]
+    return r.add(_from_constant(name, row, row.description))
 
 
 def _egress(r: Resolver, values: dict[str, object]) -> None:
@@ -1166,9 +1255,9 @@ def _egress(r: Resolver, values: dict[str, object]) -> None:
     )
 
 
-def _kv_cache(r: Resolver, params: float, weight_bytes: float) -> Value:
-    """KV-cache bytes per token: 2 × layers × d_model × kv/heads × bytes (16-bit cache unless
-    the weights are 8-bit or narrower, when the cache is taken as 8-bit too)."""
+def _kv_cache(r: Resolver, weight_bytes: float) -> Value:
+    """KV-cache bytes per token (:func:`aibudget.model.serving.kv_cache_bytes_per_token`): a
+    16-bit cache unless the weights are 8-bit or narrower, when the cache is 8-bit too."""
     m = r.scenario.model
     assert m is not None
     layers = float(r.used["model.layers"].value)
@@ -1188,13 +1277,43 @@ def _kv_cache(r: Resolver, params: float, weight_bytes: float) -> Value:
             "grouped-query attention (Llama 2 70B, Llama 3) caches 8x less",
         )
     cache_bytes = 2.0 if weight_bytes >= 2.0 else 1.0
-    value = 2.0 * layers * d_model * ratio * cache_bytes
+    value = serving_model.kv_cache_bytes_per_token(
+        *(np.atleast_1d(float(v)) for v in (layers, d_model, ratio, cache_bytes))
+    )[0]
     return r.derived(
         "serving.kv_cache_bytes_per_token",
-        value,
+        float(value),
         "bytes",
         "2 × layers × d_model × kv/heads × bytes",
         f"{cache_bytes:g}-byte cache; Pope et al. 2022",
+    )
+
+
+def serving_variant(
+    x: ReplicaInputs, accelerator: str, precision: str, precision_now: str
+) -> ReplicaInputs:
+    """The same replica on another accelerator or at another weight precision (the efficiencies
+    are fitted across accelerators, so only the datasheet and the bytes change): what would
+    meet a latency target the scenario's choice cannot."""
+    acc = catalog.accelerator(accelerator)
+    extra = serving_catalog.accelerator_serving(acc.name)
+    scale = SERVING_WEIGHT_BYTES[precision] / SERVING_WEIGHT_BYTES[precision_now]
+    kv_scale = (2.0 if SERVING_WEIGHT_BYTES[precision] >= 2.0 else 1.0) / (
+        2.0 if SERVING_WEIGHT_BYTES[precision_now] >= 2.0 else 1.0
+    )
+    _, peak, _, _ = serving_catalog.serving_peak(acc, precision)
+    return dataclasses.replace(
+        x,
+        weights_total_bytes=x.weights_total_bytes * scale,
+        weights_active_bytes=x.weights_active_bytes * scale,
+        kv_bytes_per_token=x.kv_bytes_per_token * kv_scale,
+        memory_bytes_per_chip=np.full_like(x.memory_bytes_per_chip, acc.memory_gb * 1e9),
+        bandwidth_bytes_per_s=np.full_like(
+            x.bandwidth_bytes_per_s, (acc.memory_bandwidth_tb_s or 0.0) * 1e12
+        ),
+        peak_flops_per_s=np.full_like(x.peak_flops_per_s, peak),
+        link_bytes_per_s=np.full_like(x.link_bytes_per_s, (extra.link_gb_s or 32.0) * 1e9),
+        tensor_parallel_max=np.full_like(x.tensor_parallel_max, float(extra.tensor_parallel_max)),
     )
 
 

@@ -617,7 +617,7 @@ class ApiSpec(_Section):
 
 
 Serving = Literal["dedicated", "autoscaled", "api"]
-ServingPrecision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]
+ServingPrecision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "fp4", "int4"]
 
 
 class ServingSpec(_Section):
@@ -657,6 +657,14 @@ class ServingSpec(_Section):
     min_replicas: NonNegativeQuantity | None = Field(
         None, le=1_000_000, description="autoscaled: replicas kept running at least"
     )
+    spare_replicas: (
+        Annotated[float, BeforeValidator(parse_quantity), Field(ge=0, le=100)] | None
+    ) = Field(None, description="replicas kept spare for availability; default 1 (N+1)")
+    compare_api: str | None = Field(
+        None,
+        description="a hosted model from the API catalog to price beside the self-hosted fleet; "
+        "default: the catalog's hosts of a model of the same size",
+    )
     mbu: Fraction | None = Field(None, description="achieved share of peak memory bandwidth")
     prefill_mfu: Fraction | None = Field(None, description="achieved share of peak FLOP/s")
     hardware: Literal["cloud", "owned"] = Field("cloud", description="rent (cloud) or buy (owned)")
@@ -679,6 +687,11 @@ class ServingSpec(_Section):
             return catalog.accelerator(value).name
         except UnknownNameError as error:
             raise ValueError(str(error)) from None
+
+    @field_validator("compare_api")
+    @classmethod
+    def _compare_api(cls, value: str | None) -> str | None:
+        return None if value is None else _resolve_api(value)
 
     @model_validator(mode="after")
     def _mode(self) -> ServingSpec:
@@ -753,16 +766,27 @@ class Scenario(_Section):
     @model_validator(mode="after")
     def _memory_shape(self) -> Scenario:
         api_only = self.serving is not None and self.serving.mode == "api"
-        if self.training is None and not api_only:
+        if self.training is None and self.serving is None:
             raise _at(
                 "training",
-                "required (the final training or fine-tuning run); only a scenario that uses a "
-                "hosted API (serving.mode: api) may leave it out",
+                "required (the final training or fine-tuning run) unless the scenario only "
+                "serves a model (a serving section: an off-the-shelf model, or a hosted API)",
             )
         if self.model is None:
             if not (api_only and self.training is None):
                 raise _at("model", "required (the model's parameters, e.g. params: 7B)")
             return self
+        hosted = self.serving is not None and self.serving.mode != "api"
+        if (
+            self.training is None
+            and hosted
+            and self.serving is not None
+            and self.serving.accelerator is None
+        ):
+            raise _at(
+                "serving.accelerator",
+                "required when there is no training section (the accelerator that serves)",
+            )
         if (self.model.layers is None) != (self.model.d_model is None):
             missing = "layers" if self.model.layers is None else "d_model"
             raise _at(

@@ -9,6 +9,7 @@ serving; and the cash flow by year. Loops run over roles and years, never over s
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -112,6 +113,8 @@ class ServingInputs:
     overhead_fraction: Array
     overhead_usd_per_month: Array
     egress_usd_per_million_output_tokens: Array
+    spare_replicas: Array  # kept for availability (1: N+1)
+    idle_power_fraction: Array  # provisioned but idle power over the server's rating
 
     @classmethod
     def from_values(cls, **values: object) -> ServingInputs:
@@ -249,6 +252,7 @@ def _fleet(s: ServingInputs, replica: serving.Replica, requests_per_day: Array) 
         replica.chips,
         s.autoscaled,
         s.min_replicas,
+        s.spare_replicas,
     )
 
 
@@ -259,7 +263,11 @@ def _serving_year(
     fleet = _fleet(s, replica, requests_per_day)
     hosted = 1.0 - s.api
     chip_hours = hosted * fleet.chip_hours_per_year
-    costs = run_at(s.site, chip_hours)
+    # provisioned chips draw idle power all year and the rest while they serve
+    busy = serving.power_fraction_at(
+        fleet.utilisation, s.idle_power_fraction, s.site.average_power_fraction
+    )
+    costs = run_at(dataclasses.replace(s.site, average_power_fraction=busy), chip_hours)
     api_usd = s.api * serving.api_usd_per_year(
         requests_per_day,
         s.replica.input_tokens,
@@ -298,9 +306,53 @@ def _serving_year(
         "api_kwh": api_kwh,
         "api_co2e_kg": energy.co2e_kg(api_kwh, s.api_grid_gco2e_per_kwh),
         "usd": compute + overhead,
+        "input_share": _input_share(s, replica),
         "requests": serving.requests_per_year(requests_per_day),
         "tokens": serving.tokens_per_year(
             requests_per_day, s.replica.input_tokens, s.replica.output_tokens
+        ),
+    }
+
+
+def _input_share(s: ServingInputs, replica: serving.Replica) -> Array:
+    """The share of the serving bill that input tokens bear: the replica's time in prefill for
+    a fleet of one's own, the input tokens' share of the price for a hosted API."""
+    api_input = s.replica.input_tokens * s.api_usd_per_million_input
+    api_total = api_input + s.replica.output_tokens * s.api_usd_per_million_output
+    api_share = np.where(api_total > 0, api_input / np.where(api_total > 0, api_total, 1.0), 0.0)
+    return s.api * api_share + (1.0 - s.api) * replica.prefill_share
+
+
+def serving_curve(
+    x: LifecycleInputs, requests_per_day: Array, autoscaled: float
+) -> dict[str, Array]:
+    """One year of serving at each traffic level of ``requests_per_day`` (the scenario's replica,
+    fleet rules and prices; ``autoscaled`` 1.0 or 0.0): the cost, utilisation and energy a
+    trickle or a flood of requests gives, for the throughput-against-traffic curve."""
+    s = dataclasses.replace(x.serving, autoscaled=np.full_like(x.serving.autoscaled, autoscaled))
+    replica = serving.replica(
+        s.chips_per_replica, s.replica, lambda r: _fleet(s, r, s.requests_per_day).chips
+    )
+    year = _serving_year(s, replica, requests_per_day)
+    tokens = year["tokens"]
+    return {
+        "requests_per_day": requests_per_day,
+        "usd_per_year": year["usd"],
+        "usd_per_million_tokens": serving.usd_per_million(year["usd"], tokens),
+        "usd_per_million_input": serving.usd_per_million(
+            year["usd"] * year["input_share"], year["requests"] * s.replica.input_tokens
+        ),
+        "usd_per_million_output": serving.usd_per_million(
+            year["usd"] * (1.0 - year["input_share"]), year["requests"] * s.replica.output_tokens
+        ),
+        "replicas": year["replicas"],
+        "utilisation": year["utilisation"],
+        "kwh_per_1000_requests": np.where(
+            year["requests"] > 0,
+            (year["hosted_kwh"] + year["api_kwh"])
+            / np.where(year["requests"] > 0, year["requests"], 1.0)
+            * 1e3,
+            0.0,
         ),
     }
 
@@ -397,6 +449,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
                 "api_kwh",
                 "chip_hours",
                 "utilisation",
+                "input_share",
             )
         }
     hosted_hardware = get("accelerators_usd") + get("servers_usd")
@@ -489,9 +542,18 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         "chips": np.broadcast_to(first_year["chips"], shape),
         "utilisation": np.broadcast_to(first_year["utilisation"], shape),
         "usd_per_month": np.broadcast_to(first_year["usd"], shape) / MONTHS_PER_YEAR,
-        "usd_per_million_tokens": np.where(
-            tokens > 0, first_year["usd"] / np.where(tokens > 0, tokens, 1) * 1e6, 0.0
+        "usd_per_million_tokens": serving.usd_per_million(first_year["usd"], tokens),
+        "usd_per_million_input": serving.usd_per_million(
+            first_year["usd"] * first_year["input_share"], requests * s.replica.input_tokens
         ),
+        "usd_per_million_output": serving.usd_per_million(
+            first_year["usd"] * (1.0 - first_year["input_share"]),
+            requests * s.replica.output_tokens,
+        ),
+        "tpot_ms": np.broadcast_to(replica.step_time_s * 1e3, shape) * (1.0 - s.api),
+        "min_tpot_ms": np.broadcast_to(replica.min_tpot_s * 1e3, shape) * (1.0 - s.api),
+        "meets_latency": np.broadcast_to(replica.meets_latency, shape),
+        "spare_replicas": np.broadcast_to(s.spare_replicas, shape) * (1.0 - s.api),
         "kwh_per_1000_requests": np.where(
             requests > 0, first_kwh / np.where(requests > 0, requests, 1) * 1e3, 0.0
         ),
@@ -516,4 +578,5 @@ __all__ = [
     "RoleInputs",
     "ServingInputs",
     "lifecycle",
+    "serving_curve",
 ]

@@ -1,26 +1,35 @@
 """Serving a language model: a roofline model of throughput and the fleet it takes.
 
-Per replica of ``r`` chips (tensor parallel):
+A replica of ``r`` chips runs tensor parallel over ``t = min(r, tensor-parallel limit)`` chips
+(one NVLink or Infinity Fabric domain) and pipeline parallel over ``p = r / t`` stages. Per
+replica, with N active parameters, W bytes of weights, k KV-cache bytes per token, I input and
+O output tokens per request and a context of I + O/2 tokens on average while decoding:
 
-* **prefill** is compute-bound: input tokens/s = r × peak FLOP/s × prefill MFU / (2 × N_active);
-* **decode** is memory-bandwidth-bound with batching: one step for a batch of B sequences reads
-  the active weights once and each sequence's KV cache, so
-  step time = (W_active + B × c × k) / (r × bandwidth × MBU), and never less than the compute
-  time 2 × N_active × B / (r × peak × prefill MFU); output tokens/s = B / step time;
+* **decode step** for a batch of B sequences: every stage reads its weights once per micro-batch
+  and each sequence's KV cache, so the memory time is (W_read(B) + B·ctx·k/p) / (t·bandwidth·MBU);
+  the compute time is 2·N·B / (r·peak·η); the step takes the larger of the two, plus the
+  tensor-parallel all-reduces, 2 per layer of B·d_model activations (ring: 2(t−1)/t of the
+  message crosses each link): B·4·L·d·2 bytes·(t−1)/t / link bandwidth (Shoeybi et al. 2019,
+  Megatron-LM; Pope et al. 2022). The step time is also the time per output token of each user.
+* **mixture of experts** reads the experts its batch touches: W_read(B) = W·(1 − (1 − a)^B), with
+  a = active / total parameters (uniform routing): W_active at batch 1, all weights at large B.
+* **prefill** is compute-bound: input tokens/s = 1 / (2·N / (r·peak·η) + all-reduce time per
+  token).
 * the batch B is the largest that fits in memory beside the weights, meets the time-per-output-
   token target, and stays within the engine's maximum number of sequences.
+* requests/s = 1 / (I / prefill rate + O / decode rate); the share of that time spent in prefill
+  splits the replica's cost between input and output tokens.
 
-A fleet of replicas serves the peak request rate with headroom (dedicated, always on), or the
-mean rate (autoscaled, pay for what is used, with a minimum). The formulas follow the standard
-LLM inference roofline (e.g. Databricks, "LLM Inference Performance Engineering: Best Practices",
-2023; Pope et al. 2022, "Efficiently Scaling Transformer Inference"). Units: bytes, seconds,
-tokens, requests, chips.
+η (``prefill_mfu``, compute) and MBU (``mbu``, bandwidth) are fitted on MLPerf Inference
+(``tools/fit_serving.py``). A fleet of replicas serves the peak request rate with headroom
+(dedicated, always on), or the mean rate (autoscaled, never below a minimum), plus spare replicas
+for availability (N+1). Units: bytes, seconds, tokens, requests, chips.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,13 +42,37 @@ Array = NDArray[np.float64]
 SECONDS_PER_DAY = 86_400.0
 #: Tensor-parallel group sizes tried when the chips per replica are not given.
 REPLICA_SIZES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+#: All-reduces per transformer layer in tensor parallelism: after attention and after the MLP
+#: (Shoeybi et al. 2019, Megatron-LM, §3).
+ALL_REDUCES_PER_LAYER = 2.0
+#: Bytes per activation exchanged in the all-reduces (16-bit activations).
+ACTIVATION_BYTES = 2.0
+#: Halvings of the batch search: enough for any batch below 2^48 sequences.
+_BISECTIONS = 48
+
+
+def _ones() -> Array:
+    return np.ones(1)
+
+
+def _zeros() -> Array:
+    return np.zeros(1)
 
 
 def kv_cache_bytes_per_token(
     layers: Array, d_model: Array, kv_heads_fraction: Array, bytes_per_value: Array
 ) -> Array:
-    """Keys and values of one token in every layer: 2 × L × d × (kv heads / heads) × bytes."""
+    """Keys and values of one token in every layer: 2 × L × d × (kv heads / heads) × bytes
+    (Pope et al. 2022)."""
     return 2.0 * layers * d_model * kv_heads_fraction * bytes_per_value
+
+
+def weights_read_bytes(weights_total: Array, weights_active: Array, batch: Array) -> Array:
+    """Weight bytes a decode step reads for ``batch`` sequences: a dense model reads them all; a
+    mixture of experts reads the experts its batch routes to, W·(1 − (1 − a)^B) with
+    a = active / total (each sequence picks its experts uniformly and independently)."""
+    share = np.clip(weights_active / np.maximum(weights_total, 1.0), 0.0, 1.0)
+    return weights_total * (1.0 - (1.0 - share) ** batch)
 
 
 @dataclass(frozen=True)
@@ -52,7 +85,12 @@ class Replica:
     decode_tokens_per_s: Array
     prefill_tokens_per_s: Array
     requests_per_s: Array
-    step_time_s: Array
+    step_time_s: Array  # the decode step at the batch: each user's time per output token
+    min_tpot_s: Array  # the decode step at batch 1: the fastest time per output token
+    meets_latency: Array  # 1.0 where the step at batch 1 meets the target (or there is none)
+    prefill_share: Array  # share of a request's replica time spent in prefill
+    tensor_parallel: Array
+    compute_bound: Array  # 1.0 where the decode step is limited by compute, not memory
 
 
 @dataclass(frozen=True)
@@ -73,32 +111,72 @@ class ReplicaInputs:
     prefill_mfu: Array
     max_batch: Array
     tpot_target_s: Array  # NaN: no latency target
+    layers: Array = field(default_factory=_zeros)  # for the all-reduces (0: none)
+    d_model: Array = field(default_factory=_zeros)
+    link_bytes_per_s: Array = field(default_factory=_ones)  # per chip, per direction
+    tensor_parallel_max: Array = field(default_factory=lambda: np.full(1, 8.0))
 
 
-def _replica(chips: Array, x: ReplicaInputs) -> Replica:
+def comm_s_per_token(x: ReplicaInputs, tensor_parallel: Array) -> Array:
+    """Seconds of tensor-parallel all-reduce per token in flight: 2 per layer of d_model 16-bit
+    activations, of which a ring sends 2(t − 1)/t over each chip's link."""
+    share = 2.0 * (tensor_parallel - 1.0) / np.maximum(tensor_parallel, 1.0)
+    message = ALL_REDUCES_PER_LAYER * x.layers * x.d_model * ACTIVATION_BYTES
+    return message * share / np.maximum(x.link_bytes_per_s, 1.0)
+
+
+def _step_s(
+    x: ReplicaInputs, chips: Array, tp: Array, batch: Array, comm: Array, context: Array
+) -> tuple[Array, Array]:
+    """The decode step for ``batch`` sequences, and 1.0 where compute (not memory) limits it."""
+    stages = chips / tp
+    memory_s = (
+        weights_read_bytes(x.weights_total_bytes, x.weights_active_bytes, batch)
+        + batch * context * x.kv_bytes_per_token / stages
+    ) / (tp * x.bandwidth_bytes_per_s * x.mbu)
+    compute_s = (
+        FORWARD_FLOPS_PER_PARAM
+        * x.active_params
+        * batch
+        / (chips * x.peak_flops_per_s * x.prefill_mfu)
+    )
+    return np.maximum(memory_s, compute_s) + batch * comm, (compute_s > memory_s).astype(float)
+
+
+def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
+    """One replica of exactly ``chips`` chips."""
+    tp = np.minimum(chips, np.maximum(x.tensor_parallel_max, 1.0))
     kv_per_sequence = (x.input_tokens + x.output_tokens) * x.kv_bytes_per_token
     free = chips * x.memory_bytes_per_chip * x.memory_fraction - x.weights_total_bytes
     batch_memory = np.floor(np.maximum(free, 0.0) / np.maximum(kv_per_sequence, 1.0))
-    bandwidth = chips * x.bandwidth_bytes_per_s * x.mbu
-    mean_context = x.input_tokens + x.output_tokens / 2.0
-    kv_read_per_sequence = mean_context * x.kv_bytes_per_token
-    batch_latency = np.where(
-        np.isnan(x.tpot_target_s),
-        np.inf,
-        np.floor(
-            (np.nan_to_num(x.tpot_target_s) * bandwidth - x.weights_active_bytes)
-            / np.maximum(kv_read_per_sequence, 1.0)
-        ),
-    )
-    batch = np.maximum(1.0, np.minimum(np.minimum(batch_memory, batch_latency), x.max_batch))
-    flops_rate = chips * x.peak_flops_per_s * x.prefill_mfu
-    step_time = np.maximum(
-        (x.weights_active_bytes + batch * kv_read_per_sequence) / bandwidth,
-        FORWARD_FLOPS_PER_PARAM * x.active_params * batch / flops_rate,
-    )
+    cap = np.maximum(1.0, np.minimum(batch_memory, x.max_batch))
+    context = x.input_tokens + x.output_tokens / 2.0
+    comm = comm_s_per_token(x, tp)
+
+    def step(batch: Array) -> Array:
+        return _step_s(x, chips, tp, batch, comm, context)[0]
+
+    target = np.where(np.isnan(x.tpot_target_s), np.inf, x.tpot_target_s)
+    fastest = step(np.ones_like(cap))
+    # the largest batch whose step meets the target: the step grows with the batch
+    low, high = np.ones_like(cap), cap.copy()
+    fast_enough = step(high) <= target
+    for _ in range(_BISECTIONS):
+        middle = np.floor((low + high) / 2.0)
+        ok = step(middle) <= target
+        low = np.where(ok, middle, low)
+        high = np.where(ok, high, middle)
+        if np.all(high - low <= 1.0):
+            break
+    batch = np.where(fast_enough, cap, low)
+    step_time, compute_bound = _step_s(x, chips, tp, batch, comm, context)
     decode = batch / step_time
-    prefill = flops_rate / (FORWARD_FLOPS_PER_PARAM * x.active_params)
-    seconds_per_request = x.input_tokens / prefill + x.output_tokens / decode
+    prefill = 1.0 / (
+        FORWARD_FLOPS_PER_PARAM * x.active_params / (chips * x.peak_flops_per_s * x.prefill_mfu)
+        + comm
+    )
+    prefill_s = x.input_tokens / prefill
+    seconds_per_request = prefill_s + x.output_tokens / decode
     return Replica(
         chips=chips,
         batch=batch,
@@ -107,6 +185,11 @@ def _replica(chips: Array, x: ReplicaInputs) -> Replica:
         prefill_tokens_per_s=prefill,
         requests_per_s=1.0 / np.maximum(seconds_per_request, 1e-12),
         step_time_s=step_time,
+        min_tpot_s=fastest,
+        meets_latency=(fastest <= target).astype(float),
+        prefill_share=prefill_s / np.maximum(seconds_per_request, 1e-300),
+        tensor_parallel=tp,
+        compute_bound=compute_bound,
     )
 
 
@@ -115,45 +198,68 @@ def replica(
     x: ReplicaInputs,
     fleet_chips: Callable[[Replica], Array] | None = None,
 ) -> Replica:
-    """One replica, with ``chips_given`` chips, or (where NaN) the tensor-parallel size in
-    :data:`REPLICA_SIZES` that holds the weights and one sequence's KV cache and needs the
-    fewest chips in all: ``fleet_chips(replica)`` for the traffic when given (so light traffic,
-    which one replica serves, gets the smallest replica that fits), else the most requests per
-    chip (a replica that barely fits has no memory left for a batch, and one more chip can
-    multiply its throughput). The smaller size wins a tie."""
+    """One replica, with ``chips_given`` chips, or (where NaN) the size in :data:`REPLICA_SIZES`
+    that holds the weights and one sequence's KV cache, meets the latency target where any size
+    can, and needs the fewest chips in all: ``fleet_chips(replica)`` for the traffic when given
+    (so light traffic, which one replica serves, gets the smallest replica that fits), else the
+    most requests per chip (a replica that barely fits has no memory left for a batch, and one
+    more chip can multiply its throughput). The smaller size wins a tie."""
     shape = np.broadcast_shapes(chips_given.shape, *(np.shape(v) for v in vars(x).values()))
     chips = np.broadcast_to(chips_given, shape).copy()
     auto = np.isnan(chips)
     if np.any(auto):
         chosen = np.full(shape, REPLICA_SIZES[-1])
+        best_tier = np.full(shape, 3.0)
         best_cost = np.full(shape, np.inf)
         best_per_chip = np.full(shape, -np.inf)
         for size in REPLICA_SIZES:
-            trial = _replica(np.full(shape, size), x)
+            trial = replica_at(np.full(shape, size), x)
             fits = trial.fits == 1.0
+            # 0: fits and meets the latency target; 1: fits only; 2: does not fit
+            tier = np.where(fits, 1.0 - trial.meets_latency, 2.0)
             per_chip = np.where(fits, trial.requests_per_s / size, -np.inf)
-            if np.all(np.isfinite(best_per_chip)) and not np.any(
-                per_chip > best_per_chip * (1.0 + 1e-9)
+            if (
+                np.all(best_tier == 0.0)
+                and np.all(tier == 0.0)
+                and not np.any(per_chip > best_per_chip * (1.0 + 1e-9))
             ):
-                # every draw fits and stopped improving: once the batch is capped a bigger
-                # replica serves the same per chip, so no larger size needs fewer chips
+                # every draw fits, meets the target and stopped improving: once the batch is
+                # capped a bigger replica serves the same per chip, so no larger size wins
                 break
             cost = -per_chip if fleet_chips is None else np.asarray(fleet_chips(trial), float)
-            cost = np.where(fits, cost, np.inf)
             margin = np.where(np.isfinite(best_cost), np.abs(best_cost) * 1e-9, 0.0)
-            better = cost < best_cost - margin
+            better = (tier < best_tier) | ((tier == best_tier) & (cost < best_cost - margin))
             chosen = np.where(better, size, chosen)
+            best_tier = np.where(better, tier, best_tier)
             best_cost = np.where(better, cost, best_cost)
-            best_per_chip = np.maximum(best_per_chip, per_chip)
+            best_per_chip = np.where(fits, np.maximum(best_per_chip, per_chip), best_per_chip)
         chips = np.where(auto, chosen, chips)
-    return _replica(chips, x)
+    return replica_at(chips, x)
+
+
+def fastest_tpot_s(x: ReplicaInputs, chips_given: Array) -> tuple[Array, Array]:
+    """The fastest time per output token this model can reach on this chip, and the chips per
+    replica that reach it: the decode step at batch 1 on the best size that fits (the given one
+    where given). Tensor parallelism stops at the chip's domain, so larger replicas add pipeline
+    stages, which do not shorten a token's path."""
+    best = np.full(np.broadcast_shapes(chips_given.shape, x.weights_total_bytes.shape), np.inf)
+    size_of_best = np.full_like(best, np.nan)
+    sizes = [None] if not np.any(np.isnan(chips_given)) else REPLICA_SIZES
+    for size in sizes:
+        chips = chips_given if size is None else np.where(np.isnan(chips_given), size, chips_given)
+        trial = replica_at(np.broadcast_to(chips, best.shape).astype(float), x)
+        value = np.where(trial.fits == 1.0, trial.min_tpot_s, np.inf)
+        better = value < best * 0.99  # a larger replica must be 1% faster to be chosen
+        best = np.where(better, value, best)
+        size_of_best = np.where(better, trial.chips, size_of_best)
+    return best, size_of_best
 
 
 @dataclass(frozen=True)
 class Fleet:
     """The fleet serving a year of traffic."""
 
-    replicas: Array  # replicas provisioned (dedicated) or on average (autoscaled)
+    replicas: Array  # replicas provisioned (dedicated) or on average (autoscaled), spares included
     chips: Array
     chip_hours_per_year: Array
     mean_requests_per_s: Array
@@ -169,16 +275,19 @@ def fleet(
     chips_per_replica: Array,
     autoscaled: Array,
     min_replicas: Array,
+    spare_replicas: Array | float = 0.0,
 ) -> Fleet:
     """Replicas for the traffic: dedicated fleets cover the peak with headroom, always on;
-    autoscaled fleets follow the mean load with headroom, never below ``min_replicas``.
-    No traffic needs no fleet."""
+    autoscaled fleets follow the mean load with headroom, never below ``min_replicas``; both keep
+    ``spare_replicas`` more for availability (1: N+1). No traffic needs no fleet."""
     mean_rps = requests_per_day / SECONDS_PER_DAY
     peak_rps = mean_rps * peak_to_mean
     dedicated = np.ceil(peak_rps * (1.0 + headroom) / replica_requests_per_s)
     scaled = mean_rps * (1.0 + headroom) / replica_requests_per_s
     replicas = np.where(autoscaled == 1.0, scaled, dedicated)
-    replicas = np.where(requests_per_day > 0, np.maximum(replicas, min_replicas), 0.0)
+    replicas = np.where(
+        requests_per_day > 0, np.maximum(replicas, min_replicas) + spare_replicas, 0.0
+    )
     chips = replicas * chips_per_replica
     capacity = replicas * replica_requests_per_s
     utilisation = np.where(capacity > 0, mean_rps / np.where(capacity > 0, capacity, 1.0), 0.0)
@@ -190,6 +299,13 @@ def fleet(
         peak_requests_per_s=peak_rps,
         utilisation=utilisation,
     )
+
+
+def power_fraction_at(utilisation: Array, idle_fraction: Array, busy_fraction: Array) -> Array:
+    """Average power of provisioned chips as a fraction of the server's rating: idle power all
+    the time, and the rest of the busy power for the share of the time they serve."""
+    share = np.clip(utilisation, 0.0, 1.0)
+    return idle_fraction + (np.maximum(busy_fraction, idle_fraction) - idle_fraction) * share
 
 
 def api_usd_per_year(
@@ -212,3 +328,8 @@ def tokens_per_year(requests_per_day: Array, input_tokens: Array, output_tokens:
 def requests_per_year(requests_per_day: Array) -> Array:
     """Requests in a year of 365.25 days."""
     return requests_per_day * HOURS_PER_YEAR / HOURS_PER_DAY
+
+
+def usd_per_million(usd: Array, tokens: Array) -> Array:
+    """USD per million tokens; zero where there are no tokens."""
+    return np.where(tokens > 0, usd / np.where(tokens > 0, tokens, 1.0) * 1e6, 0.0)

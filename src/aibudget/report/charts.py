@@ -15,7 +15,7 @@ import numpy as np
 
 from aibudget.estimation import PHASES, Estimate, summarize
 
-__all__ = ["bill_chart", "distribution_chart", "svg", "tornado_chart"]
+__all__ = ["bill_chart", "distribution_chart", "svg", "tornado_chart", "traffic_chart"]
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 PHASE_COLOURS = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#b279a2"]
@@ -152,6 +152,71 @@ def tornado_chart(est: Estimate, limit: int = 10) -> dict[str, Any] | None:
                 {"field": "total", "format": ",.0f"},
             ],
         },
+    }
+
+
+def traffic_chart(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Cost per million tokens against traffic (log-log): the dedicated and autoscaled fleets
+    and each hosted API of the same model, from an estimate's JSON (``serving_curve``); None
+    without a fleet of one's own."""
+    curve = data.get("serving_curve") or {}
+    if "dedicated" not in curve:
+        return None
+    values = [
+        {"requests_per_day": rate, "line": f"{mode} fleet", "usd_per_million_tokens": usd}
+        for mode in ("dedicated", "autoscaled")
+        for rate, usd in zip(
+            curve["requests_per_day"], curve[mode]["usd_per_million_tokens"], strict=True
+        )
+    ]
+    ends = (curve["requests_per_day"][0], curve["requests_per_day"][-1])
+    values += [
+        {"requests_per_day": rate, "line": api["name"], "usd_per_million_tokens": price}
+        for api in curve.get("api", [])
+        for rate in ends
+        if (price := api["usd_per_million_tokens"]) > 0
+    ]
+    here = [{"requests_per_day": curve["scenario_requests_per_day"], "label": "this scenario"}]
+    return {
+        "$schema": SCHEMA,
+        "title": "Cost per million tokens against traffic (self-hosted fleets and hosted APIs)",
+        "width": 520,
+        "height": 260,
+        "layer": [
+            {
+                "data": {"values": values},
+                "mark": {"type": "line", "point": False},
+                "encoding": {
+                    "x": {
+                        "field": "requests_per_day",
+                        "type": "quantitative",
+                        "scale": {"type": "log"},
+                        "title": "requests per day",
+                    },
+                    "y": {
+                        "field": "usd_per_million_tokens",
+                        "type": "quantitative",
+                        "scale": {"type": "log"},
+                        "title": "USD per million tokens",
+                    },
+                    "color": {"field": "line", "type": "nominal", "title": None},
+                    "strokeDash": {
+                        "condition": {"test": "indexof(datum.line, 'fleet') < 0", "value": [4, 3]},
+                        "value": [1, 0],
+                    },
+                    "tooltip": [
+                        {"field": "line"},
+                        {"field": "requests_per_day", "format": ",.0f"},
+                        {"field": "usd_per_million_tokens", "format": ",.3f"},
+                    ],
+                },
+            },
+            {
+                "data": {"values": here},
+                "mark": {"type": "rule", "color": "#888", "strokeDash": [2, 2]},
+                "encoding": {"x": {"field": "requests_per_day", "type": "quantitative"}},
+            },
+        ],
     }
 
 

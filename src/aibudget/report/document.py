@@ -162,6 +162,7 @@ def _scenario_section(est: Estimate) -> str:
     parts.append(_training_table(est, data))
     parts.append(_chart("distribution", charts.distribution_chart(est)))
     parts.append(_chart("tornado", charts.tornado_chart(est)))
+    parts.append(_chart("traffic", charts.traffic_chart(data)))
     parts.append(_assumptions_table(data))
     parts.extend(f"<p class='note'>Note: {_e(n)}</p>" for n in est.notes)
     return "\n".join(p for p in parts if p)

@@ -261,10 +261,18 @@ def _serving(est: Estimate) -> Table:
             if spec.mode == "dedicated"
             else f"{replicas:,.2f} replicas on average"
         )
+        spares = _p50(f["spare_replicas"])
         table.add_row(
             "Fleet",
             f"{spec.mode}: {count} × {chips} {acc} ({spec.precision}), "
-            f"batch {_p50(f['batch']):,.0f}",
+            f"batch {_p50(f['batch']):,.0f}"
+            + (f", {spares:g} spare (N+{spares:g})" if spares else ""),
+        )
+        table.add_row(
+            "Latency",
+            f"{_p50(f['tpot_ms']):,.3g} ms per output token at this batch "
+            f"(fastest reachable {_p50(f['min_tpot_ms']):,.3g} ms)"
+            + (f"; target {spec.tpot_ms:g} ms" if spec.tpot_ms is not None else ""),
         )
         prefill = (
             f"{_p50(f['prefill_tokens_per_s_per_chip']):,.0f} input tokens/s per chip (prefill)"
@@ -280,10 +288,19 @@ def _serving(est: Estimate) -> Table:
         )
     table.add_row(
         "Cost",
-        f"{fmt.usd(_p50(f['usd_per_month']))} per month, "
-        f"${_p50(f['usd_per_million_tokens']):,.3g} per million tokens",
+        f"{fmt.usd(_p50(f['usd_per_month']))} per month; per million tokens "
+        f"${_p50(f['usd_per_million_input']):,.3g} input, "
+        f"${_p50(f['usd_per_million_output']):,.3g} output, "
+        f"${_p50(f['usd_per_million_tokens']):,.3g} blended",
     )
-    table.add_row("Energy", f"{_p50(f['kwh_per_1000_requests']):,.3g} kWh per 1,000 requests")
+    where = (
+        f" at {_p50(f['utilisation']):.0%} utilisation (idle chips counted)"
+        if spec.mode != "api"
+        else ""
+    )
+    table.add_row(
+        "Energy", f"{_p50(f['kwh_per_1000_requests']):,.3g} kWh per 1,000 requests{where}"
+    )
     _floor_row(table, est.floor.get("serving"))
     return table
 

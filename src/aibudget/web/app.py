@@ -152,6 +152,7 @@ def _charts(est: Any, data: dict[str, Any]) -> dict[str, Any]:
         "bill": charts.bill_chart([data]),
         "distribution": charts.distribution_chart(est),
         "tornado": charts.tornado_chart(est),
+        "traffic": charts.traffic_chart(data),
     }
 
 

@@ -118,7 +118,7 @@ function render(body) {
   totals.innerHTML = ["usd", "energy_kwh", "co2e_kg"]
     .map((k) => `<div data-measure="${k}"><span class="dim">${{ usd: "Total cost", energy_kwh: "Energy", co2e_kg: "Carbon" }[k]}</span><b>${SHOW[k](e.total[k].p50)}</b><span class="range">p10–p90 ${SHOW[k](e.total[k].p10)}–${SHOW[k](e.total[k].p90)}</span></div>`)
     .join("");
-  for (const name of ["bill", "distribution", "tornado"]) {
+  for (const name of ["bill", "distribution", "tornado", "traffic"]) {
     const target = $("chart-" + name);
     target.innerHTML = "";
     const spec = body.charts[name];

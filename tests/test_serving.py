@@ -1,0 +1,386 @@
+"""Serving: off-the-shelf models, the MLPerf-fitted roofline, latency errors, the fleet's cost
+against traffic and energy at its utilisation."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+import aibudget
+from aibudget import ScenarioError
+from aibudget.catalog import serving as serving_catalog
+from aibudget.model import serving
+from aibudget.resolution import resolve
+from aibudget.scenario import load_scenario
+from aibudget.serving_validation import Efficiencies, fit, predict, validate_serving
+
+LLAMA_70B = {"params": "70.6B", "layers": 80, "d_model": 8192, "heads": 64, "kv_heads": 8}
+LLAMA_8B = {"params": "8.03B", "layers": 32, "d_model": 4096, "heads": 32, "kv_heads": 8}
+
+
+def point(scenario: Any, *overrides: str) -> aibudget.Estimate:
+    return aibudget.estimate(scenario, list(overrides), samples=0)
+
+
+def served(model: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A serving-only scenario: an off-the-shelf model on one's own accelerators."""
+    return {
+        "name": "served",
+        "model": model,
+        "serving": {
+            "mode": "dedicated",
+            "requests_per_day": "1M",
+            "input_tokens_per_request": 1000,
+            "output_tokens_per_request": 250,
+            "accelerator": "H100-80GB",
+            **fields,
+        },
+        "horizon": {"years": 1},
+    }
+
+
+def a(value: float) -> np.ndarray:
+    return np.atleast_1d(float(value))
+
+
+def replica_inputs(**changes: float) -> serving.ReplicaInputs:
+    """Llama 3.1 8B in bf16 on an H100: the roofline's inputs, by hand."""
+    values: dict[str, float] = dict(
+        weights_total_bytes=8e9 * 2,
+        weights_active_bytes=8e9 * 2,
+        active_params=8e9,
+        kv_bytes_per_token=2 * 32 * 4096 * 0.25 * 2,
+        input_tokens=1000,
+        output_tokens=250,
+        memory_bytes_per_chip=80e9,
+        memory_fraction=0.9,
+        bandwidth_bytes_per_s=3.35e12,
+        peak_flops_per_s=989.4e12,
+        mbu=0.6,
+        prefill_mfu=0.4,
+        max_batch=256,
+        tpot_target_s=math.nan,
+        layers=32,
+        d_model=4096,
+        link_bytes_per_s=450e9,
+        tensor_parallel_max=8,
+    )
+    values.update(changes)
+    return serving.ReplicaInputs(**{k: a(v) for k, v in values.items()})
+
+
+# --------------------------------------------------------------------------- the model by hand
+
+
+def test_decode_step_by_hand_at_batch_one() -> None:
+    x = replica_inputs()
+    one = serving.replica_at(a(1), x)
+    context = 1000 + 250 / 2
+    memory_s = (16e9 + 1 * context * x.kv_bytes_per_token[0]) / (3.35e12 * 0.6)
+    assert one.min_tpot_s[0] == pytest.approx(memory_s, rel=1e-12)  # no peers: no all-reduce
+
+
+def test_all_reduces_cost_what_the_link_carries() -> None:
+    """Two all-reduces per layer of d_model 16-bit activations; a ring sends 2(t−1)/t."""
+    x = replica_inputs()
+    per_token = float(serving.comm_s_per_token(x, a(8))[0])
+    assert per_token == pytest.approx(2 * 32 * 4096 * 2 * (2 * 7 / 8) / 450e9, rel=1e-12)
+    slower = float(serving.comm_s_per_token(replica_inputs(link_bytes_per_s=225e9), a(8))[0])
+    assert slower == pytest.approx(2 * per_token, rel=1e-12)
+    assert float(serving.comm_s_per_token(x, a(1))[0]) == 0.0
+
+
+def test_moe_reads_the_experts_its_batch_routes_to() -> None:
+    total, active = a(46.7e9), a(12.9e9)
+    assert serving.weights_read_bytes(total, active, a(1))[0] == pytest.approx(12.9e9)
+    share = 12.9 / 46.7
+    expected = 46.7e9 * (1 - (1 - share) ** 8)
+    assert serving.weights_read_bytes(total, active, a(8))[0] == pytest.approx(expected)
+    assert serving.weights_read_bytes(total, active, a(4096))[0] == pytest.approx(46.7e9)
+    assert serving.weights_read_bytes(total, total, a(3))[0] == pytest.approx(46.7e9)
+
+
+def test_latency_target_caps_the_batch_at_the_largest_step_within_it() -> None:
+    free = replica_inputs(max_batch=4096)
+    limited = replica_inputs(max_batch=4096, tpot_target_s=0.02)
+    r_free, r_limited = serving.replica_at(a(1), free), serving.replica_at(a(1), limited)
+    assert r_limited.batch[0] < r_free.batch[0]
+    assert r_limited.step_time_s[0] <= 0.02
+    one_more = serving.replica_at(a(1), dataclasses.replace(free, max_batch=r_limited.batch + 1))
+    assert one_more.batch[0] == r_limited.batch[0] + 1
+    assert one_more.step_time_s[0] > 0.02  # the next sequence would break the target
+
+
+def test_tensor_parallelism_stops_at_the_domain_and_pipelines_beyond() -> None:
+    x = replica_inputs(weights_total_bytes=140e9, weights_active_bytes=140e9, active_params=70e9)
+    eight, sixteen = serving.replica_at(a(8), x), serving.replica_at(a(16), x)
+    assert eight.tensor_parallel[0] == 8
+    assert sixteen.tensor_parallel[0] == 8
+    # a token still crosses every stage: batch 1 is no faster on 16 chips
+    assert sixteen.min_tpot_s[0] == pytest.approx(eight.min_tpot_s[0], rel=0.02)
+
+
+def test_power_at_utilisation_counts_idle_chips() -> None:
+    idle, busy = a(0.25), a(0.7)
+    assert serving.power_fraction_at(a(0.0), idle, busy)[0] == 0.25
+    assert serving.power_fraction_at(a(1.0), idle, busy)[0] == pytest.approx(0.7)
+    assert serving.power_fraction_at(a(0.5), idle, busy)[0] == pytest.approx(0.475)
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@pytest.mark.parametrize("example", ["llama-3.1-70b-serving-h100", "llama-3.1-8b-serving-h100"])
+def test_serving_only_examples_bill_the_deployment_alone(example: str) -> None:
+    est = point(example)
+    assert est.scenario.training is None
+    for phase in ("data", "training", "experiments", "people"):
+        assert float(est.phase(phase).measure("usd")[0]) == 0.0
+    assert float(est.phase("deployment").measure("usd")[0]) > 0
+    assert float(est.serving["meets_latency"][0]) == 1.0
+    assert float(est.serving["tpot_ms"][0]) <= est.scenario.serving.tpot_ms  # type: ignore[union-attr]
+
+
+def test_serving_only_self_hosted_needs_an_accelerator() -> None:
+    data = served(LLAMA_8B)
+    del data["serving"]["accelerator"]
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(data)
+    assert "serving.accelerator" in dict(info.value.problems)
+
+
+def test_serving_only_api_works_without_a_model() -> None:
+    est = point(
+        {
+            "serving": {
+                "mode": "api",
+                "requests_per_day": "1M",
+                "input_tokens_per_request": 1000,
+                "output_tokens_per_request": 250,
+                "api": {"model": "together/llama-3.1-8b"},
+            }
+        }
+    )
+    expected = 1e6 * 365.25 * (1000 * 0.18 + 250 * 0.18) / 1e6
+    item = next(i for i in est.phase("deployment").items if i.name == "hosted API")
+    assert float(item.measures["usd"][0]) == pytest.approx(expected, rel=1e-12)
+    assert float(est.serving["usd_per_million_input"][0]) == pytest.approx(
+        float(est.serving["usd_per_million_output"][0]), rel=1e-9
+    )
+
+
+def test_input_and_output_prices_add_up_to_the_bill() -> None:
+    est = point(served(LLAMA_8B))
+    f = est.serving
+    requests = 1e6 * 365.25
+    billed = (
+        float(f["usd_per_million_input"][0]) * requests * 1000 / 1e6
+        + float(f["usd_per_million_output"][0]) * requests * 250 / 1e6
+    )
+    assert billed == pytest.approx(float(f["usd_per_month"][0]) * 12, rel=1e-9)
+    blended = float(f["usd_per_million_tokens"][0]) * requests * 1250 / 1e6
+    assert blended == pytest.approx(billed, rel=1e-9)
+
+
+def test_an_impossible_tpot_fails_at_the_field_with_the_fastest_reachable() -> None:
+    scenario = served(LLAMA_70B, precision="bf16", tpot_ms=5)
+    with pytest.raises(ScenarioError) as info:
+        point(scenario)
+    message = dict(info.value.problems)["serving.tpot_ms"]
+    x = resolve(load_scenario(scenario)).inputs.serving
+    fastest, _ = serving.fastest_tpot_s(x.replica, x.chips_per_replica)
+    reachable = f"{float(fastest[0]) * 1e3:.3g} ms"
+    assert f"reach {reachable} at the fastest" in message
+    assert f"a target of at least {reachable}" in message
+    # what it proposes does meet the target
+    assert "serving.precision: fp8" in message
+    fixed = point(scenario, "serving.precision=fp8")
+    assert float(fixed.serving["tpot_ms"][0]) <= 5.0
+    at_the_limit = point(scenario, f"serving.tpot_ms={float(fastest[0]) * 1e3 * 1.01}")
+    assert float(at_the_limit.serving["meets_latency"][0]) == 1.0
+
+
+def test_fp4_needs_fp4_units() -> None:
+    with pytest.raises(ScenarioError) as info:
+        point(served(LLAMA_70B, precision="fp4"))
+    assert "no FP4 matrix units" in dict(info.value.problems)["serving.precision"]
+    b200 = point(served(LLAMA_70B, precision="fp4", accelerator="B200"))
+    assert b200.assumption("accelerator.B200.peak_fp4 [serving]").value == 9000e12
+
+
+def test_h200_serves_faster_than_h100_by_what_its_bandwidth_and_memory_imply() -> None:
+    """Llama 3.1 8B in bf16 on one chip. Long contexts fill memory with KV cache: H200's 141 GB
+    hold twice the batch and its 4.8 TB/s read it 1.43 times as fast, so its rate per chip lies
+    between the bandwidth ratio and the bandwidth ratio times the batch ratio. Its fastest token
+    is the bandwidth ratio faster, and under a tight latency target, which leaves H100 little
+    batch, it serves more than 1.43 times as much."""
+    bandwidth = 4.8 / 3.35
+    long = served(LLAMA_8B, input_tokens_per_request=8000, output_tokens_per_request=1000)
+    h100 = point(long, "serving.chips_per_replica=1")
+    h200 = point(long, "serving.chips_per_replica=1", "serving.accelerator=H200")
+
+    def rate(est: aibudget.Estimate) -> float:
+        return float(est.serving["decode_tokens_per_s_per_chip"][0])
+
+    batches = float(h200.serving["batch"][0]) / float(h100.serving["batch"][0])
+    assert batches >= 1.9
+    assert bandwidth <= rate(h200) / rate(h100) <= bandwidth * batches
+    fastest = float(h100.serving["min_tpot_ms"][0]) / float(h200.serving["min_tpot_ms"][0])
+    assert fastest == pytest.approx(bandwidth, rel=0.05)
+    tight = served(LLAMA_8B, tpot_ms=12)
+    t100 = point(tight, "serving.chips_per_replica=1")
+    t200 = point(tight, "serving.chips_per_replica=1", "serving.accelerator=H200")
+    assert rate(t200) / rate(t100) > bandwidth
+    assert float(t200.serving["chips"][0]) <= float(t100.serving["chips"][0])
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "default"), [("H100-80GB", 1024), ("A100-80GB", 256), ("L4", 256)]
+)
+def test_batch_cap_defaults_by_memory(accelerator: str, default: float) -> None:
+    est = point(served(LLAMA_8B, accelerator=accelerator, precision="fp8"))
+    assert est.assumption("serving.max_batch").value == default
+
+
+def test_spare_replicas_default_to_n_plus_one() -> None:
+    with_spare = point(served(LLAMA_8B))
+    without = point(served(LLAMA_8B, spare_replicas=0))
+    assert float(with_spare.serving["replicas"][0]) == float(without.serving["replicas"][0]) + 1
+
+
+def test_energy_per_request_counts_idle_chips_at_low_utilisation() -> None:
+    busy = point(served(LLAMA_8B, requests_per_day="20M", spare_replicas=0))
+    trickle = point(served(LLAMA_8B, requests_per_day="10k", spare_replicas=0))
+    assert float(trickle.serving["utilisation"][0]) < 0.05
+    # a barely used replica draws idle power for every request it serves
+    assert float(trickle.serving["kwh_per_1000_requests"][0]) > 10 * float(
+        busy.serving["kwh_per_1000_requests"][0]
+    )
+
+
+def test_cost_against_traffic_falls_to_saturation_and_meets_the_api_line() -> None:
+    est = point("llama-3.1-70b-serving-h100")
+    curve = est.serving_curve
+    dedicated = curve["dedicated"]["usd_per_million_tokens"]
+    autoscaled = curve["autoscaled"]["usd_per_million_tokens"]
+    assert dedicated[0] > 100 * dedicated[-1]  # a trickle pays for an idle fleet
+    assert all(s <= d * (1 + 1e-9) for s, d in zip(autoscaled, dedicated, strict=True))
+    assert curve["dedicated"]["utilisation"][-1] <= 1 / (2 * 1.25) + 1e-9  # peak 2 × headroom
+    assert {api["name"] for api in curve["api"]} >= {"together/llama-3.1-70b", "groq/llama-3.3-70b"}
+    here = curve["requests_per_day"].index(curve["scenario_requests_per_day"])
+    assert curve["dedicated"]["usd_per_million_tokens"][here] == pytest.approx(
+        float(est.serving["usd_per_million_tokens"][0]), rel=1e-9
+    )
+
+
+# --------------------------------------------------------------------------- MLPerf
+
+
+@pytest.fixture(scope="module")
+def checked() -> Any:
+    return validate_serving()
+
+
+def test_leave_one_accelerator_out_is_out_of_sample() -> None:
+    """Moving an accelerator's published results does not move its out-of-sample prediction."""
+    rows = [r for r in serving_catalog.mlperf_results() if r.benchmark == "llama2-70b"]
+    moved = [
+        dataclasses.replace(r, tokens_per_s_per_accelerator=r.tokens_per_s_per_accelerator * 3)
+        if r.accelerator == "MI300X"
+        else r
+        for r in rows
+    ]
+    before = {(g.accelerator, g.scenario): g for g in validate_serving(rows).groups}
+    after = {(g.accelerator, g.scenario): g for g in validate_serving(moved).groups}
+    key = ("MI300X", "Offline")
+    assert after[key].predicted_out_of_sample == pytest.approx(
+        before[key].predicted_out_of_sample, rel=1e-9
+    )
+    assert after[key].predicted_in_sample != pytest.approx(before[key].predicted_in_sample)
+
+
+def test_fit_recovers_the_efficiencies_that_made_the_data() -> None:
+    rows = serving_catalog.mlperf_results()
+    truth = Efficiencies(0.3, 0.7, 0.9, {"v5.1": 1.2, "v6.0": 1.4})
+    made = predict(rows, truth)
+    synthetic = [
+        dataclasses.replace(r, tokens_per_s_per_accelerator=float(v))
+        for r, v in zip(rows, made, strict=True)
+    ]
+    got = fit(synthetic)
+    assert got.prefill_mfu == pytest.approx(0.3, rel=0.05)
+    assert got.mbu == pytest.approx(0.7, rel=0.1)
+    assert got.server_load == pytest.approx(0.9, rel=0.02)
+
+
+def test_every_accelerator_in_the_data_is_predicted(checked: Any) -> None:
+    in_data = {(r.benchmark, r.accelerator, r.scenario) for r in serving_catalog.mlperf_results()}
+    assert {(g.benchmark, g.accelerator, g.scenario) for g in checked.groups} == in_data
+    for g in checked.groups:
+        assert g.predicted_out_of_sample > 0
+        assert math.isfinite(g.ratio)
+
+
+def test_mlperf_errors_stay_at_what_docs_validation_reports(checked: Any) -> None:
+    """A regression guard at the published figures (docs/validation.md), not a target."""
+    summary = checked.summary("llama2-70b")
+    assert summary["median_abs_ln"] <= 0.25
+    assert summary["within_1_25"] >= 0.45
+    assert checked.summary()["median_abs_ln"] <= 0.25
+
+
+def test_serving_fit_is_the_fit_of_the_current_data() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "fit_serving.py"
+    spec = importlib.util.spec_from_file_location("fit_serving", path)
+    assert spec is not None
+    assert spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.build() == tool.TARGET.read_text("utf-8")
+
+
+def test_estimates_use_the_fitted_efficiencies() -> None:
+    est = point(served(LLAMA_8B))
+    fitted = serving_catalog.serving_fit()
+    for name in ("serving.mbu", "serving.prefill_mfu"):
+        assert est.assumption(name).value == fitted[name].value
+        assert est.assumption(name).distribution is not None
+
+
+def test_energy_checks_state_their_boundary(checked: Any) -> None:
+    assert {c.row for c in checked.energy} == {"I022", "I024"}
+    for c in checked.energy:
+        assert "GPU energy only" in c.boundary
+        assert 0.5 <= c.ratio <= 2.0
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def test_cli_serving_view_and_validate_serving(run_cli: Any) -> None:
+    out = run_cli("serving", "llama-3.1-8b-serving-h100")
+    assert out.returncode == 0, out.stderr
+    assert "together/llama-3.1-8b" in out.stdout
+    assert "per million input tokens" in out.stdout
+    bad = run_cli("estimate", "llama-3.1-70b-serving-h100", "--set", "serving.tpot_ms=1")
+    assert bad.returncode != 0
+    assert "serving.tpot_ms:" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_report_and_planner_draw_the_traffic_chart() -> None:
+    from aibudget.report import charts
+
+    est = point("llama-3.1-8b-serving-h100")
+    spec = charts.traffic_chart(est.to_dict())
+    assert spec is not None
+    lines = {v["line"] for v in spec["layer"][0]["data"]["values"]}
+    assert {"dedicated fleet", "autoscaled fleet", "together/llama-3.1-8b"} <= lines
+    assert charts.traffic_chart(point("support-assistant-api").to_dict()) is None
