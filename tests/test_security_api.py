@@ -415,6 +415,22 @@ def test_a_full_queue_answers_503_with_retry_after(tight: Server) -> None:
     assert status == 200
 
 
+def test_a_client_that_hangs_up_frees_its_worker(server: Server) -> None:
+    """The server's deadline is 20 s; a client that leaves stops its work long before."""
+    before = server.workers()
+    body = json.dumps({"yaml": BOMB}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(
+            f"POST /api/estimate HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        wait(lambda: server.health()["requests"]["admitted"] == 1, 10, "the request runs")
+    wait(lambda: not set(before) <= set(server.workers()), 10, "its worker is killed")
+    wait(lambda: server.health()["requests"]["admitted"] == 0, 10, "nothing is left running")
+    wait(lambda: len(server.workers()) == len(before), 30, "a new worker takes its place")
+
+
 # --------------------------------------------------------------------------- /docs offline
 
 

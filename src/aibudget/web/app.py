@@ -19,13 +19,15 @@ wrong; nothing the user sends produces a stack trace. The guarantees are in docs
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,6 +41,8 @@ from aibudget.web.guard import Guard, allowed_hosts
 from aibudget.web.pool import Pool, PoolBusyError, PoolTimeoutError, WorkerLostError
 
 __all__ = ["MAX_BODY_BYTES", "MAX_SAMPLES", "ServeSettings", "create_app", "default_workers"]
+
+T = TypeVar("T")
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_SAMPLES = worker.MAX_SAMPLES
@@ -91,6 +95,33 @@ def _vega_bundle() -> str:
 
 def _static(name: str) -> str:
     return resources.files("aibudget.web").joinpath("static", name).read_text("utf-8")
+
+
+class _ClientGoneError(Exception):
+    pass
+
+
+async def _unless_gone(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """The result of ``work``, unless the client hangs up first: then ``work`` is cancelled (a
+    worker running it is killed) and :class:`_ClientGoneError` raised."""
+
+    async def gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(gone())
+    try:
+        await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+        watch.cancel()
+    if not task.done() or task.cancelled():
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise _ClientGoneError
+    return task.result()
 
 
 def _body(model: type[Any]) -> dict[str, Any]:
@@ -168,7 +199,11 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     async def work(request: Request, endpoint: str) -> Response:
         pool: Pool = request.app.state.pool
         try:
-            status, media, content = await pool.run(endpoint, await request.body())
+            status, media, content = await _unless_gone(
+                request, pool.run(endpoint, await request.body())
+            )
+        except _ClientGoneError:  # nobody to answer; its worker was stopped
+            return Response(status_code=499)
         except PoolBusyError as busy:
             return _error(
                 503,

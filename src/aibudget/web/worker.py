@@ -20,6 +20,8 @@ import json
 import math
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from copy import deepcopy
 from functools import cache
 from typing import Any
@@ -149,6 +151,19 @@ class _NotFiniteError(Exception):
     pass
 
 
+@contextmanager
+def _finite(result: Any) -> Iterator[None]:
+    """Around code that consumes ``result`` (an estimate, or its plain data): a ValueError
+    raised there because a number of the result is NaN or infinite (``np.histogram`` of NaN
+    draws) becomes :class:`_NotFiniteError`. The check runs only on failure: a request pays
+    nothing for it (the JSON encoder refuses NaN in what is sent)."""
+    try:
+        yield
+    except ValueError:
+        _require_finite(result.to_dict() if hasattr(result, "to_dict") else result)
+        raise
+
+
 def _require_finite(value: Any) -> None:
     """Raise :class:`_NotFiniteError` if any number in ``value`` (a result's plain data) is NaN
     or infinite."""
@@ -182,13 +197,14 @@ def _estimate(body: bytes) -> Reply:
     est = estimate(scenario, samples=request.samples, seed=request.seed)
     data = scenario.to_dict()
     result = est.to_dict()
-    _require_finite(result)
+    with _finite(result):
+        charts = _charts(est, result)
     return _json(
         {
             "estimate": result,
             "scenario": data,
             "scenario_yaml": yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True),
-            "charts": _charts(est, result),
+            "charts": charts,
         }
     )
 
@@ -208,7 +224,6 @@ def _compare(body: bytes) -> Reply:
                 [(f"scenarios.{i}.{path}", message) for path, message in error.problems],
             ) from None
     data = compare(scenarios, samples=request.samples, seed=request.seed).to_dict()
-    _require_finite(data)
     return _json({**data, "charts": {"bill": charts.bill_chart(data["estimates"])}})
 
 
@@ -219,8 +234,8 @@ def _report(body: bytes) -> Reply:
     request = EstimateRequest.model_validate_json(body)
     scenario = _load(request)
     est = estimate(scenario, samples=request.samples, seed=request.seed)
-    _require_finite(est.to_dict())
-    text = render_html([est])
+    with _finite(est):
+        text = render_html([est])
     return 200, HTML, text.encode("utf-8")
 
 
