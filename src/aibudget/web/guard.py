@@ -129,7 +129,10 @@ class Guard:
         if lengths and int(lengths[0]) > self.max_body:
             await _refuse(send, 413, self._too_large(), close=True)
             return
-        body = await self._read(receive)
+        try:
+            body = await self._read(receive)
+        except _ClientLeftError:  # nobody to answer, nothing to compute
+            return
         if body is None:
             await _refuse(send, 413, self._too_large(), close=True)
             return
@@ -139,21 +142,25 @@ class Guard:
         return f"the request body is over {self.max_body // 1024} kB, the limit"
 
     async def _read(self, receive: Receive) -> bytes | None:
-        """The whole body, or None as soon as it passes the limit (the rest is never read)."""
+        """The whole body; None as soon as it passes the limit (the rest is never read);
+        raises :class:`_ClientLeftError` if the client hangs up first."""
         chunks: list[bytes] = []
         size = 0
         while True:
             message = await receive()
-            if message["type"] != "http.request":  # the client left
-                break
+            if message["type"] != "http.request":
+                raise _ClientLeftError
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
+                return b"".join(chunks)
+
+
+class _ClientLeftError(Exception):
+    pass
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

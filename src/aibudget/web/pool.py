@@ -41,6 +41,8 @@ __all__ = ["Pool", "PoolBusyError", "PoolTimeoutError", "WorkerLostError"]
 _SIZE = struct.Struct("!I")
 _STATUS = struct.Struct("!H")
 _READY = b"ready"
+#: Seconds a new worker may take to import and warm up before it counts as failed.
+_START_TIMEOUT_S = 120.0
 
 #: A worker's answer: HTTP status, media type, body.
 Reply = tuple[int, str, bytes]
@@ -204,8 +206,9 @@ class Pool:
         worker = _Worker(process, reader, writer)
         self._all[worker.pid] = worker
         try:
-            ready = await worker.receive()
-        except (asyncio.IncompleteReadError, OSError):
+            async with asyncio.timeout(_START_TIMEOUT_S):
+                ready = await worker.receive()
+        except (asyncio.IncompleteReadError, OSError, TimeoutError):
             ready = b""
         if ready != _READY:
             worker.kill()
