@@ -29,4 +29,6 @@ def test_benchmark_runs(script: str, args: list[str]) -> None:
         timeout=300,
     )
     assert out.returncode == 0, out.stderr
-    assert any(word in out.stdout for word in ("per second", "per scenario", "overhead", "per request"))
+    assert any(
+        word in out.stdout for word in ("per second", "per scenario", "overhead", "per request")
+    )
