@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import threading
 import urllib.parse
@@ -437,6 +438,39 @@ def test_a_client_that_hangs_up_frees_its_worker(server: Server) -> None:
     wait(lambda: not set(before) <= set(server.workers()), 10, "its worker is killed")
     wait(lambda: server.health()["requests"]["admitted"] == 0, 10, "nothing is left running")
     wait(lambda: len(server.workers()) == len(before), 30, "a new worker takes its place")
+
+
+def test_a_worker_that_dies_fails_at_most_its_own_request(server: Server) -> None:
+    """A worker killed from outside (as the system's out-of-memory killer would): requests go
+    on being answered, and the pool is whole again."""
+    before = server.workers()
+    os.kill(before[0], signal.SIGKILL)  # an idle one
+    wait(lambda: not psutil.pid_exists(before[0]), 10, "the worker is gone")
+    for _ in range(4):
+        assert server.post("/api/estimate", {"example": "gpt3-175b", "samples": 0})[0] == 200
+    wait(lambda: len(server.workers()) == len(before), 30, "the pool is whole again")
+    # and one killed while it computes fails only its own request, with a 503
+    answers: list[tuple[int, Any, bytes]] = []
+    slow = threading.Thread(
+        target=lambda: answers.append(server.post("/api/estimate", {"yaml": BOMB}))
+    )
+    running = server.workers()
+    slow.start()
+    wait(lambda: server.health()["requests"]["admitted"] == 1, 10, "the request runs")
+    first = {pid: psutil.Process(pid).cpu_times().user for pid in running}
+    wait(
+        lambda: any(psutil.Process(p).cpu_times().user > t + 0.2 for p, t in first.items()),
+        10,
+        "the worker computing it is found",
+    )
+    busy = max(running, key=lambda pid: psutil.Process(pid).cpu_times().user - first[pid])
+    os.kill(busy, signal.SIGKILL)
+    slow.join(timeout=60)
+    ((status, _, body),) = answers
+    assert status == 503
+    assert "stopped" in json.loads(body)["error"]
+    assert server.post("/api/estimate", {"example": "gpt3-175b", "samples": 0})[0] == 200
+    wait(lambda: len(server.workers()) == len(before), 30, "the pool is whole again")
 
 
 # --------------------------------------------------------------------------- /docs offline

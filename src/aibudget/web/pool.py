@@ -167,7 +167,7 @@ class Pool:
         self._admitted = 0
         self._seconds = 0.1  # running mean of a request's time in a worker, for Retry-After
         self._closed = False
-        #: How many workers were killed at a deadline, died, or were started (for /api/health).
+        #: Workers killed (a deadline passed, a client left), found dead, and started.
         self.killed = 0
         self.lost = 0
         self.started = 0
@@ -242,6 +242,16 @@ class Pool:
         self._starting.add(task)
         task.add_done_callback(self._starting.discard)
 
+    def _drop(self, worker: _Worker) -> None:
+        """Kill ``worker`` (if it still runs), forget it and start another in its place."""
+        if worker.process.is_alive():
+            self.killed += 1
+        else:
+            self.lost += 1
+        worker.kill()
+        self._all.pop(worker.pid, None)
+        self._replace()
+
     # ----------------------------------------------------------------- requests
 
     @property
@@ -270,6 +280,10 @@ class Pool:
         try:
             async with asyncio.timeout(self.timeout):
                 worker = await self._idle.get()
+                while not worker.process.is_alive():  # died while idle: the system killed it
+                    self._drop(worker)
+                    worker = None
+                    worker = await self._idle.get()
                 started = time.monotonic()
                 reply = await worker.call(endpoint, body)
             self._seconds += (time.monotonic() - started - self._seconds) / 8
@@ -277,7 +291,6 @@ class Pool:
         except TimeoutError:
             raise PoolTimeoutError from None
         except (asyncio.IncompleteReadError, OSError):
-            self.lost += 1
             raise WorkerLostError("the worker running this request stopped") from None
         finally:
             self._admitted -= 1
@@ -285,8 +298,4 @@ class Pool:
                 if reply is not None:
                     self._idle.put_nowait(worker)
                 else:  # past the deadline, cancelled or dead: whatever it was doing, it stops
-                    if worker.process.is_alive():
-                        self.killed += 1
-                    worker.kill()
-                    self._all.pop(worker.pid, None)
-                    self._replace()
+                    self._drop(worker)
