@@ -41,6 +41,8 @@ __all__ = ["Pool", "PoolBusyError", "PoolTimeoutError", "WorkerLostError"]
 _SIZE = struct.Struct("!I")
 _STATUS = struct.Struct("!H")
 _READY = b"ready"
+#: The signal that stops a worker at once (Windows has no SIGKILL; its SIGTERM terminates).
+_KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
 #: Seconds a new worker may take to import and warm up before it counts as failed.
 _START_TIMEOUT_S = 120.0
 
@@ -124,7 +126,7 @@ class _Worker:
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
+            os.kill(self.pid, _KILL)
         self.writer.close()
 
 
