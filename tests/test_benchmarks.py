@@ -17,6 +17,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
         ("bench_estimate.py", ["--draws", "1000", "--repeat", "1", "--loop-sample", "10"]),
         ("bench_montecarlo.py", ["--draws", "1000", "--repeat", "1", "--loop", "5"]),
         ("tracker_overhead.py", ["--seconds", "0.2", "--repeat", "1", "--interval", "0.05"]),
+        ("serve_load.py", ["--clients", "2", "--requests", "2", "--workers", "1"]),
     ],
 )
 def test_benchmark_runs(script: str, args: list[str]) -> None:
@@ -28,4 +29,6 @@ def test_benchmark_runs(script: str, args: list[str]) -> None:
         timeout=300,
     )
     assert out.returncode == 0, out.stderr
-    assert any(word in out.stdout for word in ("per second", "per scenario", "overhead"))
+    assert any(
+        word in out.stdout for word in ("per second", "per scenario", "overhead", "per request")
+    )

@@ -429,26 +429,75 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
     workers: Annotated[
-        int, typer.Option("--workers", min=1, max=64, help="Processes serving requests.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Processes computing estimates, comparisons and reports, one request at a "
+            "time each. Default: one per CPU core, at most 4.",
+            show_default=False,
+        ),
+    ] = None,
+    queue: Annotated[
+        int,
+        typer.Option(
+            "--queue",
+            min=0,
+            max=10_000,
+            help="Estimates, comparisons and reports that may wait for a free worker; more are "
+            "refused at once (503 with Retry-After).",
+        ),
+    ] = 32,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=0.1,
+            max=3600,
+            help="Seconds a request may take, waiting included; past it its worker is killed "
+            "and the answer is 503.",
+        ),
+    ] = 20.0,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            metavar="NAME",
+            help="Also answer requests whose Host header names this (repeatable; *.example.org "
+            "allows its subdomains). Others get 400: a page elsewhere cannot reach the server "
+            "through a name it controls (DNS rebinding).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the web planner at / and the JSON API under /api (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from aibudget.web.app import ServeSettings, create_app, default_workers
+    from aibudget.web.guard import allowed_hosts
+
+    settings = ServeSettings(
+        host=host,
+        allow_hosts=tuple(allow_host or ()),
+        workers=workers or default_workers(),
+        queue=queue,
+        timeout=timeout,
+    )
+    err = _stderr()
     if host not in ("127.0.0.1", "localhost", "::1"):
-        _stderr().print(
+        err.print(
             f"[yellow]serving on {host}: anyone who can reach it can use it (no login)[/]",
             highlight=False,
         )
-    _stderr().print(f"aibudget planner: http://{host}:{port}/  (API docs: /docs)", highlight=False)
-    uvicorn.run(
-        "aibudget.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
+    names = ", ".join(allowed_hosts(host, settings.allow_hosts))
+    plural = "s" if settings.workers != 1 else ""
+    err.print(
+        f"aibudget planner: http://{host}:{port}/  (API docs: /docs; {settings.workers} "
+        f"worker{plural}; answers to Host {names})",
+        highlight=False,
     )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
 LedgerOption = Annotated[

@@ -6,187 +6,78 @@
 * ``POST /api/compare``: two to six scenarios; the comparison (paired draws).
 * ``POST /api/report``: a scenario; the self-contained HTML report, as a download.
 * ``GET /api/catalog/{accelerators,prices,grid,runs,apis,constants}``, ``GET /api/examples``,
-  ``GET /api/examples/{name}``, ``GET /api/health``; OpenAPI at ``/docs``.
+  ``GET /api/examples/{name}``, ``GET /api/health``; OpenAPI at ``/docs`` and ``/redoc``, whose
+  scripts are served from here (no CDN: they work offline).
 * ``/``: the planner page, with the charting library served from here (no CDN).
 
-Limits: request bodies (256 kB), Monte Carlo draws per request (20,000), scenarios per
-comparison (6) and request time (20 s) are bounded. Bad input is a 4xx whose body names each
-field path and what is wrong; nothing the user sends produces a 5xx or a stack trace.
+Every request first passes :class:`~aibudget.web.guard.Guard` (the Host check, JSON only, the
+body limit counted as it streams). The three expensive endpoints run in warm worker processes
+(:mod:`aibudget.web.pool`, :mod:`aibudget.web.worker`) under a deadline, at most ``workers`` at
+once and ``queue`` waiting. Bad input is a 4xx whose body names each field path and what is
+wrong; nothing the user sends produces a stack trace. The guarantees are in docs/web.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-import json
+import os
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
-import yaml
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from aibudget import __version__, catalog
-from aibudget._errors import (
-    AibudgetError,
-    DoesNotFitError,
-    ScenarioError,
-    UnknownNameError,
-    closest,
-)
-from aibudget.estimation import DEFAULT_SAMPLES
+from aibudget._errors import closest
+from aibudget.web import worker
+from aibudget.web.guard import Guard, allowed_hosts
+from aibudget.web.pool import Pool, PoolBusyError, PoolTimeoutError, WorkerLostError
 
-__all__ = ["MAX_BODY_BYTES", "MAX_SAMPLES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "MAX_SAMPLES", "ServeSettings", "create_app", "default_workers"]
 
-#: PyYAML's safe loader and dumper, in C when the wheel has libyaml.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+T = TypeVar("T")
 
 MAX_BODY_BYTES = 256 * 1024
-MAX_SAMPLES = 20_000
-MAX_COMPARED = 6
-REQUEST_TIMEOUT_S = 20.0
+MAX_SAMPLES = worker.MAX_SAMPLES
+MAX_COMPARED = worker.MAX_COMPARED
 
 
-class ScenarioInput(BaseModel):
-    """One scenario: a mapping, YAML text, or a built-in example; then ``overrides``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    scenario: dict[str, Any] | None = Field(None, description="the scenario as a mapping")
-    yaml: str | None = Field(None, description="the scenario as YAML (or JSON) text")
-    example: str | None = Field(None, description="a built-in example's name, e.g. gpt3-175b")
-    overrides: list[str] = Field(default_factory=list, description="section.field=value")
+def default_workers() -> int:
+    """Worker processes by default: one per CPU core, at most four."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
-class EstimateRequest(ScenarioInput):
-    samples: int = Field(
-        DEFAULT_SAMPLES, ge=0, le=MAX_SAMPLES, description="Monte Carlo draws (as the CLI)"
+@dataclasses.dataclass(frozen=True)
+class ServeSettings:
+    """How ``aibudget serve`` runs: the address it answers to and its limits (docs/web.md)."""
+
+    #: The address served; with ``allow_hosts``, what the ``Host`` header may name.
+    host: str = "127.0.0.1"
+    allow_hosts: tuple[str, ...] = ()
+    #: Processes computing estimates, comparisons and reports (one request at a time each).
+    workers: int = dataclasses.field(default_factory=default_workers)
+    #: Expensive requests that may wait for a worker; more are refused 503 with Retry-After.
+    queue: int = 32
+    #: Seconds from a request's arrival to its answer; past it, its worker is killed (503).
+    timeout: float = 20.0
+
+
+def _error(
+    status: int,
+    message: str,
+    problems: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": message, "problems": problems or []}, status_code=status, headers=headers
     )
-    seed: int = Field(0, ge=0)
-
-
-class CompareRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    scenarios: list[ScenarioInput] = Field(min_length=2, max_length=MAX_COMPARED)
-    samples: int = Field(DEFAULT_SAMPLES, ge=0, le=MAX_SAMPLES)
-    seed: int = Field(0, ge=0)
-
-
-def _load(source: ScenarioInput) -> Any:
-    from aibudget.scenario import load_scenario, read_scenario_data
-
-    given = [k for k in ("scenario", "yaml", "example") if getattr(source, k) is not None]
-    if len(given) != 1:
-        raise ScenarioError(
-            "give exactly one of scenario (a mapping), yaml (text) or example (a name)",
-            [("scenario", "give exactly one of scenario, yaml or example")],
-        )
-    if source.example is not None:
-        data, _ = read_scenario_data(source.example)
-    elif source.yaml is not None:
-        try:
-            data = yaml.load(source.yaml, Loader=_LOADER)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise ScenarioError(
-                f"the YAML is not valid{where}", [("yaml", f"not valid YAML{where}")]
-            ) from None
-        if not isinstance(data, dict):
-            raise ScenarioError(
-                "the YAML must hold a mapping of sections", [("yaml", "expected a mapping")]
-            )
-    else:
-        data = source.scenario or {}
-    return load_scenario(data, source.overrides)
-
-
-def _problems(error: AibudgetError) -> list[dict[str, str]]:
-    problems = getattr(error, "problems", None) or []
-    return [{"path": path, "message": message} for path, message in problems]
-
-
-async def _bounded(function: Any, *args: Any) -> Any:
-    try:
-        return await asyncio.wait_for(run_in_threadpool(function, *args), REQUEST_TIMEOUT_S)
-    except TimeoutError:
-        raise _TooSlowError from None
-
-
-class _TooSlowError(Exception):
-    pass
-
-
-class _LimitBody(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return _error(413, f"the request body is over {MAX_BODY_BYTES // 1024} kB")
-        if request.method in ("POST", "PUT"):
-            body = await request.body()
-            if len(body) > MAX_BODY_BYTES:
-                return _error(413, f"the request body is over {MAX_BODY_BYTES // 1024} kB")
-        return await call_next(request)
-
-
-def _error(status: int, message: str, problems: list[dict[str, str]] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message, "problems": problems or []}, status_code=status)
-
-
-def _json(content: Any) -> Response:
-    """A JSON response of plain data (already JSON-ready: no re-encoding pass)."""
-    return Response(json.dumps(content, allow_nan=False), media_type="application/json")
-
-
-def _charts(est: Any, data: dict[str, Any]) -> dict[str, Any]:
-    from aibudget.report import charts
-
-    return {
-        "bill": charts.bill_chart([data]),
-        "distribution": charts.distribution_chart(est),
-        "tornado": charts.tornado_chart(est),
-        "traffic": charts.traffic_chart(data),
-    }
-
-
-def _estimate_payload(request: EstimateRequest) -> dict[str, Any]:
-    from aibudget.estimation import estimate
-
-    scenario = _load(request)
-    est = estimate(scenario, samples=request.samples, seed=request.seed)
-    data = scenario.to_dict()
-    result = est.to_dict()
-    return {
-        "estimate": result,
-        "scenario": data,
-        "scenario_yaml": yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True),
-        "charts": _charts(est, result),
-    }
-
-
-def _compare_payload(request: CompareRequest) -> dict[str, Any]:
-    from aibudget.comparison import compare
-    from aibudget.report import charts
-
-    scenarios = [_load(s) for s in request.scenarios]
-    result = compare(scenarios, samples=request.samples, seed=request.seed)
-    data = result.to_dict()
-    return {**data, "charts": {"bill": charts.bill_chart(data["estimates"])}}
-
-
-def _report_html(request: EstimateRequest) -> str:
-    from aibudget.estimation import estimate
-    from aibudget.report.document import render_html
-
-    scenario = _load(request)
-    return render_html([estimate(scenario, samples=request.samples, seed=request.seed)])
 
 
 def _catalog_rows(table: str) -> list[dict[str, Any]]:
@@ -206,35 +97,93 @@ def _static(name: str) -> str:
     return resources.files("aibudget.web").joinpath("static", name).read_text("utf-8")
 
 
-def create_app() -> FastAPI:
-    """The app; ``aibudget serve`` runs it with uvicorn on 127.0.0.1."""
-    app = FastAPI(
+class _ClientGoneError(Exception):
+    pass
+
+
+async def _unless_gone(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """The result of ``work``, unless the client hangs up first: then ``work`` is cancelled (a
+    worker running it is killed) and :class:`_ClientGoneError` raised."""
+
+    async def gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(gone())
+    try:
+        await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+        watch.cancel()
+    if not task.done() or task.cancelled():
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise _ClientGoneError
+    return task.result()
+
+
+def _body(model: type[Any]) -> dict[str, Any]:
+    """The OpenAPI request body of an endpoint that reads its JSON itself (in a worker)."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def _with_request_schemas(app: FastAPI) -> None:
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = base()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (worker.EstimateRequest, worker.CompareRequest):
+            if model.__name__ not in schemas:
+                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(found.pop("$defs", {}))
+                schemas[model.__name__] = found
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: ServeSettings | None = None) -> FastAPI:
+    """The app; ``aibudget serve`` runs it with uvicorn on 127.0.0.1. Its worker processes start
+    with the app (its lifespan) and stop with it."""
+    from fastapi_offline import FastAPIOffline
+
+    settings = settings or ServeSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = Pool(
+            worker.handle,
+            workers=settings.workers,
+            queue=settings.queue,
+            timeout=settings.timeout,
+            warm=worker.warm,
+            preload=worker.PRELOAD,
+        )
+        app.state.pool = pool
+        try:
+            await pool.start()
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPIOffline(
         title="aibudget",
         version=__version__,
         description="What an AI model will really cost: the estimate, comparisons and the "
         "sourced catalog as a JSON API, and a planner page at /.",
+        lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would call swagger.io
     )
-    app.add_middleware(_LimitBody)
-
-    @app.exception_handler(ScenarioError)
-    async def _scenario(request: Request, error: ScenarioError) -> JSONResponse:
-        return _error(422, str(error), _problems(error))
-
-    @app.exception_handler(UnknownNameError)
-    async def _unknown(request: Request, error: UnknownNameError) -> JSONResponse:
-        return _error(422, str(error))
-
-    @app.exception_handler(DoesNotFitError)
-    async def _fit(request: Request, error: DoesNotFitError) -> JSONResponse:
-        return _error(422, str(error))
-
-    @app.exception_handler(AibudgetError)
-    async def _other(request: Request, error: AibudgetError) -> JSONResponse:
-        return _error(400, str(error))
-
-    @app.exception_handler(_TooSlowError)
-    async def _slow(request: Request, error: _TooSlowError) -> JSONResponse:
-        return _error(503, f"the request took over {REQUEST_TIMEOUT_S:g} s; ask for fewer samples")
+    _with_request_schemas(app)
+    app.add_middleware(
+        Guard,
+        hosts=allowed_hosts(settings.host, settings.allow_hosts),
+        max_body=MAX_BODY_BYTES,
+    )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -247,27 +196,65 @@ def create_app() -> FastAPI:
         ]
         return _error(422, "the request is not valid", problems)
 
+    async def work(request: Request, endpoint: str) -> Response:
+        pool: Pool = request.app.state.pool
+        try:
+            status, media, content = await _unless_gone(
+                request, pool.run(endpoint, await request.body())
+            )
+        except _ClientGoneError:  # nobody to answer; its worker was stopped
+            return Response(status_code=499)
+        except PoolBusyError as busy:
+            return _error(
+                503,
+                f"the server is busy ({pool.workers} requests running, {pool.queue} waiting, "
+                f"the most it holds); try again in {busy.retry_after} s",
+                headers={"Retry-After": str(busy.retry_after)},
+            )
+        except PoolTimeoutError:
+            return _error(
+                503,
+                f"the request took over {pool.timeout:g} s, the limit, and was stopped; "
+                "ask for fewer samples or scenarios",
+            )
+        except WorkerLostError:
+            return _error(
+                503, "the process computing this request stopped (out of memory?); try again"
+            )
+        headers = {}
+        if endpoint == "report" and status == 200:
+            headers["Content-Disposition"] = 'attachment; filename="aibudget-report.html"'
+        return Response(content, status_code=status, media_type=media, headers=headers)
+
     @app.get("/api/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    async def health(request: Request) -> dict[str, Any]:
+        """The server is up; how many expensive requests it holds now, and its limits."""
+        pool: Pool = request.app.state.pool
+        return {
+            "status": "ok",
+            "version": __version__,
+            "requests": {
+                "admitted": pool.waiting,
+                "limit": pool.workers + pool.queue,
+                "workers": pool.workers,
+                "timeout_s": pool.timeout,
+            },
+        }
 
-    @app.post("/api/estimate")
-    async def estimate_endpoint(request: EstimateRequest) -> Response:
+    @app.post("/api/estimate", openapi_extra=_body(worker.EstimateRequest))
+    async def estimate_endpoint(request: Request) -> Response:
         """Estimate one scenario: the contract's JSON, the scenario as YAML, the charts."""
-        return _json(await _bounded(_estimate_payload, request))
+        return await work(request, "estimate")
 
-    @app.post("/api/compare")
-    async def compare_endpoint(request: CompareRequest) -> Response:
+    @app.post("/api/compare", openapi_extra=_body(worker.CompareRequest))
+    async def compare_endpoint(request: Request) -> Response:
         """Compare two to six scenarios with paired draws."""
-        return _json(await _bounded(_compare_payload, request))
+        return await work(request, "compare")
 
-    @app.post("/api/report")
-    async def report_endpoint(request: EstimateRequest) -> Response:
+    @app.post("/api/report", openapi_extra=_body(worker.EstimateRequest))
+    async def report_endpoint(request: Request) -> Response:
         """The self-contained HTML report of one scenario, as a download."""
-        text = await _bounded(_report_html, request)
-        return HTMLResponse(
-            text, headers={"Content-Disposition": 'attachment; filename="aibudget-report.html"'}
-        )
+        return await work(request, "report")
 
     @app.get("/api/catalog/{table}")
     async def catalog_endpoint(table: str) -> Any:
@@ -276,11 +263,11 @@ def create_app() -> FastAPI:
             hint = closest(table, catalog.TABLES)
             return _error(
                 404,
-                f"no catalog table {table!r}"
+                f"no catalog table {table[:100]!r}"
                 + (f"; did you mean {' or '.join(hint)}?" if hint else "")
                 + f" (tables: {', '.join(catalog.TABLES)})",
             )
-        return await _bounded(_catalog_rows, table)
+        return await run_in_threadpool(_catalog_rows, table)
 
     @app.get("/api/examples")
     async def examples() -> list[str]:
@@ -294,7 +281,7 @@ def create_app() -> FastAPI:
 
         texts = builtin_examples()
         if name not in texts:
-            return _error(404, f"no example {name!r}; examples: {', '.join(sorted(texts))}")
+            return _error(404, f"no example {name[:100]!r}; examples: {', '.join(sorted(texts))}")
         return Response(texts[name], media_type="text/yaml")
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -311,7 +298,7 @@ def create_app() -> FastAPI:
             return Response(await run_in_threadpool(_vega_bundle), media_type="text/javascript")
         kinds = {"app.js": "text/javascript", "style.css": "text/css"}
         if name not in kinds:
-            return _error(404, f"no file {name!r}")
+            return _error(404, f"no file {name[:100]!r}")
         return Response(_static(name), media_type=kinds[name])
 
     return app
