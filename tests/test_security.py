@@ -197,3 +197,24 @@ def test_the_cli_reports_hostile_values_in_one_paragraph(run_cli: Run) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "model.params" in result.stderr
+
+
+#: YAML whose aliases expand to 10⁸ list items (a "billion laughs").
+BILLION_LAUGHS = (
+    "\n".join(
+        ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    )
+    + "\nmodel: {params: 1B}\ntraining: {tokens: 20B, accelerator: H100-80GB, chips: 8}\n"
+    + "team:\n  roles: *a8\n"
+)
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(run_cli: Run, tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BILLION_LAUGHS, "utf-8")
+    result = run_cli("estimate", str(path))  # the runner's timeout fails the test on a hang
+    assert result.returncode == 2
+    assert "more than 100,000 values" in " ".join(result.stderr.split())
+    with pytest.raises(ScenarioError, match="YAML aliases count"):
+        load_scenario("gpt3-175b", ["team.roles=" + BILLION_LAUGHS.split("team:")[0]])

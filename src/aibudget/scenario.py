@@ -580,7 +580,7 @@ class TeamSpec(_Section):
     overhead: Annotated[float, BeforeValidator(parse_quantity), Field(ge=1, le=3)] | None = Field(
         None, description="loaded cost / salary (benefits, taxes, office)"
     )
-    roles: list[RoleSpec] = Field(min_length=1, description="one entry per role")
+    roles: list[RoleSpec] = Field(min_length=1, max_length=1_000, description="one entry per role")
 
     @model_validator(mode="after")
     def _months(self) -> TeamSpec:
@@ -1081,14 +1081,26 @@ def _stand_in(spec: Mapping[str, Any]) -> Any:
 #: The deepest a scenario's data may nest: sections nest three levels (serving.cloud.region), a
 #: range or a list of roles one or two more. Deeper data is refused before anything walks it.
 MAX_DEPTH = 12
+#: The most values (numbers, texts, sections, list items) a scenario may hold, counted as they
+#: would be read: a YAML alias counts every time it is used, so a "billion laughs" is refused
+#: after this many steps instead of taking minutes and gigabytes to validate.
+MAX_VALUES = 100_000
 
 
-def check_depth(data: Any, source: str) -> None:
+def check_size(data: Any, source: str) -> None:
     """Raise :class:`~aibudget.ScenarioError` when ``data`` nests deeper than :data:`MAX_DEPTH`
-    (walked without recursion, so hostile depth cannot exhaust the stack)."""
+    or holds more than :data:`MAX_VALUES` values (walked without recursion and stopped at the
+    limit, so hostile data cannot exhaust the stack, the memory or the clock)."""
     stack: list[tuple[Any, int]] = [(data, 0)]
+    seen = 0
     while stack:
         node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise ScenarioError(
+                f"{source} holds more than {MAX_VALUES:,} values (YAML aliases count each time "
+                "they are used); a scenario holds a few hundred"
+            )
         if isinstance(node, Mapping | list):
             if depth >= MAX_DEPTH:
                 raise ScenarioError(
@@ -1108,7 +1120,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Sce
             f"{source} must be a mapping of sections (name, model, training, ...), "
             f"got {type(data).__name__}"
         )
-    check_depth(data, source)
+    check_size(data, source)
     ranges: dict[str, tuple[dict[str, Any], Distribution]] = {}
     problems: list[tuple[str, str]] = []
     point = _split_ranges(data, Scenario, "", ranges, problems)
@@ -1214,7 +1226,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
     """Return a copy of ``data`` with each ``a.b.c=value`` set. Values are read as YAML scalars
     ("0.4" is a number, "H100" text, "175B" a quantity string the models parse) or YAML flow
     mappings (``{p10: 0.3, p90: 0.5}``, a range)."""
-    check_depth(data, "scenario")
+    check_size(data, "scenario")
     result: dict[str, Any] = deepcopy(dict(data))
     for override in overrides:
         key, sep, raw = override.partition("=")
@@ -1232,7 +1244,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
                 f"override {shown!r}: the value cannot be read (nested deeper than "
                 f"{MAX_DEPTH} levels, or a number of thousands of digits)"
             ) from None
-        check_depth(value, f"override {shown!r}")
+        check_size(value, f"override {shown!r}")
         set_value(result, key, value, f"override {shown!r}")
     return result
 
