@@ -21,7 +21,6 @@ with its line number. Nothing here predicts anything: :mod:`aibudget.validation`
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import math
 import re
@@ -42,6 +41,7 @@ __all__ = [
     "PLAUSIBLE",
     "REQUIRED_COLUMNS",
     "Run",
+    "accelerator",
     "energy_basis",
     "from_epoch",
     "map_hardware",
@@ -163,6 +163,12 @@ def _hardware_candidates(name: str) -> Iterator[str]:
     yield plain
     yield joined
     yield re.sub(r"\s*\b\d+\s*GB\b", "", joined, flags=re.IGNORECASE).strip()
+
+
+@lru_cache(maxsize=256)
+def accelerator(name: str) -> catalog.Accelerator:
+    """The catalog accelerator called ``name`` (a canonical name: looked up once)."""
+    return catalog.accelerator(name)
 
 
 def reference_peak_flops_per_s(acc: catalog.Accelerator) -> float:
@@ -337,6 +343,7 @@ def _run(row: Mapping[str, str], source: str) -> Run:
     }
     published["energy_kwh_from_published_chip_hours"] = published["energy_kwh"]
     year_text = _text(row, "year")[:4]
+    reasons: dict[str, str] = {}  # filled in below, once the run exists
     run = Run(
         row_id=_text(row, "row_id"),
         run_key=_text(row, "run_key"),
@@ -354,7 +361,7 @@ def _run(row: Mapping[str, str], source: str) -> Run:
         usd_per_chip_hour=_number(row, "usd_per_chip_hour", problems),
         basis=basis,
         published=published,
-        reasons={},
+        reasons=reasons,
         notes=_text(row, "notes")[:2000],
         source_url=_text(row, "source_url")[:500],
         source_kind=_text(row, "source_kind"),
@@ -366,7 +373,8 @@ def _run(row: Mapping[str, str], source: str) -> Run:
         active_known="moe" not in _text(row, "architecture").lower()
         or _text(row, "params_active_count") != "",
     )
-    return _with_reasons(run, row, problems, hardware_reason, basis_reason)
+    _add_reasons(run, reasons, row, problems, hardware_reason, basis_reason)
+    return run
 
 
 #: Which measures each numeric column feeds (a bad value there stops those measures).
@@ -387,18 +395,20 @@ _FEEDS = {
 }
 
 
-def _with_reasons(
+def _add_reasons(
     run: Run,
+    reasons: dict[str, str],
     row: Mapping[str, str],
     problems: Mapping[str, str],
     hardware_reason: str,
     basis_reason: str,
-) -> Run:
-    reasons: dict[str, str] = {}
+) -> None:
+    """Fill ``reasons`` (the run's own, empty) with why each measure, or the whole run, cannot
+    be predicted or scored."""
     for column, problem in problems.items():
         for measure in _FEEDS.get(column, ()):
             reasons.setdefault(measure, problem)
-    acc = catalog.accelerator(run.accelerator) if run.accelerator else None
+    acc = accelerator(run.accelerator) if run.accelerator else None
     method = run.flops_method.lower()
     if acc is None:
         reasons.setdefault("chip_hours", hardware_reason)
@@ -464,13 +474,12 @@ def _with_reasons(
     whole = _whole_run_reason(run, row, problems, reasons)
     if whole:
         reasons[""] = whole
-    return dataclasses.replace(run, reasons=reasons)
 
 
 def observed_mfu(run: Run) -> float | None:
     """The run's effective MFU: its work over (the 16-bit dense peak × its published
     chip-hours), restarts and idle time included; None without the three."""
-    acc = catalog.accelerator(run.accelerator) if run.accelerator else None
+    acc = accelerator(run.accelerator) if run.accelerator else None
     hours, work = run.published["chip_hours"], run.work_flops
     if acc is None or hours is None or work is None:
         return None

@@ -51,7 +51,8 @@ from aibudget.calibration import (
 )
 from aibudget.catalog import mfu as fitted_mfu
 from aibudget.model.training import TrainingInputs, training_run
-from aibudget.model.utilisation import fp8_peak_flops_per_s
+from aibudget.model.utilisation import REFERENCE_CHIPS, fp8_peak_flops_per_s
+from aibudget.runs import accelerator as _accelerator
 from aibudget.runs import (
     MEASURES,
     Run,
@@ -85,11 +86,11 @@ CONFIGURATIONS = ("shipped", "leave_one_out", "by_organisation", "defaults", "ba
 BASELINE_MFU = 0.4
 #: PUE assumed where the publisher gives none (large GPU clouds and AI colocation).
 DEFAULT_PUE_KEY = "pue.cloud"
-#: The deadline a run is given when its chips are not published (its wall clock is not
-#: predicted then, and the chips it implies do not move its chip-hours).
-UNKNOWN_DEADLINE_DAYS = 30.0
+#: The chips a run is given when none are published: the utilisation model's reference scale,
+#: which is what an unknown chip count means to it (its wall clock is not predicted then).
+UNKNOWN_CHIPS = int(REFERENCE_CHIPS)
 #: Draws evaluated at once: (runs in a chunk) × samples stays under this many elements.
-CHUNK_ELEMENTS = 400_000
+CHUNK_ELEMENTS = 200_000
 #: The measures whose prediction needs the power model.
 _ENERGY = ("energy_kwh", "energy_kwh_from_published_chip_hours", "co2e_kg")
 
@@ -108,7 +109,7 @@ def priors() -> tuple[dict[str, float], float]:
 
 
 def _family(run: Run) -> str:
-    return catalog.accelerator(run.accelerator or "").family
+    return _accelerator(run.accelerator or "").family
 
 
 def _size(run: Run) -> float | None:
@@ -173,7 +174,7 @@ def _clipped(q: tuple[float, float, float]) -> tuple[float, float, float]:
 
 
 def _defaults_input(run: Run) -> MfuInput:
-    row = catalog.constant_for("mfu", catalog.accelerator(run.accelerator or "").qualifiers, False)
+    row = catalog.constant_for("mfu", _accelerator(run.accelerator or "").qualifiers, False)
     d = row.distribution
     return MfuInput((row.value,) * 3 if d is None else _clipped((d.p10, d.p50, d.p90)))
 
@@ -203,17 +204,14 @@ def _params(run: Run) -> float:
 
 def scenario(run: Run, mfu: MfuInput) -> dict[str, Any]:
     """The scenario whose estimate is the run's prediction under ``mfu``."""
-    acc = catalog.accelerator(run.accelerator or "")
+    acc = _accelerator(run.accelerator or "")
     training: dict[str, Any] = {
         "accelerator": acc.name,
         "precision": _precision(run, acc),
         "hardware": "cloud",
         "cloud": {"price_usd_per_chip_hour": run.usd_per_chip_hour or 1.0},
     }
-    if run.chips:
-        training["chips"] = int(run.chips)
-    else:  # only chip-hours are predicted: any deadline will do
-        training["wall_clock_days"] = UNKNOWN_DEADLINE_DAYS
+    training["chips"] = int(run.chips) if run.chips else UNKNOWN_CHIPS
     value = mfu.scenario_value()
     if value is not None:
         training["mfu"] = value
@@ -281,29 +279,12 @@ class _Resolved:
     measures: tuple[str, ...]  # what to predict
 
 
-def _resolve(run: Run, mfu: MfuInput, wanted: tuple[str, ...]) -> _Resolved:
-    """What the estimate would resolve ``scenario(run, mfu)`` to, for the inputs that the
-    predicted measures depend on (the rest of the training model gets neutral values)."""
-    from aibudget.resolution import default_mfu_quantiles
-
-    acc = catalog.accelerator(run.accelerator or "")
-    params = _params(run)
-    precision = _precision(run, acc)
-    chips = float(int(run.chips)) if run.chips else math.nan
-    values: dict[str, float] = {
-        "params": params,
-        "active_params": params,
-        "tokens": run.tokens if run.params is not None and run.tokens is not None else math.nan,
-        "flops_given": math.nan
-        if run.params is not None and run.tokens is not None
-        else (run.work_flops or 1e18),
-        "chips_given": chips,
-        "deadline_days": UNKNOWN_DEADLINE_DAYS if math.isnan(chips) else math.nan,
-        "memory_gb_per_chip": acc.memory_gb,
-        "price_usd_per_chip_hour": run.usd_per_chip_hour or 1.0,
-        "pue": run.pue or _default_pue(),
-        "grid_gco2e_per_kwh": run.grid_g_per_kwh if run.grid_g_per_kwh is not None else 0.0,
-    }
+@cache
+def _site(accelerator: str, basis: str | None, precision: str) -> _Resolved:
+    """The inputs every run on ``accelerator`` with this energy basis and precision shares:
+    the peak, the power model (the estimate's catalog defaults) and, in FP8, the speed-up."""
+    acc = _accelerator(accelerator)
+    values: dict[str, float] = {"memory_gb_per_chip": acc.memory_gb}
     uncertain: dict[str, tuple[str, Distribution]] = {}
     if precision == "fp8":
         base = "bf16" if "bf16" in acc.peak_dense_tflops else "fp16"
@@ -312,8 +293,48 @@ def _resolve(run: Run, mfu: MfuInput, wanted: tuple[str, ...]) -> _Resolved:
         _add(values, uncertain, "speedup", "training.fp8_speedup", _constant("fp8_training_speedup"))
     else:
         values["peak_flops_per_s"] = acc.peak_flops_per_s(precision)
+    if acc.tdp_w is None or basis == "gpu_tdp":
+        values.update(
+            tdp_w=1.0 if acc.tdp_w is None else acc.tdp_w,
+            server_power_ratio=1.0,
+            average_power_fraction=1.0,
+        )
+    else:
+        values["tdp_w"] = acc.tdp_w
+        if basis == "gpu_measured":
+            values["server_power_ratio"] = 1.0
+        else:
+            ratio = catalog.constant_for("server_power_ratio", acc.qualifiers)
+            _add(values, uncertain, "server_power_ratio", "energy.server_power_ratio", ratio)
+        fraction = catalog.constant_for("average_power_fraction", acc.qualifiers)
+        _add(values, uncertain, "average_power_fraction", "energy.average_power_fraction", fraction)
+    return _Resolved(values, uncertain, ())
+
+
+def _resolve(run: Run, mfu: MfuInput, wanted: tuple[str, ...]) -> _Resolved:
+    """What the estimate would resolve ``scenario(run, mfu)`` to, for the inputs that the
+    predicted measures depend on (the rest of the training model gets neutral values)."""
+    from aibudget.resolution import default_mfu_quantiles
+
+    acc = _accelerator(run.accelerator or "")
+    site = _site(acc.name, run.basis, _precision(run, acc))
+    params = _params(run)
+    chips = float(int(run.chips) if run.chips else UNKNOWN_CHIPS)
+    counted = run.params is not None and run.tokens is not None
+    values: dict[str, float] = {
+        **site.values,
+        "params": params,
+        "active_params": params,
+        "tokens": run.tokens if counted and run.tokens is not None else math.nan,
+        "flops_given": math.nan if counted else (run.work_flops or 1e18),
+        "chips_given": chips,
+        "price_usd_per_chip_hour": run.usd_per_chip_hour or 1.0,
+        "pue": 1.0 if run.basis == "system_before_pue" else (run.pue or _default_pue()),
+        "grid_gco2e_per_kwh": run.grid_g_per_kwh if run.grid_g_per_kwh is not None else 0.0,
+    }
+    uncertain = dict(site.uncertain)
     if mfu.quantiles is None:
-        p10, p50, p90 = default_mfu_quantiles(acc, params, int(run.chips) if run.chips else None)
+        p10, p50, p90 = default_mfu_quantiles(acc, params, chips)
         dist = Distribution.from_quantiles(p10, p90, p50, lower=0.0, upper=1.0)
         uncertain["mfu"] = ("training.mfu", dist)
     else:
@@ -326,23 +347,6 @@ def _resolve(run: Run, mfu: MfuInput, wanted: tuple[str, ...]) -> _Resolved:
             uncertain["mfu"] = ("training.mfu", dist)
         else:
             values["mfu"] = float(value)
-    if acc.tdp_w is None or run.basis == "gpu_tdp":
-        values.update(
-            tdp_w=1.0 if acc.tdp_w is None else acc.tdp_w,
-            server_power_ratio=1.0,
-            average_power_fraction=1.0,
-        )
-    else:
-        values["tdp_w"] = acc.tdp_w
-        if run.basis == "gpu_measured":
-            values["server_power_ratio"] = 1.0
-        else:
-            ratio = catalog.constant_for("server_power_ratio", acc.qualifiers)
-            _add(values, uncertain, "server_power_ratio", "energy.server_power_ratio", ratio)
-        fraction = catalog.constant_for("average_power_fraction", acc.qualifiers)
-        _add(values, uncertain, "average_power_fraction", "energy.average_power_fraction", fraction)
-        if run.basis == "system_before_pue":
-            values["pue"] = 1.0
     return _Resolved(values, uncertain, wanted)
 
 
@@ -375,6 +379,7 @@ _NEUTRAL: dict[str, float] = {
     "activation_bytes_per_element": 0.0,
     "activation_dtype_bytes": 2.0,
     "state_bytes_per_param": 16.0,
+    "deadline_days": math.nan,
     "flops_per_param_token": 6.0,
     "teacher_params": 0.0,
     "extra_state_bytes": 0.0,
@@ -388,6 +393,9 @@ _NEUTRAL: dict[str, float] = {
     "depreciation_ooms_per_year": 0.0,
     "electricity_usd_per_kwh": 0.0,
 }
+#: The measures that depend on the MFU draw alone (decreasing in it), outside FP8.
+_MONOTONE = ("chip_hours", "wall_clock_days", "usd")
+_QUANTILES = np.array([10.0, 50.0, 90.0])
 
 
 def predict(
@@ -397,17 +405,42 @@ def predict(
     seed: int,
 ) -> list[dict[str, Summary | None]]:
     """Each run's p10/p50/p90 of every measure it publishes and can be predicted, under the
-    MFU given for it, as :func:`aibudget.estimate` of :func:`scenario` would give them (the same
-    inputs, the same model, the same draws); runs are evaluated a chunk at a time as arrays of
-    (runs × draws), so memory stays proportional to the chunk."""
+    MFU given for it, as :func:`aibudget.estimate` of :func:`scenario` would give them: the
+    same inputs, the same model (:func:`~aibudget.model.training.training_run`, on arrays of
+    runs × draws), the same draws (the estimate's random stream per assumption).
+
+    Chip-hours, wall clock and cost depend on the MFU draw alone and fall as it rises, so their
+    percentiles are the model evaluated at the six draws whose order statistics the
+    percentiles interpolate (numpy's linear method), not at every draw; energy needs every
+    draw (the power model is uncertain too) and is evaluated a chunk of runs at a time, so
+    memory stays proportional to the runs."""
     resolved = [_resolve(r, m, _wanted(r)) for r, m in zip(runs, mfus, strict=True)]
-    out: list[dict[str, Summary | None]] = []
+    out: list[dict[str, Summary | None]] = [dict.fromkeys(MEASURES) for _ in runs]
     sampler = MonteCarlo(samples, seed) if samples > 0 else None
     numbers: dict[tuple[str, bool], Array] = {}
+    monotone = [
+        i
+        for i, r in enumerate(resolved)
+        if "speedup" not in r.uncertain and any(m in _MONOTONE for m in r.measures)
+    ]
+    full = [
+        i
+        for i, r in enumerate(resolved)
+        if any(m in _ENERGY for m in r.measures) or ("speedup" in r.uncertain and r.measures)
+    ]
+    for start in range(0, len(monotone), CHUNK_ELEMENTS // 8):
+        chosen = monotone[start : start + CHUNK_ELEMENTS // 8]
+        _predict_monotone([resolved[i] for i in chosen], [out[i] for i in chosen], sampler, numbers)
     per_chunk = max(1, CHUNK_ELEMENTS // max(samples, 1))
-    for start in range(0, len(resolved), per_chunk):
-        chunk = resolved[start : start + per_chunk]
-        out.extend(_predict_chunk(runs[start : start + per_chunk], chunk, sampler, numbers))
+    for start in range(0, len(full), per_chunk):
+        chosen = full[start : start + per_chunk]
+        _predict_drawn(
+            [runs[i] for i in chosen],
+            [resolved[i] for i in chosen],
+            [out[i] for i in chosen],
+            sampler,
+            numbers,
+        )
     return out
 
 
@@ -423,39 +456,38 @@ def _wanted(run: Run) -> tuple[str, ...]:
     )
 
 
-def _draws(
-    key: str,
-    dist: Distribution,
-    sampler: MonteCarlo | None,
-    numbers: dict[tuple[str, bool], Array],
+def _numbers(
+    key: str, uniform: bool, sampler: MonteCarlo, numbers: dict[tuple[str, bool], Array]
 ) -> Array:
-    if sampler is None:
-        return np.array([dist.p50])
-    wanted = (key, dist.uses_uniform)
-    if wanted not in numbers:
-        numbers[wanted] = sampler.numbers(key, dist.uses_uniform)
-    return dist.from_standard(numbers[wanted])
+    if (key, uniform) not in numbers:
+        numbers[(key, uniform)] = sampler.numbers(key, uniform)
+    return numbers[(key, uniform)]
 
 
-def _predict_chunk(
-    runs: Sequence[Run],
-    chunk: Sequence[_Resolved],
-    sampler: MonteCarlo | None,
-    numbers: dict[tuple[str, bool], Array],
-) -> list[dict[str, Summary | None]]:
-    n = sampler.n if sampler is not None else 1
-    width = len(chunk)
-    columns: dict[str, Array] = {}
+def _columns(
+    chunk: Sequence[_Resolved], draw: Any, width: int
+) -> dict[str, Array]:
+    """The training model's inputs for a chunk: one row per run, ``width`` draws per row;
+    ``draw(key, distribution)`` gives an uncertain input's draws."""
     names = {name for r in chunk for name in (*r.values, *r.uncertain)}
-    cache: dict[tuple[str, Distribution], Array] = {}
+    columns: dict[str, Array] = {}
+    drawn: dict[tuple[str, Distribution], Array] = {}
     for name in names:
-        column = np.empty((width, n))
+        if not any(name in r.uncertain for r in chunk):  # one value per run, broadcast
+            columns[name] = np.array([[r.values.get(name, math.nan)] for r in chunk])
+            continue
+        shared = {r.uncertain.get(name) for r in chunk}
+        if len(shared) == 1:  # the same draws in every run (the power model), broadcast
+            key, dist = next(iter(shared)) or ("", Distribution("normal", 0, 0, 0))
+            columns[name] = draw(key, dist)[None, :]
+            continue
+        column = np.empty((len(chunk), width))
         for i, r in enumerate(chunk):
             if name in r.uncertain:
                 key, dist = r.uncertain[name]
-                if (key, dist) not in cache:
-                    cache[(key, dist)] = _draws(key, dist, sampler, numbers)
-                column[i] = cache[(key, dist)]
+                if (key, dist) not in drawn:
+                    drawn[(key, dist)] = draw(key, dist)
+                column[i] = drawn[(key, dist)]
             else:
                 column[i] = r.values.get(name, math.nan)
         columns[name] = column
@@ -465,36 +497,98 @@ def _predict_chunk(
         )
         given = columns.get("peak_flops_per_s", fp8)
         columns["peak_flops_per_s"] = np.where(np.isnan(given), fp8, given)
-    result = training_run(TrainingInputs.from_values(**_NEUTRAL, **columns))
-    out: list[dict[str, Summary | None]] = []
-    quantiles = np.array([10.0, 50.0, 90.0])
-    hours = _percentiles(result.chip_hours, quantiles)
-    days = _percentiles(result.wall_clock_days, quantiles)
-    usd = _percentiles(result.usd, quantiles)
-    energy_needed = any(m in _ENERGY for r in chunk for m in r.measures)
-    kwh = _percentiles(result.energy_kwh, quantiles) if energy_needed else None
-    co2 = _percentiles(result.co2e_kg, quantiles) if energy_needed else None
-    for i, (run, r) in enumerate(zip(runs, chunk, strict=True)):
-        predicted: dict[str, Summary | None] = dict.fromkeys(MEASURES)
-        for m in r.measures:
-            if m == "chip_hours":
-                predicted[m] = _summary(hours[:, i])
-            elif m == "wall_clock_days":
-                predicted[m] = _summary(days[:, i])
-            elif m == "usd":
-                predicted[m] = _summary(usd[:, i])
-            elif m == "energy_kwh" and kwh is not None:
-                predicted[m] = _summary(kwh[:, i])
-            elif m == "co2e_kg" and co2 is not None:
-                predicted[m] = _summary(co2[:, i])
-            elif m == "energy_kwh_from_published_chip_hours":
-                per_hour = result.energy_kwh[i] / result.chip_hours[i]
-                published = run.published["chip_hours"] or 0.0
-                predicted[m] = _summary(
-                    _percentiles(published * per_hour[None, :], quantiles)[:, 0]
-                )
-        out.append(predicted)
+    return columns
+
+
+def _order_indexes(n: int) -> tuple[Array, Array, Array]:
+    """For numpy's linear percentiles of ``n`` values: the lower and upper order statistic of
+    each of p10, p50, p90 and the interpolation weight (as numpy computes them)."""
+    q = np.true_divide(_QUANTILES, 100)
+    virtual = (n - 1) * q
+    lower = np.floor(virtual).astype(int)
+    upper = np.minimum(lower + 1, n - 1)
+    return lower, upper, virtual - lower
+
+
+def _lerp(a: Array, b: Array, t: Array) -> Array:
+    """numpy's interpolation between order statistics (``numpy.lib._function_base_impl``)."""
+    diff = b - a
+    out = np.add(a, diff * t)
+    np.subtract(b, diff * (1 - t), out=out, where=t >= 0.5)
     return out
+
+
+def _predict_monotone(
+    chunk: Sequence[_Resolved],
+    out: Sequence[dict[str, Summary | None]],
+    sampler: MonteCarlo | None,
+    numbers: dict[tuple[str, bool], Array],
+) -> None:
+    if sampler is None:
+        width, select = 1, np.zeros(1, dtype=int)
+
+        def draw(key: str, dist: Distribution) -> Array:
+            return np.array([dist.p50])
+    else:
+        lower, upper, gamma = _order_indexes(sampler.n)
+        select = np.concatenate([lower, upper])
+        width = len(select)
+
+        def draw(key: str, dist: Distribution) -> Array:
+            z = _numbers(key, dist.uses_uniform, sampler, numbers)
+            if key != "training.mfu":
+                return dist.from_standard(z[:width])  # does not move these measures
+            # the k-th smallest chip-hours is at the k-th largest MFU draw
+            descending = np.sort(z)[::-1]
+            return dist.from_standard(descending[select])
+
+    result = training_run(TrainingInputs.from_values(**_NEUTRAL, **_columns(chunk, draw, width)))
+    arrays = {"chip_hours": result.chip_hours, "wall_clock_days": result.wall_clock_days, "usd": result.usd}
+    for m, values in arrays.items():
+        values = np.broadcast_to(values, (len(chunk), width))
+        if sampler is None:
+            quantiles = np.repeat(values[:, :1], 3, axis=1)
+        else:
+            n = len(select) // 2
+            quantiles = _lerp(values[:, :n], values[:, n:], gamma[None, :])
+        for i, r in enumerate(chunk):
+            if m in r.measures:
+                out[i][m] = _summary(quantiles[i])
+
+
+def _predict_drawn(
+    runs: Sequence[Run],
+    chunk: Sequence[_Resolved],
+    out: Sequence[dict[str, Summary | None]],
+    sampler: MonteCarlo | None,
+    numbers: dict[tuple[str, bool], Array],
+) -> None:
+    width = sampler.n if sampler is not None else 1
+
+    def draw(key: str, dist: Distribution) -> Array:
+        if sampler is None:
+            return np.array([dist.p50])
+        return dist.from_standard(_numbers(key, dist.uses_uniform, sampler, numbers))
+
+    result = training_run(TrainingInputs.from_values(**_NEUTRAL, **_columns(chunk, draw, width)))
+    published = np.array([[r.published["chip_hours"] or 0.0] for r in runs])
+    arrays = {
+        "energy_kwh": result.energy_kwh,
+        "co2e_kg": result.co2e_kg,
+        "energy_kwh_from_published_chip_hours": published
+        * (result.energy_kwh / result.chip_hours),
+    }
+    if any("speedup" in r.uncertain for r in chunk):
+        arrays.update(
+            chip_hours=result.chip_hours, wall_clock_days=result.wall_clock_days, usd=result.usd
+        )
+    for m, values in arrays.items():
+        rows = [i for i, r in enumerate(chunk) if m in r.measures]
+        if not rows:
+            continue
+        quantiles = _percentiles(np.broadcast_to(values, (len(chunk), width))[rows], _QUANTILES)
+        for j, i in enumerate(rows):
+            out[i][m] = _summary(quantiles[:, j])
 
 
 def _percentiles(values: Array, quantiles: Array) -> Array:
@@ -676,7 +770,7 @@ def validate(
             for c in inputs:
                 table[c] = predicted[c][i]
             if "chip_hours" not in run.reasons and run.published["chip_hours"] is not None:
-                acc = catalog.accelerator(run.accelerator or "")
+                acc = _accelerator(run.accelerator or "")
                 work = run.work_flops or 0.0
                 hours = work / (reference_peak_flops_per_s(acc) * BASELINE_MFU * 3600)
                 table["baseline"]["chip_hours"] = {"p10": hours, "p50": hours, "p90": hours}
