@@ -111,7 +111,7 @@ def build(as_of: str, nested: bool = True) -> tuple[str, str, str]:
     obs = observations(runs)
     prior, default = priors()
     form, scored = choose(obs, prior, default)
-    model = fit(obs, form, prior, default)
+    model = fit(obs, form, prior, default, errors=True)
     residuals = cross_validate(obs, form, prior, default, "organisation")
     low, high = residual_quantiles(residuals)
     by_org = coverage(obs, form, prior, default, "organisation")

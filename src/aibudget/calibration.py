@@ -57,7 +57,7 @@ Array = NDArray[np.float64]
 #: The terms the model may have besides the family intercept.
 TERMS = ("log_params", "log_chips")
 #: How many runs a leave-one-out refit may hold out one at a time; above it, 10 folds.
-MAX_LEAVE_ONE_OUT = 120
+MAX_LEAVE_ONE_OUT = 60
 #: Folds when there are too many groups to leave out one at a time.
 FOLDS = 10
 #: Iterations of the reweighted least squares that minimises Huber's loss.
@@ -166,10 +166,12 @@ def fit(
     form: Form,
     priors: Mapping[str, float],
     default_prior: float,
+    errors: bool = False,
 ) -> MfuModel:
     """The penalised fit of ``form`` (no residual quantiles: see :func:`held_out`). ``priors``
     are the sourced MFU values by family (fractions); a family in neither the runs nor the
-    priors gets ``default_prior``."""
+    priors gets ``default_prior``. With ``errors``, the coefficients' standard errors too (the
+    penalised normal equations' inverse, scaled by the weighted residual variance)."""
     families = sorted({o.family for o in observations} | set(priors))
     k, terms = len(families), form.terms
     n_coef = k + len(terms)
@@ -198,19 +200,22 @@ def fit(
         beta = new
         if converged:
             break
-    residual = y - x @ beta
-    dof = max(len(y) - n_coef, 1)
-    sigma2 = float(np.sum(weights * residual**2) / dof) if len(y) else 0.0
-    a = (x * weights[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(n_coef)
-    covariance = sigma2 * np.linalg.inv(a)
     names = [*families, *terms]
+    std_errors: dict[str, float] = {}
+    if errors:
+        residual = y - x @ beta
+        dof = max(len(y) - n_coef, 1)
+        sigma2 = float(np.sum(weights * residual**2) / dof) if len(y) else 0.0
+        a = (x * weights[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(n_coef)
+        covariance = sigma2 * np.linalg.inv(a)
+        std_errors = {n: float(math.sqrt(max(covariance[i, i], 0.0))) for i, n in enumerate(names)}
     return MfuModel(
         form=form,
         intercepts={f: float(beta[i]) for f, i in index.items()},
         default_intercept=math.log(default_prior),
         slopes={t: float(beta[k + j]) for j, t in enumerate(terms)},
         counts={f: sum(1 for o in observations if o.family == f) for f in families},
-        std_errors={n: float(math.sqrt(max(covariance[i, i], 0.0))) for i, n in enumerate(names)},
+        std_errors=std_errors,
     )
 
 

@@ -417,8 +417,8 @@ def _add_reasons(
     elif run.tokens is None and method and not _counted(method):
         reasons.setdefault(
             "chip_hours",
-            "its FLOPs were estimated from training time × an assumed utilisation "
-            f"(method: {run.flops_method}), so predicting the time from them is circular"
+            "circular: its FLOPs were estimated from training time × an assumed utilisation "
+            f"(method: {run.flops_method})"
             if "hardware" in method
             else f"its FLOPs are not an operation count or a reported figure "
             f"(method: {run.flops_method})",
@@ -690,6 +690,7 @@ _KINDS = (
     ("cannot be read", "rows that cannot be read"),
     ("publishes no outcome", "no outcome published"),
     ("scope", "energy of an unstated or other scope"),
+    ("grid factor", "CO2e alone, without the publisher's grid factor"),
 )
 
 

@@ -202,8 +202,7 @@ def _render_skipped(result: Validation, out: Console) -> None:
         for r in skipped:
             out.print(
                 Text(f"  {r.run.row_id} {r.run.name}: {r.run.reasons['']}", style="yellow"),
-                overflow="ellipsis",
-                no_wrap=True,
+                overflow="fold",
             )
         return
     kinds: dict[str, list[RunResult]] = {}
