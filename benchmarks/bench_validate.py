@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{', refit' if args.refit else ''}): {seconds:6.2f} s ({cpu:.2f} s of CPU), "
                 f"{rows / seconds:8,.0f} rows per second, peak {peak_mb:7.1f} MB allocated"
             )
-        print(f"load average over the last minute: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(
+            f"load average over the last minute: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
     return 0
 
 

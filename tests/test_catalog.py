@@ -53,7 +53,8 @@ def test_the_fitted_mfu_model_names_its_runs_and_its_out_of_sample_error() -> No
         assert row["as_of"][:4].isdigit(), row
         assert row["form"], row
         if row["term"] == "intercept" and int(row["runs"]):
-            assert row["std_error"] and row["oos_median_abs_log_ratio"], row
+            assert row["std_error"], row
+            assert row["oos_median_abs_log_ratio"], row
 
 
 def test_package_is_installed_not_read_from_the_source_tree() -> None:

@@ -209,7 +209,8 @@ def test_absurd_or_non_numeric_values_are_named_not_used(
     assert column in reasons
     result = validate(tiny_runs(tmp_path, [row], "again.csv"), samples=50).to_dict()
     text_out = json.dumps(result)
-    assert "Infinity" not in text_out and "NaN" not in text_out
+    assert "Infinity" not in text_out
+    assert "NaN" not in text_out
 
 
 def test_thousands_separators_are_read(tmp_path: Path) -> None:
@@ -237,7 +238,8 @@ def test_a_huge_cell_and_a_short_row_are_rows_with_a_reason(tmp_path: Path) -> N
     runs = read_runs(path)
     assert [r.name for r in runs] == ["Good", "Short row", "(unreadable row)"]
     assert "publishes no outcome" in runs[1].reasons[""]
-    assert "cannot be read" in runs[2].reasons[""] and "line 4" in runs[2].reasons[""]
+    assert "cannot be read" in runs[2].reasons[""]
+    assert "line 4" in runs[2].reasons[""]
     assert "" not in runs[0].reasons
 
 
@@ -260,12 +262,12 @@ def test_the_cli_gives_reasons_not_tracebacks_for_bad_runs_files(
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
     bad = run_cli("validate", "--runs", str(empty))
-    assert bad.returncode == 2 and "empty" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2
+    assert "empty" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
-def test_plot_paths_are_checked_before_the_work(
-    run_cli: Run, known: Path, tmp_path: Path
-) -> None:
+def test_plot_paths_are_checked_before_the_work(run_cli: Run, known: Path, tmp_path: Path) -> None:
     for target, message in (
         (tmp_path, "is a folder"),
         (tmp_path / "missing" / "v.svg", "does not exist"),
@@ -330,7 +332,8 @@ def test_k_fold_by_organisation_leaves_the_whole_organisation_out() -> None:
     form = mfu_model().form
     meta = [o for o in obs if o.organisation == "meta"]
     rest = [o for o in obs if o.organisation != "meta"]
-    assert len(meta) >= 5 and rest
+    assert len(meta) >= 5
+    assert rest
     targets = [Target(o.group, o.organisation, o.family, o.log_params, o.log_chips) for o in meta]
     got = held_out(obs, targets, form, prior, default, "organisation")
     alone = fit(rest, form, prior, default)
@@ -580,4 +583,5 @@ def test_catalog_runs_lists_the_packaged_runs_and_what_each_is_used_for(run_cli:
     assert "LLaMA-65B" in out.stdout
     every = run_cli("catalog", "runs")
     text = " ".join(every.stdout.split())
-    assert "fitted and scored for chip-hours" in text and "circular" in text
+    assert "fitted and scored for chip-hours" in text
+    assert "circular" in text

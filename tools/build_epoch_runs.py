@@ -37,7 +37,9 @@ TARGET = ROOT / "src" / "aibudget" / "catalog" / "data" / "epoch_runs.csv"
 SOURCE = ROOT.parent.parent / "shared" / "data" / "epoch_notable_models.csv"
 #: The date of the copy of Epoch AI's file curated here (its last modification).
 AS_OF = "2025-06-20"
-CITATION = "Epoch AI, 'Data on Notable AI Models' (CC BY 4.0), https://epoch.ai/data/notable-ai-models"
+CITATION = (
+    "Epoch AI, 'Data on Notable AI Models' (CC BY 4.0), https://epoch.ai/data/notable-ai-models"
+)
 
 COLUMNS = [
     "row_id",
@@ -148,7 +150,9 @@ def build(source: Path) -> str:
             hours = float(row["wall_clock_days"]) * 24.0
             row["num_chips"] = f"{chips:g}"
             row["chip_hours"] = f"{hours * chips:.6g}"
-            derived.append(f"num_chips {chips:g} from the row's {where}; chip_hours = hours × chips")
+            derived.append(
+                f"num_chips {chips:g} from the row's {where}; chip_hours = hours × chips"
+            )
         if name in DUPLICATES:
             row["run_key"], row["duplicate_of"] = DUPLICATES[name]
         if name in SAME_RUN:

@@ -201,19 +201,30 @@ def _power_check(runs: list) -> list[str]:
     out = ["average power per chip: implied by published energy ÷ (chip-hours × PUE) / model"]
     ratios: dict[str, list[float]] = {}
     for r in runs:
-        if "" in r.reasons or r.accelerator is None or r.basis not in ("system", "system_before_pue"):
+        if (
+            "" in r.reasons
+            or r.accelerator is None
+            or r.basis not in ("system", "system_before_pue")
+        ):
             continue
         kwh, hours = r.published["energy_kwh"], r.published["chip_hours"]
         acc = catalog.accelerator(r.accelerator)
         if kwh is None or hours is None or acc.tdp_w is None:
             continue
-        pue = 1.0 if r.basis == "system_before_pue" else (r.pue or catalog.constant("pue.cloud").value)
+        pue = (
+            1.0
+            if r.basis == "system_before_pue"
+            else (r.pue or catalog.constant("pue.cloud").value)
+        )
         implied = kwh * 1000.0 / (hours * pue)
         ratio = catalog.constant_for("server_power_ratio", acc.qualifiers).value
         fraction = catalog.constant_for("average_power_fraction", acc.qualifiers).value
         model = acc.tdp_w * ratio * fraction
         ratios.setdefault(acc.kind, []).append(implied / model)
-        out.append(f"  {r.row_id} {r.name[:44]:44} {implied:6.0f} W / {model:4.0f} W = ×{implied / model:.2f}")
+        out.append(
+            f"  {r.row_id} {r.name[:44]:44} {implied:6.0f} W / {model:4.0f} W "
+            f"= ×{implied / model:.2f}"
+        )
     for kind, values in sorted(ratios.items()):
         logs = np.log(values)
         out.append(

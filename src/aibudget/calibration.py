@@ -129,7 +129,9 @@ class MfuModel:
         x = {"log_params": log_params, "log_chips": log_chips}
         return self.intercept(family) + sum(b * x[t] for t, b in self.slopes.items())
 
-    def quantiles(self, family: str, log_params: float, log_chips: float) -> tuple[float, ...]:
+    def quantiles(
+        self, family: str, log_params: float, log_chips: float
+    ) -> tuple[float, float, float]:
         """MFU p10, p50, p90 (fractions, the median clipped to 1)."""
         mid = math.exp(min(self.log_median(family, log_params, log_chips), 0.0))
         return mid * math.exp(self.residual_p10), mid, mid * math.exp(self.residual_p90)
@@ -192,7 +194,7 @@ def fit(
     for _ in range(HUBER_ITERATIONS if form.huber is not None else 1):
         a = (x * weights[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(n_coef)
         b = (x * weights[:, None]).T @ y + penalty * goal
-        new = np.linalg.solve(a, b)
+        new: Array = np.asarray(np.linalg.solve(a, b), dtype=float)
         if form.huber is not None:
             r = np.abs(y - x @ new)
             weights = np.minimum(1.0, form.huber / np.maximum(r, 1e-12))
@@ -320,7 +322,9 @@ def held_out(
         low, high = residual_quantiles(cross_validate(train, form, priors, default_prior, by))
         for i in chosen:
             t = targets[i]
-            out[i] = HeldOut(model.log_median(t.family, t.log_params, t.log_chips), low, high, len(train))
+            out[i] = HeldOut(
+                model.log_median(t.family, t.log_params, t.log_chips), low, high, len(train)
+            )
     missing = [targets[i] for i, h in enumerate(out) if h is None]
     if missing:  # every target's key is in some fold
         raise AssertionError(f"no fold held out {missing[0]}")
@@ -341,7 +345,9 @@ def coverage(
         Target(o.group, o.organisation, o.family, o.log_params, o.log_chips) for o in observations
     ]
     predictions = held_out(observations, targets, form, priors, default_prior, by)
-    errors = np.array([math.log(o.mfu) - p.log_median for o, p in zip(observations, predictions, strict=True)])
+    errors = np.array(
+        [math.log(o.mfu) - p.log_median for o, p in zip(observations, predictions, strict=True)]
+    )
     inside = [
         p.residual_p10 <= e <= p.residual_p90 for e, p in zip(errors, predictions, strict=True)
     ]

@@ -52,7 +52,6 @@ from aibudget.calibration import (
 from aibudget.catalog import mfu as fitted_mfu
 from aibudget.model.training import TrainingInputs, training_run
 from aibudget.model.utilisation import REFERENCE_CHIPS, fp8_peak_flops_per_s
-from aibudget.runs import accelerator as _accelerator
 from aibudget.runs import (
     MEASURES,
     Run,
@@ -62,6 +61,7 @@ from aibudget.runs import (
     read_runs,
     reference_peak_flops_per_s,
 )
+from aibudget.runs import accelerator as _accelerator
 
 __all__ = [
     "CONFIGURATIONS",
@@ -103,7 +103,9 @@ def priors() -> tuple[dict[str, float], float]:
     a family without one."""
     sourced = catalog.constants()
     by_family = {
-        key.removeprefix("mfu."): row.value for key, row in sourced.items() if key.startswith("mfu.")
+        key.removeprefix("mfu."): row.value
+        for key, row in sourced.items()
+        if key.startswith("mfu.")
     }
     return by_family, sourced["mfu"].value
 
@@ -290,7 +292,9 @@ def _site(accelerator: str, basis: str | None, precision: str) -> _Resolved:
         base = "bf16" if "bf16" in acc.peak_dense_tflops else "fp16"
         values["peak_16bit"] = acc.peak_flops_per_s(base)
         values["peak_fp8"] = acc.peak_flops_per_s("fp8")
-        _add(values, uncertain, "speedup", "training.fp8_speedup", _constant("fp8_training_speedup"))
+        _add(
+            values, uncertain, "speedup", "training.fp8_speedup", _constant("fp8_training_speedup")
+        )
     else:
         values["peak_flops_per_s"] = acc.peak_flops_per_s(precision)
     if acc.tdp_w is None or basis == "gpu_tdp":
@@ -464,9 +468,7 @@ def _numbers(
     return numbers[(key, uniform)]
 
 
-def _columns(
-    chunk: Sequence[_Resolved], draw: Any, width: int
-) -> dict[str, Array]:
+def _columns(chunk: Sequence[_Resolved], draw: Any, width: int) -> dict[str, Array]:
     """The training model's inputs for a chunk: one row per run, ``width`` draws per row;
     ``draw(key, distribution)`` gives an uncertain input's draws."""
     names = {name for r in chunk for name in (*r.values, *r.uncertain)}
@@ -543,7 +545,11 @@ def _predict_monotone(
             return dist.from_standard(descending[select])
 
     result = training_run(TrainingInputs.from_values(**_NEUTRAL, **_columns(chunk, draw, width)))
-    arrays = {"chip_hours": result.chip_hours, "wall_clock_days": result.wall_clock_days, "usd": result.usd}
+    arrays = {
+        "chip_hours": result.chip_hours,
+        "wall_clock_days": result.wall_clock_days,
+        "usd": result.usd,
+    }
     for m, values in arrays.items():
         values = np.broadcast_to(values, (len(chunk), width))
         if sampler is None:
@@ -575,8 +581,7 @@ def _predict_drawn(
     arrays = {
         "energy_kwh": result.energy_kwh,
         "co2e_kg": result.co2e_kg,
-        "energy_kwh_from_published_chip_hours": published
-        * (result.energy_kwh / result.chip_hours),
+        "energy_kwh_from_published_chip_hours": published * (result.energy_kwh / result.chip_hours),
     }
     if any("speedup" in r.uncertain for r in chunk):
         arrays.update(

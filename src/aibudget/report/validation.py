@@ -21,7 +21,7 @@ LABELS = {
     "chip_hours": "chip-hours",
     "wall_clock_days": "wall clock",
     "energy_kwh": "energy",
-    "energy_kwh_from_published_chip_hours": "energy from published chip-hours",
+    "energy_kwh_from_published_chip_hours": "E from published chip-h",
     "co2e_kg": "CO2e",
     "usd": "cost at the stated rate",
 }
