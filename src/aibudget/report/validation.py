@@ -59,7 +59,7 @@ def render_validation(result: Validation, out: Console, runs: bool = True) -> No
     """The scores per measure and configuration, by family, each run's ratios, and what was
     not scored and why."""
     scored = [r for r in result.results if "" not in r.run.reasons]
-    fitted = sum(1 for r in result.results if r.in_shipped_fit)
+    fitted = sum(1 for r in result.results if r.in_shipped_fit and "" not in r.run.reasons)
     where = result.source
     lines = [
         f"{len(scored)} of {len(result.results)} rows predicted from their inputs alone ({where})."
@@ -74,8 +74,8 @@ def render_validation(result: Validation, out: Console, runs: bool = True) -> No
         lines.append(
             "shipped: what `aibudget estimate` gives by default (the key `predicted` of --json)"
             + (
-                f"; {fitted} of these runs are among the {result.fit.get('runs', 0)} it was "
-                "fitted on, so for them it is in sample"
+                f"; {fitted} of the {len(scored)} predicted are among the "
+                f"{result.fit.get('runs', 0)} runs it was fitted on, so for them it is in sample"
                 if fitted
                 else ""
             )
