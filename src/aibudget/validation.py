@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,6 +62,9 @@ from aibudget.runs import (
     reference_peak_flops_per_s,
 )
 from aibudget.runs import accelerator as _accelerator
+
+if TYPE_CHECKING:
+    from aibudget.estimation import Estimate
 
 __all__ = [
     "CONFIGURATIONS",
@@ -210,10 +213,10 @@ def scenario(run: Run, mfu: MfuInput) -> dict[str, Any]:
     training: dict[str, Any] = {
         "accelerator": acc.name,
         "precision": _precision(run, acc),
+        "chips": int(run.chips) if run.chips else UNKNOWN_CHIPS,
         "hardware": "cloud",
         "cloud": {"price_usd_per_chip_hour": run.usd_per_chip_hour or 1.0},
     }
-    training["chips"] = int(run.chips) if run.chips else UNKNOWN_CHIPS
     value = mfu.scenario_value()
     if value is not None:
         training["mfu"] = value
@@ -241,7 +244,7 @@ def scenario(run: Run, mfu: MfuInput) -> dict[str, Any]:
     }
 
 
-def estimate_run(run: Run, mfu: MfuInput, samples: int, seed: int) -> Any:
+def estimate_run(run: Run, mfu: MfuInput, samples: int, seed: int) -> Estimate:
     """The run's prediction through :func:`aibudget.estimate` (what :func:`predict` computes
     for many runs at once; a test checks they agree)."""
     from aibudget.estimation import estimate
@@ -254,18 +257,18 @@ def _mfu_bounds() -> tuple[float, float]:
     """The clipping bounds a scenario's ``training.mfu`` range gets (the field's own range)."""
     from aibudget.scenario import load_scenario
 
-    spec = scenario_template()
-    spec["training"]["mfu"] = {"p10": 0.2, "p50": 0.3, "p90": 0.4}
-    dist = load_scenario(spec).uncertain["training.mfu"]
-    return dist.lower, dist.upper
-
-
-def scenario_template() -> dict[str, Any]:
-    return {
+    spec = {
         "name": "bounds",
         "model": {"params": 1e9},
-        "training": {"accelerator": "A100-80GB", "tokens": 1e10, "chips": 8},
+        "training": {
+            "accelerator": "A100-80GB",
+            "tokens": 1e10,
+            "chips": 8,
+            "mfu": {"p10": 0.2, "p50": 0.3, "p90": 0.4},
+        },
     }
+    dist = load_scenario(spec).uncertain["training.mfu"]
+    return dist.lower, dist.upper
 
 
 # --------------------------------------------------------------------------- batched predictions
