@@ -8,6 +8,7 @@ import io
 import json
 import math
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -292,20 +293,33 @@ def _obs(family: str, mfu: float, chips: float, org: str, i: int) -> Observation
     )
 
 
-def test_the_fit_recovers_known_coefficients_without_shrinkage() -> None:
-    """Runs made exactly from ln MFU = a_family − 0.1·ln(chips/256)."""
-    a = {"h100": math.log(0.3), "a100": math.log(0.45)}
-    obs = [
-        _obs(f, math.exp(a[f] - 0.1 * math.log(c / 256)), c, f"lab{j}", j)
-        for j, (f, c) in enumerate(
-            [("h100", 64), ("h100", 1024), ("h100", 8192), ("a100", 128), ("a100", 2048)]
+def test_a_tiny_runs_file_gives_back_its_known_coefficients(tmp_path: Path) -> None:
+    """Runs written to a file exactly from ln MFU = a_family − 0.1·ln(chips/256), read back,
+    turned into observations and fitted without shrinkage."""
+    a = {"H100-80GB": math.log(0.3), "A100-80GB": math.log(0.45)}
+    peaks = {"H100-80GB": H100_PEAK, "A100-80GB": A100_PEAK}
+    plan = [("H100-80GB", 64), ("H100-80GB", 1024), ("H100-80GB", 8192)]
+    plan += [("A100-80GB", 128), ("A100-80GB", 2048)]
+    rows = []
+    for j, (chip, chips) in enumerate(plan):
+        mfu = math.exp(a[chip] - 0.1 * math.log(chips / 256))
+        hours = hours_at(mfu, 7e9, 1e12, peaks[chip])
+        rows.append(
+            f"F{j},run-f{j},Fit run {j},Lab {j},2024,dense,7e9,,1e12,{chip},{chips},,"
+            f"{hours!r},,,,,,,,primary,https://example.org/f{j},,"
         )
-    ]
+    obs = observations(read_runs(tiny_runs(tmp_path, rows)))
+    assert len(obs) == 5
     model = fit(obs, Form(("log_chips",), shrinkage=0.0), {}, 0.375)
-    assert model.intercepts["h100"] == pytest.approx(a["h100"], abs=1e-6)
-    assert model.intercepts["a100"] == pytest.approx(a["a100"], abs=1e-6)
+    assert model.intercepts["h100"] == pytest.approx(a["H100-80GB"], abs=1e-6)
+    assert model.intercepts["a100"] == pytest.approx(a["A100-80GB"], abs=1e-6)
     assert model.slopes["log_chips"] == pytest.approx(-0.1, abs=1e-6)
     assert model.intercept("tpu-v9") == pytest.approx(math.log(0.375))
+    # and without the chips term the families' means, the slope's effect averaged in
+    flat = fit(obs, Form((), shrinkage=0.0), {}, 0.375)
+    assert flat.intercepts["h100"] == pytest.approx(
+        np.mean([a["H100-80GB"] - 0.1 * math.log(c / 256) for c in (64, 1024, 8192)]), abs=1e-6
+    )
 
 
 def test_shrinkage_is_pseudo_runs_of_the_sourced_value() -> None:
@@ -585,3 +599,15 @@ def test_catalog_runs_lists_the_packaged_runs_and_what_each_is_used_for(run_cli:
     text = " ".join(every.stdout.split())
     assert "fitted and scored for chip-hours" in text
     assert "circular" in text
+
+
+@pytest.mark.parametrize(
+    "tool", [["tools/calibrate.py", "--check", "--quick"], ["tools/plot_mfu.py", "--check"]]
+)
+def test_the_shipped_fit_and_its_plot_are_those_of_the_current_runs(tool: list[str]) -> None:
+    """mfu_model.csv, mfu_runs.csv and docs/mfu.svg are what the tools make of the packaged
+    runs and the fitting code today."""
+    out = subprocess.run(
+        [sys.executable, *tool], cwd=REPO, capture_output=True, text=True, check=False, timeout=600
+    )
+    assert out.returncode == 0, out.stderr
