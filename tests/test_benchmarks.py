@@ -18,6 +18,8 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
         ("bench_montecarlo.py", ["--draws", "1000", "--repeat", "1", "--loop", "5"]),
         ("tracker_overhead.py", ["--seconds", "0.2", "--repeat", "1", "--interval", "0.05"]),
         ("serve_load.py", ["--clients", "2", "--requests", "2", "--workers", "1"]),
+        ("bench_validate.py", ["--rows", "200", "--samples", "100"]),
+        ("bench_validate.py", ["--rows", "150", "--samples", "50", "--refit"]),
     ],
 )
 def test_benchmark_runs(script: str, args: list[str]) -> None:

@@ -23,7 +23,11 @@ def _rows(name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
-@pytest.mark.parametrize("name", [n for n in DATA_FILES if n != "calibration.csv"])
+#: Files fitted on the published runs (each row names how, not a source URL).
+FITTED = ("calibration.csv", "mfu_model.csv", "mfu_runs.csv")
+
+
+@pytest.mark.parametrize("name", [n for n in DATA_FILES if n not in FITTED])
 def test_data_file_is_shipped_and_every_row_is_sourced(name: str) -> None:
     rows = _rows(name)
     assert rows, name
@@ -33,14 +37,24 @@ def test_data_file_is_shipped_and_every_row_is_sourced(name: str) -> None:
             assert row["as_of"][:4].isdigit(), row
 
 
-def test_every_fitted_default_names_published_runs_it_was_fitted_on() -> None:
-    runs = {row["row_id"] for row in _rows("reference_runs.csv")}
-    for row in _rows("calibration.csv"):
-        fitted_on = row["runs"].split(";")
-        assert fitted_on, row
-        assert set(fitted_on) <= runs, row
-        assert row["loo_error"], row
+def test_the_fitted_mfu_model_names_its_runs_and_its_out_of_sample_error() -> None:
+    packaged = {
+        row["row_id"] for name in ("reference_runs.csv", "epoch_runs.csv") for row in _rows(name)
+    }
+    fitted = _rows("mfu_runs.csv")
+    assert fitted
+    assert {row["row_id"] for row in fitted} <= packaged
+    model = _rows("mfu_model.csv")
+    info = {row["name"]: float(row["value"]) for row in model if row["term"] == "fit"}
+    assert info["runs"] == len(fitted)
+    assert 0 < info["oos_median_abs_log_ratio"] < 1
+    assert 0 < info["oos_share_inside"] <= 1
+    for row in model:
         assert row["as_of"][:4].isdigit(), row
+        assert row["form"], row
+        if row["term"] == "intercept" and int(row["runs"]):
+            assert row["std_error"], row
+            assert row["oos_median_abs_log_ratio"], row
 
 
 def test_package_is_installed_not_read_from_the_source_tree() -> None:

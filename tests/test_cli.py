@@ -48,16 +48,25 @@ def test_json_with_explain_includes_formulas(run_cli: Run) -> None:
 def test_explain_shows_inputs_and_sources(run_cli: Run) -> None:
     out = run_cli("estimate", "--explain").stdout
     assert "FLOPs / (peak FLOP/s × MFU) / 3600" in out
-    assert "fitted on 1 published runs" in out  # the MFU's source: the calibration
     assert "training.mfu" in out
+    # the fitted MFU: its formula with this run's numbers and the fitted runs it is most like
+    flat = " ".join(out.split())
+    assert "training.mfu = " in flat
+    assert "exp(a_v100" in flat
+    assert "ln(10,000/256)" in flat
+    assert "most like GPT-3 175B" in flat
+    assert "published runs" in flat
 
 
 def test_set_overrides_fields(run_cli: Run) -> None:
     base = json.loads(run_cli("estimate", "--json").stdout)
     doubled = json.loads(run_cli("estimate", "--json", "--set", "training.chips=20000").stdout)
     assert doubled["training"]["chips"] == 20000
+    # twice the chips: half the time at the same MFU, and the fitted MFU falls with the chips
+    mfu_ratio = base["training"]["mfu"]["p50"] / doubled["training"]["mfu"]["p50"]
+    assert mfu_ratio > 1
     assert doubled["training"]["wall_clock_days"]["p50"] == pytest.approx(
-        base["training"]["wall_clock_days"]["p50"] / 2
+        base["training"]["wall_clock_days"]["p50"] / 2 * mfu_ratio, rel=0.01
     )
 
 

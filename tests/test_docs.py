@@ -79,12 +79,12 @@ def test_readme_error_example_is_what_the_cli_prints(run_cli: Run) -> None:
 def test_readme_gpt3_figures_match_the_estimate(run_cli: Run) -> None:
     out = run_cli("estimate").stdout
     figures = (
-        "$8,449,419",
+        "$11,576,323",
         "3.237e+23 FLOP",
-        "13.5 days",
-        "121 US household-years",
-        "$5.1M–$13M",
-        "801 MWh–2.06 GWh",
+        "17.3 days",
+        "166 US household-years",
+        "$6.34M–$24M",
+        "1.00 GWh–3.79 GWh",
         "$563k and 216 MWh",
     )
     for figure in figures:

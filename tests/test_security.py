@@ -153,7 +153,8 @@ def test_a_deadline_that_needs_absurd_chips_is_refused_at_the_deadline() -> None
 
     with pytest.raises(ScenarioError) as caught:
         estimate("gpt3-175b", ["training.chips=null", "training.wall_clock_days=0.001"], samples=0)
-    assert dict(caught.value.problems)["training.wall_clock_days"].startswith("needs 1.")
+    needed = dict(caught.value.problems)["training.wall_clock_days"]
+    assert float(needed.split()[1]) > 10_000_000, needed
     assert "10,000,000" in str(caught.value)
 
 

@@ -69,7 +69,7 @@ def read_user_text(path: str | Path, *, what: str, max_bytes: int) -> str:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ScenarioError(f"{path} is not a regular file; give a {what} saved on disk")
         try:
-            data = handle.read(max_bytes + 1)
+            data = _read_at_most(handle, max_bytes + 1)
         except OSError as error:
             raise ScenarioError(
                 f"cannot read the {what} {path}: {error.strerror or error}"
@@ -82,6 +82,20 @@ def read_user_text(path: str | Path, *, what: str, max_bytes: int) -> str:
         raise ScenarioError(
             f"{path} is not UTF-8 text (byte {error.start}); save the {what} as UTF-8"
         ) from None
+
+
+def _read_at_most(handle: Any, limit: int) -> bytes:
+    """Up to ``limit`` bytes, a megabyte at a time: memory follows the file, not the limit
+    (``read(limit)`` would reserve the whole limit up front)."""
+    chunks: list[bytes] = []
+    total = 0
+    while total < limit:
+        block = handle.read(min(1 << 20, limit - total))
+        if not block:
+            break
+        chunks.append(block)
+        total += len(block)
+    return b"".join(chunks)
 
 
 def csv_cell(value: Any) -> Any:

@@ -338,9 +338,13 @@ class MonteCarlo:
     seed: int = 0
 
     def values(self, key: str, distribution: Distribution) -> float | Array:
+        return distribution.from_standard(self.numbers(key, distribution.uses_uniform))
+
+    def numbers(self, key: str, uniform: bool) -> Array:
+        """The standard draws behind ``key``: uniform in [0, 1) or standard normal. Many
+        scenarios evaluated at once (``aibudget validate``) share them per key."""
         rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
-        numbers = rng.random(self.n) if distribution.uses_uniform else rng.standard_normal(self.n)
-        return distribution.from_standard(numbers)
+        return rng.random(self.n) if uniform else rng.standard_normal(self.n)
 
 
 @dataclass

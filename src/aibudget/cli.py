@@ -316,11 +316,19 @@ def validate(
         str | None,
         typer.Option(
             "--runs",
-            help="A CSV of runs in the schema of the packaged reference runs (`aibudget catalog "
-            "runs --json`); hardware names are mapped through the catalog's aliases. Default: "
-            "the packaged runs.",
+            help="A CSV of runs: the schema of the packaged reference runs (`aibudget catalog "
+            "runs --json`) or Epoch AI's 'Data on Notable AI Models'; hardware names are mapped "
+            "through the catalog's aliases. Default: the packaged runs.",
         ),
     ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit",
+            help="With --runs: also refit the shipped model's form on the file's own runs, "
+            "leaving each run out, as a second column.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the validation as JSON.")] = False,
     plot: Annotated[
         str | None,
@@ -340,7 +348,8 @@ def validate(
     ] = False,
 ) -> None:
     """Predict published training runs from their inputs alone and report the errors: chip-hours,
-    wall clock, energy, CO2e and cost, against 6ND at 40% MFU and the uncalibrated defaults.
+    wall clock, energy, CO2e and cost, for the tool as shipped, refitted without each run (out of
+    sample), the sourced defaults and 6ND at 40% MFU.
     With --serving: MLPerf Inference throughput per accelerator, out of sample."""
     if serving:
         from aibudget.serving_validation import validate_serving
@@ -356,7 +365,11 @@ def validate(
         return
     from aibudget.validation import validate as run_validate
 
-    result = run_validate(runs, samples=samples, seed=seed)
+    if plot is not None:
+        from aibudget.report.validation import check_plot_path
+
+        check_plot_path(plot)  # before the work, so a bad path fails at once
+    result = run_validate(runs, samples=samples, seed=seed, refit=refit)
     if plot is not None:
         from aibudget.report.validation import write_chart
 

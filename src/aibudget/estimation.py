@@ -498,7 +498,12 @@ def _training_explanations(
 ) -> list[Explanation]:
     run = result.training
     used = {a.name: a for a in resolved.assumptions}
-    peak = f"accelerator.{acc.name}.peak_{t.precision}"
+    fp8 = f"accelerator.{acc.name}.peak_{t.precision}" not in used
+    peak = next(
+        name
+        for name in (f"accelerator.{acc.name}.peak_{p}" for p in (t.precision, "bf16", "fp16"))
+        if name in used
+    )
     n = "model.active_params" if "model.active_params" in used else "model.params"
     out: list[Explanation] = []
     if t.flops is not None:
@@ -524,13 +529,29 @@ def _training_explanations(
                 "training.flops", _first(run.flops), "FLOP", " + ".join(terms), tuple(inputs)
             )
         )
+    mfu = used["training.mfu"]
+    if mfu.origin == "catalog":  # the fitted default: its formula with this run's numbers
+        out.append(
+            Explanation(
+                "training.mfu",
+                float(mfu.value),
+                "fraction",
+                mfu.note.split(": ", 1)[0] + "; most like " + mfu.note.rsplit("most like ", 1)[-1],
+                ((n.rsplit(".", 1)[-1], n), ("chips", "training.chips")),
+            )
+        )
+    chip_inputs = [("FLOPs", "training.flops"), ("peak", peak), ("MFU", "training.mfu")]
+    formula = "FLOPs / (peak FLOP/s × MFU) / 3600"
+    if fp8:
+        chip_inputs.insert(2, ("FP8 ×", "training.fp8_speedup"))
+        formula = "FLOPs / (16-bit peak FLOP/s × FP8 speed-up × MFU) / 3600"
     out.append(
         Explanation(
             "training.chip_hours",
             _first(run.chip_hours),
             "chip-hours",
-            "FLOPs / (peak FLOP/s × MFU) / 3600",
-            (("FLOPs", "training.flops"), ("peak", peak), ("MFU", "training.mfu")),
+            formula,
+            tuple(chip_inputs),
         )
     )
     out.append(

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget import catalog
+from aibudget import calibration, catalog
 from aibudget._errors import ScenarioError, UnknownNameError, closest
 from aibudget.assumptions import FROM_SCENARIO, Assumption, Distribution, Point, Sampler
+from aibudget.catalog import mfu as fitted_mfu
 from aibudget.catalog import serving as serving_catalog
-from aibudget.model import compute, memory, scaling
+from aibudget.model import compute, memory, scaling, utilisation
 from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import (
     DataInputs,
@@ -590,19 +591,22 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
         )
     )
 
-    peak = acc.peak_flops_per_s(precision)
-    r.add(
-        Assumption(
-            f"accelerator.{acc.name}.peak_{precision}",
-            peak,
-            "FLOP/s",
-            acc.source_url,
-            acc.as_of,
-            note=f"dense {precision} peak per chip",
-        )
-    )
+    peak = _training_peak(r, acc, precision)
     r.given("training.accelerator", acc.name, "")
-    mfu = r.pick("training.mfu", t.mfu, "fraction", "mfu", acc.qualifiers)
+    if t.mfu is not None:
+        mfu = r.given("training.mfu", t.mfu, "fraction")
+    else:
+        chips_for_mfu: float | None = t.chips
+        if t.chips is None and t.wall_clock_days is not None:
+            work = flops_given if t.flops is not None else 6.0 * np.asarray(active) * tokens
+            chips_for_mfu = fitted_mfu.mfu_model().deadline_chips(
+                acc.family,
+                float(np.median(active)),
+                float(np.median(work)),
+                float(np.median(peak)),
+                t.wall_clock_days,
+            )
+        mfu = r.add(default_mfu(acc, float(np.median(active)), chips_for_mfu))
     chips = r.given("training.chips", t.chips, "chips") if t.chips is not None else math.nan
     deadline = (
         r.given("training.wall_clock_days", t.wall_clock_days, "days")
@@ -649,6 +653,59 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
         **{**values, "tokens": retrain_tokens, "flops_given": math.nan}
     )
     return training, retrain, acc
+
+
+def _training_peak(r: Resolver, acc: catalog.Accelerator, precision: str) -> Value:
+    """The peak the MFU applies to: the dense peak at ``precision``, except FP8, whose MFU is
+    measured against the 16-bit peak and sped up by a measured factor (at most the chip's
+    FP8/16-bit peak ratio)."""
+    base = precision
+    if precision == "fp8":
+        base = "bf16" if "bf16" in acc.peak_dense_tflops else "fp16"
+    peak = acc.peak_flops_per_s(base)
+    r.add(
+        Assumption(
+            f"accelerator.{acc.name}.peak_{base}",
+            peak,
+            "FLOP/s",
+            acc.source_url,
+            acc.as_of,
+            note=f"dense {base} peak per chip"
+            + ("; FP8 training's MFU is measured against it" if base != precision else ""),
+        )
+    )
+    if base == precision:
+        return peak
+    speedup = r.constant("training.fp8_speedup", "fp8_training_speedup")
+    return utilisation.fp8_peak_flops_per_s(peak, acc.peak_flops_per_s("fp8"), speedup)
+
+
+def default_mfu_quantiles(
+    acc: catalog.Accelerator, active_params: float, chips: float | None
+) -> tuple[float, float, float]:
+    """The fitted MFU's p10, p50 and p90 for a run of ``active_params`` on ``chips`` (None: not
+    known) chips of ``acc`` (``catalog/data/mfu_model.csv``; the median at most 1). A run with
+    a deadline instead of chips is evaluated at the chips the deadline implies at that MFU."""
+    model = fitted_mfu.mfu_model()
+    return model.quantiles(acc.family, *calibration.features(active_params, chips))
+
+
+def default_mfu(acc: catalog.Accelerator, active_params: float, chips: float | None) -> Assumption:
+    """The MFU a scenario gets when it gives none: the utilisation model fitted on published
+    runs, with the spread of its out-of-sample residuals as p10–p90."""
+    p10, p50, p90 = default_mfu_quantiles(acc, active_params, chips)
+    info = fitted_mfu.model_info()
+    return Assumption(
+        "training.mfu",
+        p50,
+        "fraction",
+        f"fitted on {info.runs} published runs (tools/calibrate.py; docs/validation.md)",
+        info.as_of,
+        fitted_mfu.explanation(acc.family, active_params, chips),
+        distribution=Distribution.from_quantiles(p10, p90, p50, lower=0.0, upper=1.0),
+        range_note="10th–90th percentile of the fit's out-of-sample residuals (each run "
+        "predicted without its organisation's runs)",
+    )
 
 
 # --------------------------------------------------------------------------- data

@@ -675,7 +675,7 @@ TABLES = ("accelerators", "prices", "grid", "apis", "constants", "runs")
 def table(name: str) -> list[Any]:
     """The rows of one catalog table, in the order they are listed: prices by accelerator,
     pricing and price; hosted models by name; fitted defaults before sourced constants; the
-    published runs as :class:`aibudget.validation.Run` records."""
+    published runs as :class:`aibudget.runs.Run` records."""
     if name == "accelerators":
         return list(accelerators())
     if name == "prices":
@@ -687,7 +687,7 @@ def table(name: str) -> list[Any]:
     if name == "constants":
         return [*calibration().values(), *constants().values()]
     if name == "runs":
-        from aibudget.validation import read_runs  # parsed with its reasons, where they are read
+        from aibudget.runs import read_runs  # parsed with their reasons, where they are read
 
         return list(read_runs())
     raise UnknownNameError(

@@ -147,9 +147,28 @@ def _runs(rows: Sequence[Any]) -> Table:
         )
     table.caption = (
         "Published training runs (`aibudget validate` predicts them). An accelerator in brackets "
-        "is not in the catalog. Sources and every column: --json."
+        "is not in the catalog. Sources and every column: --json. " + _runs_uses(rows)
     )
     return table
+
+
+def _runs_uses(rows: Sequence[Any]) -> str:
+    """How many of the listed rows are used for what."""
+    from aibudget.catalog.mfu import fitted_runs
+    from aibudget.runs import reason_kind
+
+    fitted = {r.row_id for r in fitted_runs()}
+    uses: dict[str, int] = {}
+    for r in rows:
+        if r.row_id in fitted:
+            kind = "fitted and scored for chip-hours"
+        elif "" not in r.reasons:
+            kind = "scored (not for chip-hours)" if "chip_hours" in r.reasons else "scored"
+        else:
+            kind = "listed only: " + reason_kind(r.reasons[""])
+        uses[kind] = uses.get(kind, 0) + 1
+    parts = [f"{n} {kind}" for kind, n in sorted(uses.items(), key=lambda kv: -kv[1])]
+    return f"Of these {len(rows)} rows: " + "; ".join(parts) + "."
 
 
 def _constants(rows: Sequence[catalog.Constant]) -> Table:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -11,14 +12,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aibudget.validation import CONFIGURATIONS, MEASURES, Validation
+from aibudget._errors import ScenarioError
+from aibudget.runs import reason_kind
+from aibudget.validation import CONFIGURATIONS, MEASURES, RunResult, Validation
 
 #: How each measure is named in the tables.
 LABELS = {
     "chip_hours": "chip-hours",
     "wall_clock_days": "wall clock",
     "energy_kwh": "energy",
-    "energy_kwh_from_published_chip_hours": "energy from published chip-hours",
+    "energy_kwh_from_published_chip_hours": "E from published chip-h",
     "co2e_kg": "CO2e",
     "usd": "cost at the stated rate",
 }
@@ -30,57 +33,66 @@ _SHORT = {
     "co2e_kg": "CO2e",
     "usd": "cost",
 }
+#: Column headings of the configurations.
+HEADINGS = {
+    "shipped": "shipped",
+    "leave_one_out": "leave one out",
+    "by_organisation": "by organisation",
+    "defaults": "defaults",
+    "baseline": "6ND @ 40%",
+}
+#: Skipped rows listed one by one up to this many; beyond it, counted by kind.
+LIST_SKIPPED = 30
 
 
-def _error(score: Mapping[str, Any]) -> str:
-    if not score.get("count"):
-        return "–"
-    x = score["median_abs_log_ratio"]
-    return f"{x:.3f} (×{math.exp(x):.2f})"
+def headline(result: Validation) -> str:
+    """The configuration whose errors the run table and the plot show: out of sample on the
+    packaged runs (leave one out), the shipped tool on a file of your own."""
+    return "leave_one_out" if result.packaged else "shipped"
+
+
+def _inside(score: Mapping[str, Any]) -> str:
+    return f"{score['share_inside_p10_p90']:.0%}" if score.get("count") else "–"
 
 
 def render_validation(result: Validation, out: Console, runs: bool = True) -> None:
-    """The scores per measure and configuration, each run's ratios, and what was not scored."""
+    """The scores per measure and configuration, by family, each run's ratios, and what was
+    not scored and why."""
     scored = [r for r in result.results if "" not in r.run.reasons]
-    out.print(
-        Text(
-            f"{len(scored)} of {len(result.results)} published runs predicted from their inputs "
-            f"alone ({result.source}); calibrated defaults refitted without each run "
-            "(leave-one-out)",
-            style="bold",
+    fitted = sum(1 for r in result.results if r.in_shipped_fit and "" not in r.run.reasons)
+    where = result.source
+    lines = [
+        f"{len(scored)} of {len(result.results)} rows predicted from their inputs alone ({where})."
+    ]
+    if result.packaged:
+        lines.append(
+            f"shipped: what `aibudget estimate` gives, fitted on {fitted} of these runs (in "
+            "sample); leave one out / by organisation: the same form refitted without the run / "
+            "without every run of its organisation, p10–p90 from residuals out of sample too."
         )
-    )
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        caption="Median |ln(predicted / published)| (as a factor): calibrated (out of sample), "
-        "the sourced defaults, and 6·N·D at 40% MFU; the share of published values inside the "
-        "calibrated p10–p90.",
-        caption_justify="left",
-        caption_style="dim",
-    )
-    table.add_column("measure", no_wrap=True)
-    table.add_column("runs", justify="right")
-    table.add_column("calibrated", justify="right", no_wrap=True)
-    table.add_column("inside p10–p90", justify="right")
-    table.add_column("defaults", justify="right", no_wrap=True)
-    table.add_column("6ND @ 40%", justify="right", no_wrap=True)
-    calibrated = result.summary["calibrated"]
-    for m in MEASURES:
-        score = calibrated[m]
-        if not score.get("count"):
-            continue
-        table.add_row(
-            LABELS[m],
-            str(score["count"]),
-            _error(score),
-            f"{score['share_inside_p10_p90']:.0%}",
-            _error(result.summary["defaults"][m]),
-            _error(result.summary["baseline"][m]),
+    else:
+        lines.append(
+            "shipped: what `aibudget estimate` gives by default (the key `predicted` of --json)"
+            + (
+                f"; {fitted} of the {len(scored)} predicted are among the "
+                f"{result.fit.get('runs', 0)} runs it was fitted on, so for them it is in sample"
+                if fitted
+                else ""
+            )
+            + "."
         )
-    out.print(table)
+        if "leave_one_out" in result.configurations:
+            lines.append(
+                "leave one out: the shipped form refitted on this file's own runs without each "
+                "run (--refit)."
+            )
+    for line in lines:
+        out.print(Text(line, style="bold" if line is lines[0] else ""))
+    out.print(_summary_table(result))
+    out.print(_family_table(result))
+    main = headline(result)
     for m in MEASURES:
-        score = calibrated[m]
+        score = result.summary[main][m]
         for worst in score.get("worst", [])[:3] if score.get("count") else []:
             out.print(
                 Text(
@@ -90,41 +102,77 @@ def render_validation(result: Validation, out: Console, runs: bool = True) -> No
                 overflow="ellipsis",
                 no_wrap=True,
             )
-    if "calibrated_power" in result.summary:
-        tried = result.summary["calibrated_power"]["energy_kwh_from_published_chip_hours"]
-        kept = calibrated["energy_kwh_from_published_chip_hours"]
-        if tried.get("count") and kept.get("count"):
-            out.print(
-                Text(
-                    "Average power fitted on the runs (tried, not adopted): energy from published "
-                    f"chip-hours {_error(tried)} against {_error(kept)} with the sourced power.",
-                    style="dim",
-                )
-            )
     if runs:
         out.print()
-        out.print(_runs_table(result))
-    skipped = [r for r in result.results if "" in r.run.reasons]
-    if skipped:
-        out.print(Text(f"Not scored ({len(skipped)} rows):", style="bold"))
-        for r in skipped:
-            out.print(
-                Text(f"  {r.run.row_id} {r.run.name}: {r.run.reasons['']}", style="yellow"),
-                overflow="ellipsis",
-                no_wrap=True,
-            )
+        out.print(_runs_table(result, main))
+    _render_skipped(result, out)
     out.print(
         Text(
             "Ratios are predicted median ÷ published; ✓ marks a published value inside the "
-            "predicted p10–p90. --json has every prediction, published value and skipped measure "
-            "with its reason.",
+            "predicted p10–p90. --json has every prediction under each configuration, every "
+            "published value and every skipped row and measure with its reason.",
             style="dim",
         )
     )
 
 
-def _runs_table(result: Validation) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="Each run (calibrated, out of sample)")
+def _summary_table(result: Validation) -> Table:
+    configurations = [c for c in CONFIGURATIONS if c in result.configurations]
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption="Each cell: the median |ln(predicted / published)| over the runs (0.20 is a "
+        "typical miss of ×1.22), then the share of published values inside the predicted "
+        "p10–p90.",
+        caption_justify="left",
+        caption_style="dim",
+    )
+    table.add_column("measure", no_wrap=True, max_width=24, overflow="ellipsis")
+    table.add_column("runs", justify="right")
+    for c in configurations:
+        table.add_column(HEADINGS[c], justify="right", no_wrap=True)
+    for m in MEASURES:
+        first = result.summary["shipped"][m]
+        if not first.get("count"):
+            continue
+        cells = [LABELS[m], str(first["count"])]
+        for c in configurations:
+            score = result.summary[c][m]
+            if not score.get("count"):
+                cells.append("–")
+            elif c == "baseline":
+                cells.append(f"{score['median_abs_log_ratio']:.3f}")
+            else:
+                cells.append(f"{score['median_abs_log_ratio']:.3f} {_inside(score):>4}")
+        table.add_row(*cells)
+    return table
+
+
+def _family_table(result: Validation) -> Table:
+    configurations = [c for c in CONFIGURATIONS if c in result.configurations]
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title="Chip-hours by accelerator family (median |ln ratio|)",
+        title_justify="left",
+    )
+    table.add_column("family", no_wrap=True)
+    table.add_column("runs", justify="right")
+    for c in configurations:
+        table.add_column(HEADINGS[c], justify="right", no_wrap=True)
+    families = result.summary["shipped"]["chip_hours"].get("by_family", {})
+    for family, first in families.items():
+        cells = [family, str(first["count"])]
+        for c in configurations:
+            score = result.summary[c]["chip_hours"].get("by_family", {}).get(family)
+            cells.append(f"{score['median_abs_log_ratio']:.3f}" if score else "–")
+        table.add_row(*cells)
+    return table
+
+
+def _runs_table(result: Validation, configuration: str) -> Table:
+    title = f"Each run ({HEADINGS[configuration]})"
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title)
     table.add_column("run", no_wrap=True, max_width=30, overflow="ellipsis")
     table.add_column("chip", no_wrap=True, max_width=10, overflow="ellipsis")
     for m in MEASURES:
@@ -134,23 +182,49 @@ def _runs_table(result: Validation) -> Table:
             continue
         cells = []
         for m in MEASURES:
-            pred, pub = r.predicted["calibrated"].get(m), r.run.published[m]
+            pred, pub = r.predicted[configuration].get(m), r.run.published[m]
             if pred is None or pub is None:
                 cells.append("")
                 continue
             mark = "✓" if pred["p10"] <= pub <= pred["p90"] else " "
             cells.append(f"×{pred['p50'] / pub:.2f}{mark}")
-        table.add_row(f"{r.run.row_id} {r.run.name}", r.run.accelerator or "", *cells)
+        if any(cells):
+            table.add_row(f"{r.run.row_id} {r.run.name}", r.run.accelerator or "", *cells)
     return table
 
 
-def validation_chart(result: Validation) -> dict[str, Any]:
+def _render_skipped(result: Validation, out: Console) -> None:
+    skipped = [r for r in result.results if "" in r.run.reasons]
+    if not skipped:
+        return
+    out.print(Text(f"Not scored ({len(skipped)} rows):", style="bold"))
+    if len(skipped) <= LIST_SKIPPED:
+        for r in skipped:
+            out.print(
+                Text(f"  {r.run.row_id} {r.run.name}: {r.run.reasons['']}", style="yellow"),
+                overflow="fold",
+            )
+        return
+    kinds: dict[str, list[RunResult]] = {}
+    for r in skipped:
+        kinds.setdefault(reason_kind(r.run.reasons[""]), []).append(r)
+    for kind, members in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
+        examples = ", ".join(f"{m.run.row_id} {m.run.name}" for m in members[:2])
+        out.print(
+            Text(f"  {len(members):4d}  {kind}: {examples}, …", style="yellow"),
+            overflow="ellipsis",
+            no_wrap=True,
+        )
+
+
+def validation_chart(result: Validation, configuration: str | None = None) -> dict[str, Any]:
     """A Vega-Lite spec: predicted (median, with p10–p90) against published, log-log, one panel
     per measure, with the line of perfect agreement."""
+    configuration = configuration or headline(result)
     rows = []
     for r in result.results:
         for m in MEASURES:
-            pred = r.predicted["calibrated"].get(m)
+            pred = r.predicted[configuration].get(m)
             pub = r.run.published[m]
             if pred is None or pub is None or "" in r.run.reasons:
                 continue
@@ -168,7 +242,7 @@ def validation_chart(result: Validation) -> dict[str, Any]:
     log = {"type": "log"}
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-        "title": "aibudget validate: predicted (calibrated, leave-one-out) against published",
+        "title": f"aibudget validate: predicted ({HEADINGS[configuration]}) against published",
         "data": {"values": rows},
         "facet": {"field": "measure", "type": "nominal", "title": None},
         "columns": 3,
@@ -229,17 +303,53 @@ def validation_chart(result: Validation) -> dict[str, Any]:
     }
 
 
+#: File types ``--plot`` writes.
+PLOT_SUFFIXES = (".svg", ".png")
+
+
+def check_plot_path(path: str) -> Path:
+    """The path ``--plot`` may write to, or a :class:`~aibudget.ScenarioError` that says why
+    not: a folder, a folder that does not exist, one that cannot be written, or a file type
+    other than SVG and PNG. Checked before the validation runs."""
+    target = Path(path)
+    if target.is_dir():
+        raise ScenarioError(
+            f"--plot {path}: is a folder; give a file name ending in .svg or .png inside it"
+        )
+    if target.suffix.lower() not in PLOT_SUFFIXES:
+        raise ScenarioError(
+            f"--plot {path}: the chart is written as SVG or PNG; give a name ending in .svg or .png"
+        )
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise ScenarioError(f"--plot {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ScenarioError(f"--plot {path}: the folder {folder} cannot be written to")
+    if target.exists() and not target.is_file():
+        raise ScenarioError(f"--plot {path}: exists and is not a regular file")
+    return target
+
+
 def write_chart(result: Validation, path: str) -> None:
     """Write the chart as SVG or PNG (by the file's suffix) with vl-convert."""
     import vl_convert
 
+    target = check_plot_path(path)
     spec = validation_chart(result)
-    if path.endswith(".png"):
-        with open(path, "wb") as handle:
-            handle.write(vl_convert.vegalite_to_png(spec, scale=2))
-    else:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(vl_convert.vegalite_to_svg(spec))
+    try:
+        if target.suffix.lower() == ".png":
+            target.write_bytes(vl_convert.vegalite_to_png(spec, scale=2))
+        else:
+            target.write_text(vl_convert.vegalite_to_svg(spec), encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError(f"--plot {path}: cannot write ({error.strerror or error})") from None
 
 
-__all__ = ["CONFIGURATIONS", "render_validation", "validation_chart", "write_chart"]
+__all__ = [
+    "CONFIGURATIONS",
+    "check_plot_path",
+    "headline",
+    "render_validation",
+    "validation_chart",
+    "write_chart",
+]
