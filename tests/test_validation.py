@@ -249,7 +249,7 @@ def test_the_json_contract(packaged: dict[str, Any]) -> None:
         assert set(run["predicted"]) == keys
         assert set(run["published"]) == keys
         for m in run["predicted"].values():
-            assert m is None or set(m) == {"p10", "p50", "p90"}
+            assert m is None or set(m) == {"mean", "p10", "p50", "p90"}
 
 
 def test_the_catalog_defaults_are_the_calibration(packaged: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ its field with the closest known names.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -51,6 +52,7 @@ __all__ = [
     "Scenario",
     "ServingSpec",
     "TeamSpec",
+    "TrainingCloudSpec",
     "TrainingSpec",
     "TuningSpec",
     "apply_overrides",
@@ -218,6 +220,32 @@ class OwnedSpec(_Section):
     depreciation_ooms_per_year: Annotated[float, Field(gt=0, le=2)] | None = Field(
         None, description="value lost per year of use, in orders of magnitude of price-performance"
     )
+    purchase_date: dt.date | None = Field(
+        None,
+        description="when the hardware was bought (YYYY-MM-DD); default: new at the run's start. "
+        "Its value at the start is depreciated from this date (Cottier et al. 2024)",
+    )
+    facility: Literal["colocation", "on_premises"] = Field(
+        "colocation",
+        description="where the hardware is housed: colocation (a fee per kW-month) or "
+        "on_premises (your own data centre, its cost per kW-month)",
+    )
+    facility_usd_per_kw_month: NonNegativeQuantity | None = Field(
+        None, description="facility cost per kW of IT capacity per month; default by facility"
+    )
+
+
+class TrainingCloudSpec(CloudSpec):
+    """Renting accelerators for the training run, and how the cloud bills a job."""
+
+    chips_per_node: PositiveCount | None = Field(
+        None,
+        description="accelerators per billed instance; default: the listing's (1 with your own "
+        "price)",
+    )
+    min_job_hours: NonNegativeQuantity | None = Field(
+        None, description="the fewest hours a job holds its nodes; default from the catalog"
+    )
 
 
 class TrainingSpec(_Section):
@@ -255,8 +283,13 @@ class TrainingSpec(_Section):
         "selective", description="selective (or FlashAttention) or full recomputation"
     )
     hardware: Literal["cloud", "owned"] = Field("cloud", description="rent (cloud) or buy (owned)")
-    cloud: CloudSpec = Field(default_factory=CloudSpec)
+    cloud: TrainingCloudSpec = Field(default_factory=TrainingCloudSpec)
     owned: OwnedSpec = Field(default_factory=OwnedSpec)
+    start_date: dt.date | None = Field(
+        None,
+        description="when the run starts (YYYY-MM-DD); default: today. A past date prices the "
+        "run at that date's rates where the catalog can date them",
+    )
 
     @field_validator("accelerator")
     @classmethod
@@ -265,6 +298,23 @@ class TrainingSpec(_Section):
             return catalog.accelerator(value).name
         except UnknownNameError as error:
             raise ValueError(str(error)) from None
+
+    @model_validator(mode="after")
+    def _dates(self) -> TrainingSpec:
+        bought = self.owned.purchase_date
+        start = self.start_date or dt.date.today()
+        if bought is not None and bought > start:
+            raise _at(
+                "owned.purchase_date",
+                f"{bought} is after the run starts ({start}"
+                + (")" if self.start_date else ", today: training.start_date is not given)")
+                + "; hardware must be bought by the start",
+            )
+        release = catalog.accelerator(self.accelerator).release_year
+        for field, day in (("start_date", self.start_date), ("owned.purchase_date", bought)):
+            if day is not None and day.year < release:
+                raise _at(field, f"{day} is before {self.accelerator} was released ({release})")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingSpec:
@@ -524,7 +574,20 @@ class TeamSpec(_Section):
     overhead: Annotated[float, BeforeValidator(parse_quantity), Field(ge=1, le=3)] | None = Field(
         None, description="loaded cost / salary (benefits, taxes, office)"
     )
+    location: str | None = Field(
+        None, description="the country the team is paid in; default: US (the wages' source)"
+    )
     roles: list[RoleSpec] = Field(min_length=1, description="one entry per role")
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return catalog.wage(value).code
+        except UnknownNameError as error:
+            raise ValueError(str(error)) from None
 
     @model_validator(mode="after")
     def _months(self) -> TeamSpec:
