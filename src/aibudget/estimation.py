@@ -551,8 +551,19 @@ def _first(a: Array) -> float:
 
 
 def _explanations(
-    s: Scenario, result: Lifecycle, resolved: Resolved, phases: tuple[Phase, ...]
+    s: Scenario,
+    result: Lifecycle,
+    resolved: Resolved,
+    phases: tuple[Phase, ...],
+    point_phases: tuple[Phase, ...],
 ) -> tuple[Explanation, ...]:
+    """Every figure and line: ``phases`` (of the draws) name the lines the bill shows, and
+    ``result`` and ``point_phases`` give their values with every input at its median."""
+    at_medians = {
+        f"{p.name}: {item.name}": _first(item.measures["usd"])
+        for p in point_phases
+        for item in (*p.items, *p.memo)
+    }
     out: list[Explanation] = []
     if s.training is not None and resolved.accelerator is not None:
         out.extend(_training_explanations(s.training, result, resolved, resolved.accelerator))
@@ -564,17 +575,18 @@ def _explanations(
             out.append(
                 Explanation(
                     f"{phase.name}: {item.name}",
-                    _first(item.measures["usd"]),
+                    at_medians.get(f"{phase.name}: {item.name}", 0.0),
                     "USD",
                     item.formula,
                     symbols,
                 )
             )
         if phase.items:
+            point_phase = next(p for p in point_phases if p.name == phase.name)
             out.append(
                 Explanation(
                     f"phase: {phase.name}",
-                    _first(phase.measure("usd")),
+                    _first(point_phase.measure("usd")),
                     "USD",
                     "the sum of the phase's lines (memo lines are not summed)",
                     tuple((item.name, f"{phase.name}: {item.name}") for item in phase.items),
@@ -583,7 +595,7 @@ def _explanations(
     out.append(
         Explanation(
             "total",
-            sum(_first(p.measure("usd")) for p in phases),
+            sum(_first(p.measure("usd")) for p in point_phases),
             "USD",
             "the sum of the phases",
             tuple((p.name, f"phase: {p.name}") for p in phases if p.items),
@@ -1214,7 +1226,7 @@ def estimate(
         horizon_years=float(resolved.inputs.years[0]),
         assumptions=resolved.assumptions,
         explanations=_with_draws(
-            _explanations(scenario, point_result, resolved, _phases(point_result, point)),
+            _explanations(scenario, point_result, resolved, phases, _phases(point_result, point)),
             _drawn_figures(result, phases, training, serving, total_kwh, total_co2, household, car),
         ),
         notes=resolved.notes,

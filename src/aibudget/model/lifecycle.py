@@ -349,7 +349,9 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         s.chips_per_replica, s.replica, lambda r: _fleet(s, r, s.requests_per_day).chips
     )
     retrain = training_run(x.retrain)
-    held_facility_per_year = run.chips * x.training.site.facility_usd_per_chip_hour() * HOURS_PER_YEAR
+    held_facility_per_year = (
+        run.chips * x.training.site.facility_usd_per_chip_hour() * HOURS_PER_YEAR
+    )
     totals: dict[str, Array] = {}
     first_year: dict[str, Array] = {}
     maintenance = {

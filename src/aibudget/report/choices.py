@@ -65,10 +65,7 @@ def render_comparison(result: Comparison, out: Console) -> None:
     for measure in MEASURES:
         table.add_row(
             Text(f"total {FIGURES[measure][0].removeprefix('total ')}", style="bold"),
-            *(
-                Text(SHOW[measure](_mean(e.total(measure))), style="bold")
-                for e in result.estimates
-            ),
+            *(Text(SHOW[measure](_mean(e.total(measure))), style="bold") for e in result.estimates),
         )
         spreads = [
             np.percentile(np.atleast_1d(e.total(measure)), [10, 90]) for e in result.estimates
@@ -221,10 +218,10 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
             f"Renting costs {rent_text}. Buying costs "
             f"{fmt.usd(r['cluster_usd_per_chip'], exact=True)} per chip as part of a cluster "
             f"(chip, server share and network), losing value at "
-            f"{r['depreciation_ooms_per_year']:.2g} orders of magnitude a year as hardware improves "
-            f"(Cottier et al. 2024), plus ${r['electricity_usd_per_chip_hour']:.3g} of electricity "
-            f"per busy chip-hour and ${r['facility_usd_per_chip_hour']:.3g} of facility per "
-            "chip-hour, busy or idle."
+            f"{r['depreciation_ooms_per_year']:.2g} orders of magnitude a year as hardware "
+            f"improves (Cottier et al. 2024), plus ${r['electricity_usd_per_chip_hour']:.3g} "
+            f"of electricity per busy chip-hour and ${r['facility_usd_per_chip_hour']:.3g} of "
+            "facility per chip-hour, busy or idle."
         )
         v = r["verdict"]
         years = v["years"]

@@ -90,15 +90,16 @@ def _bill_table(data: dict[str, Any]) -> str:
                 f"<td class='n dim'>{_m('usd', item['usd'], ranged=False, exact=True)}</td>"
                 "<td class='dim' colspan='2'>not in the total</td></tr>"
             )
-    cells = "".join(
-        f"<td class='n'>{_m(m, data['total'][m], exact=True)}</td>" for m in MEASURES
-    )
+    cells = "".join(f"<td class='n'>{_m(m, data['total'][m], exact=True)}</td>" for m in MEASURES)
     rows.append(f"<tr class='total'><td>Total</td>{cells}</tr>")
     head = "".join(f"<th class='n'>{_LABEL[m]}</th>" for m in MEASURES)
     note = (
         f"<p class='dim'>{_e(BILL_NOTE)}"
-        + (" Memo lines (capital paid for owned hardware) are shown, not added." if any(
-            p.get("memo") for p in data["phases"]) else "")
+        + (
+            " Memo lines (capital paid for owned hardware) are shown, not added."
+            if any(p.get("memo") for p in data["phases"])
+            else ""
+        )
         + "</p>"
     )
     return f"<table><tr><th>Phase</th>{head}</tr>{''.join(rows)}</table>{note}"

@@ -97,9 +97,7 @@ def _bill(est: Estimate) -> Table:
         table.add_row(
             Text("  likely range (p10–p90)", style="dim"),
             *(
-                Text(_span(_SHORT[m], s[0], s[1]), style="dim")
-                if s is not None
-                else Text("")
+                Text(_span(_SHORT[m], s[0], s[1]), style="dim") if s is not None else Text("")
                 for m, s in zip(MEASURES, spreads, strict=True)
             ),
         )
@@ -257,7 +255,11 @@ def _cost_line(est: Estimate) -> str:
         elif spec.start_date is not None:
             text += f" for a start on {spec.start_date.isoformat()}"
         today = next(
-            (a for a in est.assumptions if a.name == "training.cloud.price_today_usd_per_chip_hour"),
+            (
+                a
+                for a in est.assumptions
+                if a.name == "training.cloud.price_today_usd_per_chip_hour"
+            ),
             None,
         )
         if today is not None and "usd_at_today_prices" in est.training:
