@@ -56,12 +56,14 @@ def test_gpt3_household_years_between_100_and_250(gpt3: dict[str, Any]) -> None:
 def test_gpt3_cloud_cost_at_the_catalog_price_is_within_the_published_range() -> None:
     est = point_estimate("gpt3-175b", ["training.cloud.price_usd_per_chip_hour=null"]).to_dict()
     assert 4e6 <= p50(est["training"]["usd"]) <= 12e6
-    price = next(
-        a for a in est["assumptions"] if a["name"] == "training.cloud.price_usd_per_chip_hour"
+    # 10,000 chips: Azure's on-demand listing at the catalog's reserved ratio, dated to 2020
+    listed = next(
+        a for a in est["assumptions"] if a["name"] == "training.cloud.listed_usd_per_chip_hour"
     )
-    assert price["source"].startswith("https://")
-    assert price["as_of"]
-    assert "on_demand" in price["note"]
+    assert listed["source"].startswith("https://")
+    assert listed["as_of"]
+    assert "on_demand × the reserved ratio" in listed["note"]
+    assert "priced at 2020-01-01 by the listed-price trend" in listed["note"]
 
 
 def test_gpt3_uses_patterson_pue_and_grid(gpt3: dict[str, Any]) -> None:

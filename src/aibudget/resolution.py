@@ -72,6 +72,16 @@ class Resolver:
         self.start: dt.date = (
             t.start_date if t is not None and t.start_date is not None else dt.date.today()
         )
+        self.price_date = self.start  # the date prices are taken at: not before the chip existed
+        if t is not None and self.start_given:
+            release = dt.date(catalog.accelerator(t.accelerator).release_year, 1, 1)
+            if self.start < release:
+                self.price_date = release
+                self.notes.append(
+                    f"training.start_date {self.start.isoformat()} is before {t.accelerator} "
+                    f"was released ({release.year}): its prices are taken at "
+                    f"{release.isoformat()}."
+                )
 
     def add(self, assumption: Assumption) -> Value:
         self.used[assumption.name] = assumption
@@ -410,7 +420,12 @@ def _cloud_price(
                 f"{prefix}.cloud.region" if cloud.region else f"{prefix}.cloud", str(error)
             ) from None
         # no reserved listing here: the on-demand listing at the catalog's reserved discount
-        choice = catalog.reference_price(acc.name, "on_demand", cloud.provider, cloud.region)
+        try:
+            choice = catalog.reference_price(acc.name, "on_demand", cloud.provider, cloud.region)
+        except UnknownNameError:
+            raise r.error(
+                f"{prefix}.cloud.region" if cloud.region else f"{prefix}.cloud", str(error)
+            ) from None
         reserved = catalog.reserved_ratio()
         discounted = True
         ratio = r.add(
@@ -439,19 +454,20 @@ def _cloud_price(
         listing += " × the reserved ratio"
     value, source, as_of, how = row.price_usd_per_chip_hour, row.source_url, row.as_of, ""
     trend: Value | None = None
-    if prefix == "training" and r.start_given and r.start.isoformat() < row.as_of:
+    day = r.price_date.isoformat()
+    if prefix == "training" and r.start_given and day < row.as_of:
         _price_today(r, prefix, acc, cloud, pricing, row.price_usd_per_chip_hour * _median(ratio))
-        dated = catalog.dated_price(row, r.start.isoformat())
+        dated = catalog.dated_price(row, day)
         if dated is not None:
             if spread is not None:
                 spread = spread.scaled(dated.price_usd_per_chip_hour / value)
             value, source, as_of = dated.price_usd_per_chip_hour, dated.source_url, dated.as_of
-            how = f"; priced at {r.start.isoformat()}: {dated.rule}"
+            how = f"; priced at {day}: {dated.rule}"
         else:
             trend = _price_trend(r, prefix, row)
             how = (
-                f"; priced at {r.start.isoformat()} by the price-performance trend applied to "
-                f"today's price (no dated price in the catalog): × {_median(trend):.3g}"
+                f"; priced at {day} by the listed-price trend applied to today's price (no dated "
+                f"price for this listing in the catalog): × {_median(trend):.3g}"
             )
     name = f"{prefix}.cloud.price_usd_per_chip_hour"
     adjusted = discounted or trend is not None
@@ -472,7 +488,7 @@ def _cloud_price(
         return listed, row
     factor = trend if trend is not None else 1.0
     steps = (" × the reserved ratio" if discounted else "") + (
-        " × the price-performance trend factor" if trend is not None else ""
+        " × the listed-price trend factor" if trend is not None else ""
     )
     r.add(
         Assumption(
@@ -492,15 +508,37 @@ def _median(value: Value) -> float:
 
 
 def _price_trend(r: Resolver, prefix: str, row: catalog.CloudPrice) -> Value:
-    """What the same compute cost at the start date as a multiple of today's listing:
-    10^(r × years before the listing's date), r the price-performance trend (drawn)."""
-    years = (dt.date.fromisoformat(row.as_of[:10]) - r.start).days / 365.25
-    rate = r.constant(
-        f"{prefix}.cloud.price_trend_ooms_per_year",
-        "depreciation_ooms_per_year",
-        note="the improvement of ML hardware price-performance, applied backwards from the "
-        f"listing's date ({row.as_of}) to the start date ({r.start.isoformat()})",
-    )
+    """What the listing cost at the start date as a multiple of today's price: 10^(r × years
+    before the listing's date), r the yearly fall of listed cloud prices in the catalog's price
+    history (drawn over its range), or the scenario's own rate."""
+    years = (dt.date.fromisoformat(row.as_of[:10]) - r.price_date).days / 365.25
+    t = r.scenario.training
+    given = t.cloud.price_trend_ooms_per_year if t is not None else None
+    if given is not None:
+        rate: Value = r.given(f"{prefix}.cloud.price_trend_ooms_per_year", given, "OOM/yr")
+    else:
+        trend = catalog.listed_price_trend()
+        spread = (
+            Distribution.from_quantiles(trend.p10, trend.p90, trend.value, kind="normal", lower=0.0)
+            if trend.p10 < trend.p90
+            else None
+        )
+        rate = r.add(
+            Assumption(
+                f"{prefix}.cloud.price_trend_ooms_per_year",
+                trend.value,
+                "OOM/yr",
+                trend.source_url,
+                trend.as_of,
+                f"the yearly fall of listed cloud prices: median over the {trend.listings} "
+                "listings with a dated price in price_history.csv and a price today, applied "
+                f"back from the listing's date ({row.as_of}) to {r.price_date.isoformat()}. "
+                "Listed prices fall far slower than hardware price-performance improves "
+                "(0.14 OOM/yr), which would overstate past list prices",
+                distribution=spread,
+                range_note="10th–90th percentile over those listings",
+            )
+        )
     factor = 10.0 ** (np.asarray(rate, float) * years)
     r.derived(
         f"{prefix}.cloud.price_trend_factor",
@@ -537,7 +575,7 @@ def _price_today(
         value = row.price_usd_per_chip_hour if value is None else value
     else:
         row = r.price_rows[prefix]
-    if r.start.isoformat() >= row.as_of:
+    if r.price_date.isoformat() >= row.as_of:
         return
     r.add(
         Assumption(

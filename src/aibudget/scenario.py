@@ -246,6 +246,11 @@ class TrainingCloudSpec(CloudSpec):
     min_job_hours: NonNegativeQuantity | None = Field(
         None, description="the fewest hours a job holds its nodes; default from the catalog"
     )
+    price_trend_ooms_per_year: NonNegativeQuantity | None = Field(
+        None,
+        description="yearly fall of the listed price (orders of magnitude), to date a price the "
+        "catalog has no history for; default: the trend of the catalog's price history",
+    )
 
 
 class TrainingSpec(_Section):
@@ -311,9 +316,11 @@ class TrainingSpec(_Section):
                 + "; hardware must be bought by the start",
             )
         release = catalog.accelerator(self.accelerator).release_year
-        for field, day in (("start_date", self.start_date), ("owned.purchase_date", bought)):
-            if day is not None and day.year < release:
-                raise _at(field, f"{day} is before {self.accelerator} was released ({release})")
+        if bought is not None and bought.year < release:
+            raise _at(
+                "owned.purchase_date",
+                f"{bought} is before {self.accelerator} was released ({release})",
+            )
         return self
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ raises :class:`~aibudget.UnknownNameError` with the closest known names.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -37,6 +38,7 @@ __all__ = [
     "ElectricityPrice",
     "GridIntensity",
     "HistoricPrice",
+    "ListedPriceTrend",
     "PriceChoice",
     "ReservedRatio",
     "ScalingLawRow",
@@ -55,6 +57,7 @@ __all__ = [
     "electricity_prices",
     "grid",
     "grid_intensity",
+    "listed_price_trend",
     "normalize_name",
     "price_history",
     "prices",
@@ -930,6 +933,59 @@ def dated_price(row: CloudPrice, day: str) -> DatedPrice | None:
                 h.as_of,
             )
     return None
+
+
+@dataclass(frozen=True)
+class ListedPriceTrend:
+    """How fast listed cloud prices fall (orders of magnitude a year), from the listings with a
+    dated price in ``price_history.csv`` and a price in ``cloud_prices.csv`` today."""
+
+    value: float
+    p10: float
+    p90: float
+    listings: int
+    source_url: str
+    as_of: str
+
+
+@cache
+def listed_price_trend() -> ListedPriceTrend:
+    """The median yearly fall of listed prices: for each dated listing still listed today,
+    log10(price then / price now) / years between; the 10th and 90th percentiles."""
+    rates = []
+    for h in price_history():
+        now = next(
+            (
+                r
+                for r in prices()
+                if (r.provider, r.instance_type, r.region, r.pricing)
+                == (h.provider, h.instance_type, h.region, h.pricing)
+            ),
+            None,
+        )
+        if now is None:
+            continue
+        years = (_day(now.as_of) - _day(h.valid_from)).days / 365.25
+        if years > 0:
+            rates.append(
+                math.log10(h.price_usd_per_chip_hour / now.price_usd_per_chip_hour) / years
+            )
+    if not rates:
+        raise CatalogDataError("price_history.csv has no listing that cloud_prices.csv lists today")
+    p10, p50, p90 = (max(float(q), 0.0) for q in np.percentile(rates, [10, 50, 90]))
+    return ListedPriceTrend(
+        p50,
+        p10,
+        p90,
+        len(rates),
+        f"derived: the median fall of {len(rates)} listed prices between their dated price in "
+        "price_history.csv and their price in cloud_prices.csv",
+        max(h.as_of for h in price_history()),
+    )
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text[:10])
 
 
 @cache
