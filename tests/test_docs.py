@@ -79,13 +79,14 @@ def test_readme_error_example_is_what_the_cli_prints(run_cli: Run) -> None:
 def test_readme_gpt3_figures_match_the_estimate(run_cli: Run) -> None:
     out = run_cli("estimate").stdout
     figures = (
-        "$8,449,419",
+        "$8,811,819",
         "3.237e+23 FLOP",
-        "13.5 days",
-        "121 US household-years",
+        "13.7 days",
+        "128 US household-years",
         "$5.1M–$13M",
         "801 MWh–2.06 GWh",
         "$563k and 216 MWh",
+        "as of 2026-11-27): $5.71M",
     )
     for figure in figures:
         assert figure in out

@@ -1027,9 +1027,10 @@ def _floor_at(
     return out
 
 
-def _floor(point: Resolved, result: Lifecycle) -> dict[str, Any]:
+def _floor(point: Resolved, result: Lifecycle, drawn: Lifecycle) -> dict[str, Any]:
     """The physical floor of the training run and of the first year of serving: the same work
-    at 100% of the chips' peak FLOP/s and memory bandwidth, on the cheapest listing."""
+    at 100% of the chips' peak FLOP/s and memory bandwidth, on the cheapest listing (from the
+    point estimate), against the estimate's means (``drawn``, as the bill shows them)."""
     out: dict[str, Any] = {}
     run, acc = result.training, point.accelerator
     if acc is not None:
@@ -1038,8 +1039,8 @@ def _floor(point: Resolved, result: Lifecycle) -> dict[str, Any]:
         out["training"] = _floor_at(
             acc,
             float(compute.chip_hours(flops, peak, 1.0)),
-            float(run.usd[0]),
-            float(run.energy_kwh[0]),
+            mean_of(drawn.training.usd),
+            mean_of(drawn.training.energy_kwh),
             "the run's FLOPs at 100% of the dense peak",
         )
     sacc, s = point.serving_accelerator, point.inputs.serving
@@ -1054,12 +1055,12 @@ def _floor(point: Resolved, result: Lifecycle) -> dict[str, Any]:
         best = serving_model.replica(s.chips_per_replica, ideal)
         requests = float(serving_model.requests_per_year(s.requests_per_day)[0])
         chip_hours = requests / float(best.requests_per_s[0]) / 3600.0 * float(best.chips[0])
-        first_year = result.serving
+        first_year = drawn.serving
         out["serving"] = _floor_at(
             sacc,
             chip_hours,
-            float(first_year["usd_per_month"][0]) * 12.0,
-            float(first_year["kwh_per_1000_requests"][0]) * requests / 1000.0,
+            mean_of(first_year["usd_per_month"]) * 12.0,
+            mean_of(first_year["kwh_per_1000_requests"]) * requests / 1000.0,
             "the first year's tokens at 100% of peak FLOP/s and memory bandwidth, every chip "
             "busy (no peak, headroom or latency target)",
         )
@@ -1235,5 +1236,5 @@ def estimate(
         samples=drawn,
         seed=seed,
         sizing=_sizing(scenario, point, point_result),
-        floor=_floor(point, point_result),
+        floor=_floor(point, point_result, result),
     )

@@ -157,20 +157,19 @@ def _utilisation(scenario: Scenario, est: Estimate) -> float:
     years = float(resolved.inputs.years[0])
     retrain = training_run(resolved.inputs.retrain)
     retrains = float(resolved.inputs.maintenance.retrains_per_year[0]) * years
-    run_hours = float(np.median(est.training["chip_hours"]))
+    run_hours = _mean(est.training["chip_hours"])
     experiment_hours = sum(
-        float(np.median(item.measures.get("chip_hours", 0.0)))
-        for item in est.phase("experiments").items
+        _mean(item.measures.get("chip_hours", 0.0)) for item in est.phase("experiments").items
     )
     busy = run_hours + experiment_hours + retrains * float(retrain.chip_hours.flat[0])
-    chips = float(np.median(est.training["chips"]))
+    chips = _mean(est.training["chips"])
     return busy / (chips * HOURS_PER_YEAR * _held_years(scenario, est))
 
 
 def _held_years(scenario: Scenario, est: Estimate) -> float:
     """The years an owned cluster is held: the horizon, or the run's wall clock if longer."""
     years = float(resolve(scenario).inputs.years[0])
-    return max(years, float(np.median(est.training["wall_clock_days"])) / 365.25)
+    return max(years, _mean(est.training["wall_clock_days"]) / 365.25)
 
 
 def _spot(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any]:
