@@ -1012,7 +1012,17 @@ def reserved_ratio() -> ReservedRatio:
 
 
 #: The tables :func:`table` lists, by name (``aibudget catalog NAME``, ``/api/catalog/NAME``).
-TABLES = ("accelerators", "prices", "grid", "apis", "constants", "runs")
+TABLES = (
+    "accelerators",
+    "prices",
+    "grid",
+    "apis",
+    "constants",
+    "runs",
+    "wages",
+    "electricity",
+    "price_history",
+)
 
 
 def table(name: str) -> list[Any]:
@@ -1033,6 +1043,12 @@ def table(name: str) -> list[Any]:
         from aibudget.validation import read_runs  # parsed with its reasons, where they are read
 
         return list(read_runs())
+    if name == "wages":
+        return list(wages())
+    if name == "electricity":
+        return list(electricity_prices())
+    if name == "price_history":
+        return list(price_history())
     raise UnknownNameError(
         f"no catalog table {name!r} (tables: {', '.join(TABLES)})", closest(name, TABLES)
     )
