@@ -220,10 +220,15 @@ def test_present_value_is_per_draw_and_never_above_the_money_paid(
     years = np.arange(cash.shape[-1])
     discounted = (cash / 1.08**years).sum(axis=-1)
     assert (cash >= -1e-6).all()  # the cash flow is money paid; the resale is kept apart
-    assert (discounted <= cash.sum(axis=-1) * (1 + 1e-12)).all()
+    paid = np.atleast_1d(est.present_value_paid_usd)
+    np.testing.assert_allclose(paid, discounted, rtol=1e-12)
+    assert (paid <= cash.sum(axis=-1) * (1 + 1e-12)).all()
     end = cash.shape[-1] - 1
     expected = discounted - np.atleast_1d(est.resale_usd) / 1.08**end
     np.testing.assert_allclose(np.atleast_1d(est.present_value_usd), expected, rtol=1e-12)
+    data = est.to_dict()
+    paid_total = sum(year["usd"]["mean"] for year in data["cash_flow"])
+    assert data["present_value_paid_usd"]["mean"] <= paid_total
     if not (np.atleast_1d(est.resale_usd) > 0).any():  # rented: no credit to discount
         assert float(np.mean(est.present_value_usd)) <= float(np.mean(cash.sum(axis=-1)))
 

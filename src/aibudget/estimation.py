@@ -163,6 +163,7 @@ class Estimate:
     samples: int = 0
     seed: int = 0
     resale_usd: Array = field(default_factory=lambda: np.zeros(1))  # owned hardware's end value
+    present_value_paid_usd: Array = field(default_factory=lambda: np.zeros(1))  # payments only
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
 
     def total(self, key: str) -> Array:
@@ -220,6 +221,7 @@ class Estimate:
             np.sum(np.atleast_2d(self.cash_flow_usd), axis=-1) - self.resale_usd
         )
         out["present_value_usd"] = summarize(self.present_value_usd)
+        out["present_value_paid_usd"] = summarize(self.present_value_paid_usd)
         out["prices"] = [dict(p) for p in self.prices]
         out["uncertainty"] = {
             "samples": self.samples,
@@ -1223,6 +1225,7 @@ def estimate(
         cash_flow_usd=result.cash_flow_usd,
         present_value_usd=result.present_value_usd,
         resale_usd=result.resale_usd,
+        present_value_paid_usd=result.present_value_paid_usd,
         prices=_prices(resolved),
         horizon_years=float(resolved.inputs.years[0]),
         assumptions=resolved.assumptions,

@@ -158,6 +158,7 @@ class Lifecycle:
     present_value_usd: Array  # Σ cash_t / (1 + rate)^t − resale / (1 + rate)^end, per draw
     resale_usd: Array = field(default_factory=lambda: np.zeros(1))  # owned hardware's end value
     memo: dict[str, Items] = field(default_factory=dict)  # shown beside a phase, never summed
+    present_value_paid_usd: Array = field(default_factory=lambda: np.zeros(1))  # no resale
 
     def total(self, measure: str) -> Array:
         """A measure summed over every phase and item."""
@@ -492,9 +493,8 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     ) + hardware.value_at_start(serving_capex, s.site.depreciation_ooms_per_year, years)
     rates = np.asarray(x.discount_rate, float)[..., None]
     factors = np.broadcast_to(_discount(rates, np.arange(last_year + 1, dtype=float)), cash.shape)
-    present = np.sum(cash * factors, axis=-1) - resale * np.take_along_axis(
-        factors, end[..., None], -1
-    ).reshape(shape)
+    paid = np.sum(cash * factors, axis=-1)
+    present = paid - resale * np.take_along_axis(factors, end[..., None], -1).reshape(shape)
     memo: dict[str, Items] = {
         "training": {"cluster purchase": _item(training_capex)},
         "deployment": {"serving hardware purchase": _item(serving_capex)},
@@ -533,6 +533,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         present_value_usd=present,
         resale_usd=resale,
         memo=memo,
+        present_value_paid_usd=paid,
     )
 
 

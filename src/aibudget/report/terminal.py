@@ -350,22 +350,32 @@ def _money_over_time(est: Estimate) -> Table:
         table.add_row(label, fmt.usd(float(np.mean(cash[..., year])), exact=True))
     resale = _p50(est.resale_usd)
     last = cash.shape[-1] - 1
-    if resale > 0:
-        table.add_row(
-            f"hardware value left, end of year {last} (a credit)",
-            "−" + fmt.usd(resale, exact=True),
-        )
-    table.add_section()
-    table.add_row(
-        "total, undiscounted", fmt.usd(float(np.mean(np.sum(cash, axis=-1))) - resale, exact=True)
-    )
     rate = 0.0
     if est.scenario.horizon is not None:
         rate = est.scenario.horizon.discount_rate
+    table.add_section()
     table.add_row(
-        Text(f"present value at {rate:.0%}", style="bold"),
-        Text(fmt.usd(_p50(est.present_value_usd), exact=True), style="bold"),
+        "total paid, undiscounted", fmt.usd(float(np.mean(np.sum(cash, axis=-1))), exact=True)
     )
+    paid_label = f"present value at {rate:.0%}" if resale <= 0 else f"  the payments at {rate:.0%}"
+    table.add_row(
+        Text(paid_label, style="bold" if resale <= 0 else ""),
+        Text(
+            fmt.usd(_p50(est.present_value_paid_usd), exact=True),
+            style="bold" if resale <= 0 else "",
+        ),
+    )
+    if resale > 0:
+        credit = _p50(est.present_value_paid_usd) - _p50(est.present_value_usd)
+        table.add_row(
+            f"hardware value left, end of year {last} (a credit)",
+            f"−{fmt.usd(resale, exact=True)}",
+        )
+        table.add_row(f"  the credit at {rate:.0%}", f"−{fmt.usd(credit, exact=True)}")
+        table.add_row(
+            Text(f"present value at {rate:.0%}, net of the credit", style="bold"),
+            Text(fmt.usd(_p50(est.present_value_usd), exact=True), style="bold"),
+        )
     return table
 
 
