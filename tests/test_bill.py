@@ -515,6 +515,20 @@ def test_a_tiny_fine_tune_is_billed_as_whole_node_hours_with_the_minimum_job() -
     assert float(est.training["billed_chip_hours"][0]) == pytest.approx(8.0)
 
 
+def test_a_tiny_lora_fine_tune_pays_a_whole_node_for_the_minimum_job() -> None:
+    est = point("tradeoff-finetune-lora", ["training.tokens=20M", "training.chips=4"])
+    used = float(est.training["chip_hours"][0])
+    price = float(est.assumption("training.cloud.price_usd_per_chip_hour").value)
+    nodes = float(est.assumption("training.cloud.chips_per_node").value)
+    assert nodes == 8  # the listing's instance: 8 H100s
+    (line,) = [i for i in est.phase("training").items if i.name.startswith("minimum billing")]
+    assert line.name == "minimum billing (8-chip nodes, ≥ 1 h jobs)"
+    assert float(est.training["usd"][0]) == pytest.approx(8 * 1.0 * price)
+    assert float(line.measures["usd"][0]) == pytest.approx((8 - used) * price)
+    out = " ".join(_terminal(est).split())
+    assert "minimum billing (8-chip nodes, ≥ 1 h jobs)" in out
+
+
 def test_a_long_run_on_whole_nodes_pays_no_minimum() -> None:
     est = point("llama-7b-h100-cloud")
     assert not [i for i in est.phase("training").items if i.name.startswith("minimum billing")]
