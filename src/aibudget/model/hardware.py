@@ -45,9 +45,11 @@ def value_at_start(
     price × 10^(−r × age), Cottier et al. 2024's depreciation from acquisition to the start of
     training (r: the improvement of ML GPU price-performance, orders of magnitude a year).
     Age 0 (new hardware) gives the price. Units: USD."""
-    return np.asarray(price_usd, float) * 10.0 ** (
-        -np.asarray(depreciation_ooms_per_year, float) * np.asarray(age_years, float)
-    )
+    age = np.asarray(age_years, float)
+    price = np.asarray(price_usd, float)
+    if not np.any(age):  # new hardware everywhere: skip the power over every element
+        return price * np.ones_like(age)
+    return price * 10.0 ** (-np.asarray(depreciation_ooms_per_year, float) * age)
 
 
 def facility_usd(
@@ -55,6 +57,11 @@ def facility_usd(
 ) -> Array:
     """The facility fee (space, cooling, power delivery) for ``chip_hours``: chip-hours × the
     IT capacity reserved per chip (kW) × the price per kW-month / 730.5 h. Units: USD."""
+    rate = np.asarray(usd_per_kw_month, float)
+    if not np.any(rate):  # no facility fee anywhere (rented hardware): zeros of the shape
+        return np.zeros(
+            np.broadcast_shapes(np.shape(chip_hours), np.shape(capacity_w_per_chip), rate.shape)
+        )
     return (
         np.asarray(chip_hours, float)
         * np.asarray(capacity_w_per_chip, float)
