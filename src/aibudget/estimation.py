@@ -217,9 +217,6 @@ class Estimate:
             for year in range(self.cash_flow_usd.shape[-1])
         ]
         out["resale_usd"] = summarize(self.resale_usd)
-        out["cash_total_usd"] = summarize(
-            np.sum(np.atleast_2d(self.cash_flow_usd), axis=-1) - self.resale_usd
-        )
         out["present_value_usd"] = summarize(self.present_value_usd)
         out["present_value_paid_usd"] = summarize(self.present_value_paid_usd)
         out["prices"] = [dict(p) for p in self.prices]
