@@ -79,13 +79,14 @@ def test_readme_error_example_is_what_the_cli_prints(run_cli: Run) -> None:
 def test_readme_gpt3_figures_match_the_estimate(run_cli: Run) -> None:
     out = run_cli("estimate").stdout
     figures = (
-        "$11,576,323",
+        "$13,782,687",
         "3.237e+23 FLOP",
-        "17.3 days",
-        "166 US household-years",
+        "21.4 days",
+        "201 US household-years",
         "$6.34M–$24M",
         "1.00 GWh–3.79 GWh",
         "$563k and 216 MWh",
+        "as of 2026-11-27): $8.93M",
     )
     for figure in figures:
         assert figure in out

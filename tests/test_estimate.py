@@ -68,12 +68,14 @@ def test_gpt3_household_years_between_100_and_250(gpt3: dict[str, Any]) -> None:
 def test_gpt3_cloud_cost_at_the_catalog_price_is_within_the_published_range() -> None:
     est = point_estimate("gpt3-175b", ["training.cloud.price_usd_per_chip_hour=null"]).to_dict()
     assert 4e6 <= p50(est["training"]["usd"]) <= 12e6
-    price = next(
-        a for a in est["assumptions"] if a["name"] == "training.cloud.price_usd_per_chip_hour"
+    # 10,000 chips: Azure's on-demand listing at the catalog's reserved ratio, dated to 2020
+    listed = next(
+        a for a in est["assumptions"] if a["name"] == "training.cloud.listed_usd_per_chip_hour"
     )
-    assert price["source"].startswith("https://")
-    assert price["as_of"]
-    assert "on_demand" in price["note"]
+    assert listed["source"].startswith("https://")
+    assert listed["as_of"]
+    assert "on_demand × the reserved ratio" in listed["note"]
+    assert "priced at 2020-01-01 by the listed-price trend" in listed["note"]
 
 
 def test_gpt3_uses_patterson_pue_and_grid(gpt3: dict[str, Any]) -> None:
@@ -89,7 +91,7 @@ def test_gpt3_uses_patterson_pue_and_grid(gpt3: dict[str, Any]) -> None:
 
 
 def test_json_contract_shape(gpt3: dict[str, Any]) -> None:
-    measure = {"p10", "p50", "p90"}
+    measure = {"mean", "p10", "p50", "p90"}
     assert set(gpt3) >= {"name", "total", "phases", "training", "equivalents", "assumptions"}
     assert set(gpt3["total"]) == {"usd", "energy_kwh", "co2e_kg"}
     for key in ("flops", "chip_hours", "wall_clock_days", "mfu", "energy_kwh", "co2e_kg", "usd"):
@@ -134,12 +136,18 @@ def test_owned_bill_has_amortised_hardware_and_electricity() -> None:
         "other server components (amortised)",
         "cluster interconnect (amortised)",
         "electricity",
+        "facility (colocation)",
     }
     hours = float(est.training["chip_hours"][0])
     per_hour = 0.14 * math.log(10) / 8766
     assert items["accelerators (amortised)"] == pytest.approx(hours * 17_500 * per_hour, rel=1e-9)
     kwh = float(est.training["energy_kwh"][0])
+    # Virginia has no price of its own in the catalog: the US industrial average
     assert items["electricity"] == pytest.approx(kwh * 0.0806, rel=1e-9)
+    # colocation: the A100 server's rating per chip (400 W x 2.03) at $163 per kW-month
+    assert items["facility (colocation)"] == pytest.approx(
+        hours * 0.400 * 2.03 * 163 / (8766 / 12), rel=1e-9
+    )
     assert est.assumption("energy.grid_gco2e_per_kwh").note.startswith("Virginia")
 
 

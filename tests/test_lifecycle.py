@@ -325,7 +325,15 @@ def test_owned_hardware_is_capital_in_year_zero_with_a_residual_value() -> None:
     price = 17_500 * 1.66 / (1 - 0.19)
     chips = float(est.training["chips"][0])
     assert cash[0] > chips * price  # the cluster is bought before training
-    assert cash[3] < cash[2]  # the residual value comes back at the end
+    memo = {i.name: float(i.measures["usd"][0]) for i in est.phase("training").memo}
+    assert memo["cluster purchase (capital, year 0)"] == pytest.approx(chips * price, rel=1e-12)
+    # the value left after three years (the run's days are shorter) comes back at the end,
+    # depreciated as the bill amortises: 10^(-0.14 x 3)
+    serving_capital = sum(float(i.measures["usd"][0]) for i in est.phase("deployment").memo)
+    resale = float(est.resale_usd[0])
+    assert resale == pytest.approx((chips * price + serving_capital) * 10 ** (-0.14 * 3), rel=1e-9)
+    assert (cash[1:] > 0).all()  # the years pay electricity and the facility, never a credit
+    assert float(est.present_value_usd[0]) == pytest.approx(cash.sum() - resale, rel=1e-12)
 
 
 def test_partial_years_are_prorated() -> None:

@@ -74,8 +74,10 @@ def test_each_charts_data_matches_the_estimate(
     data = est.to_dict()
     (bill,) = parser.specs["bill"]
     drawn = {v["phase"]: v["usd"] for v in bill["data"]["values"]}
-    expected = {p["name"]: p["usd"]["p50"] for p in data["phases"] if p["usd"]["p50"] > 0}
+    expected = {p["name"]: p["usd"]["mean"] for p in data["phases"] if p["usd"]["mean"] > 0}
     assert drawn == pytest.approx(expected)
+    # the bars are means, so they stack to the total the bill shows
+    assert sum(drawn.values()) == pytest.approx(data["total"]["usd"]["mean"], rel=1e-9)
     assert text.count("<svg") >= len(parser.specs)  # every chart drawn, offline
     if data["total"]["usd"]["p10"] < data["total"]["usd"]["p90"]:
         (dist,) = parser.specs["distribution"]

@@ -180,6 +180,7 @@ def test_nothing_uncertain_gives_equal_percentiles() -> None:
         "training.mfu=0.2",
         "training.cloud.price_usd_per_chip_hour=2",
         "energy.system_power_w_per_chip=400",
+        "training.cloud.min_job_hours=1",
     ]
     est = aibudget.estimate("gpt3-175b", fixed)
     data = est.to_dict()

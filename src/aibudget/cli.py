@@ -671,7 +671,10 @@ class CatalogTable(StrEnum):
     grid = "grid"
     apis = "apis"
     constants = "constants"
-    runs = "runs"  # the order of catalog.TABLES (a test checks)
+    runs = "runs"
+    wages = "wages"
+    electricity = "electricity"
+    price_history = "price_history"  # the order of catalog.TABLES (a test checks)
 
 
 #: Row fields a filter word is not matched against (free text that would match too much).
@@ -718,7 +721,7 @@ def catalog_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
     """List the sourced catalog: accelerators, cloud prices, grid carbon intensity, hosted API
-    prices, constants."""
+    prices, constants, published runs, wages and electricity by country, dated cloud prices."""
     from aibudget import catalog
 
     rows = catalog.table(table.value)

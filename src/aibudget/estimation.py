@@ -3,12 +3,15 @@
 equivalents and an explanation of every figure and line.
 
 An :class:`Estimate` keeps arrays (length 1 for a point estimate) and summarises each measure as
-p10/p50/p90 at the edges (:func:`summarize`, :meth:`Estimate.to_dict`).
+mean/p10/p50/p90 at the edges (:func:`summarize`, :meth:`Estimate.to_dict`). Bills show the
+mean: the mean of a sum is the sum of the means, so lines add up to phases and phases to the
+total in every view; percentiles do not add up, so they are shown beside it as a range.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +41,7 @@ __all__ = [
     "Phase",
     "Sensitivity",
     "estimate",
+    "mean_of",
     "summarize",
 ]
 
@@ -51,13 +55,19 @@ DEFAULT_SAMPLES = 10_000
 
 
 def summarize(values: Array | float) -> dict[str, float]:
-    """The JSON contract's ``{p10, p50, p90}`` of a measure's draws (equal for one value)."""
+    """The JSON contract's ``{mean, p10, p50, p90}`` of a measure's draws (equal for one
+    value). Bills show the mean, which adds up; p10–p90 is the range beside it."""
     array = np.atleast_1d(np.asarray(values, dtype=float))
     if array.size == 1 or array.min() == array.max():  # one value: no percentiles to take
         one = float(array.flat[0])
-        return {"p10": one, "p50": one, "p90": one}
+        return {"mean": one, "p10": one, "p50": one, "p90": one}
     p10, p50, p90 = np.percentile(array, [10, 50, 90])
-    return {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
+    return {"mean": float(np.mean(array)), "p10": float(p10), "p50": float(p50), "p90": float(p90)}
+
+
+def mean_of(values: Array | float) -> float:
+    """The mean of a measure's draws: the figure every bill shows."""
+    return float(np.mean(np.asarray(values, dtype=float)))
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class Phase:
 
     name: str
     items: tuple[LineItem, ...]
+    memo: tuple[LineItem, ...] = ()  # shown beside the items, never summed (capital paid)
 
     def measure(self, key: str) -> Array:
         """A measure summed over the items (zero for a phase without items)."""
@@ -85,13 +96,18 @@ class Phase:
 
 @dataclass(frozen=True)
 class Explanation:
-    """How one figure was computed: its formula and the named inputs."""
+    """How one figure was computed: its formula and the named inputs. ``value`` is the figure
+    the bill shows (the mean of the draws), ``p10``/``p90`` its range, and ``at_medians`` what
+    the formula gives with every input at its median (the point estimate)."""
 
     figure: str
     value: float
     unit: str
     formula: str
     inputs: tuple[tuple[str, str], ...]  # (symbol, assumption or figure name)
+    p10: float = math.nan
+    p90: float = math.nan
+    at_medians: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -135,8 +151,8 @@ class Estimate:
     training: Mapping[str, Array]
     serving: Mapping[str, Array]
     equivalents: Mapping[str, Array]
-    cash_flow_usd: Array
-    present_value_usd: Array
+    cash_flow_usd: Array  # money paid per year (year 0: the build and any hardware bought)
+    present_value_usd: Array  # per draw: discounted cash less the discounted resale credit
     horizon_years: float
     assumptions: tuple[Assumption, ...]
     explanations: tuple[Explanation, ...]
@@ -148,6 +164,9 @@ class Estimate:
     samples: int = 0
     seed: int = 0
     serving_curve: Mapping[str, Any] = field(default_factory=dict)
+    resale_usd: Array = field(default_factory=lambda: np.zeros(1))  # owned hardware's end value
+    present_value_paid_usd: Array = field(default_factory=lambda: np.zeros(1))  # payments only
+    prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
 
     def total(self, key: str) -> Array:
         """A measure summed over every phase."""
@@ -180,6 +199,10 @@ class Estimate:
                         {"name": item.name, **{k: summarize(v) for k, v in item.measures.items()}}
                         for item in phase.items
                     ],
+                    "memo": [
+                        {"name": item.name, **{k: summarize(v) for k, v in item.measures.items()}}
+                        for item in phase.memo
+                    ],
                 }
                 for phase in self.phases
             ],
@@ -197,7 +220,10 @@ class Estimate:
             {"year": year, "usd": summarize(self.cash_flow_usd[..., year])}
             for year in range(self.cash_flow_usd.shape[-1])
         ]
+        out["resale_usd"] = summarize(self.resale_usd)
         out["present_value_usd"] = summarize(self.present_value_usd)
+        out["present_value_paid_usd"] = summarize(self.present_value_paid_usd)
+        out["prices"] = [dict(p) for p in self.prices]
         out["uncertainty"] = {
             "samples": self.samples,
             "seed": self.seed,
@@ -231,11 +257,13 @@ _ITEMS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ),
     ),
     ("training", "accelerators (amortised)"): (
-        "chip-hours × price × r·ln(10) / 8766 h",
+        "chip-hours × value at the start × r·ln(10) / 8766 h; value at the start = price × "
+        "10^(−r × years since purchase) (Cottier et al. 2024)",
         (
             "training.chip_hours",
             "training.owned.price_usd_per_chip",
             "training.owned.depreciation_ooms_per_year",
+            "training.owned.hardware_age_years",
         ),
     ),
     ("training", "other server components (amortised)"): (
@@ -249,6 +277,37 @@ _ITEMS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("training", "electricity"): (
         "facility energy × electricity price",
         ("training.energy_kwh", "energy.electricity_usd_per_kwh"),
+    ),
+    ("training", "facility"): (
+        "chip-hours × TDP × server power ratio / 1000 × price per kW-month / 730.5 h",
+        (
+            "training.chip_hours",
+            "training.system_power_w_per_chip",
+            "training.owned.facility_usd_per_kw_month",
+        ),
+    ),
+    ("training", "minimum billing"): (
+        "(⌈chips / chips per node⌉ × chips per node × max(job hours, minimum job hours) − "
+        "chip-hours used) × price per chip-hour",
+        (
+            "training.chips",
+            "training.cloud.chips_per_node",
+            "training.cloud.min_job_hours",
+            "training.cloud.price_usd_per_chip_hour",
+        ),
+    ),
+    ("training", "cluster purchase"): (
+        "chips × value at the start per chip; value = price × server cost ratio / (1 − network "
+        "share) × 10^(−r × years since purchase): chips, servers and networking, paid in year 0 "
+        "(a memo: the bill counts the amortised share the run uses)",
+        (
+            "training.chips",
+            "training.owned.price_usd_per_chip",
+            "training.owned.server_cost_ratio",
+            "training.owned.interconnect_cost_fraction",
+            "training.owned.depreciation_ooms_per_year",
+            "training.owned.hardware_age_years",
+        ),
     ),
     ("data", "acquisition"): (
         "tokens / 10⁶ × price per million tokens + samples × price per sample + licence",
@@ -348,6 +407,21 @@ _ITEMS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
             "horizon.years",
         ),
     ),
+    ("deployment", "serving facility"): (
+        "Σ years: chip-hours × TDP × server power ratio / 1000 × price per kW-month / 730.5 h",
+        ("serving.chips", "serving.owned.facility_usd_per_kw_month", "horizon.years"),
+    ),
+    ("deployment", "serving hardware purchase"): (
+        "first year's chips × price × server cost ratio / (1 − network share) × "
+        "10^(−r × years since purchase) (a memo: the bill counts the amortised share)",
+        (
+            "serving.chips",
+            "serving.owned.price_usd_per_chip",
+            "serving.owned.server_cost_ratio",
+            "serving.owned.interconnect_cost_fraction",
+            "serving.owned.hardware_age_years",
+        ),
+    ),
     ("deployment", "hosted API"): (
         "Σ years: requests × (input tokens × input price + output tokens × output price) / 10⁶",
         (
@@ -393,21 +467,59 @@ def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
             if name == "people":
                 path = f"team.roles.{i}"
                 formula, inputs = (
-                    "count × months / 12 × (salary × overhead + equity)",
+                    "count × months / 12 × (wage × country ratio × burden + equity); burden = "
+                    "benefits and payroll taxes + equipment and office (fully loaded cost)",
                     (
                         f"{path}.count",
                         f"{path}.months",
                         f"{path}.salary_usd_per_year",
+                        "team.wage_ratio",
                         "team.overhead",
+                        "team.equipment_office_ratio",
                         f"{path}.equity_usd_per_year",
                     ),
                 )
             else:
                 formula, inputs = _ITEMS[(name, item_name)]
             used = tuple(n for n in inputs if n in known or "." not in n)
-            items.append(LineItem(item_name, measures, formula, used))
-        phases.append(Phase(name, tuple(items)))
+            items.append(LineItem(_label(item_name, resolved), measures, formula, used))
+        memo = []
+        for item_name, measures in result.memo.get(name, {}).items():
+            if not np.any(np.asarray(measures["usd"]) != 0):
+                continue
+            formula, inputs = _ITEMS[(name, item_name)]
+            used = tuple(n for n in inputs if n in known)
+            memo.append(LineItem(_memo_label(item_name, name, resolved), measures, formula, used))
+        phases.append(Phase(name, tuple(items), tuple(memo)))
     return tuple(phases)
+
+
+def _label(item_name: str, resolved: Resolved) -> str:
+    """A line's label with the figures that make it: the node size and the minimum job length
+    of the minimum billing, the kind of facility."""
+    used = {a.name: a for a in resolved.assumptions}
+    if item_name == "minimum billing":
+        nodes = float(used["training.cloud.chips_per_node"].value)
+        hours = float(used["training.cloud.min_job_hours"].value)
+        return f"minimum billing ({nodes:g}-chip nodes, ≥ {hours:g} h jobs)"
+    if item_name.endswith("facility"):
+        prefix = "serving" if item_name.startswith("serving") else "training"
+        kind = used.get(f"{prefix}.owned.facility")
+        what = "colocation" if kind is None or kind.value == "colocation" else "own data centre"
+        return f"{item_name} ({what})"
+    return item_name
+
+
+def _memo_label(item_name: str, phase: str, resolved: Resolved) -> str:
+    """A capital memo line's label: the purchase in year 0, or the value at the start of
+    hardware bought before the run (already owned)."""
+    prefix = "training" if phase == "training" else "serving"
+    age = next(
+        (a for a in resolved.assumptions if a.name == f"{prefix}.owned.hardware_age_years"), None
+    )
+    if age is not None and float(age.value) > 0:
+        return item_name.replace("purchase", "value at start (owned)")
+    return f"{item_name} (capital, year 0)"
 
 
 def _known(resolved: Resolved) -> set[str]:
@@ -444,25 +556,56 @@ def _first(a: Array) -> float:
 
 
 def _explanations(
-    s: Scenario, result: Lifecycle, resolved: Resolved, phases: tuple[Phase, ...]
+    s: Scenario,
+    result: Lifecycle,
+    resolved: Resolved,
+    phases: tuple[Phase, ...],
+    point_phases: tuple[Phase, ...],
 ) -> tuple[Explanation, ...]:
+    """Every figure and line: ``phases`` (of the draws) name the lines the bill shows, and
+    ``result`` and ``point_phases`` give their values with every input at its median."""
+    at_medians = {
+        f"{p.name}: {item.name}": _first(item.measures["usd"])
+        for p in point_phases
+        for item in (*p.items, *p.memo)
+    }
     out: list[Explanation] = []
     if s.training is not None and resolved.accelerator is not None:
         out.extend(_training_explanations(s.training, result, resolved, resolved.accelerator))
     if s.serving is not None and s.serving.mode != "api":
         out.extend(_serving_explanations(result, resolved))
     for phase in phases:
-        for item in phase.items:
+        for item in (*phase.items, *phase.memo):
             symbols = tuple((name.rsplit(".", 1)[-1], name) for name in item.inputs)
             out.append(
                 Explanation(
                     f"{phase.name}: {item.name}",
-                    _first(item.measures["usd"]),
+                    at_medians.get(f"{phase.name}: {item.name}", 0.0),
                     "USD",
                     item.formula,
                     symbols,
                 )
             )
+        if phase.items:
+            point_phase = next(p for p in point_phases if p.name == phase.name)
+            out.append(
+                Explanation(
+                    f"phase: {phase.name}",
+                    _first(point_phase.measure("usd")),
+                    "USD",
+                    "the sum of the phase's lines (memo lines are not summed)",
+                    tuple((item.name, f"{phase.name}: {item.name}") for item in phase.items),
+                )
+            )
+    out.append(
+        Explanation(
+            "total",
+            sum(_first(p.measure("usd")) for p in point_phases),
+            "USD",
+            "the sum of the phases",
+            tuple((p.name, f"phase: {p.name}") for p in phases if p.items),
+        )
+    )
     used = {a.name: a for a in resolved.assumptions}
     household = used["equivalents.us_household_electricity_kwh_per_year"]
     car = used["equivalents.passenger_car_co2_kg_per_year"]
@@ -796,6 +939,77 @@ def _names(resolved: Resolved) -> set[str]:
     return {a.name for a in resolved.assumptions}
 
 
+def _drawn_figures(
+    result: Lifecycle,
+    phases: tuple[Phase, ...],
+    training: Mapping[str, Array],
+    serving: Mapping[str, Array],
+    total_kwh: Array,
+    total_co2: Array,
+    household: float,
+    car: float,
+) -> dict[str, Array]:
+    """Every explained figure's draws, by the explanation's name."""
+    out: dict[str, Array] = {f"training.{k}": np.asarray(v) for k, v in training.items()}
+    out.update({f"serving.{k}": np.asarray(v) for k, v in serving.items()})
+    for phase in phases:
+        out[f"phase: {phase.name}"] = phase.measure("usd")
+        for item in (*phase.items, *phase.memo):
+            out[f"{phase.name}: {item.name}"] = np.asarray(item.measures["usd"])
+    out["total"] = sum((p.measure("usd") for p in phases), start=np.zeros(1))
+    out["equivalents.us_household_years"] = total_kwh / household
+    out["equivalents.passenger_car_years"] = total_co2 / car
+    return out
+
+
+def _with_draws(
+    explanations: tuple[Explanation, ...], draws: Mapping[str, Array]
+) -> tuple[Explanation, ...]:
+    """The explanations with the figures the bill shows: each figure's mean over the draws and
+    its p10–p90, the point value (every input at its median) kept as ``at_medians``."""
+    found = {
+        e.figure: np.atleast_1d(np.asarray(draws[e.figure], float))
+        for e in explanations
+        if e.figure in draws
+    }
+    size = max((v.size for v in found.values()), default=1)
+    names = list(found)
+    summary: dict[str, tuple[float, float, float]] = {}
+    if names:  # one percentile call for every figure: a few milliseconds, not one per figure
+        stacked = np.stack([np.broadcast_to(found[k], (size,)) for k in names])
+        means = stacked.mean(axis=1)
+        low, high = np.percentile(stacked, [10, 90], axis=1) if size > 1 else (means, means)
+        summary = {k: (float(means[i]), float(low[i]), float(high[i])) for i, k in enumerate(names)}
+    out = []
+    for e in explanations:
+        if e.figure not in summary:
+            out.append(dataclasses.replace(e, p10=e.value, p90=e.value, at_medians=e.value))
+            continue
+        mean, p10, p90 = summary[e.figure]
+        if np.isclose(p10, p90, rtol=1e-12, atol=0):
+            p10 = p90 = mean
+        out.append(dataclasses.replace(e, value=mean, p10=p10, p90=p90, at_medians=e.value))
+    return tuple(out)
+
+
+def _prices(resolved: Resolved) -> tuple[dict[str, Any], ...]:
+    """Every price the estimate uses (an assumption in USD), with its as-of date."""
+    out = []
+    for a in resolved.assumptions:
+        if not a.unit.startswith("USD") or isinstance(a.value, str):
+            continue
+        out.append(
+            {
+                "name": a.name,
+                "value": float(a.value),
+                "unit": a.unit,
+                "as_of": "your scenario" if a.origin == "scenario" else (a.as_of or "derived"),
+                "source": a.source,
+            }
+        )
+    return tuple(out)
+
+
 # --------------------------------------------------------------------------- checks
 
 
@@ -1021,9 +1235,10 @@ def _floor_at(
     return out
 
 
-def _floor(point: Resolved, result: Lifecycle) -> dict[str, Any]:
+def _floor(point: Resolved, result: Lifecycle, drawn: Lifecycle) -> dict[str, Any]:
     """The physical floor of the training run and of the first year of serving: the same work
-    at 100% of the chips' peak FLOP/s and memory bandwidth, on the cheapest listing."""
+    at 100% of the chips' peak FLOP/s and memory bandwidth, on the cheapest listing (from the
+    point estimate), against the estimate's means (``drawn``, as the bill shows them)."""
     out: dict[str, Any] = {}
     run, acc = result.training, point.accelerator
     if acc is not None:
@@ -1032,8 +1247,8 @@ def _floor(point: Resolved, result: Lifecycle) -> dict[str, Any]:
         out["training"] = _floor_at(
             acc,
             float(compute.chip_hours(flops, peak, 1.0)),
-            float(run.usd[0]),
-            float(run.energy_kwh[0]),
+            mean_of(drawn.training.usd),
+            mean_of(drawn.training.energy_kwh),
             "the run's FLOPs at 100% of the dense peak",
         )
     sacc, s = point.serving_accelerator, point.inputs.serving
@@ -1048,12 +1263,12 @@ def _floor(point: Resolved, result: Lifecycle) -> dict[str, Any]:
         best = serving_model.replica(s.chips_per_replica, ideal)
         requests = float(serving_model.requests_per_year(s.requests_per_day)[0])
         chip_hours = requests / float(best.requests_per_s[0]) / 3600.0 * float(best.chips[0])
-        first_year = result.serving
+        first_year = drawn.serving
         out["serving"] = _floor_at(
             sacc,
             chip_hours,
-            float(first_year["usd_per_month"][0]) * 12.0,
-            float(first_year["kwh_per_1000_requests"][0]) * requests / 1000.0,
+            mean_of(first_year["usd_per_month"]) * 12.0,
+            mean_of(first_year["kwh_per_1000_requests"]) * requests / 1000.0,
             "the first year's tokens at 100% of peak FLOP/s and memory bandwidth, every chip "
             "busy (no peak, headroom or latency target)",
         )
@@ -1189,7 +1404,13 @@ def estimate(
         "min_chips": run.min_chips,
         "memory_gb": (run.training_state_bytes + run.activation_bytes) / memory.BYTES_PER_GB,
         "system_power_w_per_chip": run.system_power_w_per_chip,
+        "billed_chip_hours": run.chip_hours
+        + run.preemption_chip_hours
+        + run.minimum_billing_chip_hours,
     }
+    if "training.cloud.price_today_usd_per_chip_hour" in used:  # a run priced at a past date
+        today = float(used["training.cloud.price_today_usd_per_chip_hour"].value)
+        training["usd_at_today_prices"] = training["billed_chip_hours"] * today
     if scenario.training is None:  # a hosted API only: no training run to describe
         training = {key: np.zeros_like(value) for key, value in training.items()}
     elif resolved.law is not None:
@@ -1210,15 +1431,21 @@ def estimate(
         },
         cash_flow_usd=result.cash_flow_usd,
         present_value_usd=result.present_value_usd,
+        resale_usd=result.resale_usd,
+        present_value_paid_usd=result.present_value_paid_usd,
+        prices=_prices(resolved),
         horizon_years=float(resolved.inputs.years[0]),
         assumptions=resolved.assumptions,
-        explanations=_explanations(scenario, point_result, resolved, _phases(point_result, point)),
+        explanations=_with_draws(
+            _explanations(scenario, point_result, resolved, phases, _phases(point_result, point)),
+            _drawn_figures(result, phases, training, serving, total_kwh, total_co2, household, car),
+        ),
         notes=resolved.notes,
         point=base,
         sensitivity=_sensitivity(scenario, point, base),
         samples=drawn,
         seed=seed,
         sizing=_sizing(scenario, point, point_result),
-        floor=_floor(point, point_result),
+        floor=_floor(point, point_result, result),
         serving_curve=_serving_curve(scenario, point),
     )

@@ -9,6 +9,7 @@ Nothing here computes a cost; the model does.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,21 @@ class Resolver:
         self.uncertain: dict[str, None] = {}  # keys of uncertain assumptions, in order of use
         self.price_rows: dict[str, catalog.CloudPrice] = {}  # the listing each site rents
         self.law: ScalingLaw | None = None  # the scenario's scaling law, if it names one
+        t = scenario.training
+        self.start_given = t is not None and t.start_date is not None
+        self.start: dt.date = (
+            t.start_date if t is not None and t.start_date is not None else dt.date.today()
+        )
+        self.price_date = self.start  # the date prices are taken at: not before the chip existed
+        if t is not None and self.start_given:
+            release = dt.date(catalog.accelerator(t.accelerator).release_year, 1, 1)
+            if self.start < release:
+                self.price_date = release
+                self.notes.append(
+                    f"training.start_date {self.start.isoformat()} is before {t.accelerator} "
+                    f"was released ({release.year}): its prices are taken at "
+                    f"{release.isoformat()}."
+                )
 
     def add(self, assumption: Assumption) -> Value:
         self.used[assumption.name] = assumption
@@ -170,6 +186,8 @@ def _site(
     r.given(f"{prefix}.hardware", hardware_mode, "")
     price_row: catalog.CloudPrice | None = None
     price: Value = 0.0
+    age: Value = 0.0
+    facility: Value = 0.0
     purchase: Value = 0.0
     server_ratio: Value = 0.0
     interconnect: Value = 0.0
@@ -224,42 +242,19 @@ def _site(
             "OOM/yr",
             "depreciation_ooms_per_year",
         )
-        electricity = r.pick(
-            "energy.electricity_usd_per_kwh",
-            e.electricity_usd_per_kwh,
-            "USD/kWh",
-            "electricity_usd_per_kwh",
-        )
+        age = _hardware_age(r, prefix, owned_spec)
+        facility = _facility(r, prefix, owned_spec)
+        electricity = _electricity(r)
     elif cloud.price_usd_per_chip_hour is not None:
         price = r.given(
             f"{prefix}.cloud.price_usd_per_chip_hour",
             cloud.price_usd_per_chip_hour,
             "USD/chip-hour",
         )
+        if prefix == "training" and r.start_given:
+            _price_today(r, prefix, acc, cloud, _pricing(r, prefix, cloud, record=False), None)
     else:
-        try:
-            choice = catalog.reference_price(acc.name, cloud.pricing, cloud.provider, cloud.region)
-        except UnknownNameError as error:
-            raise r.error(
-                f"{prefix}.cloud.region" if cloud.region else f"{prefix}.cloud", str(error)
-            ) from None
-        price_row = choice.row
-        r.price_rows[prefix] = price_row
-        spread = choice.distribution
-        price = r.add(
-            Assumption(
-                f"{prefix}.cloud.price_usd_per_chip_hour",
-                price_row.price_usd_per_chip_hour,
-                "USD/chip-hour",
-                price_row.source_url,
-                price_row.as_of,
-                f"{price_row.provider} {price_row.instance_type} {price_row.region} "
-                f"{price_row.pricing}; {choice.rule}",
-                distribution=spread,
-                range_note=f"10th–90th percentile across providers (set {prefix}.cloud.provider "
-                "to price one)",
-            )
-        )
+        price, price_row = _cloud_price(r, prefix, acc, cloud)
 
     # power
     qualifiers = (phase, *acc.qualifiers) if phase == "serving" else acc.qualifiers
@@ -306,11 +301,299 @@ def _site(
         interconnect_cost_fraction=interconnect,
         depreciation_ooms_per_year=depreciation,
         electricity_usd_per_kwh=electricity,
+        facility_usd_per_kw_month=facility,
+        hardware_age_years=age,
         tdp_w=tdp,
         server_power_ratio=power_ratio,
         average_power_fraction=power_fraction,
         pue=pue,
         grid_gco2e_per_kwh=grid,
+    )
+
+
+def _hardware_age(r: Resolver, prefix: str, owned: OwnedSpec) -> Value:
+    """Years from the hardware's purchase to the run's start (0: bought new at the start)."""
+    start = r.start
+    if r.start_given:
+        r.given("training.start_date", start.isoformat(), "")
+    elif "training.start_date" not in r.used:
+        r.derived("training.start_date", start.isoformat(), "", "default: today")
+    if owned.purchase_date is None:
+        return r.derived(
+            f"{prefix}.owned.hardware_age_years",
+            0.0,
+            "years",
+            "default: new hardware, bought at the run's start",
+            "set training.owned.purchase_date to price hardware bought earlier",
+        )
+    r.given(f"{prefix}.owned.purchase_date", owned.purchase_date.isoformat(), "")
+    years = (start - owned.purchase_date).days / 365.25
+    return r.derived(
+        f"{prefix}.owned.hardware_age_years",
+        years,
+        "years",
+        "(start date − purchase date) / 365.25 days",
+        "the hardware's value at the start is price × 10^(−r × age) (Cottier et al. 2024)",
+    )
+
+
+def _facility(r: Resolver, prefix: str, owned: OwnedSpec) -> Value:
+    """The facility fee per kW of IT capacity per month where owned hardware is housed."""
+    if "facility" in owned.model_fields_set:
+        r.given(f"{prefix}.owned.facility", owned.facility, "")
+    else:
+        r.derived(f"{prefix}.owned.facility", owned.facility, "", "default: colocation")
+    return r.pick(
+        f"{prefix}.owned.facility_usd_per_kw_month",
+        owned.facility_usd_per_kw_month,
+        "USD/kW-month",
+        "facility_usd_per_kw_month",
+        (owned.facility,),
+    )
+
+
+def _electricity(r: Resolver) -> Value:
+    """The electricity price owned hardware pays: the scenario's, else the industrial price of
+    energy.location (a country, or a US state), else the US average."""
+    e = r.scenario.energy
+    name = "energy.electricity_usd_per_kwh"
+    if e.electricity_usd_per_kwh is not None:
+        return r.given(name, e.electricity_usd_per_kwh, "USD/kWh")
+    found = catalog.electricity_price(e.location) if e.location is not None else None
+    if found is None:
+        if e.location is not None:
+            note = (
+                f"No electricity price for {e.location} in the catalog: owned hardware pays the "
+                "US industrial average; set energy.electricity_usd_per_kwh."
+            )
+            if note not in r.notes:
+                r.notes.append(note)
+        return r.constant(name, "electricity_usd_per_kwh")
+    row, where = found
+    return r.add(
+        Assumption(
+            name,
+            row.usd_per_kwh,
+            "USD/kWh",
+            row.source_url,
+            row.as_of,
+            f"industrial electricity price, {where}; {row.notes}",
+            distribution=row.distribution,
+            range_note="the price's sourced range" if row.distribution is not None else "",
+        )
+    )
+
+
+def _pricing(r: Resolver, prefix: str, cloud: CloudSpec, record: bool = True) -> str:
+    """The pricing a training run rents at: the scenario's, or by default reserved (committed
+    use) above the sourced size and on-demand below it (recorded as an assumption unless
+    ``record`` is False)."""
+    t = r.scenario.training
+    if prefix != "training" or "pricing" in cloud.model_fields_set or t is None:
+        return cloud.pricing
+    rule = catalog.constant("reserved_pricing_above_chips")
+    if t.chips is None or t.chips <= rule.value:
+        return cloud.pricing
+    if not record:
+        return "reserved_1y"
+    r.add(
+        Assumption(
+            "training.cloud.pricing",
+            "reserved_1y",
+            "",
+            rule.source_url,
+            rule.as_of,
+            f"default for runs on more than {rule.value:,.0f} chips (this run: {t.chips:,}): "
+            f"{rule.description}; set training.cloud.pricing: on_demand to price on demand",
+        )
+    )
+    return "reserved_1y"
+
+
+def _cloud_price(
+    r: Resolver, prefix: str, acc: catalog.Accelerator, cloud: CloudSpec
+) -> tuple[Value, catalog.CloudPrice]:
+    """The catalog's price per chip-hour for ``cloud`` at the run's start date, and the
+    listing it comes from."""
+    pricing = _pricing(r, prefix, cloud)
+    ratio: Value = 1.0
+    discounted = False
+    try:
+        choice = catalog.reference_price(acc.name, pricing, cloud.provider, cloud.region)
+    except UnknownNameError as error:
+        if pricing == "on_demand" or "pricing" in cloud.model_fields_set:
+            raise r.error(
+                f"{prefix}.cloud.region" if cloud.region else f"{prefix}.cloud", str(error)
+            ) from None
+        # no reserved listing here: the on-demand listing at the catalog's reserved discount
+        try:
+            choice = catalog.reference_price(acc.name, "on_demand", cloud.provider, cloud.region)
+        except UnknownNameError:
+            raise r.error(
+                f"{prefix}.cloud.region" if cloud.region else f"{prefix}.cloud", str(error)
+            ) from None
+        reserved = catalog.reserved_ratio()
+        discounted = True
+        ratio = r.add(
+            Assumption(
+                f"{prefix}.cloud.reserved_ratio",
+                reserved.value,
+                "ratio",
+                reserved.source_url,
+                reserved.as_of,
+                f"1-year reserved / on-demand price, median of the {reserved.listings} listings "
+                "with both in cloud_prices.csv: this listing has no reserved price",
+                distribution=Distribution.from_quantiles(
+                    min(reserved.p10, reserved.value),
+                    max(reserved.p90, reserved.value),
+                    reserved.value,
+                    lower=0.0,
+                ),
+                range_note="10th–90th percentile over those listings",
+            )
+        )
+    row = choice.row
+    r.price_rows[prefix] = row
+    spread = choice.distribution
+    listing = f"{row.provider} {row.instance_type} {row.region} {row.pricing}"
+    if discounted:
+        listing += " × the reserved ratio"
+    value, source, as_of, how = row.price_usd_per_chip_hour, row.source_url, row.as_of, ""
+    trend: Value | None = None
+    day = r.price_date.isoformat()
+    if prefix == "training" and r.start_given and day < row.as_of:
+        _price_today(r, prefix, acc, cloud, pricing, row.price_usd_per_chip_hour * _median(ratio))
+        dated = catalog.dated_price(row, day)
+        if dated is not None:
+            if spread is not None:
+                spread = spread.scaled(dated.price_usd_per_chip_hour / value)
+            value, source, as_of = dated.price_usd_per_chip_hour, dated.source_url, dated.as_of
+            how = f"; priced at {day}: {dated.rule}"
+        else:
+            trend = _price_trend(r, prefix, row)
+            how = (
+                f"; priced at {day} by the listed-price trend applied to today's price (no dated "
+                f"price for this listing in the catalog): × {_median(trend):.3g}"
+            )
+    name = f"{prefix}.cloud.price_usd_per_chip_hour"
+    adjusted = discounted or trend is not None
+    listed = r.add(
+        Assumption(
+            f"{prefix}.cloud.listed_usd_per_chip_hour" if adjusted else name,
+            value,
+            "USD/chip-hour",
+            source,
+            as_of,
+            f"{listing}; {choice.rule}{how}",
+            distribution=spread,
+            range_note=f"10th–90th percentile across providers (set {prefix}.cloud.provider "
+            "to price one)",
+        )
+    )
+    if not adjusted:
+        return listed, row
+    factor = trend if trend is not None else 1.0
+    steps = (" × the reserved ratio" if discounted else "") + (
+        " × the listed-price trend factor" if trend is not None else ""
+    )
+    r.add(
+        Assumption(
+            name,
+            value * _median(ratio) * _median(factor),
+            "USD/chip-hour",
+            f"derived: the listed price{steps}",
+            as_of,
+            f"{listing}{how}",
+        )
+    )
+    return listed * ratio * factor, row
+
+
+def _median(value: Value) -> float:
+    return float(np.median(value))
+
+
+def _price_trend(r: Resolver, prefix: str, row: catalog.CloudPrice) -> Value:
+    """What the listing cost at the start date as a multiple of today's price: 10^(r × years
+    before the listing's date), r the yearly fall of listed cloud prices in the catalog's price
+    history (drawn over its range), or the scenario's own rate."""
+    years = (dt.date.fromisoformat(row.as_of[:10]) - r.price_date).days / 365.25
+    t = r.scenario.training
+    given = t.cloud.price_trend_ooms_per_year if t is not None else None
+    if given is not None:
+        rate: Value = r.given(f"{prefix}.cloud.price_trend_ooms_per_year", given, "OOM/yr")
+    else:
+        trend = catalog.listed_price_trend()
+        spread = (
+            Distribution.from_quantiles(trend.p10, trend.p90, trend.value, kind="normal", lower=0.0)
+            if trend.p10 < trend.p90
+            else None
+        )
+        rate = r.add(
+            Assumption(
+                f"{prefix}.cloud.price_trend_ooms_per_year",
+                trend.value,
+                "OOM/yr",
+                trend.source_url,
+                trend.as_of,
+                f"the yearly fall of listed cloud prices: median over the {trend.listings} "
+                "listings with a dated price in price_history.csv and a price today, applied "
+                f"back from the listing's date ({row.as_of}) to {r.price_date.isoformat()}. "
+                "Listed prices fall far slower than hardware price-performance improves "
+                "(0.14 OOM/yr), which would overstate past list prices",
+                distribution=spread,
+                range_note="10th–90th percentile over those listings",
+            )
+        )
+    factor = 10.0 ** (np.asarray(rate, float) * years)
+    r.derived(
+        f"{prefix}.cloud.price_trend_factor",
+        _median(factor),
+        "ratio",
+        f"10^(r × {years:.3g} years)",
+        "labelled: a trend, not a dated price",
+    )
+    return factor if np.ndim(rate) else float(factor)
+
+
+def _price_today(
+    r: Resolver,
+    prefix: str,
+    acc: catalog.Accelerator,
+    cloud: CloudSpec,
+    pricing: str,
+    value: float | None,
+) -> None:
+    """Record today's catalog price for a run priced at a past date, for comparison only."""
+    if value is None:
+        try:
+            choice = catalog.reference_price(acc.name, pricing, cloud.provider, cloud.region)
+        except UnknownNameError:
+            try:
+                choice = catalog.reference_price(
+                    acc.name, "on_demand", cloud.provider, cloud.region
+                )
+            except UnknownNameError:
+                return
+            if pricing != "on_demand":
+                value = choice.row.price_usd_per_chip_hour * catalog.reserved_ratio().value
+        row = choice.row
+        value = row.price_usd_per_chip_hour if value is None else value
+    else:
+        row = r.price_rows[prefix]
+    if r.price_date.isoformat() >= row.as_of:
+        return
+    r.add(
+        Assumption(
+            f"{prefix}.cloud.price_today_usd_per_chip_hour",
+            value,
+            "USD/chip-hour",
+            row.source_url,
+            row.as_of,
+            f"today's catalog price, for comparison with the price at {r.start.isoformat()}: "
+            f"{row.provider} {row.instance_type} {row.region} {row.pricing}"
+            + (" × the reserved ratio" if row.pricing != pricing else ""),
+        )
     )
 
 
@@ -488,6 +771,40 @@ def _spot_preemptions(r: Resolver, prefix: str, pricing: str) -> dict[str, Value
     )
 
 
+def _minimum_billing(r: Resolver) -> dict[str, Value]:
+    """How a cloud bills a rented run: whole instances (the listing's accelerators per instance)
+    for at least the minimum job length."""
+    t = r.scenario.training
+    assert t is not None
+    row = r.price_rows.get("training")
+    if t.cloud.chips_per_node is not None:
+        per_node: Value = r.given("training.cloud.chips_per_node", t.cloud.chips_per_node, "chips")
+    elif row is not None:
+        per_node = r.add(
+            Assumption(
+                "training.cloud.chips_per_node",
+                float(row.chips_per_instance),
+                "chips",
+                row.source_url,
+                row.as_of,
+                f"{row.provider} {row.instance_type} bills {row.chips_per_instance} accelerators "
+                "per instance",
+            )
+        )
+    else:
+        per_node = r.derived(
+            "training.cloud.chips_per_node",
+            1.0,
+            "chips",
+            "default with your own price: billed chip by chip",
+            "set training.cloud.chips_per_node to the instance size you rent",
+        )
+    minimum = r.pick(
+        "training.cloud.min_job_hours", t.cloud.min_job_hours, "hours", "min_job_hours"
+    )
+    return dict(chips_per_node=per_node, min_job_hours=minimum)
+
+
 def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Accelerator]:
     s = r.scenario
     m, t = s.model, s.training
@@ -615,6 +932,7 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
     )
     site = _site(r, "training", acc, t.hardware, t.cloud, t.owned, "training")
     preemption = _spot_preemptions(r, "training", t.cloud.pricing if t.hardware == "cloud" else "")
+    billing = _minimum_billing(r) if t.hardware == "cloud" else {}
 
     values: dict[str, object] = dict(
         params=params,
@@ -640,6 +958,7 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
         teacher_params=teacher,
         extra_state_bytes=teacher_bytes,
         **preemption,
+        **billing,
         **site,
     )
     training = TrainingInputs.from_values(**values)
@@ -881,12 +1200,16 @@ def _data(r: Resolver) -> DataInputs:
 
 
 def _hourly(r: Resolver, name: str, role: str, role_path: str) -> Value:
-    """A role's loaded cost per hour: salary × overhead / work hours per year (the salary's
-    range carries over; the overhead's is left out of this derived figure)."""
+    """A role's fully loaded cost per hour: wage × the team's country ratio × burden / work
+    hours per year, at the catalog's central values (the wage's range carries over; the
+    ratio's and the burden's are left out of this derived figure)."""
     salary = _salary(r, role_path, role)
     overhead = catalog.constant("people_overhead")
+    extra = catalog.constant("people_equipment_office_ratio")
     hours = catalog.constant("work_hours_per_year")
-    factor = overhead.value / hours.value
+    place = catalog.wage(_team_location(r))
+    factor = place.wage_ratio * (overhead.value + extra.value) / hours.value
+    where = f" × {place.wage_ratio:g} ({place.name})" if place.code != "USA" else ""
     return r.add(
         Assumption(
             name,
@@ -894,8 +1217,9 @@ def _hourly(r: Resolver, name: str, role: str, role_path: str) -> Value:
             "USD/h",
             salary.source_url,
             salary.as_of,
-            f"{salary.description}: ${salary.value:,.0f} × {overhead.value:g} overhead / "
-            f"{hours.value:,.0f} h",
+            f"{salary.description}: ${salary.value:,.0f}{where} × "
+            f"({overhead.value:g} benefits and payroll taxes + {extra.value:g} equipment and "
+            f"office) / {hours.value:,.0f} h",
             distribution=salary.distribution.scaled(factor)
             if salary.distribution is not None
             else None,
@@ -904,14 +1228,34 @@ def _hourly(r: Resolver, name: str, role: str, role_path: str) -> Value:
     )
 
 
+def _team_location(r: Resolver) -> str:
+    team = r.scenario.team
+    return team.location if team is not None and team.location is not None else "USA"
+
+
 def _roles() -> list[str]:
     prefix = "salary_usd_per_year."
     return sorted(k.removeprefix(prefix) for k in catalog.constants() if k.startswith(prefix))
 
 
+#: Other names people give the roles in the catalog.
+ROLE_ALIASES = {
+    "annotator": "data_annotator",
+    "labeller": "data_annotator",
+    "labeler": "data_annotator",
+    "labeling_lead": "labelling_lead",
+    "annotation_lead": "labelling_lead",
+    "mlops": "mlops_sre",
+    "mlops_engineer": "mlops_sre",
+    "sre": "mlops_sre",
+    "site_reliability_engineer": "mlops_sre",
+    "pm": "product_manager",
+}
+
+
 def _salary(r: Resolver, path: str, role: str) -> catalog.Constant:
     """The catalog's salary for ``role``; an unknown role names the field and the known ones."""
-    key = f"salary_usd_per_year.{role}"
+    key = f"salary_usd_per_year.{ROLE_ALIASES.get(role, role)}"
     table = catalog.constants()
     if key in table:
         return table[key]
@@ -985,7 +1329,29 @@ def _people(r: Resolver) -> tuple[RoleInputs, ...]:
     team = r.scenario.team
     if team is None:
         return ()
-    overhead = r.pick("team.overhead", team.overhead, "ratio", "people_overhead")
+    if team.overhead is not None:
+        overhead = r.given("team.overhead", team.overhead, "ratio")
+    else:  # the fully loaded burden: benefits and payroll taxes, then equipment and office
+        overhead = r.constant("team.overhead", "people_overhead") + np.asarray(
+            r.constant("team.equipment_office_ratio", "people_equipment_office_ratio")
+        )
+    place = catalog.wage(_team_location(r))
+    if team.location is not None:
+        r.given("team.location", place.code, "")
+    else:
+        r.derived("team.location", place.code, "", "default: US, where the wages are sourced")
+    ratio = r.add(
+        Assumption(
+            "team.wage_ratio",
+            place.wage_ratio,
+            "ratio",
+            place.source_url,
+            place.as_of,
+            f"pay in {place.name} / US pay; {place.notes}",
+            distribution=place.distribution,
+            range_note="the ratio's sourced range" if place.distribution is not None else "",
+        )
+    )
     if team.months is not None:
         r.given("team.months", team.months, "months")
     out = []
@@ -1005,7 +1371,9 @@ def _people(r: Resolver) -> tuple[RoleInputs, ...]:
                 name=f"{label} ×{role.count:g}",
                 count=np.atleast_1d(r.given(f"{path}.count", role.count, "people")),
                 months=np.atleast_1d(r.given(f"{path}.months", months or 0.0, "months")),
-                salary_usd_per_year=np.atleast_1d(salary),
+                salary_usd_per_year=np.atleast_1d(
+                    salary if role.salary_usd_per_year is not None else salary * ratio
+                ),
                 overhead=np.atleast_1d(overhead),
                 equity_usd_per_year=np.atleast_1d(
                     r.given(f"{path}.equity_usd_per_year", role.equity_usd_per_year, "USD/yr")

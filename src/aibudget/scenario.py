@@ -9,6 +9,7 @@ its field with the closest known names.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -53,6 +54,7 @@ __all__ = [
     "Scenario",
     "ServingSpec",
     "TeamSpec",
+    "TrainingCloudSpec",
     "TrainingSpec",
     "TuningSpec",
     "apply_overrides",
@@ -75,6 +77,11 @@ PositiveQuantity = Annotated[float, BeforeValidator(parse_quantity), Field(gt=0)
 NonNegativeQuantity = Annotated[float, BeforeValidator(parse_quantity), Field(ge=0)]
 PositiveCount = Annotated[int, BeforeValidator(_count), Field(gt=0)]
 Fraction = Annotated[float, BeforeValidator(parse_quantity), Field(gt=0, le=1)]
+
+#: The dates a run or a purchase may have: the catalog's hardware and prices start after 2000,
+#: and a plan beyond 2100 is not a budget.
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
 
 Precision = Literal["fp32", "tf32", "fp16", "bf16", "fp8"]
 Optimizer = Literal["adam", "adamw", "sgd", "adam_8bit", "adafactor"]
@@ -236,6 +243,41 @@ class OwnedSpec(_Section):
     depreciation_ooms_per_year: Annotated[float, Field(gt=0, le=2)] | None = Field(
         None, description="value lost per year of use, in orders of magnitude of price-performance"
     )
+    purchase_date: dt.date | None = Field(
+        None,
+        ge=EARLIEST_DATE,
+        le=LATEST_DATE,
+        description="when the hardware was bought (YYYY-MM-DD); default: new at the run's start. "
+        "Its value at the start is depreciated from this date (Cottier et al. 2024)",
+    )
+    facility: Literal["colocation", "on_premises"] = Field(
+        "colocation",
+        description="where the hardware is housed: colocation (a fee per kW-month) or "
+        "on_premises (your own data centre, its cost per kW-month)",
+    )
+    facility_usd_per_kw_month: NonNegativeQuantity | None = Field(
+        None, le=10_000, description="facility cost per kW of IT capacity per month; default by facility"
+    )
+
+
+class TrainingCloudSpec(CloudSpec):
+    """Renting accelerators for the training run, and how the cloud bills a job."""
+
+    chips_per_node: PositiveCount | None = Field(
+        None,
+        le=1_000,
+        description="accelerators per billed instance; default: the listing's (1 with your own "
+        "price)",
+    )
+    min_job_hours: NonNegativeQuantity | None = Field(
+        None, le=744, description="the fewest hours a job holds its nodes; default from the catalog"
+    )
+    price_trend_ooms_per_year: NonNegativeQuantity | None = Field(
+        None,
+        le=1,
+        description="yearly fall of the listed price (orders of magnitude), to date a price the "
+        "catalog has no history for; default: the trend of the catalog's price history",
+    )
 
 
 class TrainingSpec(_Section):
@@ -290,8 +332,15 @@ class TrainingSpec(_Section):
         "selective", description="selective (or FlashAttention) or full recomputation"
     )
     hardware: Literal["cloud", "owned"] = Field("cloud", description="rent (cloud) or buy (owned)")
-    cloud: CloudSpec = Field(default_factory=CloudSpec)
+    cloud: TrainingCloudSpec = Field(default_factory=TrainingCloudSpec)
     owned: OwnedSpec = Field(default_factory=OwnedSpec)
+    start_date: dt.date | None = Field(
+        None,
+        ge=EARLIEST_DATE,
+        le=LATEST_DATE,
+        description="when the run starts (YYYY-MM-DD); default: today. A past date prices the "
+        "run at that date's rates where the catalog can date them",
+    )
 
     @field_validator("accelerator")
     @classmethod
@@ -300,6 +349,25 @@ class TrainingSpec(_Section):
             return catalog.accelerator(value).name
         except UnknownNameError as error:
             raise ValueError(str(error)) from None
+
+    @model_validator(mode="after")
+    def _dates(self) -> TrainingSpec:
+        bought = self.owned.purchase_date
+        start = self.start_date or dt.date.today()
+        if bought is not None and bought > start:
+            raise _at(
+                "owned.purchase_date",
+                f"{bought} is after the run starts ({start}"
+                + (")" if self.start_date else ", today: training.start_date is not given)")
+                + "; hardware must be bought by the start",
+            )
+        release = catalog.accelerator(self.accelerator).release_year
+        if bought is not None and bought.year < release:
+            raise _at(
+                "owned.purchase_date",
+                f"{bought} is before {self.accelerator} was released ({release})",
+            )
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingSpec:
@@ -580,7 +648,20 @@ class TeamSpec(_Section):
     overhead: Annotated[float, BeforeValidator(parse_quantity), Field(ge=1, le=3)] | None = Field(
         None, description="loaded cost / salary (benefits, taxes, office)"
     )
+    location: str | None = Field(
+        None, description="the country the team is paid in; default: US (the wages' source)"
+    )
     roles: list[RoleSpec] = Field(min_length=1, max_length=1_000, description="one entry per role")
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return catalog.wage(value).code
+        except UnknownNameError as error:
+            raise ValueError(str(error)) from None
 
     @model_validator(mode="after")
     def _months(self) -> TeamSpec:
@@ -851,7 +932,7 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
     elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         owner = _model_at(loc[:-1])
         field = owner.model_fields.get(loc[-1]) if owner is not None else None
-        if field is not None:
+        if field is not None and field in numeric_fields(owner).values():
             message = f"must be {_range_text(field)}"
         given = error.get("input")
         shown = _number(given) if isinstance(given, float | int) else str(given)

@@ -7,6 +7,7 @@ scaling law (``Estimate.sizing``); fine-tuning and distillation are scenario opt
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +16,9 @@ import numpy as np
 
 from aibudget import catalog
 from aibudget._errors import AibudgetError
+from aibudget.assumptions import MonteCarlo
 from aibudget.estimation import Estimate, estimate, summarize
-from aibudget.model import hardware
+from aibudget.model import energy, hardware
 from aibudget.model.training import training_run
 from aibudget.resolution import resolve
 from aibudget.scenario import Scenario, load_scenario
@@ -62,39 +64,89 @@ def _value(est: Estimate, name: str) -> float:
     return float(est.assumption(name).value)
 
 
+def _mean(values: object) -> float:
+    return float(np.mean(np.asarray(values, dtype=float)))
+
+
 def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any]:
+    """Rent or buy, judged on one measure shown beside its verdict: the present value of the
+    cash a buyer pays (the purchase in year 0, electricity, the facility, less the hardware's
+    value at the end of the horizon), paired draw by paired draw. The undiscounted break-even
+    utilisation is a second verdict on its own figures; the bill's amortised value used is
+    shown labelled, with no verdict (it leaves out the capital idle between jobs)."""
     cloud = _variant(data, "training.hardware=cloud", "training.owned=null")
     owned = _variant(data, "training.hardware=owned", "training.cloud=null")
     rent_est, own_est = (
         estimate(cloud, samples=samples, seed=seed),
         estimate(owned, samples=samples, seed=seed),
     )
-    site = resolve(owned).inputs.training.site
-    cluster = float(site.cluster_price_per_chip()[0])
-    rate = float(site.depreciation_ooms_per_year[0])
-    power_kw = float(own_est.training["system_power_w_per_chip"].flat[0]) / 1000.0
-    electricity = power_kw * float(site.pue[0]) * float(site.electricity_usd_per_kwh[0])
-    rent = _value(rent_est, "training.cloud.price_usd_per_chip_hour")
-    breakeven = float(hardware.breakeven_utilisation(cluster, rate, rent, electricity))
+    # the break-even on the estimates' own draws, in means like every figure shown
+    sampler = MonteCarlo(samples, seed) if samples else None
+    site = resolve(owned, sampler).inputs.training.site
+    rented_site = resolve(cloud, sampler).inputs.training.site
+    held = _held_years(cloud, own_est)
+    cluster = _mean(site.value_at_start_per_chip())
+    rate = _mean(site.depreciation_ooms_per_year)
+    lost = _mean(
+        hardware.value_lost_per_hour(
+            site.value_at_start_per_chip(), site.depreciation_ooms_per_year, held
+        )
+    )
+    power_kw = (
+        energy.system_power_w_per_chip(
+            site.tdp_w, site.server_power_ratio, site.average_power_fraction
+        )
+        / 1000.0
+    )
+    electricity = _mean(power_kw * site.pue * site.electricity_usd_per_kwh)
+    facility = _mean(site.facility_usd_per_chip_hour())
+    rent = _mean(rented_site.price_usd_per_chip_hour)
+    # the break-even of the mean costs over the years the cluster is held (undiscounted)
+    margin = rent - electricity
+    breakeven = (lost + facility) / margin if margin > 0 else math.inf
+    use = _utilisation(cloud, own_est)
+    rented_pv = np.atleast_1d(rent_est.present_value_usd)
+    owned_pv = np.atleast_1d(own_est.present_value_usd)
+    rented_mean, owned_mean = float(np.mean(rented_pv)), float(np.mean(owned_pv))
+    paired = np.broadcast_arrays(owned_pv, rented_pv)
+    horizon = own_est.scenario.horizon
     return {
-        "utilisation": _utilisation(cloud, own_est),
+        "utilisation": use,
         "rent_usd_per_chip_hour": rent,
+        "rent_median_usd_per_chip_hour": _value(rent_est, "training.cloud.price_usd_per_chip_hour"),
         "rent_source": rent_est.assumption("training.cloud.price_usd_per_chip_hour").note,
+        "rent_as_of": rent_est.assumption("training.cloud.price_usd_per_chip_hour").as_of,
         "cluster_usd_per_chip": cluster,
         "depreciation_ooms_per_year": rate,
         "electricity_usd_per_chip_hour": electricity,
+        "facility_usd_per_chip_hour": facility,
         "breakeven_utilisation": breakeven,
         "payback_years": {
-            f"{u:.0%}": float(hardware.payback_years(cluster, rent, electricity, u))
+            f"{u:.0%}": float(hardware.payback_years(cluster, rent, electricity, u, facility))
             for u in UTILISATIONS
+        },
+        "verdict": {
+            "measure": "present value of the cash a buyer pays",
+            "discount_rate": horizon.discount_rate if horizon is not None else 0.0,
+            "years": own_est.horizon_years,
+            "cheaper": "owned" if owned_mean < rented_mean else "rented",
+            "owned_usd": summarize(owned_pv),
+            "rented_usd": summarize(rented_pv),
+            "probability_owned_costs_less": float(np.mean(paired[0] < paired[1])),
+        },
+        "breakeven_verdict": {
+            "measure": "utilisation against the undiscounted break-even",
+            "utilisation": use,
+            "breakeven_utilisation": breakeven,
+            "cheaper": "owned" if use > breakeven else "rented",
         },
         "this_run_rented_usd": summarize(rent_est.training["usd"]),
         "this_run_owned_usd": summarize(own_est.training["usd"]),
         "this_run_capex_usd": cluster * float(own_est.training["chips"].flat[0]),
-        "lifecycle_rented_usd": summarize(rent_est.total("usd")),
-        "lifecycle_owned_usd": summarize(own_est.total("usd")),
-        "present_value_rented_usd": summarize(rent_est.present_value_usd),
-        "present_value_owned_usd": summarize(own_est.present_value_usd),
+        "value_used_rented_usd": summarize(rent_est.total("usd")),
+        "value_used_owned_usd": summarize(own_est.total("usd")),
+        "present_value_rented_usd": summarize(rented_pv),
+        "present_value_owned_usd": summarize(owned_pv),
     }
 
 
@@ -105,15 +157,19 @@ def _utilisation(scenario: Scenario, est: Estimate) -> float:
     years = float(resolved.inputs.years[0])
     retrain = training_run(resolved.inputs.retrain)
     retrains = float(resolved.inputs.maintenance.retrains_per_year[0]) * years
-    run_hours = float(np.median(est.training["chip_hours"]))
+    run_hours = _mean(est.training["chip_hours"])
     experiment_hours = sum(
-        float(np.median(item.measures.get("chip_hours", 0.0)))
-        for item in est.phase("experiments").items
+        _mean(item.measures.get("chip_hours", 0.0)) for item in est.phase("experiments").items
     )
     busy = run_hours + experiment_hours + retrains * float(retrain.chip_hours.flat[0])
-    chips = float(np.median(est.training["chips"]))
-    span_years = max(years, float(np.median(est.training["wall_clock_days"])) / 365.25)
-    return busy / (chips * HOURS_PER_YEAR * span_years)
+    chips = _mean(est.training["chips"])
+    return busy / (chips * HOURS_PER_YEAR * _held_years(scenario, est))
+
+
+def _held_years(scenario: Scenario, est: Estimate) -> float:
+    """The years an owned cluster is held: the horizon, or the run's wall clock if longer."""
+    years = float(resolve(scenario).inputs.years[0])
+    return max(years, _mean(est.training["wall_clock_days"]) / 365.25)
 
 
 def _spot(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any]:
@@ -192,7 +248,12 @@ def _later(est: Estimate) -> dict[str, Any]:
     row = catalog.constant("depreciation_ooms_per_year")
     dist = row.distribution
     rates = (dist.p10, dist.p50, dist.p90) if dist is not None else (row.value,) * 3
-    usd = float(np.median(est.training["usd"]))
+    usd = float(np.mean(est.training["usd"]))
+    drawn = (
+        np.asarray(MonteCarlo(max(est.samples, 1_000), est.seed).values(row.key, dist), float)
+        if dist is not None
+        else np.full(1, row.value)
+    )
     return {
         "training_usd_now": usd,
         "ooms_per_year": {"p10": rates[0], "p50": rates[1], "p90": rates[2]},
@@ -200,7 +261,8 @@ def _later(est: Estimate) -> dict[str, Any]:
         "as_of": row.as_of,
         "years": {
             str(n): {
-                # a faster improvement (p90 rate) gives the lower cost
+                # the mean over the trend's range; a faster improvement (p90 rate) costs less
+                "mean": usd * float(np.mean(hardware.price_performance_factor(drawn, n))),
                 "p10": usd * float(hardware.price_performance_factor(rates[2], n)),
                 "p50": usd * float(hardware.price_performance_factor(rates[1], n)),
                 "p90": usd * float(hardware.price_performance_factor(rates[0], n)),

@@ -12,6 +12,7 @@ raises :class:`~aibudget.UnknownNameError` with the closest known names.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -33,9 +34,15 @@ __all__ = [
     "ApiModel",
     "CloudPrice",
     "Constant",
+    "DatedPrice",
+    "ElectricityPrice",
     "GridIntensity",
+    "HistoricPrice",
+    "ListedPriceTrend",
     "PriceChoice",
+    "ReservedRatio",
     "ScalingLawRow",
+    "Wage",
     "accelerator",
     "accelerators",
     "api_model",
@@ -44,14 +51,23 @@ __all__ = [
     "constant",
     "constant_for",
     "constants",
+    "country_of",
+    "dated_price",
+    "electricity_price",
+    "electricity_prices",
     "grid",
     "grid_intensity",
+    "listed_price_trend",
     "normalize_name",
+    "price_history",
     "prices",
     "reference_price",
+    "reserved_ratio",
     "scaling_law",
     "scaling_laws",
     "table",
+    "wage",
+    "wages",
 ]
 
 #: Numeric precisions with a dense peak FLOP/s column in ``accelerators.csv``.
@@ -668,8 +684,345 @@ def scaling_law(name: str) -> ScalingLawRow:
     )
 
 
+# --------------------------------------------------------------------------- places and dates
+
+
+@dataclass(frozen=True)
+class Wage:
+    """A country's pay relative to the US medians the roles' wages are (``wages.csv``)."""
+
+    code: str
+    name: str
+    wage_ratio: float
+    p10: float | None
+    p90: float | None
+    source_url: str
+    as_of: str
+    notes: str
+
+    @property
+    def distribution(self) -> Distribution | None:
+        if self.p10 is None or self.p90 is None:
+            return None
+        return Distribution.from_quantiles(self.p10, self.p90, self.wage_ratio, lower=0.0)
+
+
+@dataclass(frozen=True)
+class ElectricityPrice:
+    """The price of electricity to an industrial buyer in a country or US state."""
+
+    code: str
+    name: str
+    usd_per_kwh: float
+    p10: float | None
+    p90: float | None
+    source_url: str
+    as_of: str
+    notes: str
+
+    @property
+    def distribution(self) -> Distribution | None:
+        if self.p10 is None or self.p90 is None:
+            return None
+        return Distribution.from_quantiles(self.p10, self.p90, self.usd_per_kwh, lower=0.0)
+
+
+@dataclass(frozen=True)
+class HistoricPrice:
+    """A listing's price over a span of dates (``price_history.csv``); ``valid_to`` empty: still
+    listed."""
+
+    provider: str
+    instance_type: str
+    accelerator: str
+    chips_per_instance: int
+    region: str
+    pricing: str
+    price_usd_per_instance_hour: float
+    price_usd_per_chip_hour: float
+    valid_from: str
+    valid_to: str
+    source_url: str
+    as_of: str
+    notes: str
+
+    def valid_on(self, day: str) -> bool:
+        """Whether the price applied on ``day`` (ISO date)."""
+        return self.valid_from <= day and (not self.valid_to or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class DatedPrice:
+    """A listing's price on a past date, and how it was found: ``history`` (the listing's own
+    dated price), ``history × today's discount`` (a dated on-demand price and today's ratio of
+    this pricing to on-demand), or None when the catalog has no dated price (the caller then
+    applies the price-performance trend)."""
+
+    price_usd_per_chip_hour: float
+    rule: str
+    source_url: str
+    as_of: str
+
+
+@dataclass(frozen=True)
+class ReservedRatio:
+    """Reserved (1-year) price / on-demand price, over the listings that have both."""
+
+    value: float
+    p10: float
+    p90: float
+    listings: int
+    source_url: str
+    as_of: str
+
+
+@cache
+def wages() -> tuple[Wage, ...]:
+    """Pay by country relative to the US."""
+    file = "wages.csv"
+    return tuple(
+        Wage(
+            code=row["code"],
+            name=row["name"],
+            wage_ratio=_required(file, line, row, "wage_ratio"),
+            p10=_number(file, line, row, "p10"),
+            p90=_number(file, line, row, "p90"),
+            source_url=row["source_url"],
+            as_of=row["as_of"],
+            notes=row["notes"],
+        )
+        for line, row in _rows(file)
+    )
+
+
+@cache
+def electricity_prices() -> tuple[ElectricityPrice, ...]:
+    """Industrial electricity prices by country and US state."""
+    file = "electricity_prices.csv"
+    return tuple(
+        ElectricityPrice(
+            code=row["code"],
+            name=row["name"],
+            usd_per_kwh=_required(file, line, row, "usd_per_kwh"),
+            p10=_number(file, line, row, "p10"),
+            p90=_number(file, line, row, "p90"),
+            source_url=row["source_url"],
+            as_of=row["as_of"],
+            notes=row["notes"],
+        )
+        for line, row in _rows(file)
+    )
+
+
+def country_of(location: str) -> GridIntensity | None:
+    """The country a location is in: itself for a country, the US for a US state; None for a
+    cloud region, a grid zone or the world (the catalog does not record their country)."""
+    row = grid_intensity(location)
+    if row.kind == "country":
+        return row
+    if row.kind == "us_state":
+        return grid_intensity("USA")
+    return None
+
+
+def wage(location: str) -> Wage:
+    """The pay ratio of the country ``location`` names (a country, or a US state); an unknown
+    country names those with wages."""
+    try:
+        country = country_of(location)
+    except UnknownNameError as error:
+        raise UnknownNameError(str(error), error.suggestions) from None
+    known = {w.code: w for w in wages()}
+    if country is not None and country.code in known:
+        return known[country.code]
+    names = ", ".join(f"{w.code} ({w.name})" for w in wages())
+    raise UnknownNameError(
+        f"no wages for {location!r}; countries with sourced wages: {names}",
+        [w.code for w in wages()],
+    )
+
+
+def electricity_price(location: str) -> tuple[ElectricityPrice, str] | None:
+    """The industrial electricity price at ``location`` and how it was found (the place itself,
+    or the US state's country); None where the catalog has no price for the place."""
+    row = grid_intensity(location)
+    known = {e.code: e for e in electricity_prices()}
+    if row.code in known:
+        return known[row.code], row.name
+    country = country_of(location)
+    if country is not None and country.code in known:
+        return known[country.code], f"{country.name} (no price for {row.name} itself)"
+    return None
+
+
+@cache
+def price_history() -> tuple[HistoricPrice, ...]:
+    """Dated listing prices, oldest first."""
+    file = "price_history.csv"
+    out = []
+    for line, row in _rows(file):
+        if row["pricing"] not in PRICINGS:
+            raise CatalogDataError(f"{file} line {line}: pricing must be one of {PRICINGS}")
+        out.append(
+            HistoricPrice(
+                provider=row["provider"],
+                instance_type=row["instance_type"],
+                accelerator=row["accelerator"],
+                chips_per_instance=int(_required(file, line, row, "chips_per_instance")),
+                region=row["region"],
+                pricing=row["pricing"],
+                price_usd_per_instance_hour=_required(
+                    file, line, row, "price_usd_per_instance_hour"
+                ),
+                price_usd_per_chip_hour=_required(file, line, row, "price_usd_per_chip_hour"),
+                valid_from=row["valid_from"],
+                valid_to=row["valid_to"],
+                source_url=row["source_url"],
+                as_of=row["as_of"],
+                notes=row["notes"],
+            )
+        )
+    return tuple(sorted(out, key=lambda h: h.valid_from))
+
+
+def _same_listing(h: HistoricPrice, row: CloudPrice, pricing: str) -> bool:
+    return (
+        h.provider == row.provider
+        and h.instance_type == row.instance_type
+        and h.region == row.region
+        and h.pricing == pricing
+    )
+
+
+def dated_price(row: CloudPrice, day: str) -> DatedPrice | None:
+    """The price of the listing ``row`` on ``day`` (ISO date) from the price history: its own
+    dated price, or for a reserved or spot listing its dated on-demand price × today's ratio of
+    the two; None when the history has neither."""
+    for h in price_history():
+        if _same_listing(h, row, row.pricing) and h.valid_on(day):
+            return DatedPrice(
+                h.price_usd_per_chip_hour,
+                f"price history: {h.provider} {h.instance_type} {h.region} {h.pricing} "
+                f"${h.price_usd_per_instance_hour:g}/h from {h.valid_from}"
+                + (f" to {h.valid_to}" if h.valid_to else ""),
+                h.source_url,
+                h.as_of,
+            )
+    if row.pricing == "on_demand":
+        return None
+    today = next(
+        (
+            r
+            for r in prices()
+            if r.pricing == "on_demand"
+            and (r.provider, r.instance_type, r.region)
+            == (row.provider, row.instance_type, row.region)
+        ),
+        None,
+    )
+    for h in price_history():
+        if today is not None and _same_listing(h, row, "on_demand") and h.valid_on(day):
+            ratio = row.price_usd_per_chip_hour / today.price_usd_per_chip_hour
+            return DatedPrice(
+                h.price_usd_per_chip_hour * ratio,
+                f"price history: {h.provider} {h.instance_type} {h.region} on_demand "
+                f"${h.price_usd_per_instance_hour:g}/h from {h.valid_from}"
+                + (f" to {h.valid_to}" if h.valid_to else "")
+                + f", × today's {row.pricing}/on-demand ratio {ratio:.3g}",
+                h.source_url,
+                h.as_of,
+            )
+    return None
+
+
+@dataclass(frozen=True)
+class ListedPriceTrend:
+    """How fast listed cloud prices fall (orders of magnitude a year), from the listings with a
+    dated price in ``price_history.csv`` and a price in ``cloud_prices.csv`` today."""
+
+    value: float
+    p10: float
+    p90: float
+    listings: int
+    source_url: str
+    as_of: str
+
+
+@cache
+def listed_price_trend() -> ListedPriceTrend:
+    """The median yearly fall of listed prices: for each dated listing still listed today,
+    log10(price then / price now) / years between; the 10th and 90th percentiles."""
+    rates = []
+    for h in price_history():
+        now = next(
+            (
+                r
+                for r in prices()
+                if (r.provider, r.instance_type, r.region, r.pricing)
+                == (h.provider, h.instance_type, h.region, h.pricing)
+            ),
+            None,
+        )
+        if now is None:
+            continue
+        years = (_day(now.as_of) - _day(h.valid_from)).days / 365.25
+        if years > 0:
+            rates.append(
+                math.log10(h.price_usd_per_chip_hour / now.price_usd_per_chip_hour) / years
+            )
+    if not rates:
+        raise CatalogDataError("price_history.csv has no listing that cloud_prices.csv lists today")
+    p10, p50, p90 = (max(float(q), 0.0) for q in np.percentile(rates, [10, 50, 90]))
+    return ListedPriceTrend(
+        p50,
+        p10,
+        p90,
+        len(rates),
+        f"derived: the median fall of {len(rates)} listed prices between their dated price in "
+        "price_history.csv and their price in cloud_prices.csv",
+        max(h.as_of for h in price_history()),
+    )
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text[:10])
+
+
+@cache
+def reserved_ratio() -> ReservedRatio:
+    """Reserved (1-year) / on-demand price over the listings with both (same provider,
+    instance and region): the median, and the 10th and 90th percentiles."""
+    on_demand = {
+        (r.provider, r.instance_type, r.region): r for r in prices() if r.pricing == "on_demand"
+    }
+    pairs = [
+        (r, on_demand[key])
+        for r in prices()
+        if r.pricing == "reserved_1y"
+        and (key := (r.provider, r.instance_type, r.region)) in on_demand
+    ]
+    if not pairs:
+        raise CatalogDataError("cloud_prices.csv has no listing with both reserved and on-demand")
+    ratios = [r.price_usd_per_chip_hour / o.price_usd_per_chip_hour for r, o in pairs]
+    p10, p50, p90 = (float(q) for q in np.percentile(ratios, [10, 50, 90]))
+    first = pairs[0][0]
+    return ReservedRatio(
+        p50, p10, p90, len(pairs), first.source_url, max(r.as_of for r, _ in pairs)
+    )
+
+
 #: The tables :func:`table` lists, by name (``aibudget catalog NAME``, ``/api/catalog/NAME``).
-TABLES = ("accelerators", "prices", "grid", "apis", "constants", "runs")
+TABLES = (
+    "accelerators",
+    "prices",
+    "grid",
+    "apis",
+    "constants",
+    "runs",
+    "wages",
+    "electricity",
+    "price_history",
+)
 
 
 def table(name: str) -> list[Any]:
@@ -690,6 +1043,12 @@ def table(name: str) -> list[Any]:
         from aibudget.runs import read_runs  # parsed with their reasons, where they are read
 
         return list(read_runs())
+    if name == "wages":
+        return list(wages())
+    if name == "electricity":
+        return list(electricity_prices())
+    if name == "price_history":
+        return list(price_history())
     raise UnknownNameError(
         f"no catalog table {name!r} (tables: {', '.join(TABLES)})", closest(name, TABLES)
     )

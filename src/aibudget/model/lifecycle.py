@@ -3,23 +3,25 @@ a horizon of years, with a yearly cash flow and its present value.
 
 :func:`lifecycle` takes a :class:`LifecycleInputs` (arrays for every phase; a phase whose
 scenario section is absent has zero quantities) and returns a :class:`Lifecycle`: per phase, per
-line item, the measures ``usd``, ``energy_kwh`` and ``co2e_kg``; the key figures of training and
-serving; and the cash flow by year. Loops run over roles and years, never over samples.
+line item, the measures ``usd``, ``energy_kwh`` and ``co2e_kg``; memo lines that are shown but
+not summed (the capital paid for owned hardware, whose use the bill counts amortised); the key
+figures of training and serving; and the cash flow by year, with the owned hardware's value at
+the end kept apart as a credit. Loops run over roles and years, never over samples.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget.model import data, energy, experiments, people, serving
+from aibudget.model import data, energy, experiments, hardware, people, serving
 from aibudget.model.site import Site, from_flat, run_at
 from aibudget.model.training import TrainingInputs, TrainingRun, training_run
-from aibudget.units import W_PER_KW
+from aibudget.units import HOURS_PER_YEAR, W_PER_KW
 
 Array = NDArray[np.float64]
 Items = dict[str, dict[str, Array]]
@@ -155,8 +157,11 @@ class Lifecycle:
     phases: dict[str, Items]
     training: TrainingRun
     serving: dict[str, Array]
-    cash_flow_usd: Array  # shape (..., years + 1): year 0 is the build, then each year of operation
-    present_value_usd: Array
+    cash_flow_usd: Array  # shape (..., years + 1): money paid in year 0 (the build), then each year
+    present_value_usd: Array  # Σ cash_t / (1 + rate)^t − resale / (1 + rate)^end, per draw
+    resale_usd: Array = field(default_factory=lambda: np.zeros(1))  # owned hardware's end value
+    memo: dict[str, Items] = field(default_factory=dict)  # shown beside a phase, never summed
+    present_value_paid_usd: Array = field(default_factory=lambda: np.zeros(1))  # no resale
 
     def total(self, measure: str) -> Array:
         """A measure summed over every phase and item."""
@@ -217,7 +222,7 @@ def _experiment_items(x: ExperimentInputs, run: TrainingRun) -> Items:
     hours = run.chip_hours
     safe = np.where(hours > 0, hours, 1.0)
     per_hour = {
-        "usd": run.usd / safe,
+        "usd": (run.usd - run.minimum_billing_usd) / safe,
         "energy_kwh": run.energy_kwh / safe,
         "co2e_kg": run.co2e_kg / safe,
     }
@@ -299,6 +304,7 @@ def _serving_year(
         "accelerators_usd": costs.accelerators_usd,
         "servers_usd": costs.servers_usd + costs.interconnect_usd,
         "electricity_usd": costs.electricity_usd,
+        "facility_usd": costs.facility_usd,
         "api_usd": api_usd,
         "overhead_usd": overhead,
         "hosted_kwh": costs.energy_kwh,
@@ -396,6 +402,9 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         s.chips_per_replica, s.replica, lambda r: _fleet(s, r, s.requests_per_day).chips
     )
     retrain = training_run(x.retrain)
+    held_facility_per_year = (
+        run.chips * x.training.site.facility_usd_per_chip_hour() * HOURS_PER_YEAR
+    )
     totals: dict[str, Array] = {}
     first_year: dict[str, Array] = {}
     maintenance = {
@@ -420,7 +429,8 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         maintenance["retraining_co2e"] = maintenance["retraining_co2e"] + retrains * retrain.co2e_kg
         monitoring = x.maintenance.monitoring_usd_per_month * MONTHS_PER_YEAR * share
         maintenance["monitoring"] = maintenance["monitoring"] + monitoring
-        # cash: owned serving hardware is bought, so its amortisation is not a cash cost
+        # cash: owned hardware is bought in year 0, so its amortisation is not a cash cost; the
+        # owned training cluster's facility is paid for the whole year, busy or idle
         cash[..., year] = (
             (served["usd"] - served["accelerators_usd"] - served["servers_usd"]) * share
             + retrains
@@ -429,7 +439,9 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
                 - retrain.accelerators_usd
                 - retrain.servers_usd
                 - retrain.interconnect_usd
+                - retrain.facility_usd
             )
+            + held_facility_per_year * share
             + monitoring
         )
 
@@ -468,6 +480,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
             get("hosted_kwh") * s.site.owned,
             get("hosted_co2e_kg") * s.site.owned,
         ),
+        "serving facility": _item(get("facility_usd")),
         "hosted API": _item(get("api_usd"), get("api_kwh"), get("api_co2e_kg")),
         "infrastructure overhead": _item(get("overhead_usd")),
     }
@@ -497,6 +510,10 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         "other server components (amortised)": _item(run.servers_usd),
         "cluster interconnect (amortised)": _item(run.interconnect_usd),
         "electricity": _item(run.electricity_usd, run.energy_kwh * owned, run.co2e_kg * owned),
+        "facility": _item(run.facility_usd),
+        "minimum billing": _item(
+            run.minimum_billing_usd, chip_hours=run.minimum_billing_chip_hours
+        ),
     }
 
     # year 0: everything built before operation; owned hardware is bought (capex)
@@ -508,22 +525,33 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         ),
         start=zero.copy(),
     )
-    training_capex = owned * run.chips * x.training.site.cluster_price_per_chip()
+    # the capital of owned hardware: its value at the run's start (the purchase price when new)
+    training_capex = owned * run.chips * x.training.site.value_at_start_per_chip()
     serving_chips = np.broadcast_to(first_year["chips"], shape) * s.site.owned
-    serving_capex = serving_chips * s.site.cluster_price_per_chip()
-    cash[..., 0] = build + cloud * run.usd + run.electricity_usd + training_capex + serving_capex
-    # the owned hardware keeps a value at the end of the horizon (exponential depreciation)
-    k = x.training.site.depreciation_ooms_per_year * math.log(10)
+    serving_capex = serving_chips * s.site.value_at_start_per_chip()
+    cash[..., 0] = (
+        build
+        + cloud * run.usd
+        + run.electricity_usd
+        + run.facility_usd
+        + training_capex
+        + serving_capex
+    )
+    # the owned hardware keeps a value at the end of the horizon (the same depreciation), a
+    # credit apart from the money paid
     end = np.clip(np.ceil(years), 0, last_year).astype(int)
-    residual = training_capex * np.exp(-k * np.maximum(years, run.wall_clock_days / 365.25))
-    residual = residual + serving_capex * np.exp(
-        -s.site.depreciation_ooms_per_year * math.log(10) * years
-    )
-    np.put_along_axis(
-        cash, end[..., None], np.take_along_axis(cash, end[..., None], -1) - residual[..., None], -1
-    )
+    held_years = np.maximum(years, run.wall_clock_days / 365.25)
+    resale = hardware.value_at_start(
+        training_capex, x.training.site.depreciation_ooms_per_year, held_years
+    ) + hardware.value_at_start(serving_capex, s.site.depreciation_ooms_per_year, years)
     rates = np.asarray(x.discount_rate, float)[..., None]
-    present = np.sum(cash * _discount(rates, np.arange(last_year + 1, dtype=float)), axis=-1)
+    factors = np.broadcast_to(_discount(rates, np.arange(last_year + 1, dtype=float)), cash.shape)
+    paid = np.sum(cash * factors, axis=-1)
+    present = paid - resale * np.take_along_axis(factors, end[..., None], -1).reshape(shape)
+    memo: dict[str, Items] = {
+        "training": {"cluster purchase": _item(training_capex)},
+        "deployment": {"serving hardware purchase": _item(serving_capex)},
+    }
 
     tokens = np.broadcast_to(first_year["tokens"], shape)
     requests = np.broadcast_to(first_year["requests"], shape)
@@ -565,6 +593,9 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         serving=serving_figures,
         cash_flow_usd=cash,
         present_value_usd=present,
+        resale_usd=resale,
+        memo=memo,
+        present_value_paid_usd=paid,
     )
 
 

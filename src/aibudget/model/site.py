@@ -7,7 +7,7 @@ power, energy, carbon and money once, for both. Units are in the names.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -25,6 +25,8 @@ def from_flat(cls: type[T], values: Mapping[str, object], nested: Mapping[str, t
     as given when ``values`` holds it already built)."""
     kwargs: dict[str, Any] = {}
     for f in fields(cls):  # type: ignore[arg-type]
+        if f.name not in values and f.name not in nested and f.default_factory is not MISSING:
+            continue  # an input added with a neutral default (no facility, new hardware)
         if f.name in nested:
             given = values.get(f.name)
             kwargs[f.name] = given if is_dataclass(given) else from_flat(nested[f.name], values)
@@ -57,6 +59,10 @@ class Site:
     interconnect_cost_fraction: Array
     depreciation_ooms_per_year: Array
     electricity_usd_per_kwh: Array
+    # owned: the facility's fee (colocation or own data centre); 0 when rented
+    facility_usd_per_kw_month: Array = field(default_factory=lambda: np.zeros(1))
+    # owned: years from the purchase to the run's start; 0: new hardware
+    hardware_age_years: Array = field(default_factory=lambda: np.zeros(1))
 
     def cluster_price_per_chip(self) -> Array:
         """Cluster purchase price per accelerator: price × server ratio / (1 − network share)."""
@@ -64,6 +70,24 @@ class Site:
             self.purchase_price_usd_per_chip
             * self.server_cost_ratio
             / (1.0 - self.interconnect_cost_fraction)
+        )
+
+    def value_at_start_per_chip(self) -> Array:
+        """The cluster's value per accelerator when the run starts: the purchase price
+        depreciated over the hardware's age (Cottier et al. 2024); the price for new hardware."""
+        return hardware.value_at_start(
+            self.cluster_price_per_chip(), self.depreciation_ooms_per_year, self.hardware_age_years
+        )
+
+    def capacity_w_per_chip(self) -> Array:
+        """The IT power a facility reserves per accelerator: the server's rating per chip, TDP ×
+        server power ratio (a measured average power, when given, stands in for it)."""
+        return self.tdp_w * self.server_power_ratio
+
+    def facility_usd_per_chip_hour(self) -> Array:
+        """The facility fee per accelerator-hour of ownership, busy or idle."""
+        return self.owned * hardware.facility_usd(
+            1.0, self.capacity_w_per_chip(), self.facility_usd_per_kw_month
         )
 
 
@@ -79,22 +103,25 @@ class SiteCosts:
     servers_usd: Array
     interconnect_usd: Array
     electricity_usd: Array
+    facility_usd: Array
 
     @property
     def usd(self) -> Array:
-        """Rental, or amortised hardware plus electricity."""
+        """Rental, or amortised hardware plus electricity and the facility."""
         return (
             self.rental_usd
             + self.accelerators_usd
             + self.servers_usd
             + self.interconnect_usd
             + self.electricity_usd
+            + self.facility_usd
         )
 
 
 def run_at(site: Site, chip_hours: Array) -> SiteCosts:
     """Power, energy, carbon and money of ``chip_hours`` at ``site``: rented chips pay the hourly
-    price (which includes electricity); owned chips pay amortised hardware and electricity."""
+    price (which includes electricity); owned chips pay the amortised value of the hardware at
+    the run's start, electricity and the facility's fee for the capacity the hours hold."""
     power = energy.system_power_w_per_chip(
         site.tdp_w, site.server_power_ratio, site.average_power_fraction
     )
@@ -103,7 +130,11 @@ def run_at(site: Site, chip_hours: Array) -> SiteCosts:
         site.owned * part
         for part in hardware.owned_hardware_usd(
             chip_hours,
-            site.purchase_price_usd_per_chip,
+            hardware.value_at_start(
+                site.purchase_price_usd_per_chip,
+                site.depreciation_ooms_per_year,
+                site.hardware_age_years,
+            ),
             site.server_cost_ratio,
             site.interconnect_cost_fraction,
             site.depreciation_ooms_per_year,
@@ -119,4 +150,8 @@ def run_at(site: Site, chip_hours: Array) -> SiteCosts:
         servers_usd=servers,
         interconnect_usd=interconnect,
         electricity_usd=site.owned * hardware.electricity_usd(kwh, site.electricity_usd_per_kwh),
+        facility_usd=site.owned
+        * hardware.facility_usd(
+            chip_hours, site.capacity_w_per_chip(), site.facility_usd_per_kw_month
+        ),
     )

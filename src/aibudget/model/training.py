@@ -7,7 +7,7 @@ a :class:`TrainingRun` of arrays of the broadcast shape. Where an input is optio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,6 +48,10 @@ class TrainingInputs:
     preemptions_per_1000_chip_days: Array  # spot reclaims; 0 on demand
     checkpoint_interval_hours: Array
     restart_hours: Array
+    # rented: chips are billed in whole instances of this many (1: chip by chip)
+    chips_per_node: Array = field(default_factory=lambda: np.ones(1))
+    # rented: the fewest hours a job is billed (0: no minimum)
+    min_job_hours: Array = field(default_factory=lambda: np.zeros(1))
 
     @classmethod
     def from_values(cls, **values: object) -> TrainingInputs:
@@ -59,7 +63,9 @@ class TrainingInputs:
 @dataclass(frozen=True)
 class TrainingRun:
     """What the final training run takes and costs. Units are in the names. Money, energy and
-    carbon cover the billed chip-hours: the work plus any work lost to spot preemptions."""
+    carbon cover the chip-hours used: the work plus any work lost to spot preemptions; money
+    also covers, when rented, the chip-hours billed beyond them (whole nodes, a minimum job
+    length)."""
 
     flops: Array
     chip_hours: Array  # the work itself, at the MFU
@@ -78,7 +84,26 @@ class TrainingRun:
     servers_usd: Array
     interconnect_usd: Array
     electricity_usd: Array
+    facility_usd: Array
+    minimum_billing_chip_hours: Array  # rented: billed but not used (whole nodes, minimum job)
+    minimum_billing_usd: Array
     usd: Array
+
+
+def minimum_billing_chip_hours(
+    chip_hours_used: Array, chips: Array, chips_per_node: Array, min_job_hours: Array
+) -> Array:
+    """Chip-hours a cloud bills beyond those a job uses: it bills whole nodes
+    (⌈chips / chips per node⌉ × chips per node) for at least the minimum job length,
+    billed = nodes' chips × max(hours used, minimum); the difference is returned (≥ 0)."""
+    if not (np.any(min_job_hours > 0) or np.any(chips_per_node > 1)):  # billed as used
+        return np.zeros(np.broadcast_shapes(chip_hours_used.shape, chips.shape))
+    per_node = np.maximum(chips_per_node, 1.0)
+    billed_chips = np.ceil(chips / per_node - 1e-9) * per_node
+    hours = chip_hours_used / np.where(chips > 0, chips, 1.0)
+    billed = billed_chips * np.maximum(hours, min_job_hours)
+    extra = billed - chip_hours_used
+    return np.where(extra > 1e-9 * np.maximum(chip_hours_used, 1.0), extra, 0.0)
 
 
 def training_run(x: TrainingInputs) -> TrainingRun:
@@ -119,6 +144,11 @@ def training_run(x: TrainingInputs) -> TrainingRun:
     wall_clock_days = compute.wall_clock_days(chip_hours + lost, chips)
 
     costs = run_at(x.site, chip_hours + lost)
+    rented = 1.0 - x.site.owned
+    unused = rented * minimum_billing_chip_hours(
+        chip_hours + lost, chips, x.chips_per_node, x.min_job_hours
+    )
+    unused_usd = rented * unused * x.site.price_usd_per_chip_hour
 
     values = {
         "flops": flops,
@@ -138,7 +168,10 @@ def training_run(x: TrainingInputs) -> TrainingRun:
         "servers_usd": costs.servers_usd,
         "interconnect_usd": costs.interconnect_usd,
         "electricity_usd": costs.electricity_usd,
-        "usd": costs.usd,
+        "facility_usd": costs.facility_usd,
+        "minimum_billing_chip_hours": unused,
+        "minimum_billing_usd": unused_usd,
+        "usd": costs.usd + unused_usd,
     }
     shape = np.broadcast_shapes(*(np.shape(v) for v in values.values()))
     return TrainingRun(

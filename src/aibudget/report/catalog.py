@@ -184,6 +184,60 @@ def _constants(rows: Sequence[catalog.Constant]) -> Table:
     return table
 
 
+def _range(low: float | None, high: float | None) -> str:
+    return "–" if low is None or high is None else f"{low:g}–{high:g}"
+
+
+def _wages(rows: Sequence[catalog.Wage]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Code", no_wrap=True)
+    table.add_column("Country", no_wrap=True)
+    table.add_column("Pay ÷ US", justify="right", no_wrap=True)
+    table.add_column("p10–p90", justify="right", no_wrap=True)
+    table.add_column("Source", overflow="fold")
+    for w in rows:
+        url = w.source_url.removeprefix("https://")
+        table.add_row(
+            w.code, w.name, f"{w.wage_ratio:g}", _range(w.p10, w.p90), f"{url} ({w.as_of})"
+        )
+    table.caption = "team.location multiplies the roles' US wages by the ratio. Notes: --json."
+    return table
+
+
+def _electricity(rows: Sequence[catalog.ElectricityPrice]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Code", no_wrap=True)
+    table.add_column("Place", no_wrap=True)
+    table.add_column("USD/kWh", justify="right", no_wrap=True)
+    table.add_column("p10–p90", justify="right", no_wrap=True)
+    table.add_column("Source", overflow="fold")
+    for e in rows:
+        url = e.source_url.removeprefix("https://")
+        table.add_row(
+            e.code, e.name, f"{e.usd_per_kwh:g}", _range(e.p10, e.p90), f"{url} ({e.as_of})"
+        )
+    table.caption = "Industrial prices owned hardware pays, by energy.location. Notes: --json."
+    return table
+
+
+def _price_history(rows: Sequence[catalog.HistoricPrice]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("Accelerator", "Provider", "Instance", "Pricing", "$/chip-h", "From", "To"):
+        table.add_column(name, no_wrap=True, justify="right" if name == "$/chip-h" else "left")
+    for h in rows:
+        table.add_row(
+            h.accelerator,
+            h.provider,
+            h.instance_type,
+            h.pricing,
+            f"{h.price_usd_per_chip_hour:,.4g}",
+            h.valid_from,
+            h.valid_to or "still listed",
+        )
+    table.caption = "Dated listing prices for a past training.start_date. Sources: --json."
+    return table
+
+
 def render_catalog(kind: str, rows: Sequence[Any], out: Console, words: Sequence[str]) -> None:
     """Print one catalog table (already filtered)."""
     if not rows:
@@ -197,6 +251,9 @@ def render_catalog(kind: str, rows: Sequence[Any], out: Console, words: Sequence
         "apis": _apis,
         "constants": _constants,
         "runs": _runs,
+        "wages": _wages,
+        "electricity": _electricity,
+        "price_history": _price_history,
     }
     render = renderers[kind]
     out.print(render(rows))

@@ -22,18 +22,18 @@ PHASE_COLOURS = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#b279a2
 
 
 def bill_chart(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The bill by phase (median USD), one stacked bar per scenario, from each estimate's JSON
-    (``Estimate.to_dict()``)."""
+    """The bill by phase (mean USD, so the bars stack to the total), one stacked bar per
+    scenario, from each estimate's JSON (``Estimate.to_dict()``)."""
     values = []
     for data in results:
         for phase in data["phases"]:
-            if phase["usd"]["p50"] > 0:
+            if phase["usd"]["mean"] > 0:
                 values.append(
-                    {"scenario": data["name"], "phase": phase["name"], "usd": phase["usd"]["p50"]}
+                    {"scenario": data["name"], "phase": phase["name"], "usd": phase["usd"]["mean"]}
                 )
     return {
         "$schema": SCHEMA,
-        "title": "The bill by phase (median USD)",
+        "title": "The bill by phase (mean USD)",
         "width": 520,
         "height": 40 + 36 * len(results),
         "data": {"values": values},
@@ -58,8 +58,8 @@ def bill_chart(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def distribution_chart(est: Estimate, bins: int = 40) -> dict[str, Any] | None:
-    """The distribution of the total cost over the Monte Carlo draws, with its p10, p50 and
-    p90 marked; None when nothing is uncertain."""
+    """The distribution of the total cost over the Monte Carlo draws, with its mean (the bill's
+    figure), p10, p50 and p90 marked; None when nothing is uncertain."""
     draws = np.atleast_1d(est.total("usd"))
     if draws.size < 2 or np.isclose(draws.min(), draws.max()):
         return None

@@ -35,6 +35,11 @@ def _median(values: object) -> float:
     return float(np.median(np.atleast_1d(np.asarray(values, dtype=float))))
 
 
+def _mean(values: object) -> float:
+    """A bill's figure: the mean of the draws (means add up; medians do not)."""
+    return float(np.mean(np.atleast_1d(np.asarray(values, dtype=float))))
+
+
 def _ratio(value: float) -> str:
     return f"×{value:.3g}" if abs(value - 1) > 5e-3 else "×1.00"
 
@@ -44,7 +49,8 @@ def _signed_usd(value: float) -> str:
 
 
 def render_comparison(result: Comparison, out: Console) -> None:
-    """Phases and totals side by side (medians), then each scenario against the baseline."""
+    """Phases and totals side by side (means, which add up), then each scenario against the
+    baseline."""
     names = result.names
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
     table.add_column("Cost by phase", no_wrap=True)
@@ -52,17 +58,14 @@ def render_comparison(result: Comparison, out: Console) -> None:
         label = f"{chr(65 + i)}: {name}" if i < 26 else name
         table.add_column(label, justify="right", overflow="fold", max_width=24)
     for phase in PHASES:
-        values = [_median(e.phase(phase).measure("usd")) for e in result.estimates]
+        values = [_mean(e.phase(phase).measure("usd")) for e in result.estimates]
         if any(values):
             table.add_row(phase, *(fmt.usd(v) if v else "–" for v in values))
     table.add_section()
     for measure in MEASURES:
         table.add_row(
             Text(f"total {FIGURES[measure][0].removeprefix('total ')}", style="bold"),
-            *(
-                Text(SHOW[measure](_median(e.total(measure))), style="bold")
-                for e in result.estimates
-            ),
+            *(Text(SHOW[measure](_mean(e.total(measure))), style="bold") for e in result.estimates),
         )
         spreads = [
             np.percentile(np.atleast_1d(e.total(measure)), [10, 90]) for e in result.estimates
@@ -81,7 +84,7 @@ def render_comparison(result: Comparison, out: Console) -> None:
     if rows:
         table.add_section()
         for key in rows:
-            table.add_row(FIGURES[key][0], *(SHOW[key](_median(f[key])) for f in per))
+            table.add_row(FIGURES[key][0], *(SHOW[key](_mean(f[key])) for f in per))
     out.print(table)
     base = result.estimates[0]
     for i, est in enumerate(result.estimates[1:], start=1):
@@ -167,8 +170,21 @@ def _value(value: object) -> str:
     return str(value)
 
 
+def _probability_clause(v: dict[str, object]) -> str:
+    """How often owning costs less in the paired draws, and why when it disagrees with the
+    verdict on the means."""
+    share = float(v["probability_owned_costs_less"])  # type: ignore[arg-type]
+    text = f"; owning costs less in {share:.0%} of paired draws"
+    if (v["cheaper"] == "owned") != (share > 0.5):
+        text += (
+            ": the means and the typical draw disagree because the dearer option's cost has a "
+            "long upper tail"
+        )
+    return text + "."
+
+
 def _range(m: dict[str, float], show: Callable[[float], str] = fmt.usd) -> str:
-    mid = show(m["p50"])
+    mid = show(m["mean"])
     if np.isclose(m["p10"], m["p90"]):
         return mid
     return f"{mid} ({show(m['p10'])}–{show(m['p90'])})"
@@ -181,7 +197,7 @@ def _days(value: float) -> str:
 def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
     """Rent or buy, spot or on-demand, where, now or later, and model size."""
     out.print(Text(f"Trade-offs for the final training run of {result.name}", style="bold"))
-    out.print(Text("Costs are medians with p10–p90 in brackets.", style="dim"))
+    out.print(Text("Costs are means of the draws with p10–p90 in brackets.", style="dim"))
     r = result.rent_or_buy
     if r:
         out.print()
@@ -190,51 +206,73 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
             f"{'never' if np.isinf(y) else f'{y:.2g} years'} at {u} use"
             for u, y in r["payback_years"].items()
         )
+        rent, median = r["rent_usd_per_chip_hour"], r["rent_median_usd_per_chip_hour"]
+        listing = f"{r['rent_source'].split(';')[0]}, as of {r['rent_as_of']}"
+        rent_text = (
+            f"${rent:,.3g} per chip-hour ({listing})"
+            if np.isclose(rent, median)
+            else f"${rent:,.3g} per chip-hour on average over its range (the median listing: "
+            f"{listing}, ${median:,.3g})"
+        )
         out.print(
-            f"Renting costs ${r['rent_usd_per_chip_hour']:,.4g} per chip-hour "
-            f"({r['rent_source'].split(';')[0]}). Buying costs "
+            f"Renting costs {rent_text}. Buying costs "
             f"{fmt.usd(r['cluster_usd_per_chip'], exact=True)} per chip as part of a cluster "
             f"(chip, server share and network), losing value at "
-            f"{r['depreciation_ooms_per_year']:g} orders of magnitude a year as hardware improves "
-            f"(Cottier et al. 2024), plus ${r['electricity_usd_per_chip_hour']:.3g} of electricity "
-            "per chip-hour."
+            f"{r['depreciation_ooms_per_year']:.2g} orders of magnitude a year as hardware "
+            f"improves (Cottier et al. 2024), plus ${r['electricity_usd_per_chip_hour']:.3g} "
+            f"of electricity per busy chip-hour and ${r['facility_usd_per_chip_hour']:.3g} of "
+            "facility per chip-hour, busy or idle."
         )
-        breakeven = r["breakeven_utilisation"]
+        v = r["verdict"]
+        years = v["years"]
         out.print(
             Text.assemble(
                 (
-                    f"Owning is cheaper when the chips are busy more than {breakeven:.0%} of the "
-                    "time."
-                    if breakeven <= 1
-                    else "Owning never pays here: the value lost alone exceeds the rent.",
+                    f"On the cash a buyer pays (present value at {v['discount_rate']:.0%} over "
+                    f"{years:g} year{'s' if years != 1 else ''}: the purchase in year 0, "
+                    "electricity, facility and the work, less the hardware's value at the end), ",
+                    "",
+                ),
+                (
+                    f"owning would be {'cheaper' if v['cheaper'] == 'owned' else 'dearer'}: "
+                    f"owned {_range(v['owned_usd'])} against rented {_range(v['rented_usd'])}",
                     "bold",
                 ),
-                f" Payback of the purchase without resale: {pay}.",
+                _probability_clause(v),
             )
         )
-        use = r["utilisation"]
-        verdict = "cheaper" if use > breakeven else "dearer"
+        b = r["breakeven_verdict"]
+        breakeven, use = b["breakeven_utilisation"], b["utilisation"]
+        where = "above" if b["cheaper"] == "owned" else "below"
+        busy = (
+            f"this scenario keeps them busy {use:.0%} of the time (the run, experiments and "
+            f"retraining over the horizon), {where} it"
+        )
         if use > 1:
-            verdict += (
-                ", but this is more work than the chips can do in the horizon: add chips or "
+            busy += (
+                ", but that is more work than the chips can do in the horizon: add chips or "
                 "spread the work"
             )
         out.print(
-            Text.assemble(
-                f"This scenario keeps its chips busy {use:.0%} of the time (the run, experiments "
-                "and retraining over the horizon): ",
-                (f"owning them would be {verdict}.", "bold"),
-                f" Over the lifecycle: rented {_range(r['lifecycle_rented_usd'])}, owned "
-                f"{_range(r['lifecycle_owned_usd'])} (present value of the cash: rented "
-                f"{fmt.usd(r['present_value_rented_usd']['p50'])}, owned "
-                f"{fmt.usd(r['present_value_owned_usd']['p50'])}, capital in year 0 and the "
-                "resale value back at the end).",
+            (
+                f"Without discounting, owning pays when the chips are busy more than "
+                f"{breakeven:.0%} of the time; "
+                if breakeven <= 1
+                else "Without discounting, owning never pays here: the value lost and the "
+                "facility alone exceed the rent; "
             )
+            + f"{busy}. Payback of the purchase without resale: {pay}."
         )
         out.print(
-            f"This run rented: {_range(r['this_run_rented_usd'])}; on owned chips: "
-            f"{_range(r['this_run_owned_usd'])} of value used up, if the chips stay busy after it, "
-            f"for a purchase of {fmt.usd(r['this_run_capex_usd'])}."
+            Text(
+                "The bill's measure, the value used (the hardware amortised over the chip-hours "
+                "worked, which leaves out the capital idle between jobs), is not what a buyer "
+                f"pays: rented {_range(r['value_used_rented_usd'])}, owned "
+                f"{_range(r['value_used_owned_usd'])}. This run alone: rented "
+                f"{_range(r['this_run_rented_usd'])}; owned {_range(r['this_run_owned_usd'])} of "
+                f"value used, out of a purchase of {fmt.usd(r['this_run_capex_usd'])}.",
+                style="dim",
+            )
         )
     s = result.spot
     if s:

@@ -31,6 +31,11 @@ _SHOW: dict[str, Callable[[float], str]] = {
     "co2e_kg": fmt.co2e,
 }
 _LABEL = {"usd": "Cost", "energy_kwh": "Energy", "co2e_kg": "Carbon"}
+#: The line under every bill: which statistic it shows and why it adds up.
+BILL_NOTE = (
+    "Each figure is the mean of the draws, so lines add up to their phase and phases to the "
+    "total; the ranges are each figure's own p10–p90 (percentiles do not add up)."
+)
 
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d1d1f;
@@ -49,12 +54,15 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _m(measure: str, m: dict[str, float]) -> str:
+def _m(measure: str, m: dict[str, float], ranged: bool = True, exact: bool = False) -> str:
+    """A measure as the bill shows it: the mean (to the dollar when ``exact``), with its
+    p10–p90 when it varies."""
     show = _SHOW[measure]
-    if m["p10"] == m["p90"]:
-        return _e(show(m["p50"]))
+    mean = fmt.usd(m["mean"], exact=True) if exact and measure == "usd" else show(m["mean"])
+    if m["p10"] == m["p90"] or not ranged:
+        return _e(mean)
     low, high = _e(show(m["p10"])), _e(show(m["p90"]))
-    return f"{_e(show(m['p50']))} <span class='range'>({low}–{high})</span>"
+    return f"{_e(mean)} <span class='range'>({low}–{high})</span>"
 
 
 def _chart(name: str, spec: dict[str, Any] | None) -> str:
@@ -71,15 +79,30 @@ def _chart(name: str, spec: dict[str, Any] | None) -> str:
 def _bill_table(data: dict[str, Any]) -> str:
     rows = []
     for phase in data["phases"]:
-        cells = "".join(f"<td class='n'>{_m(m, phase[m])}</td>" for m in MEASURES)
+        cells = "".join(f"<td class='n'>{_m(m, phase[m], exact=True)}</td>" for m in MEASURES)
         rows.append(f"<tr><td><b>{_e(phase['name'])}</b></td>{cells}</tr>")
         for item in phase["items"]:
-            cells = "".join(f"<td class='n'>{_m(m, item[m])}</td>" for m in MEASURES)
+            cells = "".join(f"<td class='n'>{_m(m, item[m], exact=True)}</td>" for m in MEASURES)
             rows.append(f"<tr><td class='dim'>&nbsp;&nbsp;{_e(item['name'])}</td>{cells}</tr>")
-    cells = "".join(f"<td class='n'>{_m(m, data['total'][m])}</td>" for m in MEASURES)
+        for item in phase.get("memo", []):
+            rows.append(
+                f"<tr class='memo'><td class='dim'>&nbsp;&nbsp;memo: {_e(item['name'])}</td>"
+                f"<td class='n dim'>{_m('usd', item['usd'], ranged=False, exact=True)}</td>"
+                "<td class='dim' colspan='2'>not in the total</td></tr>"
+            )
+    cells = "".join(f"<td class='n'>{_m(m, data['total'][m], exact=True)}</td>" for m in MEASURES)
     rows.append(f"<tr class='total'><td>Total</td>{cells}</tr>")
     head = "".join(f"<th class='n'>{_LABEL[m]}</th>" for m in MEASURES)
-    return f"<table><tr><th>Phase</th>{head}</tr>{''.join(rows)}</table>"
+    note = (
+        f"<p class='dim'>{_e(BILL_NOTE)}"
+        + (
+            " Memo lines (capital paid for owned hardware) are shown, not added."
+            if any(p.get("memo") for p in data["phases"])
+            else ""
+        )
+        + "</p>"
+    )
+    return f"<table><tr><th>Phase</th>{head}</tr>{''.join(rows)}</table>{note}"
 
 
 def _training_table(est: Estimate, data: dict[str, Any]) -> str:
@@ -90,28 +113,28 @@ def _training_table(est: Estimate, data: dict[str, Any]) -> str:
 
     def m(key: str, show: Any) -> str:
         v = t[key]
-        text = _e(show(v["p50"]))
+        text = _e(show(v["mean"]))
         if v["p10"] != v["p90"]:
             text += f" <span class='range'>({_e(show(v['p10']))}–{_e(show(v['p90']))})</span>"
         return text
 
     rows = [
-        ("Compute", f"{_e(fmt.number(t['flops']['p50']))} FLOP"),
+        ("Compute", f"{_e(fmt.number(t['flops']['mean']))} FLOP"),
         (
             "Hardware",
-            f"{t['chips']:,} × {_e(est.scenario.training.accelerator)}, MFU {t['mfu']['p50']:.1%}",
+            f"{t['chips']:,} × {_e(est.scenario.training.accelerator)}, MFU {t['mfu']['mean']:.1%}",
         ),
         ("Chip-hours", m("chip_hours", fmt.number)),
         ("Wall clock", m("wall_clock_days", fmt.days)),
         (
             "Energy",
             m("energy_kwh", fmt.energy)
-            + f" = {eq['us_household_years']['p50']:,.3g} US household-years",
+            + f" = {eq['us_household_years']['mean']:,.3g} US household-years",
         ),
         (
             "Carbon",
             m("co2e_kg", fmt.co2e)
-            + f" = {eq['passenger_car_years']['p50']:,.3g} passenger-car years",
+            + f" = {eq['passenger_car_years']['mean']:,.3g} passenger-car years",
         ),
         ("Cost", m("usd", fmt.usd)),
     ]
@@ -195,7 +218,7 @@ def render_html(estimates: Sequence[Estimate], comparison: Comparison | None = N
     title = estimates[0].name if len(estimates) == 1 else f"{len(estimates)} scenarios compared"
     samples = estimates[0].samples
     method = (
-        f"Figures are medians of {samples:,} Monte Carlo draws with their p10–p90 range."
+        f"Figures are means of {samples:,} Monte Carlo draws with their p10–p90 range."
         if samples
         else "Point estimates: every assumption at its median."
     )
@@ -221,11 +244,8 @@ def render_markdown(estimates: Sequence[Estimate], comparison: Comparison | None
 
     def m(measure: str, v: dict[str, float]) -> str:
         show = _SHOW[measure]
-        return (
-            show(v["p50"])
-            if v["p10"] == v["p90"]
-            else f"{show(v['p50'])} ({show(v['p10'])}–{show(v['p90'])})"
-        )
+        mean = fmt.usd(v["mean"], exact=True) if measure == "usd" else show(v["mean"])
+        return mean if v["p10"] == v["p90"] else f"{mean} ({show(v['p10'])}–{show(v['p90'])})"
 
     out: list[str] = []
     if comparison is not None:
@@ -251,7 +271,11 @@ def render_markdown(estimates: Sequence[Estimate], comparison: Comparison | None
                 out.append(
                     f"| {item['name']} | " + " | ".join(m(k, item[k]) for k in MEASURES) + " |"
                 )
+            for item in phase.get("memo", []):
+                usd = fmt.usd(item["usd"]["mean"], exact=True)
+                out.append(f"| *memo: {item['name']}* | *{usd}* | *not in the total* | |")
         out.append("| **Total** | " + " | ".join(m(k, data["total"][k]) for k in MEASURES) + " |")
+        out += ["", BILL_NOTE]
         out += ["", "| Assumption | Value | Source |", "|---|---|---|"]
         for a in data["assumptions"]:
             source = "your scenario" if a["source"] == "scenario" else a["source"]

@@ -108,7 +108,9 @@ def render_serving_curve(est: Estimate, out: Console) -> None:
     out.print(
         Text(
             "Dedicated fleets are sized for the peak with headroom and spares, always on; "
-            "autoscaled fleets follow the mean load (never below the minimum). "
+            "autoscaled fleets follow the mean load (never below the minimum). Every point "
+            "is a point estimate (each assumption at its median), so the prices here sit below "
+            "the bill's, which are means over the assumptions' ranges. "
             "`aibudget serving --json` has every point.",
             style="dim",
         )

@@ -30,7 +30,8 @@ def console(stderr: bool = False) -> Console:
 
 
 def _p50(values: object) -> float:
-    return float(np.median(np.atleast_1d(np.asarray(values, dtype=float))))
+    """The figure shown: the mean of the draws (bills add up in means, not in medians)."""
+    return float(np.mean(np.atleast_1d(np.asarray(values, dtype=float))))
 
 
 def _spread(values: object) -> tuple[float, float] | None:
@@ -41,7 +42,7 @@ def _spread(values: object) -> tuple[float, float] | None:
 
 
 def _with_range(values: object, show: Callable[[float], str]) -> str:
-    """``12.7 days (p10–p90 11.9–15.3 days)``, or just the median when nothing varies."""
+    """``12.7 days (p10–p90 11.9–15.3 days)``, or just the mean when nothing varies."""
     text = show(_p50(values))
     spread = _spread(values)
     return text if spread is None else f"{text} (p10–p90 {show(spread[0])}–{show(spread[1])})"
@@ -80,6 +81,13 @@ def _bill(est: Estimate) -> Table:
         )
         for item in phase.items:
             table.add_row(f"  {item.name}", *(_cell(m, _p50(item.measures[m])) for m in MEASURES))
+        for item in phase.memo:
+            table.add_row(
+                Text(f"  memo: {item.name}", style="dim italic"),
+                Text(fmt.usd(_p50(item.measures["usd"]), exact=True), style="dim italic"),
+                Text("not in the total", style="dim italic"),
+                Text(""),
+            )
     table.add_section()
     table.add_row(
         Text("Total", style="bold"), *(_cell(m, _p50(est.total(m)), bold=True) for m in MEASURES)
@@ -89,13 +97,19 @@ def _bill(est: Estimate) -> Table:
         table.add_row(
             Text("  likely range (p10–p90)", style="dim"),
             *(
-                Text(f"{_SHORT[m](s[0])}–{_SHORT[m](s[1])}", style="dim")
-                if s is not None
-                else Text("")
+                Text(_span(_SHORT[m], s[0], s[1]), style="dim") if s is not None else Text("")
                 for m, s in zip(MEASURES, spreads, strict=True)
             ),
         )
     return table
+
+
+def _span(show: Callable[[float], str], low: float, high: float) -> str:
+    """``8.73–21.8 MWh``: a range with its unit written once when both ends share it."""
+    a, b = show(low), show(high)
+    if " " in a and " " in b and a.rsplit(" ", 1)[1] == b.rsplit(" ", 1)[1]:
+        return f"{a.rsplit(' ', 1)[0]}–{b}"
+    return f"{a}–{b}"
 
 
 _SHORT: dict[str, Callable[[float], str]] = {
@@ -221,19 +235,52 @@ def sizing_table(z: Mapping[str, Any]) -> Table:
     return table
 
 
+def _dated(a: Assumption) -> str:
+    """Where a price comes from and its date: ``aws p4d ... (as of 2026-01-21)``."""
+    if a.origin == "scenario":
+        return "your price"
+    return f"{a.note.split(';')[0]}, as of {a.as_of}" if a.as_of else a.note.split(";")[0]
+
+
 def _cost_line(est: Estimate) -> str:
     spec = est.scenario.training
     assert spec is not None
     total = _with_range(est.training["usd"], fmt.usd)
     if spec.hardware == "cloud":
         price = est.assumption("training.cloud.price_usd_per_chip_hour")
-        where = price.note.split(";")[0] if price.origin == "catalog" else "your price"
-        return f"{total} at ${float(price.value):,.4g} per chip-hour ({where})"
+        text = f"{total} at ${float(price.value):,.4g} per chip-hour ({_dated(price)})"
+        dating = price.note.split("; priced at ", 1)[1] if "; priced at " in price.note else ""
+        if dating:
+            text += f", priced at {dating}"
+        elif spec.start_date is not None:
+            text += f" for a start on {spec.start_date.isoformat()}"
+        today = next(
+            (
+                a
+                for a in est.assumptions
+                if a.name == "training.cloud.price_today_usd_per_chip_hour"
+            ),
+            None,
+        )
+        if today is not None and "usd_at_today_prices" in est.training:
+            at_today = _p50(est.training["usd_at_today_prices"])
+            text += (
+                f"; at today's ${float(today.value):,.4g} per chip-hour "
+                f"({today.note.split(': ', 1)[-1]}, as of {today.as_of}): {fmt.usd(at_today)}"
+            )
+        return text
     purchase = est.assumption("training.owned.price_usd_per_chip")
+    age = float(est.assumption("training.owned.hardware_age_years").value)
+    worth = f", worth {10 ** (-_rate(est) * age):.0%} of it at the start ({age:.2g} years old)"
     return (
-        f"{total}: owned hardware at {fmt.usd(float(purchase.value), exact=True)} per chip, "
-        "amortised, plus electricity"
+        f"{total}: owned hardware bought at {fmt.usd(float(purchase.value), exact=True)} per chip "
+        f"({_dated(purchase)}){worth if age > 0 else ''}, amortised, plus electricity and the "
+        "facility"
     )
+
+
+def _rate(est: Estimate) -> float:
+    return float(est.assumption("training.owned.depreciation_ooms_per_year").value)
 
 
 def _serving(est: Estimate) -> Table:
@@ -307,20 +354,45 @@ def _serving(est: Estimate) -> Table:
 
 def _money_over_time(est: Estimate) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("Cash flow", no_wrap=True)
+    table.add_column("Cash flow (means)", no_wrap=True)
     table.add_column("USD", justify="right")
     cash = np.atleast_2d(est.cash_flow_usd)
+    capital = sum(
+        (_p50(item.measures["usd"]) for phase in est.phases for item in phase.memo), start=0.0
+    )
     for year in range(cash.shape[-1]):
         label = "year 0 (build)" if year == 0 else f"year {year}"
-        table.add_row(label, fmt.usd(float(np.median(cash[..., year])), exact=True))
-    table.add_section()
+        if year == 0 and capital > 0:
+            label = f"year 0 (build, with {fmt.usd(capital)} of hardware)"
+        table.add_row(label, fmt.usd(float(np.mean(cash[..., year])), exact=True))
+    resale = _p50(est.resale_usd)
+    last = cash.shape[-1] - 1
     rate = 0.0
     if est.scenario.horizon is not None:
         rate = est.scenario.horizon.discount_rate
+    table.add_section()
     table.add_row(
-        Text(f"present value at {rate:.0%}", style="bold"),
-        Text(fmt.usd(_p50(est.present_value_usd), exact=True), style="bold"),
+        "total paid, undiscounted", fmt.usd(float(np.mean(np.sum(cash, axis=-1))), exact=True)
     )
+    paid_label = f"present value at {rate:.0%}" if resale <= 0 else f"  the payments at {rate:.0%}"
+    table.add_row(
+        Text(paid_label, style="bold" if resale <= 0 else ""),
+        Text(
+            fmt.usd(_p50(est.present_value_paid_usd), exact=True),
+            style="bold" if resale <= 0 else "",
+        ),
+    )
+    if resale > 0:
+        credit = _p50(est.present_value_paid_usd) - _p50(est.present_value_usd)
+        table.add_row(
+            f"hardware value left, end of year {last} (a credit)",
+            f"−{fmt.usd(resale, exact=True)}",
+        )
+        table.add_row(f"  the credit at {rate:.0%}", f"−{fmt.usd(credit, exact=True)}")
+        table.add_row(
+            Text(f"present value at {rate:.0%}, net of the credit", style="bold"),
+            Text(fmt.usd(_p50(est.present_value_usd), exact=True), style="bold"),
+        )
     return table
 
 
@@ -437,6 +509,8 @@ def render_estimate(est: Estimate, out: Console) -> None:
         header.append(Text(est.scenario.description.strip(), style="dim"))
     out.print(Panel(Group(*header), box=box.ROUNDED, expand=True))
     out.print(_bill(est))
+    out.print(Text(_bill_note(est), style="dim"))
+    out.print()
     if est.scenario.training is not None:
         out.print(Text("Final training run", style="bold underline"))
         out.print(_training(est))
@@ -449,17 +523,20 @@ def render_estimate(est: Estimate, out: Console) -> None:
         out.print(Text("Serving, first year", style="bold underline"))
         out.print(_serving(est))
         out.print()
-    if est.horizon_years > 0:
+    owned = any(
+        spec is not None and spec.hardware == "owned"
+        for spec in (est.scenario.training, est.scenario.serving)
+    )
+    if est.horizon_years > 0 or owned:
         out.print(Text("Money over time", style="bold underline"))
         out.print(_money_over_time(est))
-        owned = any(
-            spec is not None and spec.hardware == "owned"
-            for spec in (est.scenario.training, est.scenario.serving)
-        )
         if owned:
             out.print(
                 Text(
-                    "Owned hardware counts as capital spent in year 0, less its value at the end.",
+                    "Owned hardware is capital paid in year 0 (its value at the start if already "
+                    "owned); the value left at the end comes back as a credit. The bill counts "
+                    "instead the share of the value the work uses (amortised), so the two differ "
+                    "by the capital left idle.",
                     style="dim",
                 )
             )
@@ -477,10 +554,13 @@ def render_estimate(est: Estimate, out: Console) -> None:
         out.print()
     out.print(Text("Assumptions", style="bold underline"))
     out.print(_assumptions(sorted(est.assumptions, key=_section_order)))
+    prices = _prices_line(est)
+    if prices is not None:
+        out.print(prices)
     for note in est.notes:
         out.print(Text(f"Note: {note}", style="yellow"))
     uncertainty = (
-        f"Figures are medians of {est.samples:,} Monte Carlo draws (seed {est.seed}) with their "
+        f"Figures are means of {est.samples:,} Monte Carlo draws (seed {est.seed}) with their "
         "p10–p90 range; `--samples 0` gives the point estimate. "
         if est.samples
         else ""
@@ -492,6 +572,34 @@ def render_estimate(est: Estimate, out: Console) -> None:
             style="dim",
         )
     )
+
+
+def _bill_note(est: Estimate) -> str:
+    """The line under the bill: which statistic it shows, and why it adds up."""
+    if not est.samples:
+        return "Point estimate: every assumption at its median; lines add up to phases and total."
+    memo = (
+        " Memo lines (capital paid for owned hardware) are shown, not added."
+        if any(p.memo for p in est.phases)
+        else ""
+    )
+    return (
+        f"Each figure is the mean of {est.samples:,} draws, so lines add up to their phase and "
+        "phases to the total; the range is the total's own p10–p90 (percentiles do not add up)."
+        + memo
+    )
+
+
+def _prices_line(est: Estimate) -> Text | None:
+    """Every price the estimate uses with its date, in one paragraph."""
+    parts = [
+        f"{p['name']} {fmt.value_with_unit(p['value'], p['unit'])} ({p['as_of']})"
+        for p in est.prices
+        if not p["name"].startswith("equivalents.")
+    ]
+    if not parts:
+        return None
+    return Text("Prices and their dates: " + "; ".join(parts) + ".", style="dim")
 
 
 def _lookup(est: Estimate, name: str) -> tuple[str, str]:
@@ -509,6 +617,16 @@ def _lookup(est: Estimate, name: str) -> tuple[str, str]:
 def render_explanations(est: Estimate, out: Console) -> None:
     """Print every figure with its formula and the value and source of each input."""
     out.print(Text(f"How {est.name} was computed", style="bold underline"))
+    if est.samples:
+        out.print(
+            Text(
+                f"Each figure is the one the bill shows: the mean of {est.samples:,} draws, with "
+                "its p10–p90. Inputs are listed at their medians (with their ranges); 'at the "
+                "medians' is what the formula gives from them, which differs from the mean when "
+                "inputs are uncertain (the mean of a product is not the product of medians).",
+                style="dim",
+            )
+        )
     for e in est.explanations:
         out.print()
         out.print(_explanation(est, e))
@@ -520,6 +638,13 @@ def _explanation(est: Estimate, e: Explanation) -> Group:
     title = Text.assemble(
         (e.figure, "bold"), " = ", (fmt.value_with_unit(e.value, e.unit), "bold green")
     )
+    if not np.isclose(e.p10, e.p90, rtol=1e-9, atol=0) and not np.isnan(e.p10):
+        title.append(
+            f"  (mean; p10–p90 {fmt.value_with_unit(e.p10, e.unit)}–"
+            f"{fmt.value_with_unit(e.p90, e.unit)}; at the medians "
+            f"{fmt.value_with_unit(e.at_medians, e.unit)})",
+            style="dim",
+        )
     formula = Text(f"  {e.formula}", style="italic")
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 4))
     table.add_column(no_wrap=True, style="bold")

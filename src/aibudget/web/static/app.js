@@ -25,10 +25,11 @@ function carbon(kg) {
   return kg.toPrecision(3) + " kgCO2e";
 }
 const SHOW = { usd: money, energy_kwh: energy, co2e_kg: carbon };
+// a bill's figure: the mean of the draws (means add up; percentiles do not), with its range
 function measure(key, m) {
   const show = SHOW[key];
-  if (m.p10 === m.p90) return show(m.p50);
-  return `${show(m.p50)} <span class="range">(${show(m.p10)}–${show(m.p90)})</span>`;
+  if (m.p10 === m.p90) return show(m.mean);
+  return `${show(m.mean)} <span class="range">(${show(m.p10)}–${show(m.p90)})</span>`;
 }
 function esc(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -114,9 +115,9 @@ function fillForm(scenario) {
 function render(body) {
   const e = body.estimate;
   const totals = $("totals");
-  totals.dataset.usd = e.total.usd.p50;
+  totals.dataset.usd = e.total.usd.mean;
   totals.innerHTML = ["usd", "energy_kwh", "co2e_kg"]
-    .map((k) => `<div data-measure="${k}"><span class="dim">${{ usd: "Total cost", energy_kwh: "Energy", co2e_kg: "Carbon" }[k]}</span><b>${SHOW[k](e.total[k].p50)}</b><span class="range">p10–p90 ${SHOW[k](e.total[k].p10)}–${SHOW[k](e.total[k].p90)}</span></div>`)
+    .map((k) => `<div data-measure="${k}"><span class="dim">${{ usd: "Total cost", energy_kwh: "Energy", co2e_kg: "Carbon" }[k]}</span><b>${SHOW[k](e.total[k].mean)}</b><span class="range">p10–p90 ${SHOW[k](e.total[k].p10)}–${SHOW[k](e.total[k].p90)}</span></div>`)
     .join("");
   for (const name of ["bill", "distribution", "tornado", "traffic"]) {
     const target = $("chart-" + name);
@@ -130,7 +131,11 @@ function render(body) {
     for (const item of phase.items) {
       rows.push(`<tr><td>&nbsp;&nbsp;${esc(item.name)}</td>${["usd", "energy_kwh", "co2e_kg"].map((k) => `<td class="n">${measure(k, item[k])}</td>`).join("")}</tr>`);
     }
+    for (const item of phase.memo || []) {
+      rows.push(`<tr class="memo"><td class="dim">&nbsp;&nbsp;memo: ${esc(item.name)}</td><td class="n dim">${money(item.usd.mean)}</td><td class="dim" colspan="2">not in the total</td></tr>`);
+    }
   }
+  rows.push(`<tr><td colspan="4" class="dim">Each figure is the mean of the draws, so lines add up to their phase and phases to the total; ranges are each figure's own p10–p90.</td></tr>`);
   $("bill").innerHTML = rows.join("");
   $("assumptions").innerHTML =
     "<tr><th>Assumption</th><th class='n'>Value</th><th>What and where from</th></tr>" +
