@@ -256,7 +256,9 @@ class OwnedSpec(_Section):
         "on_premises (your own data centre, its cost per kW-month)",
     )
     facility_usd_per_kw_month: NonNegativeQuantity | None = Field(
-        None, le=10_000, description="facility cost per kW of IT capacity per month; default by facility"
+        None,
+        le=10_000,
+        description="facility cost per kW of IT capacity per month; default by facility",
     )
 
 
