@@ -274,8 +274,13 @@ def cash_flow_chart(data: Mapping[str, Any]) -> dict[str, Any] | None:
         }
         for row in flow
     ]
-    x = {"field": "year", "type": "nominal", "sort": {"field": "order"}, "title": None}
-    x["axis"] = {"labelAngle": 0}
+    x: dict[str, Any] = {
+        "field": "year",
+        "type": "nominal",
+        "sort": {"field": "order"},
+        "title": None,
+        "axis": {"labelAngle": 0},
+    }
     return {
         "$schema": SCHEMA,
         "title": "Cash flow: the money paid each year (mean, p10–p90)",

@@ -457,8 +457,9 @@ async function runCompare() {
 function compareTable(c) {
   const ests = c.estimates;
   const who = ests.map((e, i) => `${"ABCD"[i]}: ${e.name}`);
-  const row = (key, label, cells) => `<tr role="row" data-row="${key}"><th role="rowheader" scope="row">${esc(label)}</th>${cells.map((html, i) => `<td role="cell" class="n"><span class="who">${"ABCD"[i]}</span>${html}</td>`).join("")}</tr>`;
-  const fig = (m, show) => show(m.mean) + (span(m, show) ? ` <span class="range">(${span(m, show)})</span>` : "");
+  const row = (key, label, cells) => `<tr role="row" data-row="${key}"><th role="rowheader" scope="row">${esc(label)}</th>${cells.map((cell, i) => `<td role="cell" class="n"${Array.isArray(cell) ? ` data-value="${cell[1]}"` : ""}><span class="who">${"ABCD"[i]}</span>${Array.isArray(cell) ? cell[0] : cell}</td>`).join("")}</tr>`;
+  // a cell: the mean with its p10–p90, and the mean as data-value
+  const fig = (m, show) => [show(m.mean) + (span(m, show) ? ` <span class="range">(${span(m, show)})</span>` : ""), m.mean];
   const trained = (e) => e.training && e.training.chips > 0;
   const fleet = (e) => e.serving && e.serving.chips && e.serving.chips.mean > 0;
   const dash = "<span class='dim'>—</span>";
@@ -470,7 +471,7 @@ function compareTable(c) {
     rows.push(row("training_hardware", "Training hardware", ests.map((e) => trained(e) ? esc(`${e.training.chips.toLocaleString("en-US")} × ${(assumption(e, "training.accelerator") || {}).value}`) : dash)));
     rows.push(row("wall_clock_days", "Training wall clock", ests.map((e) => trained(e) ? fig(e.training.wall_clock_days, days) : dash)));
     rows.push(row("chip_hours", "Chip-hours", ests.map((e) => trained(e) ? fig(e.training.chip_hours, count) : dash)));
-    rows.push(row("mfu", "MFU", ests.map((e) => trained(e) ? pct(e.training.mfu.mean) : dash)));
+    rows.push(row("mfu", "MFU", ests.map((e) => trained(e) ? [pct(e.training.mfu.mean), e.training.mfu.mean] : dash)));
     rows.push(row("training_price", "Training price", ests.map((e) => { const p = trained(e) && priceOf(e, "training"); return p ? `${esc(p.text)}<br><span class="range">${p.hand ? "set by hand" : "catalog"}</span>` : dash; })));
   }
   if (ests.some(fleet)) {
@@ -485,7 +486,7 @@ function compareTable(c) {
   rows.push(row("co2e_kg", "Carbon", ests.map((e) => fig(e.total.co2e_kg, carbon))));
   const vs = [dash, ...c.versus.map((v) => fig(v.ratio.usd, (r) => sig(r) + "×"))];
   rows.push(row("ratio_usd", "Cost ÷ A's", vs));
-  rows.push(row("a_costs_less", "A costs less in", [dash, ...c.versus.map((v) => `${pct(v.probability_baseline_costs_less)} of draws`)]));
+  rows.push(row("a_costs_less", "A costs less in", [dash, ...c.versus.map((v) => [`${pct(v.probability_baseline_costs_less)} of draws`, v.probability_baseline_costs_less])]));
   const head = `<thead role="rowgroup"><tr role="row"><th role="columnheader" scope="col">Figure</th>${who.map((w) => `<th role="columnheader" scope="col">${esc(w)}</th>`).join("")}</tr></thead>`;
   const key = `<ol class="compare-key">${who.map((w) => `<li>${esc(w)}</li>`).join("")}</ol>`;
   return `${key}<div class="table-box"><table id="compare-table" class="side" role="table">${head}<tbody role="rowgroup">${rows.join("")}</tbody></table></div>`
@@ -495,6 +496,7 @@ function compareTable(c) {
 // --------------------------------------------------------------------------- start
 
 async function loadExample(name) {
+  busy(true);
   const response = await fetch("/api/examples/" + encodeURIComponent(name));
   $("yaml").value = await response.text();
   state.byHand.clear();
@@ -545,6 +547,7 @@ async function init() {
   $("upload").addEventListener("change", async () => {
     const file = $("upload").files[0];
     if (!file) return;
+    busy(true);
     $("yaml").value = await file.text();
     $("upload").value = "";
     state.byHand.clear();
@@ -564,8 +567,10 @@ async function init() {
   $("compare-add").addEventListener("click", () => state.body && addToCompare(state.body.estimate.name, state.body.scenario_yaml));
   $("compare-add-example").addEventListener("click", async () => {
     const name = $("compare-example").value;
+    busy(true);
     const response = await fetch("/api/examples/" + encodeURIComponent(name));
     addToCompare(name, await response.text());
+    busy(false);
   });
   $("compare-list").addEventListener("click", (event) => {
     const remove = event.target.closest("[data-remove]");
