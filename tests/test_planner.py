@@ -66,6 +66,15 @@ def open_page(browser: Any, url: str, width: int = 1300, height: int = 1000) -> 
     page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
+    origin = url.split("/")[0] + "//" + url.split("/")[2]
+    page.on(  # the page loads nothing from elsewhere: it works offline
+        "request",
+        lambda r: (
+            None
+            if r.url.startswith((origin + "/", "data:", "blob:"))
+            else page.errors.append(f"an external request: {r.url}")
+        ),
+    )
     page.goto(url)
     page.wait_for_selector("body[data-ready=yes][data-busy=no]", state="attached", timeout=WAIT_MS)
     return page
@@ -253,7 +262,7 @@ def test_the_planner_walk(server: Server, browser: Any, shots: Path) -> None:
     assert error.get_attribute("id") in chips_field.get_attribute("aria-describedby").split()
     assert "Chips: must be at least 1" in phone.inner_text("#errors")
     assert figure(phone, "total_usd") == pytest.approx(figure(page, "total_usd"))  # nothing lost
-    chips_field.scroll_into_view_if_needed()
+    error.evaluate("e => e.scrollIntoView({block: 'center'})")
     phone.screenshot(path=str(shots / "6-bad-value.png"))
     assert no_horizontal_overflow(phone) == []
 

@@ -242,7 +242,11 @@ def traffic_chart(data: Mapping[str, Any]) -> dict[str, Any] | None:
                     },
                     "tooltip": [
                         {"field": "line", "title": "serving"},
-                        {"field": "requests_per_day", "title": "requests per day", "format": ",.0f"},
+                        {
+                            "field": "requests_per_day",
+                            "title": "requests per day",
+                            "format": ",.0f",
+                        },
                         {
                             "field": "usd_per_million_tokens",
                             "title": "per million tokens",

@@ -202,7 +202,6 @@ def _charts(est: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 def _estimate(body: bytes) -> Reply:
     from aibudget.estimation import estimate
-
     from aibudget.web import written
 
     request = EstimateRequest.model_validate_json(body)

@@ -92,9 +92,7 @@ def _drop_none(node: Any) -> None:
             _drop_none(value)
 
 
-def written_text(
-    text: str | None, data: Mapping[str, Any], overrides: Sequence[str] = ()
-) -> str:
+def written_text(text: str | None, data: Mapping[str, Any], overrides: Sequence[str] = ()) -> str:
     """The scenario's YAML as written: ``text`` (the user's YAML, or None when the scenario came
     as a mapping) with ``overrides`` applied to it alone; ``data`` is the scenario as read from
     that text (or the mapping), for the fallback."""

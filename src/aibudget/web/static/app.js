@@ -176,7 +176,18 @@ function showErrors(body, summary) {
 
 // --------------------------------------------------------------------------- the form
 
+// the price field of a section is its hardware's: per chip-hour rented, or per chip bought
+function pricePaths(e) {
+  for (const el of document.querySelectorAll("[data-price]")) {
+    const section = el.dataset.price;
+    const owned = (assumption(e, `${section}.hardware`) || {}).value === "owned";
+    el.dataset.path = owned ? `${section}.owned.price_usd_per_chip` : `${section}.cloud.price_usd_per_chip_hour`;
+    document.querySelector(`label[for="${el.id}"]`).textContent = owned ? "Price per chip, bought (USD)" : "Price per chip-hour (USD)";
+  }
+}
+
 function fillForm(body) {
+  pricePaths(body.estimate);
   for (const el of fields()) {
     let value = get(body.scenario_as_written, el.dataset.path);
     if (value === undefined) value = get(body.scenario, el.dataset.path);
@@ -188,7 +199,10 @@ function fillForm(body) {
     } else {
       el.value = written(value);
       if (!("example" in el.dataset)) el.dataset.example = el.placeholder;
-      el.placeholder = used && used.value !== "" ? `${el.dataset.price ? "catalog: " : ""}${typeof used.value === "number" ? quantity(Number(used.value.toPrecision(6))) : used.value} (in use)` : el.dataset.example;
+      const shown = used && typeof used.value === "number"
+        ? (el.dataset.price ? "catalog: " + money(used.value) : quantity(Number(used.value.toPrecision(6))))
+        : used && used.value;
+      el.placeholder = shown ? `${shown} (in use)` : el.dataset.example;
     }
     el.dataset.shown = el.value;
   }
@@ -519,7 +533,7 @@ async function init() {
   $("f-serving-accelerator").innerHTML = `<option value="">same as training</option>` + options;
   const names = await (await fetch("/api/examples")).json();
   const examples = names.map((n) => `<option value="${esc(n)}">${esc(n)}</option>`).join("");
-  $("example").innerHTML = examples;
+  $("example").innerHTML = `<option value="" disabled>your own scenario</option>` + examples;
   $("compare-example").innerHTML = examples;
 
   for (const el of fields()) {
@@ -550,6 +564,7 @@ async function init() {
     busy(true);
     $("yaml").value = await file.text();
     $("upload").value = "";
+    $("example").value = "";
     state.byHand.clear();
     await run();
   });
@@ -585,6 +600,7 @@ async function init() {
   const shared = params.get("s");
   for (const path of (params.get("hand") || "").split(",").filter(Boolean)) state.byHand.add(path);
   if (shared) {
+    $("example").value = "";
     $("yaml").value = decodeURIComponent(escape(atob(shared)));
     await run();
   } else {
