@@ -120,7 +120,7 @@ def no_horizontal_overflow(page: Any) -> list[str]:
                 out.push(`page ${document.documentElement.scrollWidth} > ${innerWidth}`);
             for (const el of document.querySelectorAll("body *")) {
                 const r = el.getBoundingClientRect();
-                if (!r.width || el.closest(".visually-hidden, .table-box")) continue;
+                if (!r.width || el.closest(".visually-hidden")) continue;
                 if (r.right > innerWidth + 0.5 || r.left < -0.5)
                     out.push(`${el.tagName}#${el.id}.${el.className} ${r.left}-${r.right}`);
             }
