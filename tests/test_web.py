@@ -1,12 +1,9 @@
-"""The web planner and its API, against a real server started by the test (``aibudget serve`` on
-127.0.0.1), and the page in a real headless Chromium (Debian's ``chromium``, driven by
-Playwright)."""
+"""The web planner's API, against a real server started by the test (``aibudget serve`` on
+127.0.0.1). The page itself, in a real headless Chromium, is tests/test_planner.py."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,12 +11,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-CHROMIUM = os.environ.get("AIBUDGET_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def _free_port() -> int:
@@ -159,99 +153,6 @@ def test_compare_and_report_and_catalog(server: str) -> None:
 def test_serve_binds_to_this_machine_by_default(run_cli: Any) -> None:
     help_text = run_cli("serve", "--help").stdout
     assert "127.0.0.1" in help_text
-
-
-# --------------------------------------------------------------------------- the page
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium; .ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield instance
-        instance.close()
-
-
-def _total(page: Any) -> float:
-    return float(page.get_attribute("#totals", "data-usd"))
-
-
-def _wait_total_change(page: Any, before: float) -> float:
-    page.wait_for_function(
-        f"document.getElementById('totals').dataset.usd && "
-        f"Number(document.getElementById('totals').dataset.usd) !== {before}",
-        timeout=30_000,
-    )
-    return _total(page)
-
-
-def test_the_planner_in_a_browser(server: str, browser: Any, tmp_path: Path) -> None:
-    page = browser.new_page(viewport={"width": 1300, "height": 1000}, accept_downloads=True)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server + "/")
-    page.wait_for_selector("body[data-ready=yes]", state="attached", timeout=60_000)
-    page.screenshot(path=str(tmp_path / "1-loaded.png"))
-
-    # the page's total is the API's answer for the same scenario
-    scenario_yaml = page.input_value("#yaml")
-    api = call(server, "/api/estimate", {"yaml": scenario_yaml, "samples": 10_000})[1]
-    assert _total(page) == pytest.approx(api["estimate"]["total"]["usd"]["mean"])
-
-    # fill the form: a smaller model, and the total follows the API
-    before = _total(page)
-    page.fill('[data-path="model.params"]', "13B")
-    page.dispatch_event('[data-path="model.params"]', "change")
-    after = _wait_total_change(page, before)
-    api = call(
-        server,
-        "/api/estimate",
-        {"yaml": scenario_yaml, "overrides": ["model.params=13B"], "samples": 10_000},
-    )[1]
-    assert after == pytest.approx(api["estimate"]["total"]["usd"]["mean"])
-    assert "params: 13B" in page.input_value("#yaml") or "13000000000" in page.input_value("#yaml")
-
-    # change the accelerator: the estimate updates
-    page.select_option('[data-path="training.accelerator"]', "H100-80GB")
-    h100 = _wait_total_change(page, after)
-    assert h100 != after
-    page.screenshot(path=str(tmp_path / "2-h100.png"))
-
-    # an invalid value shows the field's error, at the field
-    page.fill('[data-path="training.chips"]', "-5")
-    page.dispatch_event('[data-path="training.chips"]', "change")
-    page.wait_for_selector('.field-error[data-for="training.chips"]', timeout=30_000)
-    assert "must be at least 1 and at most 10,000,000, got -5" in page.inner_text(
-        '.field-error[data-for="training.chips"]'
-    )
-    page.screenshot(path=str(tmp_path / "3-invalid.png"))
-
-    # download the scenario, load another, and upload the download again
-    with page.expect_download() as download:
-        page.click("#download-yaml")
-    saved = tmp_path / "scenario.yaml"
-    download.value.save_as(saved)
-    assert "H100-80GB" in saved.read_text()
-    page.select_option("#example", "medical-imaging")
-    other = _wait_total_change(page, h100)
-    page.set_input_files("#upload", str(saved))
-    restored = _wait_total_change(page, other)
-    assert restored == pytest.approx(h100)
-
-    # the address restores the scenario
-    shared = page.url
-    second = browser.new_page()
-    second.goto(shared)
-    second.wait_for_selector("body[data-ready=yes]", state="attached", timeout=60_000)
-    assert _total(second) == pytest.approx(h100)
-    second.close()
-    page.screenshot(path=str(tmp_path / "4-restored.png"), full_page=True)
-    assert errors == []
-    page.close()
 
 
 def test_the_api_and_the_cli_give_the_same_numbers_by_default(server: str, run_cli: Any) -> None:

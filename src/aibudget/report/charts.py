@@ -3,7 +3,8 @@ offline by vl-convert) and the web planner (rendered in the browser by vega-embe
 the server serves itself: no CDN).
 
 Every chart carries its data inline (``data.values``), taken from the estimate's JSON contract,
-so a test can check a chart against the numbers it shows.
+so a test can check a chart against the numbers it shows. Axes are labelled in units ($1.2M,
+$0.35, 10k requests) and bars by readable names (:mod:`aibudget.report.labels`), not field paths.
 """
 
 from __future__ import annotations
@@ -14,11 +15,36 @@ from typing import Any
 import numpy as np
 
 from aibudget.estimation import PHASES, Estimate, summarize
+from aibudget.report import formatting as fmt
+from aibudget.report.labels import readable
 
-__all__ = ["bill_chart", "distribution_chart", "svg", "tornado_chart", "traffic_chart"]
+__all__ = [
+    "USD_LABEL",
+    "bill_chart",
+    "cash_flow_chart",
+    "distribution_chart",
+    "svg",
+    "tornado_chart",
+    "traffic_chart",
+]
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 PHASE_COLOURS = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#b279a2"]
+
+#: A Vega expression labelling an axis in dollars: $1.2M, $350k, $2.5B, $0.35, −$40k.
+USD_LABEL = (
+    "(datum.value < 0 ? '\u2212' : '') + '$' + (abs(datum.value) >= 1000 ? "
+    "replace(format(abs(datum.value), '.3~s'), 'G', 'B') : format(abs(datum.value), '.3~r'))"
+)
+#: Counts in SI units: 500, 10k, 1M, 1B.
+COUNT_LABEL = "replace(format(datum.value, '~s'), 'G', 'B')"
+#: On a log axis only the powers of ten are labelled (the ticks between stay unlabelled).
+_DECADE = "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6"
+
+
+def _usd_axis(title: str, log: bool = False) -> dict[str, Any]:
+    label = f"{_DECADE} ? {USD_LABEL} : ''" if log else USD_LABEL
+    return {"title": title, "axis": {"labelExpr": label}}
 
 
 def bill_chart(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -40,7 +66,7 @@ def bill_chart(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "mark": "bar",
         "encoding": {
             "y": {"field": "scenario", "type": "nominal", "title": None},
-            "x": {"field": "usd", "type": "quantitative", "title": "USD", "stack": "zero"},
+            "x": {"field": "usd", "type": "quantitative", "stack": "zero", **_usd_axis("cost")},
             "color": {
                 "field": "phase",
                 "type": "nominal",
@@ -51,7 +77,7 @@ def bill_chart(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "tooltip": [
                 {"field": "scenario"},
                 {"field": "phase"},
-                {"field": "usd", "format": ",.0f"},
+                {"field": "usd", "title": "cost", "format": "$,.0f"},
             ],
         },
     }
@@ -83,8 +109,8 @@ def distribution_chart(est: Estimate, bins: int = 40) -> dict[str, Any] | None:
                     "x": {
                         "field": "from",
                         "type": "quantitative",
-                        "title": "USD",
                         "bin": {"binned": True},
+                        **_usd_axis("total cost"),
                     },
                     "x2": {"field": "to"},
                     "y": {
@@ -100,7 +126,10 @@ def distribution_chart(est: Estimate, bins: int = 40) -> dict[str, Any] | None:
                 "mark": {"type": "rule", "color": "#e45756", "strokeDash": [4, 3]},
                 "encoding": {
                     "x": {"field": "usd", "type": "quantitative"},
-                    "tooltip": [{"field": "label"}, {"field": "usd", "format": ",.0f"}],
+                    "tooltip": [
+                        {"field": "label", "title": "figure"},
+                        {"field": "usd", "title": "cost", "format": "$,.0f"},
+                    ],
                 },
             },
         ],
@@ -114,12 +143,15 @@ def tornado_chart(est: Estimate, limit: int = 10) -> dict[str, Any] | None:
     bars = [b for b in est.sensitivity if b.swing("usd") > 0][:limit]
     if base is None or not bars:
         return None
+    team = est.scenario.team
+    roles = [r.role for r in team.roles] if team is not None else []
     values = []
     for rank, b in enumerate(bars):
         for end, total in (("p10", b.at_p10["usd"]), ("p90", b.at_p90["usd"])):
             values.append(
                 {
                     "assumption": b.name,
+                    "label": readable(b.name, roles),
                     "rank": rank,
                     "end": f"at its {end}",
                     "change": total - base,
@@ -128,28 +160,31 @@ def tornado_chart(est: Estimate, limit: int = 10) -> dict[str, Any] | None:
             )
     return {
         "$schema": SCHEMA,
-        "title": f"What moves the total cost (the rest at their medians: {base:,.0f} USD)",
+        "title": f"What moves the total cost (the rest at their medians: {fmt.usd(base)})",
         "width": 420,
         "height": 24 * len(bars),
         "data": {"values": values},
         "mark": "bar",
         "encoding": {
             "y": {
-                "field": "assumption",
+                "field": "label",
                 "type": "nominal",
                 "sort": {"field": "rank"},
                 "title": None,
+                "axis": {"labelLimit": 220},
             },
-            "x": {"field": "change", "type": "quantitative", "title": "change in total cost (USD)"},
+            "x": {"field": "change", "type": "quantitative", **_usd_axis("change in total cost")},
             "color": {
                 "field": "end",
                 "type": "nominal",
                 "scale": {"range": ["#72b7b2", "#e45756"]},
+                "title": None,
             },
             "tooltip": [
-                {"field": "assumption"},
-                {"field": "end"},
-                {"field": "total", "format": ",.0f"},
+                {"field": "label", "title": "assumption"},
+                {"field": "assumption", "title": "field"},
+                {"field": "end", "title": "set"},
+                {"field": "total", "title": "total cost", "format": "$,.0f"},
             ],
         },
     }
@@ -192,12 +227,13 @@ def traffic_chart(data: Mapping[str, Any]) -> dict[str, Any] | None:
                         "type": "quantitative",
                         "scale": {"type": "log"},
                         "title": "requests per day",
+                        "axis": {"labelExpr": f"{_DECADE} ? {COUNT_LABEL} : ''"},
                     },
                     "y": {
                         "field": "usd_per_million_tokens",
                         "type": "quantitative",
                         "scale": {"type": "log"},
-                        "title": "USD per million tokens",
+                        **_usd_axis("cost per million tokens", log=True),
                     },
                     "color": {"field": "line", "type": "nominal", "title": None},
                     "strokeDash": {
@@ -205,9 +241,17 @@ def traffic_chart(data: Mapping[str, Any]) -> dict[str, Any] | None:
                         "value": [1, 0],
                     },
                     "tooltip": [
-                        {"field": "line"},
-                        {"field": "requests_per_day", "format": ",.0f"},
-                        {"field": "usd_per_million_tokens", "format": ",.3f"},
+                        {"field": "line", "title": "serving"},
+                        {
+                            "field": "requests_per_day",
+                            "title": "requests per day",
+                            "format": ",.0f",
+                        },
+                        {
+                            "field": "usd_per_million_tokens",
+                            "title": "per million tokens",
+                            "format": "$,.3f",
+                        },
                     ],
                 },
             },
@@ -215,6 +259,55 @@ def traffic_chart(data: Mapping[str, Any]) -> dict[str, Any] | None:
                 "data": {"values": here},
                 "mark": {"type": "rule", "color": "#888", "strokeDash": [2, 2]},
                 "encoding": {"x": {"field": "requests_per_day", "type": "quantitative"}},
+            },
+        ],
+    }
+
+
+def cash_flow_chart(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The money paid each year (mean, with its p10–p90 as a rule), from an estimate's JSON
+    (``cash_flow``); None for a single year (the bill says it all)."""
+    flow = data.get("cash_flow") or []
+    if len(flow) < 2:
+        return None
+    values = [
+        {
+            "year": "year 0 (build)" if row["year"] == 0 else f"year {row['year']}",
+            "order": row["year"],
+            **{k: row["usd"][k] for k in ("mean", "p10", "p90")},
+        }
+        for row in flow
+    ]
+    x: dict[str, Any] = {
+        "field": "year",
+        "type": "nominal",
+        "sort": {"field": "order"},
+        "title": None,
+        "axis": {"labelAngle": 0},
+    }
+    return {
+        "$schema": SCHEMA,
+        "title": "Cash flow: the money paid each year (mean, p10–p90)",
+        "width": 520,
+        "height": 200,
+        "data": {"values": values},
+        "encoding": {"x": x},
+        "layer": [
+            {
+                "mark": {"type": "bar", "color": "#4c78a8"},
+                "encoding": {
+                    "y": {"field": "mean", "type": "quantitative", **_usd_axis("paid that year")},
+                    "tooltip": [
+                        {"field": "year"},
+                        {"field": "mean", "title": "mean", "format": "$,.0f"},
+                        {"field": "p10", "format": "$,.0f"},
+                        {"field": "p90", "format": "$,.0f"},
+                    ],
+                },
+            },
+            {
+                "mark": {"type": "rule", "color": "#1d1d1f"},
+                "encoding": {"y": {"field": "p10", "type": "quantitative"}, "y2": {"field": "p90"}},
             },
         ],
     }

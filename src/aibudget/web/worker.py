@@ -46,7 +46,6 @@ __all__ = [
 
 #: PyYAML's safe loader and dumper, in C when the wheel has libyaml.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 MAX_SAMPLES = 20_000
 MAX_COMPARED = 6
@@ -90,14 +89,16 @@ class CompareRequest(BaseModel):
 
 
 @cache
-def _examples() -> dict[str, Any]:
-    """The built-in examples, parsed once per worker: name → scenario data."""
+def _examples() -> dict[str, tuple[str, Any]]:
+    """The built-in examples, parsed once per worker: name → (YAML text, scenario data)."""
     from aibudget.scenario import builtin_examples
 
-    return {name: yaml.load(text, Loader=_LOADER) for name, text in builtin_examples().items()}
+    return {
+        name: (text, yaml.load(text, Loader=_LOADER)) for name, text in builtin_examples().items()
+    }
 
 
-def _example(name: str) -> dict[str, Any]:
+def _example(name: str) -> tuple[str, dict[str, Any]]:
     examples = _examples()
     if name not in examples:
         listed = ", ".join(sorted(examples))
@@ -105,10 +106,17 @@ def _example(name: str) -> dict[str, Any]:
             f"no built-in example {name[:_MAX_NAME]!r}; over the API, example is one of: {listed}",
             [("example", f"not a built-in example; one of: {listed}")],
         )
-    return deepcopy(examples[name])
+    text, data = examples[name]
+    return text, deepcopy(data)
 
 
 def _load(source: ScenarioInput) -> Any:
+    return _read(source)[0]
+
+
+def _read(source: ScenarioInput) -> tuple[Any, str | None, Any]:
+    """The scenario, validated with its overrides; its YAML text as given (None for a mapping);
+    and its data as read, before the overrides."""
     from aibudget.scenario import load_scenario
 
     given = [k for k in ("scenario", "yaml", "example") if getattr(source, k) is not None]
@@ -117,9 +125,11 @@ def _load(source: ScenarioInput) -> Any:
             "give exactly one of scenario (a mapping), yaml (text) or example (a name)",
             [("scenario", "give exactly one of scenario, yaml or example")],
         )
+    text: str | None = None
     if source.example is not None:
-        data: Any = _example(source.example)
+        text, data = _example(source.example)
     elif source.yaml is not None:
+        text = source.yaml
         try:
             data = yaml.load(source.yaml, Loader=_LOADER)
         except yaml.YAMLError as error:
@@ -135,7 +145,7 @@ def _load(source: ScenarioInput) -> Any:
             )
     else:
         data = source.scenario or {}
-    return load_scenario(data, source.overrides)
+    return load_scenario(deepcopy(data), source.overrides), text, data
 
 
 #: The answer to a scenario whose numbers overflow (the scenario layer is to reject such inputs
@@ -186,24 +196,27 @@ def _charts(est: Any, data: dict[str, Any]) -> dict[str, Any]:
         "distribution": charts.distribution_chart(est),
         "tornado": charts.tornado_chart(est),
         "traffic": charts.traffic_chart(data),
+        "cash_flow": charts.cash_flow_chart(data),
     }
 
 
 def _estimate(body: bytes) -> Reply:
     from aibudget.estimation import estimate
+    from aibudget.web import written
 
     request = EstimateRequest.model_validate_json(body)
-    scenario = _load(request)
+    scenario, text, given = _read(request)
     est = estimate(scenario, samples=request.samples, seed=request.seed)
-    data = scenario.to_dict()
     result = est.to_dict()
     with _finite(result):
         charts = _charts(est, result)
+    scenario_yaml = written.written_text(text, given, request.overrides)
     return _json(
         {
             "estimate": result,
-            "scenario": data,
-            "scenario_yaml": yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True),
+            "scenario": scenario.to_dict(),
+            "scenario_yaml": scenario_yaml,
+            "scenario_as_written": written.as_written(scenario_yaml),
             "charts": charts,
         }
     )
@@ -306,4 +319,6 @@ PRELOAD = (
     "aibudget.estimation",
     "aibudget.comparison",
     "aibudget.report.charts",
+    "aibudget.web.written",
+    "ruamel.yaml",
 )
