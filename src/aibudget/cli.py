@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from enum import StrEnum
@@ -432,15 +433,19 @@ def track(
 ) -> None:
     """Run a command and track its whole process tree: aibudget track -- python train.py.
     Exits with the command's exit code."""
-    from aibudget.tracking.command import run_command
+    from aibudget.tracking.command import run_command, write_failure
 
     code, tracker = run_command(ctx.args, name, scenario, ledger, interval)
     err = _stderr()
-    err.print(
-        f"[dim]aibudget: run {tracker.id} ({tracker.name}) recorded in {tracker.ledger.path}; "
-        f"`aibudget ledger show {tracker.id}`[/]",
-        highlight=False,
-    )
+    failure = write_failure(tracker)
+    if failure is not None:
+        err.print(f"[bold red]error:[/] {failure}", highlight=False, markup=True, soft_wrap=True)
+    else:
+        err.print(
+            f"[dim]aibudget: run {tracker.id} ({tracker.name}) recorded in "
+            f"{tracker.ledger.path}; `aibudget ledger show {tracker.id}`[/]",
+            highlight=False,
+        )
     raise typer.Exit(code)
 
 
@@ -464,17 +469,26 @@ def ledger_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
 ) -> None:
     """Every run in the ledger, newest first."""
-    from aibudget.tracking.ledger import open_ledger
+    from pathlib import Path
 
-    book = open_ledger(ledger)
-    runs = book.runs()
+    from aibudget.tracking.ledger import default_path, open_ledger
+
+    path = Path(ledger) if ledger else default_path()
+    try:
+        os.stat(path)
+    except FileNotFoundError:  # no ledger yet: no runs (reading never creates one)
+        runs = []
+    except OSError:
+        runs = open_ledger(path, readonly=True).runs()  # says what is wrong with the path
+    else:
+        runs = open_ledger(path, readonly=True).runs()
     if as_json:
         _dump([r.to_dict() for r in runs])
         return
     from aibudget.report.terminal import console
     from aibudget.report.tracking import render_runs
 
-    render_runs(runs, book.path, console())
+    render_runs(runs, path, console())
 
 
 @ledger_app.command("show")
@@ -492,7 +506,8 @@ def ledger_show(
     from aibudget.tracking.actuals import actuals
     from aibudget.tracking.ledger import open_ledger
 
-    result = actuals(open_ledger(ledger), run, load_scenario(scenario) if scenario else None)
+    book = open_ledger(ledger, readonly=True)
+    result = actuals(book, run, load_scenario(scenario) if scenario else None)
     if as_json:
         _dump(result.to_dict())
         return
@@ -515,7 +530,7 @@ def ledger_export(
     """Every sample of a run, as CSV (default) or JSON."""
     from aibudget.tracking.ledger import export_rows, open_ledger
 
-    book = open_ledger(ledger)
+    book = open_ledger(ledger, readonly=True)
     found = book.run(run)
     rows = export_rows(book.samples(found.id))
     if as_json and not as_csv:
@@ -543,7 +558,7 @@ def ledger_compare(
     from aibudget.tracking.actuals import compare_to_plan
     from aibudget.tracking.ledger import open_ledger
 
-    result = compare_to_plan(open_ledger(ledger), run, scenario)
+    result = compare_to_plan(open_ledger(ledger, readonly=True), run, scenario)
     if as_json:
         _dump(result.to_dict())
         return

@@ -1,7 +1,10 @@
 """A tracked run's actuals, priced like a scenario, and set against the plan.
 
 Cumulative readings become actuals as the difference between a sensor's first and last sample
-(its counters start anywhere; CPU seconds count from the process's start). Measured energy is
+(its counters start anywhere), except where the counter already covers the whole job: a command
+tracked by ``aibudget track`` is the job from its process's start, so its CPU seconds (and the
+CPU model's energy) are the last reading itself, the exact ``os.wait4`` total, not that total less
+the CPU the command had used by the tracker's first sample. Measured energy is
 the accelerators' (NVML) plus the CPU's (RAPL, or the CPU model), times the scenario's PUE for
 the facility. Chip-hours are the GPUs measured × the run's wall time. Money is the scenario's:
 its price per chip-hour when rented, its amortised hardware and electricity when owned, the CPU
@@ -83,8 +86,12 @@ def _by_sensor(samples: Sequence[Sample]) -> dict[str, list[Sample]]:
     return out
 
 
-def _increase(samples: Sequence[Sample], attribute: str) -> float:
+def _increase(samples: Sequence[Sample], attribute: str, from_zero: bool = False) -> float:
+    """The counter's increase over the run; ``from_zero``: the counter started with the job,
+    so its last value is the whole of it."""
     values = [getattr(s, attribute) for s in samples if getattr(s, attribute) is not None]
+    if from_zero:
+        return float(values[-1]) if values else 0.0
     return float(values[-1] - values[0]) if len(values) > 1 else 0.0
 
 
@@ -124,7 +131,8 @@ def actuals(ledger: Ledger, run_id: str, scenario: Scenario | None = None) -> Ac
     errors = sum(1 for s in samples if s.error)
     methods: dict[str, str] = {"wall clock": "monotonic clock"}
     process = sensors.get("process", [])
-    cpu_s = _increase(process, "cpu_s")
+    whole_process = run.meta.get("cpu_counted_from") == "process start"
+    cpu_s = _increase(process, "cpu_s", whole_process)
     if process:
         methods["cpu"] = process[-1].method
     energy_j = 0.0
@@ -134,7 +142,7 @@ def actuals(ledger: Ledger, run_id: str, scenario: Scenario | None = None) -> Ac
         if name == "cpu-model" and sensors.get("rapl"):
             continue  # measured CPU energy replaces the model
         if rows:
-            energy_j += _increase(rows, "energy_j")
+            energy_j += _increase(rows, "energy_j", whole_process and name == "cpu-model")
             methods[f"energy ({name})"] = rows[-1].method
             if name == "nvml":
                 gpus = max(s.devices or 0 for s in rows)

@@ -2,7 +2,9 @@
 samples to the ledger, with the progress the job reports.
 
 No sensor error reaches the job: a sensor that raises is recorded (its sample carries the
-error) and sampling goes on; a ledger that cannot be written is retried at the next flush.
+error) and sampling goes on; a ledger that cannot be written (a full disk) is retried at the
+next flush, the samples kept in memory meanwhile, and :attr:`Tracker.write_error` says why and
+since when; what was written before stays intact (each write is one SQLite transaction).
 Signal handlers are left as the user had them: while a tracker runs in the main thread it adds a
 SIGTERM handler that flushes, marks the run killed and then hands the signal to whatever handler
 was there before (or the default action), and it restores that handler when it stops.
@@ -79,7 +81,15 @@ class Tracker:
         self._stopped = False
         self._tokens: float | None = None
         self._step: float | None = None
+        self._recorded = False
         self.errors = 0
+        #: Why the ledger could not be written, from the first failed flush on (None: fine).
+        self.write_error: str | None = None
+        self.write_error_at: float | None = None
+        #: Samples written, and samples that never could be (the last flush failed too).
+        self.written = 0
+        self.unwritten = 0
+        self.end_recorded = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -89,11 +99,12 @@ class Tracker:
             self._sensors = available_sensors(self.pid)
         return self._sensors
 
-    def start(self, since: float | None = None) -> Tracker:
-        """Start sampling. ``since``: the ``time.monotonic()`` at which the tracked work began,
-        when that was before the tracker (a command started first); default now."""
-        sensors = self.sensors
-        self.meta.setdefault("sensors", {s.name: s.method for s in sensors})
+    def record(self, since: float | None = None) -> Tracker:
+        """Write the run's row (status ``running``) without sampling yet: the proof the ledger
+        can be written, which ``aibudget track`` has before it starts the job. Raises
+        :class:`~aibudget.tracking.ledger.LedgerError` when it cannot."""
+        if self._recorded:
+            return self
         self.meta.setdefault("argv", sys.argv[:])
         self._start = time.monotonic() if since is None else since
         self.ledger.start_run(
@@ -106,6 +117,32 @@ class Tracker:
             os.getpid(),  # the writer: when it is gone without a word, the run was killed
             started_at=time.time() - (time.monotonic() - self._start),
         )
+        self._recorded = True
+        return self
+
+    def attach(self, pid: int, sensors: Sequence[Sensor]) -> None:
+        """Point the tracker at the job's process and its sensors (a command started after
+        :meth:`record`)."""
+        self.pid = pid
+        self._sensors = list(sensors)
+
+    def _write_failed(self, failure: Exception) -> None:
+        if self.write_error is None:
+            self.write_error, self.write_error_at = str(failure), time.time()
+
+    def start(self, since: float | None = None) -> Tracker:
+        """Start sampling. ``since``: the ``time.monotonic()`` at which the tracked work began,
+        when that was before the tracker (a command started first); default now."""
+        sensors = self.sensors
+        if self._recorded:  # the row was written before the job started: complete its meta
+            self.meta.setdefault("sensors", {s.name: s.method for s in sensors})
+            try:
+                self.ledger.update_meta(self.id, {**self.meta, "tracked_pid": self.pid})
+            except Exception as failure:  # the disk filled since: the job runs on regardless
+                self._write_failed(failure)
+        else:
+            self.meta.setdefault("sensors", {s.name: s.method for s in sensors})
+            self.record(since)
         self._sample()  # a first reading: every counter's starting point
         self._flush()
         self._thread = threading.Thread(target=self._loop, name="aibudget-tracker", daemon=True)
@@ -124,8 +161,11 @@ class Tracker:
             self._thread.join(timeout=max(5.0, 2 * self.interval_s))
         self._sample()
         self._flush()
-        with contextlib.suppress(Exception):
+        try:
             self.ledger.end_run(self.id, status, exit_code)
+            self.end_recorded = True
+        except Exception as failure:
+            self._write_failed(failure)
         for sensor in self.sensors:
             with contextlib.suppress(Exception):
                 sensor.close()
@@ -198,10 +238,15 @@ class Tracker:
             return
         try:
             self.ledger.append(self.id, pending)
-        except Exception:
+        except Exception as failure:
             self.errors += 1
+            self._write_failed(failure)
             with self._lock:
                 self._buffer = pending + self._buffer
+                self.unwritten = len(self._buffer)
+        else:
+            self.written += len(pending)
+            self.unwritten = 0
 
     # ------------------------------------------------------------------ signals and exit
 
