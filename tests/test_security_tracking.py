@@ -392,8 +392,14 @@ def test_a_full_disk_mid_run_keeps_the_exit_code_and_what_was_recorded(tmp_path:
             while True:  # fill the disk to the last byte
                 filler.write(b"\0" * 65536)
                 filler.flush()
-        recorded = _count(ledger)
-        time.sleep(1.0)  # some twenty flushes fail meanwhile
+        # SQLite reuses its write-ahead log's space after a checkpoint: wait until writes fail
+        # for good (no new row for three seconds), whatever the machine's speed
+        recorded, still, deadline = _count(ledger), 0, time.monotonic() + 120
+        while still < 3:
+            assert time.monotonic() < deadline, "the ledger kept being written on a full disk"
+            time.sleep(1.0)
+            now = _count(ledger)
+            still, recorded = (still + 1 if now == recorded else 0), now
         go_on.touch()
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode == 7  # the job's own exit code

@@ -408,10 +408,21 @@ LedgerOption = Annotated[
     str | None,
     typer.Option(
         "--ledger",
-        help="The ledger file (SQLite). Default: $AIBUDGET_LEDGER, else aibudget/ledger.sqlite "
-        "in your data directory.",
+        help="The ledger: an SQLite file, or a team's PostgreSQL database as "
+        "postgresql://user@host:port/db (the password from PGPASSWORD or ~/.pgpass). Default: "
+        "$AIBUDGET_LEDGER, else aibudget/ledger.sqlite in your data directory.",
     ),
 ]
+
+
+def _ledger_target(ledger: str | None) -> str:
+    """The ledger named by --ledger (never with a password in it), else the default."""
+    from aibudget.tracking.ledger import default_target, refuse_password_in_url
+
+    if ledger is not None:
+        refuse_password_in_url(ledger)
+        return ledger
+    return default_target()
 
 
 @app.command(
@@ -435,7 +446,7 @@ def track(
     Exits with the command's exit code."""
     from aibudget.tracking.command import run_command, write_failure
 
-    code, tracker = run_command(ctx.args, name, scenario, ledger, interval)
+    code, tracker = run_command(ctx.args, name, scenario, _ledger_target(ledger), interval)
     err = _stderr()
     failure = write_failure(tracker)
     if failure is not None:
@@ -469,19 +480,20 @@ def ledger_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
 ) -> None:
     """Every run in the ledger, newest first."""
-    from pathlib import Path
+    from aibudget.tracking.ledger import display_url, is_url, open_ledger
 
-    from aibudget.tracking.ledger import default_path, open_ledger
-
-    path = Path(ledger) if ledger else default_path()
+    target = _ledger_target(ledger)
+    runs = []
     try:
-        os.stat(path)
+        if not is_url(target):
+            os.stat(target)
     except FileNotFoundError:  # no ledger yet: no runs (reading never creates one)
-        runs = []
+        pass
     except OSError:
-        runs = open_ledger(path, readonly=True).runs()  # says what is wrong with the path
+        runs = open_ledger(target, readonly=True).runs()  # says what is wrong with the path
     else:
-        runs = open_ledger(path, readonly=True).runs()
+        runs = open_ledger(target, readonly=True).runs()
+    path = display_url(target) if is_url(target) else target
     if as_json:
         _dump([r.to_dict() for r in runs])
         return
@@ -506,7 +518,7 @@ def ledger_show(
     from aibudget.tracking.actuals import actuals
     from aibudget.tracking.ledger import open_ledger
 
-    book = open_ledger(ledger, readonly=True)
+    book = open_ledger(_ledger_target(ledger), readonly=True)
     result = actuals(book, run, load_scenario(scenario) if scenario else None)
     if as_json:
         _dump(result.to_dict())
@@ -530,7 +542,7 @@ def ledger_export(
     """Every sample of a run, as CSV (default) or JSON."""
     from aibudget.tracking.ledger import export_rows, open_ledger
 
-    book = open_ledger(ledger, readonly=True)
+    book = open_ledger(_ledger_target(ledger), readonly=True)
     found = book.run(run)
     rows = export_rows(book.samples(found.id))
     if as_json and not as_csv:
@@ -558,7 +570,7 @@ def ledger_compare(
     from aibudget.tracking.actuals import compare_to_plan
     from aibudget.tracking.ledger import open_ledger
 
-    result = compare_to_plan(open_ledger(ledger, readonly=True), run, scenario)
+    result = compare_to_plan(open_ledger(_ledger_target(ledger), readonly=True), run, scenario)
     if as_json:
         _dump(result.to_dict())
         return

@@ -32,7 +32,7 @@ def _duration(seconds: float) -> str:
     )
 
 
-def render_runs(runs: Sequence[LedgerRun], path: Path, out: Console) -> None:
+def render_runs(runs: Sequence[LedgerRun], path: str | Path, out: Console) -> None:
     if not runs:
         out.print(
             Text(f"No runs in {path} yet: `aibudget track -- CMD` records one.", style="yellow")

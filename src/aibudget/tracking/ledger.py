@@ -1,108 +1,99 @@
-"""The ledger: an SQLite file (WAL) of tracked runs and their samples, safe to share.
+"""The ledger of tracked runs and their samples, behind one interface with two backends:
 
-Samples are only ever appended. A run's row says how it ended: ``running`` while its tracker
-lives, then ``finished``, ``failed`` (non-zero exit or an exception) or ``killed`` (a signal). A
-tracker killed outright (SIGKILL) cannot say so; its run keeps ``running`` with a heartbeat that
-stops, and readers report it as ``killed`` once its process is gone or its heartbeat is older
-than a few intervals. Many processes may write one ledger: each write is one short transaction
-with a busy timeout.
+* **SQLite** (the default): a file in WAL mode, safe for several processes of one machine;
+* **PostgreSQL**: a team's ledger for many machines (``postgresql://user@host:port/db``), which
+  ``aibudget serve``'s ingest endpoint writes for the nodes of a cluster.
 
-Opening checks the file before anything is written: it must be a regular file (or not exist
-yet, in a folder that can be made), an SQLite database, and either empty or an aibudget ledger
-of a schema this version knows; a writer also checks it is not corrupt and can be written.
-Readers (``ledger list/show/export/compare``) open it read-only (SQLite's ``mode=ro``), so a
-read-only ledger can be read and reading never changes it. Every failure is a
-:class:`LedgerError` naming the file and what is wrong.
+Both go through SQLAlchemy 2 Core (psycopg 3 for PostgreSQL). The schema's versions are Alembic
+migrations (:mod:`aibudget.tracking.migrations`): a new ledger is built by them, and a ledger of
+an older version, including the first SQLite ledgers that had no version table, is upgraded in
+place by the first writer that opens it, every row kept. The password of a PostgreSQL ledger
+comes from the environment (``PGPASSWORD``) or a ``.pgpass`` file, as libpq reads them; a URL
+with a password is refused on the command line and never stored or shown.
+
+Samples are only ever appended, keyed by run, node and sequence number, so a batch sent twice is
+stored once. A run's row says how it ended: ``running`` while its tracker lives, then
+``finished``, ``failed`` (non-zero exit or an exception) or ``killed`` (a signal). A tracker
+killed outright (SIGKILL) cannot say so; its run keeps ``running`` with a heartbeat that stops,
+and readers report it as ``killed`` once its process is gone or its heartbeat is older than a
+few intervals. Each write is one short transaction (SQLite: with a busy timeout).
+
+Opening checks the ledger before anything is written: a file must be a regular file (or not
+exist yet, in a folder that can be made), an SQLite database, and either empty or an aibudget
+ledger of a schema this version knows; a writer also checks it is not corrupt and can be written.
+Readers (``ledger list/show/export/compare/summary``) open it read-only (SQLite's ``mode=ro``;
+PostgreSQL's read-only transactions), so a read-only ledger can be read and reading never changes
+it. Every failure is a :class:`LedgerError` naming the ledger and what is wrong.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
+import secrets
 import socket
 import sqlite3
 import stat
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aibudget._errors import AibudgetError, UnknownNameError, closest
 from aibudget.tracking.sensors import Reading
 
-__all__ = ["LedgerError", "LedgerRun", "Sample", "default_path", "open_ledger"]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+__all__ = [
+    "Budget",
+    "Ledger",
+    "LedgerError",
+    "LedgerRun",
+    "RunNode",
+    "Sample",
+    "default_path",
+    "open_ledger",
+]
 
 STATUSES = ("running", "finished", "failed", "killed")
-#: The schema version this code writes (``PRAGMA user_version``; 0 is a ledger from before
-#: versions were recorded, the same tables).
-SCHEMA_VERSION = 1
+#: ``PRAGMA user_version`` of an SQLite ledger at the current schema (Alembic's revision is the
+#: authority; this lets a reader refuse a newer file without Alembic).
+SCHEMA_VERSION = 2
 #: A run whose heartbeat is older than this many intervals is taken as killed.
 STALE_INTERVALS = 3.0
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    command TEXT NOT NULL DEFAULT '',
-    scenario TEXT,
-    started_at REAL NOT NULL,
-    ended_at REAL,
-    heartbeat_at REAL NOT NULL,
-    interval_s REAL NOT NULL,
-    status TEXT NOT NULL,
-    exit_code INTEGER,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    meta TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS samples (
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    seq INTEGER NOT NULL,
-    t REAL NOT NULL,
-    elapsed_s REAL NOT NULL,
-    sensor TEXT NOT NULL,
-    method TEXT NOT NULL,
-    energy_j REAL,
-    power_w REAL,
-    cpu_s REAL,
-    rss_bytes REAL,
-    devices INTEGER,
-    tokens REAL,
-    step REAL,
-    note TEXT NOT NULL DEFAULT '',
-    error TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (run_id, seq)
-);
-"""
+#: The columns of the first ledgers (schema 1), which an old file must have to be upgraded.
+_LEGACY = {
+    "runs": (
+        "id", "name", "command", "scenario", "started_at", "ended_at", "heartbeat_at",
+        "interval_s", "status", "exit_code", "pid", "host", "meta",
+    ),
+    "samples": (
+        "run_id", "seq", "t", "elapsed_s", "sensor", "method", "energy_j", "power_w", "cpu_s",
+        "rss_bytes", "devices", "tokens", "step", "note", "error",
+    ),
+}  # fmt: skip
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_KNOWN_REVISIONS = ("0001", "0002")
 
 
 class LedgerError(AibudgetError):
-    """The ledger cannot be opened, read or written; the message names the file and why."""
+    """The ledger cannot be opened, read or written; the message names the ledger and why."""
 
 
-def _columns(schema: str) -> dict[str, tuple[str, ...]]:
-    """Each table's columns in ``schema`` (the CREATE TABLE statements above)."""
-    db = sqlite3.connect(":memory:")
-    db.executescript(schema)
-    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    out = {t: tuple(r[1] for r in db.execute(f"PRAGMA table_info({t})")) for t in tables}
-    db.close()
-    return out
-
-
-_TABLES = _columns(_SCHEMA)
-
-
-def _explain(error: sqlite3.Error) -> str:
-    """An SQLite error with the reason a person can act on."""
-    text = str(error)
-    if "disk is full" in text or "disk I/O error" in text:
+def _explain(error: BaseException) -> str:
+    """A database error with the reason a person can act on."""
+    text = " ".join(str(error).split())
+    if "disk is full" in text or "disk I/O error" in text or "No space left" in text:
         return f"{text}: the disk holding it is full or failing"
     if "readonly" in text or "read-only" in text:
         return f"{text}: it (or its folder) cannot be written"
@@ -112,6 +103,15 @@ def _explain(error: sqlite3.Error) -> str:
         return f"{text}: another process holds it locked"
     if "unable to open" in text:
         return f"{text}: give a file in a folder you can write, on a disk"
+    if "password authentication failed" in text or "no password supplied" in text:
+        return (
+            f"{text}: PostgreSQL refused the password; set PGPASSWORD or a ~/.pgpass line "
+            "(host:port:database:user:password) for this server"
+        )
+    if "Connection refused" in text or "could not translate host" in text or "timeout" in text:
+        return f"{text}: the PostgreSQL server cannot be reached; is it running, at that address?"
+    if "does not exist" in text and "database" in text:
+        return f"{text}: create the database first (createdb)"
     return text
 
 
@@ -121,18 +121,47 @@ _VIRTUAL = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 def default_path() -> Path:
     """The user's ledger: ``aibudget/ledger.sqlite`` in the platform's data directory
-    (``$AIBUDGET_LEDGER`` overrides it)."""
+    (``$AIBUDGET_LEDGER`` overrides it; see :func:`default_target` for URLs)."""
     override = os.environ.get("AIBUDGET_LEDGER")
-    if override:
+    if override and not is_url(override):
         return Path(override)
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("aibudget", appauthor=False)) / "ledger.sqlite"
 
 
+def default_target() -> str:
+    """``$AIBUDGET_LEDGER`` (a path or a ``postgresql://`` URL), else :func:`default_path`."""
+    return os.environ.get("AIBUDGET_LEDGER") or str(default_path())
+
+
+def is_url(target: str) -> bool:
+    """Whether a ledger target is a PostgreSQL URL (else a path)."""
+    return target.startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))
+
+
+def display_url(url: str) -> str:
+    """A PostgreSQL URL as it may be shown: never with a password."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    netloc = (f"{parts.username}@" if parts.username else "") + host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urllib.parse.urlunsplit(("postgresql", netloc, parts.path, "", ""))
+
+
+def refuse_password_in_url(target: str, where: str = "--ledger") -> None:
+    """A password on the command line is visible to every user of the machine (``ps``)."""
+    if is_url(target) and urllib.parse.urlsplit(target).password is not None:
+        raise LedgerError(
+            f"{where} has a password in the URL ({display_url(target)}): anyone on this machine "
+            "can read a command line. Give it in PGPASSWORD or a ~/.pgpass line instead"
+        )
+
+
 @dataclass(frozen=True)
 class Sample:
-    """One row of the samples table."""
+    """One row of the samples table (``node``: which node of the run took it)."""
 
     seq: int
     t: float
@@ -148,6 +177,8 @@ class Sample:
     step: float | None = None
     note: str = ""
     error: str = ""
+    node: str = ""
+    rank: int | None = None
 
     @classmethod
     def of(
@@ -159,13 +190,18 @@ class Sample:
         tokens: float | None,
         step: float | None,
         error: str = "",
+        node: str = "",
+        rank: int | None = None,
     ) -> Sample:
         """A sensor's reading as a ledger row (``error``: why the sensor gave none)."""
         r = reading
         return cls(
             seq, t, elapsed_s, r.sensor, r.method, r.energy_j, r.power_w, r.cpu_s,
-            r.rss_bytes, r.devices, tokens, step, r.note, error,
+            r.rss_bytes, r.devices, tokens, step, r.note, error, node, rank,
         )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -185,6 +221,9 @@ class LedgerRun:
     pid: int
     host: str
     meta: Mapping[str, Any]
+    job_id: str | None = None
+    project: str | None = None
+    user_name: str | None = None
 
     @property
     def elapsed_s(self) -> float:
@@ -197,29 +236,38 @@ class LedgerRun:
         return out
 
 
+@dataclass(frozen=True)
+class RunNode:
+    """One node of a run: its ranks and how it ended."""
+
+    node: str
+    host: str
+    ranks: tuple[int, ...]
+    heartbeat_at: float
+    status: str
+    exit_code: int | None
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A project's budget, set once in the ledger (and replaced when set again)."""
+
+    project: str
+    usd: float
+    scenario: str | None
+    set_at: float
+
+
 _RUN_COLUMNS = (
-    "id",
-    "name",
-    "command",
-    "scenario",
-    "started_at",
-    "ended_at",
-    "heartbeat_at",
-    "interval_s",
-    "status",
-    "exit_code",
-    "pid",
-    "host",
-    "meta",
-)
-
-
+    "id", "name", "command", "scenario", "started_at", "ended_at", "heartbeat_at", "interval_s",
+    "status", "exit_code", "pid", "host", "meta", "job_id", "project", "user_name",
+)  # fmt: skip
 #: The samples columns in the order samples() selects them, and which hold text.
 _SAMPLE_COLUMNS = (
     "seq", "t", "elapsed_s", "sensor", "method", "energy_j", "power_w", "cpu_s", "rss_bytes",
-    "devices", "tokens", "step", "note", "error",
+    "devices", "tokens", "step", "note", "error", "node", "rank",
 )  # fmt: skip
-_SAMPLE_TEXT = {"sensor", "method", "note", "error"}
+_SAMPLE_TEXT = {"sensor", "method", "note", "error", "node"}
 _SAMPLE_REQUIRED = {"seq", "t", "elapsed_s", "sensor", "method"}
 
 
@@ -235,40 +283,46 @@ def _alive(pid: int, host: str) -> bool:
     return True
 
 
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class _State:
+    """What opening found: the columns each table has (an old ledger read as it is)."""
+
+    columns: dict[str, set[str]] = field(default_factory=dict)
+
+
 class Ledger:
-    """A ledger file. Each method opens a short transaction, so one object may be shared by a
-    tracker's sampling thread and its owner. ``readonly``: open it read-only (readers); the
-    file must exist. ``check``: also verify the file is not corrupt (``PRAGMA quick_check``:
-    a writer about to start a job does, before the job starts)."""
+    """A ledger: an SQLite file or a PostgreSQL database. Each method is one short transaction
+    on a pooled connection, so one object may be shared by a tracker's sampling thread and its
+    owner. ``readonly``: open it read-only (readers); it must exist. ``check``: also verify an
+    SQLite file is not corrupt (``PRAGMA quick_check``: a writer about to start a job does)."""
 
-    def __init__(self, path: str | Path, *, readonly: bool = False, check: bool = False) -> None:
-        self.path = Path(path)
+    def __init__(self, target: str | Path, *, readonly: bool = False, check: bool = False) -> None:
+        text = str(target)
         self.readonly = readonly
+        self.url: str | None = text if is_url(text) else None
+        self.file: Path | None = None if self.url else Path(target)
+        #: How the ledger is named in messages (a URL without its password).
+        self.path: str = display_url(text) if self.url else str(target)
+        self.backend = "postgresql" if self.url else "sqlite"
         self._immutable = False
-        self._local = threading.local()  # one connection per thread, opened on first use
-        self._check_file()
-        with self._connect() as db:
-            tables = {
-                row[0]: row[1]
-                for row in db.execute("SELECT name, sql FROM sqlite_master WHERE type='table'")
-            }
-            version = int(db.execute("PRAGMA user_version").fetchone()[0])
-            if check:
-                verdict = str(db.execute("PRAGMA quick_check(1)").fetchone()[0])
-                if verdict != "ok":
-                    verdict = " ".join(verdict.replace("*", "").split())
-                    raise LedgerError(f"{self.path} is corrupt (SQLite's check: {verdict[:300]})")
-            self._check_schema(db, tables, version)
-            if not readonly:
-                db.execute("PRAGMA journal_mode=WAL")
-                if not tables:
-                    db.executescript(_SCHEMA)
-                if version != SCHEMA_VERSION:
-                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._pid = os.getpid()
+        self._state = _State()
+        self._lock = threading.Lock()
+        if self.file is not None:
+            self._check_file(self.file)
+        self._engine: Engine = self._make_engine()
+        # pooled connections are closed when the ledger is dropped, not left to the collector
+        weakref.finalize(self, self._engine.dispose)
+        self._prepare(check)
 
-    def _check_file(self) -> None:
+    # ------------------------------------------------------------------ opening
+
+    def _check_file(self, path: Path) -> None:
         """The path is a regular file, or (for a writer) can become one."""
-        path = self.path
         with contextlib.suppress(OSError, RuntimeError):
             real = path.resolve()
             if any(real.is_relative_to(v) for v in _VIRTUAL):
@@ -317,70 +371,203 @@ class Ledger:
                 "written (--ledger)"
             )
 
-    def _check_schema(
-        self, db: sqlite3.Connection, tables: Mapping[str, str], version: int
-    ) -> None:
-        if not tables:
-            if self.readonly:
-                raise LedgerError(f"{self.path} is an empty database, not an aibudget ledger yet")
-            return
-        if version > SCHEMA_VERSION:
-            raise LedgerError(
-                f"{self.path} was written by a newer aibudget (ledger schema {version}; this "
-                f"version knows up to {SCHEMA_VERSION}): upgrade aibudget to read it"
-            )
-        for table, wanted in _TABLES.items():
-            if table not in tables:
-                raise LedgerError(
-                    f"{self.path} is not an aibudget ledger: it has no {table!r} table (its "
-                    f"tables: {', '.join(sorted(tables))}); give --ledger another file"
-                )
-            have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-            missing = [c for c in wanted if c not in have]
-            if missing:
-                raise LedgerError(
-                    f"{self.path} is not an aibudget ledger of a known schema: its {table!r} "
-                    f"table lacks {', '.join(missing)}; give --ledger another file"
-                )
-
-    def _open(self) -> sqlite3.Connection:
+    def _sqlite_connect(self) -> sqlite3.Connection:
+        assert self.file is not None
         if not self.readonly:
-            return sqlite3.connect(self.path, timeout=30.0)
-        uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
-        if self._immutable:
-            return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30.0)
-        try:
-            db = sqlite3.connect(uri, uri=True, timeout=30.0)
-            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            return db
-        except sqlite3.OperationalError:
-            # A WAL ledger in a folder that cannot be written: SQLite cannot make the shared
-            # memory file a reader needs, so it is read as an immutable file (nobody can be
-            # writing it there).
-            self._immutable = True
-            return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30.0)
+            db = sqlite3.connect(self.file, timeout=30.0, check_same_thread=False)
+        else:
+            uri = "file:" + urllib.parse.quote(str(self.file.resolve())) + "?mode=ro"
+            if self._immutable:
+                uri += "&immutable=1"
+            db = sqlite3.connect(uri, uri=True, timeout=30.0, check_same_thread=False)
+            if not self._immutable:
+                try:
+                    db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                except sqlite3.OperationalError:
+                    # A WAL ledger in a folder that cannot be written: SQLite cannot make the
+                    # shared-memory file a reader needs, so it is read as an immutable file
+                    # (nobody can be writing it there).
+                    db.close()
+                    self._immutable = True
+                    return self._sqlite_connect()
+        db.isolation_level = None  # transactions are begun explicitly (below), DDL included
+        db.execute("PRAGMA busy_timeout=30000")
+        if not self.readonly:
+            db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def _make_engine(self) -> Engine:
+        from sqlalchemy import create_engine, event
+        from sqlalchemy.pool import QueuePool
+
+        if self.file is not None:
+            engine = create_engine(
+                "sqlite+pysqlite://",
+                creator=self._sqlite_connect,
+                poolclass=QueuePool,
+                pool_size=4,
+                max_overflow=8,
+            )
+
+            @event.listens_for(engine, "begin")
+            def begin(conn: Connection) -> None:
+                immediate = conn.get_execution_options().get("write", False)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+            return engine
+        assert self.url is not None
+        parts = urllib.parse.urlsplit(self.url)
+        url = urllib.parse.urlunsplit(("postgresql+psycopg", *parts[1:]))
+        options = "-c default_transaction_read_only=on" if self.readonly else ""
+        return create_engine(
+            url,
+            pool_size=4,
+            max_overflow=8,
+            pool_pre_ping=True,
+            connect_args={
+                "connect_timeout": 10,
+                "application_name": "aibudget",
+                **({"options": options} if options else {}),
+            },
+        )
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, write: bool = False) -> Iterator[Connection]:
+        """One transaction (SQLite: ``BEGIN IMMEDIATE`` for a write, so it waits its turn)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if os.getpid() != self._pid:  # a forked child: its own connections
+            self._engine.dispose(close=False)
+            self._pid = os.getpid()
         try:
-            db: sqlite3.Connection | None = getattr(self._local, "db", None)
-            if db is None or getattr(self._local, "pid", None) != os.getpid():
-                db = self._open()
-                db.execute("PRAGMA busy_timeout=30000")
-                if not self.readonly:
-                    db.execute("PRAGMA synchronous=NORMAL")
-                self._local.db, self._local.pid = db, os.getpid()
-            with db:  # one transaction
-                yield db
-        except sqlite3.Error as error:
-            raise LedgerError(f"the ledger {self.path}: {_explain(error)}") from None
+            conn = self._engine.connect()
+        except SQLAlchemyError as error:
+            cause = getattr(error, "orig", None) or error
+            raise LedgerError(f"the ledger {self.path}: {_explain(cause)}") from None
+        try:
+            conn.execution_options(write=write)
+            with conn.begin():
+                yield conn
+        except SQLAlchemyError as error:
+            # A failed write (a full disk) may leave SQLite's transaction open on the raw
+            # connection: it is thrown away, never handed to the next write.
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            cause = getattr(error, "orig", None) or error
+            raise LedgerError(f"the ledger {self.path}: {_explain(cause)}") from None
+        finally:
+            conn.close()
+
+    def _prepare(self, check: bool) -> None:
+        """Check the schema; build or upgrade it (a writer). A writer's check runs in one
+        write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock), so
+        processes opening one new ledger at the same moment build it once, and a migration
+        that fails leaves the ledger as it was."""
+        from sqlalchemy import inspect, text
+
+        with self._tx(write=not self.readonly) as conn:
+            if self.backend == "postgresql" and not self.readonly:
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(724218)")
+            if self.file is not None:
+                version = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+                if version > SCHEMA_VERSION:
+                    raise self._newer(f"schema {version}")
+                if check:
+                    verdict = str(conn.exec_driver_sql("PRAGMA quick_check(1)").scalar())
+                    if verdict != "ok":
+                        verdict = " ".join(verdict.replace("*", "").split())
+                        raise LedgerError(
+                            f"{self.path} is corrupt (SQLite's check: {verdict[:300]})"
+                        )
+            inspector = inspect(conn)
+            tables = set(inspector.get_table_names())
+            revision: str | None = None
+            if "alembic_version" in tables:
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                if revision not in _KNOWN_REVISIONS:
+                    raise self._newer(f"revision {revision}")
+            mine = tables - {"alembic_version"}
+            if not mine:
+                if self.readonly:
+                    raise LedgerError(f"{self.path} is empty, not an aibudget ledger yet")
+                self._create(conn)
+            else:
+                for table, wanted in _LEGACY.items():
+                    if table not in tables:
+                        raise LedgerError(
+                            f"{self.path} is not an aibudget ledger: it has no {table!r} table "
+                            f"(its tables: {', '.join(sorted(tables))}); give --ledger another "
+                            "ledger"
+                        )
+                    have = {c["name"] for c in inspector.get_columns(table)}
+                    missing = [c for c in wanted if c not in have]
+                    if missing:
+                        raise LedgerError(
+                            f"{self.path} is not an aibudget ledger of a known schema: its "
+                            f"{table!r} table lacks {', '.join(missing)}; give --ledger "
+                            "another ledger"
+                        )
+                if revision != _KNOWN_REVISIONS[-1] and not self.readonly:
+                    self._migrate(conn, revision or "legacy")
+            if not self.readonly and self.file is not None:
+                conn.exec_driver_sql(f"PRAGMA user_version={SCHEMA_VERSION}")
+            final = inspect(conn)
+            self._state.columns = {
+                t: {c["name"] for c in final.get_columns(t)} for t in final.get_table_names()
+            }
+        if self.file is not None and not self.readonly:
+            with self._engine.connect() as raw:  # outside a transaction, as SQLite requires
+                driver = raw.connection.driver_connection
+                assert driver is not None
+                driver.execute("PRAGMA journal_mode=WAL")
+
+    def _newer(self, what: str) -> LedgerError:
+        return LedgerError(
+            f"{self.path} was written by a newer aibudget (ledger {what}; this version knows "
+            f"up to revision {_KNOWN_REVISIONS[-1]}): upgrade aibudget to use it"
+        )
+
+    def _create(self, conn: Connection) -> None:
+        """A new ledger: the current tables, stamped with the head revision (what Alembic's
+        upgrade from nothing builds, as a test checks, without importing Alembic)."""
+        from sqlalchemy import text
+
+        from aibudget.tracking import schema
+
+        schema.METADATA.create_all(conn)
+        conn.execute(
+            text(
+                "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+            )
+        )
+        conn.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": schema.HEAD})
+
+    def _migrate(self, conn: Connection, revision: str | None) -> None:
+        """Alembic's upgrade to the head revision, on this connection and transaction. A
+        first-version ledger without a version table is stamped 0001 first."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        config.attributes["connection"] = conn
+        if revision == "legacy":
+            command.stamp(config, "0001")
+        command.upgrade(config, "head")
 
     def close(self) -> None:
-        """Close this thread's connection (others close when their thread ends)."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        """Return every pooled connection (a later call opens new ones)."""
+        self._engine.dispose()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _has(self, table: str, column: str) -> bool:
+        return column in self._state.columns.get(table, set())
+
+    def _select(self, table: str, columns: Sequence[str]) -> str:
+        """The columns as a select list, with NULL for those an old ledger lacks."""
+        return ", ".join(c if self._has(table, c) else f"NULL AS {c}" for c in columns)
 
     # ------------------------------------------------------------------ writing
 
@@ -394,77 +581,211 @@ class Ledger:
         meta: Mapping[str, Any],
         pid: int | None = None,
         started_at: float | None = None,
-    ) -> None:
-        now = time.time()
-        started = now if started_at is None else started_at
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO runs (id, name, command, scenario, started_at, heartbeat_at, "
-                "interval_s, status, pid, host, meta) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-                (
-                    run_id,
-                    name,
-                    command,
-                    scenario,
-                    started,
-                    now,
-                    interval_s,
-                    pid or os.getpid(),
-                    socket.gethostname(),
-                    json.dumps(dict(meta)),
-                ),
-            )
+        *,
+        job_id: str | None = None,
+        project: str | None = None,
+        user_name: str | None = None,
+        host: str | None = None,
+        if_new: bool = False,
+    ) -> bool:
+        """Record a run as ``running``. ``if_new``: a run already there is left as it is (the
+        nodes of one job each announce it); returns whether the row was written."""
+        from aibudget.tracking import schema
 
-    def append(self, run_id: str, samples: Sequence[Sample]) -> None:
-        """Append samples and refresh the run's heartbeat, in one transaction."""
-        with self._connect() as db:
-            db.executemany(
-                "INSERT INTO samples (run_id, seq, t, elapsed_s, sensor, method, energy_j, "
-                "power_w, cpu_s, rss_bytes, devices, tokens, step, note, error) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        run_id,
-                        s.seq,
-                        s.t,
-                        s.elapsed_s,
-                        s.sensor,
-                        s.method,
-                        s.energy_j,
-                        s.power_w,
-                        s.cpu_s,
-                        s.rss_bytes,
-                        s.devices,
-                        s.tokens,
-                        s.step,
-                        s.note,
-                        s.error,
-                    )
-                    for s in samples
-                ],
+        now = time.time()
+        row = {
+            "id": run_id,
+            "name": name,
+            "command": command,
+            "scenario": scenario,
+            "started_at": now if started_at is None else started_at,
+            "heartbeat_at": now,
+            "interval_s": interval_s,
+            "status": "running",
+            "pid": pid or os.getpid(),
+            "host": host or socket.gethostname(),
+            "meta": json.dumps(dict(meta)),
+            "job_id": job_id,
+            "project": project,
+            "user_name": user_name,
+        }
+        with self._tx(write=True) as conn:
+            statement = self._insert(schema.runs, if_new)
+            return bool(conn.execute(statement, [row]).rowcount)
+
+    def _insert(self, table: Any, ignore_duplicates: bool) -> Any:
+        if not ignore_duplicates:
+            return table.insert()
+        if self.backend == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+
+    def append(
+        self, run_id: str, samples: Sequence[Sample], *, ignore_duplicates: bool = False
+    ) -> int:
+        """Append samples and refresh the run's heartbeat, in one transaction. With
+        ``ignore_duplicates`` a sample already stored (same run, node, seq) is skipped, so a
+        batch sent again changes nothing; returns how many rows were new."""
+        from sqlalchemy import update
+
+        from aibudget.tracking import schema
+
+        if not samples:
+            return 0
+        rows = [{"run_id": run_id, **s.to_dict()} for s in samples]
+        with self._tx(write=True) as conn:
+            if ignore_duplicates:  # the rows actually inserted come back
+                statement = self._insert(schema.samples, True).returning(schema.samples.c.seq)
+                added = len(conn.execute(statement, rows).all())
+            else:
+                conn.execute(schema.samples.insert(), rows)
+                added = len(rows)
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.id == run_id)
+                .values(heartbeat_at=max(time.time(), max(s.t for s in samples)))
             )
-            db.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), run_id))
+        return added
 
     def end_run(self, run_id: str, status: str, exit_code: int | None = None) -> None:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
+        from sqlalchemy import update
+
+        from aibudget.tracking import schema
+
         now = time.time()
-        with self._connect() as db:
-            db.execute(
-                "UPDATE runs SET status = ?, exit_code = ?, ended_at = ?, heartbeat_at = ? "
-                "WHERE id = ?",
-                (status, exit_code, now, now, run_id),
+        with self._tx(write=True) as conn:
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.id == run_id)
+                .values(status=status, exit_code=exit_code, ended_at=now, heartbeat_at=now)
             )
+
+    def update_meta(self, run_id: str, meta: Mapping[str, Any]) -> None:
+        """Replace a run's metadata (the tracker adds what it learns once the job started)."""
+        from sqlalchemy import update
+
+        from aibudget.tracking import schema
+
+        with self._tx(write=True) as conn:
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.id == run_id)
+                .values(meta=json.dumps(dict(meta)))
+            )
+
+    def record_node(
+        self,
+        run_id: str,
+        node: str,
+        host: str,
+        ranks: Sequence[int],
+        status: str = "running",
+        exit_code: int | None = None,
+        devices: Sequence[str] = (),
+    ) -> None:
+        """A node of the run, its ranks and its GPUs by UUID (each UUID once per run)."""
+        from sqlalchemy import delete
+
+        from aibudget.tracking import schema
+
+        with self._tx(write=True) as conn:
+            conn.execute(
+                delete(schema.run_nodes).where(
+                    (schema.run_nodes.c.run_id == run_id) & (schema.run_nodes.c.node == node)
+                )
+            )
+            conn.execute(
+                schema.run_nodes.insert(),
+                [
+                    {
+                        "run_id": run_id,
+                        "node": node,
+                        "host": host,
+                        "ranks": json.dumps(sorted(set(ranks))),
+                        "heartbeat_at": time.time(),
+                        "status": status,
+                        "exit_code": exit_code,
+                    }
+                ],
+            )
+            if devices:
+                conn.execute(
+                    self._insert(schema.run_devices, True),
+                    [{"run_id": run_id, "uuid": u, "node": node} for u in devices],
+                )
+
+    def set_budget(self, project: str, usd: float, scenario: str | None = None) -> None:
+        if not (math.isfinite(usd) and usd > 0):
+            raise LedgerError(f"a budget is a positive number of US dollars, not {usd!r}")
+        from sqlalchemy import delete
+
+        from aibudget.tracking import schema
+
+        with self._tx(write=True) as conn:
+            conn.execute(delete(schema.budgets).where(schema.budgets.c.project == project))
+            conn.execute(
+                schema.budgets.insert(),
+                [{"project": project, "usd": usd, "scenario": scenario, "set_at": time.time()}],
+            )
+
+    def add_token(self, scope: str) -> str:
+        """A new ingest token for ``scope`` (a team or project); only its hash is stored, so
+        this is the one time it can be shown."""
+        from aibudget.tracking import schema
+
+        token = "abt_" + secrets.token_urlsafe(32)
+        with self._tx(write=True) as conn:
+            conn.execute(
+                schema.ingest_tokens.insert(),
+                [{"token_hash": hash_token(token), "scope": scope, "created_at": time.time()}],
+            )
+        return token
 
     # ------------------------------------------------------------------ reading
 
+    def token_scope(self, token: str) -> str | None:
+        """The scope a token was issued for, or None for a token the ledger never issued."""
+        if not self._has("ingest_tokens", "token_hash"):
+            return None
+        from sqlalchemy import select
+
+        from aibudget.tracking import schema
+
+        with self._tx() as conn:
+            scope = conn.execute(
+                select(schema.ingest_tokens.c.scope).where(
+                    schema.ingest_tokens.c.token_hash == hash_token(token)
+                )
+            ).scalar()
+        return None if scope is None else str(scope)
+
+    def budgets(self) -> dict[str, Budget]:
+        if not self._has("budgets", "project"):
+            return {}
+        from sqlalchemy import text
+
+        with self._tx() as conn:
+            rows = conn.execute(text("SELECT project, usd, scenario, set_at FROM budgets")).all()
+        return {r[0]: Budget(r[0], float(r[1]), r[2], float(r[3])) for r in rows}
+
     def runs(self) -> list[LedgerRun]:
-        """Every run, newest first, a dead ``running`` run shown (and recorded) as killed."""
-        with self._connect() as db:
-            rows = db.execute(
-                f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs ORDER BY started_at DESC"
-            ).fetchall()
+        """Every run, newest first, a dead ``running`` run shown (and, by a writer, recorded)
+        as killed."""
+        from sqlalchemy import text
+
+        with self._tx() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT {self._select('runs', _RUN_COLUMNS)} FROM runs "
+                    "ORDER BY started_at DESC"
+                )
+            ).all()
         out = []
         now = time.time()
         for row in rows:
@@ -502,7 +823,7 @@ class Ledger:
             if (
                 isinstance(value, bool)
                 or not isinstance(value, int | float)
-                or not (math.isfinite(value))
+                or not math.isfinite(value)
             ):
                 raise LedgerError(
                     f"{self.path}: run {run_id!r} has {column} = {value!r}, not a finite number"
@@ -516,28 +837,31 @@ class Ledger:
             # the run is still shown: its metadata alone is unreadable, and says so
             meta = {"unreadable_meta": f"not a JSON object: {str(raw)[:200]!r}"}
         fields["meta"] = meta
+        for column in ("job_id", "project", "user_name", "scenario"):
+            if fields[column] is not None and not isinstance(fields[column], str):
+                fields[column] = str(fields[column])
         return LedgerRun(**fields)
 
-    def update_meta(self, run_id: str, meta: Mapping[str, Any]) -> None:
-        """Replace a run's metadata (the tracker adds what it learns once the job started)."""
-        with self._connect() as db:
-            db.execute("UPDATE runs SET meta = ? WHERE id = ?", (json.dumps(dict(meta)), run_id))
-
     def end_run_as_killed(self, run: LedgerRun) -> None:
-        with self._connect() as db:
-            db.execute(
-                "UPDATE runs SET status = 'killed', ended_at = heartbeat_at "
-                "WHERE id = ? AND status = 'running'",
-                (run.id,),
+        from sqlalchemy import text
+
+        with self._tx(write=True) as conn:
+            conn.execute(
+                text(
+                    "UPDATE runs SET status = 'killed', ended_at = heartbeat_at "
+                    "WHERE id = :id AND status = 'running'"
+                ),
+                {"id": run.id},
             )
 
     def run(self, run_id: str) -> LedgerRun:
-        """A run by id, or by a unique prefix of its id or its name."""
+        """A run by id, or by a unique prefix of its id, its name or its scheduler job id."""
         runs = self.runs()
         for match in (
             [r for r in runs if r.id == run_id],
             [r for r in runs if r.id.startswith(run_id)],
             [r for r in runs if r.name == run_id],
+            [r for r in runs if r.job_id == run_id],
         ):
             if len(match) == 1:
                 return match[0]
@@ -554,43 +878,95 @@ class Ledger:
         )
 
     def samples(self, run_id: str) -> list[Sample]:
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT seq, t, elapsed_s, sensor, method, energy_j, power_w, cpu_s, rss_bytes, "
-                "devices, tokens, step, note, error FROM samples WHERE run_id = ? ORDER BY seq",
-                (run_id,),
-            ).fetchall()
+        """The run's samples, node by node, each node's in sequence."""
+        from sqlalchemy import text
+
+        with self._tx() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT {self._select('samples', _SAMPLE_COLUMNS)} FROM samples "
+                    "WHERE run_id = :id ORDER BY "
+                    + ("node, seq" if self._has("samples", "node") else "seq")
+                ),
+                {"id": run_id},
+            ).all()
         out = []
         for row in rows:
-            for name, value in zip(_SAMPLE_COLUMNS, row, strict=True):
+            values = list(row)
+            for i, (name, value) in enumerate(zip(_SAMPLE_COLUMNS, values, strict=True)):
                 if value is None and name not in _SAMPLE_REQUIRED:
+                    if name in ("note", "error", "node"):
+                        values[i] = ""
                     continue
                 if name in _SAMPLE_TEXT:
                     ok = isinstance(value, str)
                 else:
-                    ok = isinstance(value, int | float) and math.isfinite(value)
+                    ok = (
+                        isinstance(value, int | float)
+                        and not isinstance(value, bool)
+                        and math.isfinite(value)
+                    )
                 if not ok:
                     kind = "text" if name in _SAMPLE_TEXT else "a finite number"
                     raise LedgerError(
                         f"{self.path}: sample {row[0]!r} of run {run_id!r} has {name} = "
                         f"{value!r}, not {kind}"
                     )
-            out.append(Sample(*row))
+            out.append(Sample(*values))
         return out
 
+    def nodes(self, run_id: str) -> list[RunNode]:
+        if not self._has("run_nodes", "node"):
+            return []
+        from sqlalchemy import text
+
+        with self._tx() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT node, host, ranks, heartbeat_at, status, exit_code FROM run_nodes "
+                    "WHERE run_id = :id ORDER BY node"
+                ),
+                {"id": run_id},
+            ).all()
+        out = []
+        for node, host, ranks, heartbeat, status, code in rows:
+            try:
+                parsed = tuple(int(r) for r in json.loads(ranks))
+            except (ValueError, TypeError):
+                parsed = ()
+            out.append(RunNode(node, host, parsed, float(heartbeat), status, code))
+        return out
+
+    def devices(self, run_id: str) -> list[str]:
+        """The accelerators the run used, by UUID, each once."""
+        if not self._has("run_devices", "uuid"):
+            return []
+        from sqlalchemy import text
+
+        with self._tx() as conn:
+            rows = conn.execute(
+                text("SELECT uuid FROM run_devices WHERE run_id = :id ORDER BY uuid"),
+                {"id": run_id},
+            ).all()
+        return [r[0] for r in rows]
+
     def integrity(self) -> str:
-        with self._connect() as db:
-            return str(db.execute("PRAGMA integrity_check").fetchone()[0])
+        """SQLite's ``PRAGMA integrity_check`` (``ok``); PostgreSQL keeps its own."""
+        if self.backend != "sqlite":
+            return "ok"
+        with self._tx() as conn:
+            return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
 
 
 def open_ledger(
-    path: str | Path | None = None, *, readonly: bool = False, check: bool = False
+    target: str | Path | None = None, *, readonly: bool = False, check: bool = False
 ) -> Ledger:
-    """The ledger at ``path`` (default: :func:`default_path`), created if missing unless
-    ``readonly``. Raises :class:`LedgerError` with the reason it cannot be used."""
-    target = Path(path) if path is not None else default_path()
-    return Ledger(target, readonly=readonly, check=check)
+    """The ledger at ``target``: a path or a ``postgresql://`` URL (default:
+    ``$AIBUDGET_LEDGER``, else :func:`default_path`), created if missing unless ``readonly``.
+    Raises :class:`LedgerError` with the reason it cannot be used."""
+    chosen = str(target) if target is not None else default_target()
+    return Ledger(chosen, readonly=readonly, check=check)
 
 
 def export_rows(samples: Iterable[Sample]) -> list[dict[str, Any]]:
-    return [dict(s.__dict__) for s in samples]
+    return [s.to_dict() for s in samples]
