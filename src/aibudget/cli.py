@@ -384,9 +384,23 @@ def serve(
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=64, help="Processes serving requests.")
     ] = 1,
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger",
+            help="The team ledger nodes' batches are written to (POST /api/ingest) and "
+            "/metrics reads: a path or postgresql://user@host/db. Default: $AIBUDGET_LEDGER.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web planner at / and the JSON API under /api (OpenAPI docs at /docs)."""
     import uvicorn
+
+    if ledger is not None:
+        from aibudget.tracking.ledger import refuse_password_in_url
+
+        refuse_password_in_url(ledger)
+        os.environ["AIBUDGET_LEDGER"] = ledger  # the workers open it
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         _stderr().print(
@@ -441,14 +455,49 @@ def track(
     interval: Annotated[
         float, typer.Option("--interval", min=0.05, help="Seconds between samples.")
     ] = 5.0,
+    forward: Annotated[
+        str | None,
+        typer.Option(
+            "--forward",
+            help="A team server (aibudget serve) to forward the samples to, e.g. "
+            "http://ledger.internal:8000; the ledger is then this node's spool. The token comes "
+            "from $AIBUDGET_INGEST_TOKEN.",
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="The project the run is charged to ($AIBUDGET_PROJECT)."),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on 127.0.0.1."
+        ),
+    ] = None,
 ) -> None:
     """Run a command and track its whole process tree: aibudget track -- python train.py.
     Exits with the command's exit code."""
     from aibudget.tracking.command import run_command, write_failure
 
-    code, tracker = run_command(ctx.args, name, scenario, _ledger_target(ledger), interval)
+    code, tracker = run_command(
+        ctx.args,
+        name,
+        scenario,
+        _ledger_target(ledger),
+        interval,
+        forward=forward,
+        token=os.environ.get("AIBUDGET_INGEST_TOKEN"),
+        metrics_port=metrics_port,
+        project=project,
+    )
     err = _stderr()
     failure = write_failure(tracker)
+    if tracker.forwarder is not None:
+        from aibudget.tracking.spool import forwarding_failure
+
+        failure = failure or forwarding_failure(
+            tracker.forwarder.result, tracker.forwarder.url, tracker.ledger.path
+        )
     if failure is not None:
         err.print(f"[bold red]error:[/] {failure}", highlight=False, markup=True, soft_wrap=True)
     else:
@@ -555,6 +604,47 @@ def ledger_export(
     writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["seq"])
     writer.writeheader()
     writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+
+
+@ledger_app.command("push")
+@_reports_errors
+def ledger_push(
+    spool: Annotated[str, typer.Option("--spool", help="The node's spool (an SQLite ledger).")],
+    to: Annotated[str, typer.Option("--to", help="The team server, e.g. http://host:8000.")],
+) -> None:
+    """Send a spool's samples to a team server (each stored once, however often sent); the
+    token comes from $AIBUDGET_INGEST_TOKEN."""
+    from aibudget.tracking.ledger import open_ledger
+    from aibudget.tracking.spool import Forwarder
+
+    token = os.environ.get("AIBUDGET_INGEST_TOKEN")
+    if not token:
+        raise AibudgetError("set AIBUDGET_INGEST_TOKEN to an ingest token of the server's")
+    result = Forwarder(open_ledger(spool, readonly=True), to, token).push()
+    _stderr().print(
+        f"sent {result.sent} samples to {to}: {result.stored} new, "
+        f"{result.sent - result.stored} already there",
+        highlight=False,
+    )
+    if result.error:
+        raise AibudgetError(f"{result.error}; {result.pending} samples not sent, kept in {spool}")
+
+
+token_app = typer.Typer(help="Ingest tokens of a team ledger.", no_args_is_help=True)
+ledger_app.add_typer(token_app, name="token")
+
+
+@token_app.command("add")
+@_reports_errors
+def token_add(
+    scope: Annotated[str, typer.Argument(help="A project the token may write, or * for any.")],
+    ledger: LedgerOption = None,
+) -> None:
+    """A new ingest token for nodes forwarding to `aibudget serve` (printed once: only its
+    hash is stored)."""
+    from aibudget.tracking.ledger import open_ledger
+
+    typer.echo(open_ledger(_ledger_target(ledger)).add_token(scope))
 
 
 @ledger_app.command("compare")

@@ -86,6 +86,25 @@ def _by_sensor(samples: Sequence[Sample]) -> dict[str, list[Sample]]:
     return out
 
 
+def _streams(samples: Sequence[Sample]) -> dict[str, list[Sample]]:
+    """The samples of each process of the run (its node and rank), in order."""
+    out: dict[str, list[Sample]] = defaultdict(list)
+    for s in samples:
+        out[s.node].append(s)
+    return out
+
+
+def _total(
+    samples: Sequence[Sample], sensor: str, attribute: str, from_zero: bool = False
+) -> float:
+    """The sum over the run's processes of each one's counter increase: every node counts
+    its own readings, never another's."""
+    total = 0.0
+    for rows in _streams(samples).values():
+        total += _increase(_by_sensor(rows).get(sensor, []), attribute, from_zero)
+    return total
+
+
 def _increase(samples: Sequence[Sample], attribute: str, from_zero: bool = False) -> float:
     """The counter's increase over the run; ``from_zero``: the counter started with the job,
     so its last value is the whole of it."""
@@ -132,7 +151,7 @@ def actuals(ledger: Ledger, run_id: str, scenario: Scenario | None = None) -> Ac
     methods: dict[str, str] = {"wall clock": "monotonic clock"}
     process = sensors.get("process", [])
     whole_process = run.meta.get("cpu_counted_from") == "process start"
-    cpu_s = _increase(process, "cpu_s", whole_process)
+    cpu_s = _total(samples, "process", "cpu_s", whole_process)
     if process:
         methods["cpu"] = process[-1].method
     energy_j = 0.0
@@ -142,10 +161,16 @@ def actuals(ledger: Ledger, run_id: str, scenario: Scenario | None = None) -> Ac
         if name == "cpu-model" and sensors.get("rapl"):
             continue  # measured CPU energy replaces the model
         if rows:
-            energy_j += _increase(rows, "energy_j", whole_process and name == "cpu-model")
+            energy_j += _total(samples, name, "energy_j", whole_process and name == "cpu-model")
             methods[f"energy ({name})"] = rows[-1].method
-            if name == "nvml":
-                gpus = max(s.devices or 0 for s in rows)
+            if name == "nvml":  # each process's GPUs (their locks let each be measured once)
+                gpus = sum(
+                    max((s.devices or 0 for s in _by_sensor(stream).get("nvml", [])), default=0)
+                    for stream in _streams(samples).values()
+                )
+    uuids = ledger.devices(run.id)
+    if uuids:
+        gpus = len(uuids)  # counted once by UUID, however many processes saw each
     elapsed = max((s.elapsed_s for s in samples), default=0.0)
     chip_hours = gpus * elapsed / SECONDS_PER_HOUR
     progress = [s for s in samples if s.tokens is not None]

@@ -39,7 +39,7 @@ from typing import Any
 
 from aibudget._errors import AibudgetError
 from aibudget.tracking.ledger import Ledger, open_ledger
-from aibudget.tracking.sensors import ProcessSensor, available_sensors
+from aibudget.tracking.sensors import ProcessSensor, available_sensors, elect_node_sampler
 from aibudget.tracking.tracker import DEFAULT_INTERVAL_S, Tracker
 
 __all__ = ["run_command", "write_failure"]
@@ -74,12 +74,24 @@ def run_command(
     scenario: str | None = None,
     ledger: str | Path | None = None,
     interval_s: float = DEFAULT_INTERVAL_S,
+    *,
+    forward: str | None = None,
+    token: str | None = None,
+    metrics_port: int | None = None,
+    project: str | None = None,
 ) -> tuple[int, Tracker]:
     """Run ``argv`` under a tracker; return its exit code and the tracker. Raises
-    :class:`~aibudget.AibudgetError` (the job not started) when the ledger cannot record it."""
+    :class:`~aibudget.AibudgetError` (the job not started) when the ledger cannot record it.
+    ``forward``: a team server's URL the ledger (then a node's spool) is forwarded to, with
+    ``token``; ``metrics_port``: serve the run's counters to Prometheus on 127.0.0.1."""
     if not argv:
         raise AibudgetError(
             "give the command to track after --, e.g. aibudget track -- python train.py"
+        )
+    if forward is not None and not token:
+        raise AibudgetError(
+            "--forward needs an ingest token in AIBUDGET_INGEST_TOKEN (from the server's "
+            "`aibudget ledger token add SCOPE`); it is never taken from the command line"
         )
     book: Ledger = open_ledger(ledger, check=True)
     tracker = Tracker(
@@ -91,27 +103,47 @@ def run_command(
         command=shlex.join(argv),
         meta={"cpu_counted_from": "process start"},  # the command's whole life is the job
         handle_signals=False,
+        project=project,
     )
     began = time.monotonic()
     tracker.record(since=began)  # the proof it can be recorded, before the job starts
+    metrics_server: Any = None
+    if metrics_port is not None:  # a port in use is an error before the job starts
+        try:
+            metrics_server = _serve_metrics(tracker, metrics_port)
+        except AibudgetError:
+            with contextlib.suppress(AibudgetError):
+                book.end_run(tracker.id, "failed", None)
+            raise
     try:
         child = subprocess.Popen(list(argv), preexec_fn=_die_with_parent(os.getpid()))
     except (OSError, subprocess.SubprocessError) as error:
         with contextlib.suppress(AibudgetError):
             book.end_run(tracker.id, "failed", 127)
+        if metrics_server is not None:
+            metrics_server.shutdown()
         book.close()
         reason = getattr(error, "strerror", None) or error
         raise AibudgetError(f"cannot run {argv[0]!r}: {reason}") from None
     previous: dict[int, Any] = {}
+    node_lock: Any = None
 
-    def forward(signum: int, frame: FrameType | None) -> None:
+    def pass_on(signum: int, frame: FrameType | None) -> None:
         child.send_signal(signum)
 
     for signum in FORWARDED:
-        previous[signum] = signal.signal(signum, forward)
+        previous[signum] = signal.signal(signum, pass_on)
     try:
-        tracker.attach(child.pid, available_sensors(child.pid))
+        # one process of a multi-process job per node measures the node's CPU energy
+        node_lock = elect_node_sampler(tracker.id) if tracker.where.run_id else None
+        node_sensors = tracker.where.run_id is None or node_lock is not None
+        tracker.attach(child.pid, available_sensors(child.pid, node_sensors=node_sensors))
         tracker.start(since=began)
+        if forward is not None:
+            from aibudget.tracking.spool import Forwarder
+
+            tracker.forwarder = Forwarder(book, forward, token or "", interval_s).start()
+
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         for sensor in tracker.sensors:
@@ -124,9 +156,15 @@ def run_command(
             tracker.stop("killed", code)
         else:
             tracker.stop("failed", code)
+        if tracker.forwarder is not None:
+            tracker.forwarder.stop()
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
         for forwarded, handler in previous.items():
             signal.signal(forwarded, handler)
+        if node_lock is not None:
+            node_lock.release()
         book.close()
     return (128 - code if code < 0 else code), tracker
 
@@ -146,3 +184,33 @@ def write_failure(tracker: Tracker) -> str | None:
         f"({tracker.write_error.removeprefix(f'the ledger {tracker.ledger.path}: ')}): {lost}; "
         f"the {tracker.written} samples written before are intact"
     )
+
+
+def _serve_metrics(tracker: Tracker, port: int) -> Any:
+    """Prometheus's exposition of this run's counters on 127.0.0.1:``port`` (read from the
+    ledger at each scrape: what is recorded is what is exported)."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from aibudget.tracking.actuals import _pricing
+    from aibudget.tracking.metrics import _families, series_of
+
+    class _Collector:
+        def collect(self) -> Any:
+            book = tracker.ledger
+            devices = {n.node: book.devices(tracker.id, n.node) for n in book.nodes(tracker.id)}
+            series = series_of(
+                tracker.where.job_id or tracker.id,
+                book.samples(tracker.id),
+                devices,
+                _pricing(None),
+                from_zero_cpu=True,
+            )
+            return _families(series)
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector())
+    try:
+        server, _thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    except OSError as error:
+        raise AibudgetError(f"--metrics-port {port}: {error.strerror or error}") from None
+    return server

@@ -690,16 +690,16 @@ class Ledger:
         devices: Sequence[str] = (),
     ) -> None:
         """A node of the run, its ranks and its GPUs by UUID (each UUID once per run)."""
-        from sqlalchemy import delete
+        from sqlalchemy import delete, select
 
         from aibudget.tracking import schema
 
+        where = (schema.run_nodes.c.run_id == run_id) & (schema.run_nodes.c.node == node)
         with self._tx(write=True) as conn:
-            conn.execute(
-                delete(schema.run_nodes).where(
-                    (schema.run_nodes.c.run_id == run_id) & (schema.run_nodes.c.node == node)
-                )
-            )
+            known = conn.execute(select(schema.run_nodes.c.ranks).where(where)).scalar()
+            with contextlib.suppress(ValueError, TypeError):
+                ranks = [*ranks, *(int(r) for r in json.loads(known or "[]"))]
+            conn.execute(delete(schema.run_nodes).where(where))
             conn.execute(
                 schema.run_nodes.insert(),
                 [
@@ -718,6 +718,37 @@ class Ledger:
                 conn.execute(
                     self._insert(schema.run_devices, True),
                     [{"run_id": run_id, "uuid": u, "node": node} for u in devices],
+                )
+
+    def end_node(self, run_id: str, node: str, status: str, exit_code: int | None) -> None:
+        """One node (stream) of a run ended; the run ends with its last node, with the worst
+        of their statuses (failed, then killed, then finished) and the first non-zero code."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}")
+        from sqlalchemy import select, update
+
+        from aibudget.tracking import schema
+
+        nodes = schema.run_nodes
+        with self._tx(write=True) as conn:
+            conn.execute(
+                update(nodes)
+                .where((nodes.c.run_id == run_id) & (nodes.c.node == node))
+                .values(status=status, exit_code=exit_code, heartbeat_at=time.time())
+            )
+            rows = conn.execute(
+                select(nodes.c.status, nodes.c.exit_code).where(nodes.c.run_id == run_id)
+            ).all()
+            if rows and all(r[0] != "running" for r in rows):
+                worst = next(
+                    (s for s in ("failed", "killed") if any(r[0] == s for r in rows)), "finished"
+                )
+                code = next((r[1] for r in rows if r[1]), 0 if worst == "finished" else None)
+                now = time.time()
+                conn.execute(
+                    update(schema.runs)
+                    .where(schema.runs.c.id == run_id)
+                    .values(status=worst, exit_code=code, ended_at=now, heartbeat_at=now)
                 )
 
     def set_budget(self, project: str, usd: float, scenario: str | None = None) -> None:
@@ -937,17 +968,17 @@ class Ledger:
             out.append(RunNode(node, host, parsed, float(heartbeat), status, code))
         return out
 
-    def devices(self, run_id: str) -> list[str]:
-        """The accelerators the run used, by UUID, each once."""
+    def devices(self, run_id: str, node: str | None = None) -> list[str]:
+        """The accelerators the run used (``node``: that node's), by UUID, each once."""
         if not self._has("run_devices", "uuid"):
             return []
         from sqlalchemy import text
 
+        query = "SELECT uuid FROM run_devices WHERE run_id = :id"
+        if node is not None:
+            query += " AND node = :node"
         with self._tx() as conn:
-            rows = conn.execute(
-                text("SELECT uuid FROM run_devices WHERE run_id = :id ORDER BY uuid"),
-                {"id": run_id},
-            ).all()
+            rows = conn.execute(text(query + " ORDER BY uuid"), {"id": run_id, "node": node}).all()
         return [r[0] for r in rows]
 
     def integrity(self) -> str:

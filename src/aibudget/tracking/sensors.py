@@ -537,24 +537,83 @@ class FailedSensor:
         return None
 
 
-def available_sensors(pid: int | None = None, lock_dir: Path | None = None) -> list[Sensor]:
+class ReplayNvml:
+    """NVML's functions answered from a recorded description of a node's GPUs (a JSON file:
+    ``{"uuids": [...], "watts": 300}``): each GPU draws that power, so its energy counter (mJ)
+    grows with the clock. For the simulated multi-node tests (no GPU on the machine), selected
+    with ``AIBUDGET_NVML_REPLAY=file.json``; the method of every reading says it is a replay."""
+
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.monotonic) -> None:
+        import json
+
+        spec = json.loads(Path(path).read_text())
+        self.uuids = [str(u) for u in spec["uuids"]]
+        self.watts = float(spec.get("watts", 300.0))
+        self.clock = clock
+        self.start = clock()
+
+    def nvmlInit(self) -> None:  # noqa: N802 - NVML's names
+        return None
+
+    def nvmlShutdown(self) -> None:  # noqa: N802
+        return None
+
+    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
+        return len(self.uuids)
+
+    def nvmlDeviceGetHandleByIndex(self, i: int) -> int:  # noqa: N802
+        return i
+
+    def nvmlDeviceGetUUID(self, handle: int) -> str:  # noqa: N802
+        return self.uuids[handle]
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle: int) -> float:  # noqa: N802
+        return (self.clock() - self.start) * self.watts * 1000.0
+
+    def nvmlDeviceGetPowerUsage(self, handle: int) -> float:  # noqa: N802
+        return self.watts * 1000.0
+
+
+def available_sensors(
+    pid: int | None = None, lock_dir: Path | None = None, node_sensors: bool = True
+) -> list[Sensor]:
     """The sensors this machine offers for the process tree of ``pid``: the process tree always;
-    RAPL where readable, else the CPU model; NVML where a GPU and the nvidia-ml-py package are
-    present."""
+    RAPL where readable, else the CPU model (``node_sensors``: this process measures the node's
+    CPU, one per node); NVML where a GPU and the nvidia-ml-py package are present."""
     from aibudget import catalog
 
     process = ProcessSensor(pid)
     sensors: list[Sensor] = [process]
-    try:
-        sensors.append(RaplSensor())
-    except OSError:
-        row = catalog.constant("cpu_w_per_core")
-        sensors.append(CpuModelSensor(process, row.value, row.source_url))
+    if node_sensors:
+        try:
+            sensors.append(RaplSensor())
+        except OSError:
+            row = catalog.constant("cpu_w_per_core")
+            sensors.append(CpuModelSensor(process, row.value, row.source_url))
     try:
         kwargs: dict[str, Any] = {} if lock_dir is None else {"lock_dir": lock_dir}
-        sensors.append(NvmlSensor(**kwargs))
+        replay = os.environ.get("AIBUDGET_NVML_REPLAY")
+        if replay:
+            kwargs["nvml"] = ReplayNvml(replay)
+        sensor = NvmlSensor(**kwargs)
+        if replay:
+            sensor.method += " (replayed from " + Path(replay).name + ")"
+        sensors.append(sensor)
     except UnsafeLockError as error:  # GPUs present, but their locks cannot be trusted
         sensors.append(FailedSensor("nvml", str(error)))
     except Exception:  # no GPU, or no nvidia-ml-py: nothing to measure
         pass
     return sensors
+
+
+def elect_node_sampler(name: str, lock_dir: Path | None = None) -> Any | None:
+    """Try to become the one process of job ``name`` on this node that measures the node's
+    own sensors (CPU energy): the holder of a lock file beside the GPUs' locks. Returns the
+    held lock (keep it while sampling; ``release()`` at the end), or None when another process
+    of the job on this node holds it (or the lock directory cannot be trusted)."""
+    directory = lock_dir or gpu_lock_dir()
+    try:
+        _private_dir(directory)
+        return _GpuLock(directory, f"node-{name}")
+    except OSError:
+        return None

@@ -26,8 +26,9 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, ParamSpec, TypeVar
 
+from aibudget.tracking.cluster import Placement, placement
 from aibudget.tracking.ledger import Ledger, Sample, open_ledger
-from aibudget.tracking.sensors import Reading, Sensor, available_sensors
+from aibudget.tracking.sensors import NvmlSensor, Reading, Sensor, available_sensors
 
 __all__ = ["DEFAULT_INTERVAL_S", "Tracker", "track"]
 
@@ -57,6 +58,9 @@ class Tracker:
         command: str = "",
         meta: dict[str, Any] | None = None,
         handle_signals: bool = True,
+        where: Placement | None = None,
+        project: str | None = None,
+        all_ranks_progress: bool = False,
     ) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
@@ -70,7 +74,13 @@ class Tracker:
         self.command = command
         self.meta = dict(meta or {})
         self.handle_signals = handle_signals
-        self.id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        #: Where this process sits in its job (Slurm, torchrun, MPI), from the environment.
+        self.where = where if where is not None else placement()
+        self.project = project or os.environ.get("AIBUDGET_PROJECT") or None
+        self.all_ranks_progress = all_ranks_progress
+        #: One run for every process of a job: the scheduler's job names it.
+        self.id = self.where.run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        self.stream = self.where.stream
         self._buffer: list[Sample] = []
         self._lock = threading.Lock()
         self._seq = 0
@@ -90,6 +100,8 @@ class Tracker:
         self.written = 0
         self.unwritten = 0
         self.end_recorded = False
+        #: The spool's forwarder to a team server, when the run is forwarded.
+        self.forwarder: Any = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -106,6 +118,8 @@ class Tracker:
         if self._recorded:
             return self
         self.meta.setdefault("argv", sys.argv[:])
+        if self.where.scheduler:
+            self.meta.setdefault("placement", self.where.to_dict())
         self._start = time.monotonic() if since is None else since
         self.ledger.start_run(
             self.id,
@@ -116,9 +130,23 @@ class Tracker:
             {**self.meta, "tracked_pid": self.pid},
             os.getpid(),  # the writer: when it is gone without a word, the run was killed
             started_at=time.time() - (time.monotonic() - self._start),
+            job_id=self.where.job_id,
+            project=self.project,
+            user_name=_user(),
+            if_new=self.where.run_id is not None,  # the job's other processes announce it too
         )
         self._recorded = True
         return self
+
+    def _record_node(self, status: str = "running", exit_code: int | None = None) -> None:
+        """This process's node, rank and GPUs (by UUID) in the run's records."""
+        if self.where.run_id is None:
+            return
+        devices = [g.uuid for s in self.sensors if isinstance(s, NvmlSensor) for g in s.gpus]
+        ranks = [] if self.where.rank is None else [self.where.rank]
+        self.ledger.record_node(
+            self.id, self.stream, self.where.host, ranks, status, exit_code, devices
+        )
 
     def attach(self, pid: int, sensors: Sequence[Sensor]) -> None:
         """Point the tracker at the job's process and its sensors (a command started after
@@ -143,6 +171,10 @@ class Tracker:
         else:
             self.meta.setdefault("sensors", {s.name: s.method for s in sensors})
             self.record(since)
+        try:
+            self._record_node()
+        except Exception as failure:
+            self._write_failed(failure)
         self._sample()  # a first reading: every counter's starting point
         self._flush()
         self._thread = threading.Thread(target=self._loop, name="aibudget-tracker", daemon=True)
@@ -162,7 +194,10 @@ class Tracker:
         self._sample()
         self._flush()
         try:
-            self.ledger.end_run(self.id, status, exit_code)
+            if self.where.run_id is None:
+                self.ledger.end_run(self.id, status, exit_code)
+            else:  # one process of the job: the run ends when the last one does
+                self.ledger.end_node(self.id, self.stream, status, exit_code)
             self.end_recorded = True
         except Exception as failure:
             self._write_failed(failure)
@@ -177,7 +212,10 @@ class Tracker:
 
     def progress(self, tokens: float | None = None, step: float | None = None) -> None:
         """Report how far the job has got (tokens processed so far, optimizer step); recorded
-        with the next sample and used for the estimate at completion."""
+        with the next sample and used for the estimate at completion. Only rank 0 of a multi-process
+        job records it, unless the tracker was made with ``all_ranks_progress=True``."""
+        if not (self.where.reports_progress or self.all_ranks_progress):
+            return
         with self._lock:
             if tokens is not None:
                 self._tokens = float(tokens)
@@ -222,7 +260,10 @@ class Tracker:
                 self.errors += 1
                 reading = Reading(getattr(sensor, "name", "sensor"), getattr(sensor, "method", ""))
                 error = f"{failure.__class__.__name__}: {failure}"[:500]
-            sample = Sample.of(self._next_seq(), now, elapsed, reading, tokens, step, error)
+            sample = Sample.of(
+                self._next_seq(), now, elapsed, reading, tokens, step, error,
+                self.stream, self.where.rank,
+            )  # fmt: skip
             with self._lock:
                 self._buffer.append(sample)
 
@@ -237,7 +278,7 @@ class Tracker:
         if not pending:
             return
         try:
-            self.ledger.append(self.id, pending)
+            self.ledger.append(self.id, pending, ignore_duplicates=self.where.run_id is not None)
         except Exception as failure:
             self.errors += 1
             self._write_failed(failure)
@@ -280,6 +321,15 @@ class Tracker:
 
     def _at_exit(self) -> None:
         self.stop("finished", 0)
+
+
+def _user() -> str | None:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
 
 
 def track(
