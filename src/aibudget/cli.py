@@ -630,6 +630,127 @@ def ledger_push(
         raise AibudgetError(f"{result.error}; {result.pending} samples not sent, kept in {spool}")
 
 
+class SummaryBy(StrEnum):
+    """How the summary groups runs."""
+
+    project = "project"
+    user = "user"
+    job = "job"
+    month = "month"
+
+
+@ledger_app.command("summary")
+@_reports_errors
+def ledger_summary(
+    by: Annotated[SummaryBy, typer.Option("--by", help="Group the runs by this.")] = (
+        SummaryBy.project
+    ),
+    ledger: LedgerOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """The runs rolled up by project, user, job or month: spent, budget, burn rate and the
+    estimate at completion."""
+    from aibudget.tracking.ledger import open_ledger
+    from aibudget.tracking.summary import summarize_ledger
+
+    book = open_ledger(_ledger_target(ledger), readonly=True)
+    groups = summarize_ledger(book, by.value)
+    if as_json:
+        _dump({"by": by.value, "ledger": book.path, "groups": [g.to_dict() for g in groups]})
+        return
+    from aibudget.report.terminal import console
+    from aibudget.report.tracking import render_summary
+
+    render_summary(groups, by.value, book.path, console())
+
+
+budget_app = typer.Typer(help="Budgets per project, kept in the ledger.", no_args_is_help=True)
+ledger_app.add_typer(budget_app, name="budget")
+
+
+@budget_app.command("set")
+@_reports_errors
+def budget_set(
+    project: Annotated[str, typer.Argument(help="The project.")],
+    usd: Annotated[float, typer.Argument(help="Its budget in US dollars.")],
+    scenario: Annotated[
+        str | None, typer.Option("--scenario", help="The scenario it plans (the planned cost).")
+    ] = None,
+    ledger: LedgerOption = None,
+) -> None:
+    """Set a project's budget (again: replaced)."""
+    from aibudget.tracking.ledger import open_ledger
+
+    open_ledger(_ledger_target(ledger)).set_budget(project, usd, scenario)
+    _stderr().print(f"budget of {project}: ${usd:,.0f}", highlight=False)
+
+
+import_app = typer.Typer(help="Actuals of jobs nobody wrapped.", no_args_is_help=True)
+ledger_app.add_typer(import_app, name="import")
+
+
+@import_app.command("slurm")
+@_reports_errors
+def import_slurm(
+    source: Annotated[
+        str, typer.Argument(help="A file of `sacct --json` or `sacct --parsable2` output, or -.")
+    ],
+    ledger: LedgerOption = None,
+) -> None:
+    """Import Slurm's own records: elapsed, allocated GPUs (TRES) and ConsumedEnergy."""
+    from aibudget._files import MAX_RUNS_BYTES, read_user_text
+    from aibudget.tracking.imports import record, slurm_jobs
+    from aibudget.tracking.ledger import open_ledger
+
+    text = (
+        sys.stdin.read(MAX_RUNS_BYTES)
+        if source == "-"
+        else read_user_text(source, what="sacct output", max_bytes=MAX_RUNS_BYTES)
+    )
+    jobs = slurm_jobs(text)
+    added, skipped = record(open_ledger(_ledger_target(ledger)), jobs)
+    _stderr().print(f"{added} jobs imported, {skipped} already in the ledger", highlight=False)
+
+
+@import_app.command("prometheus")
+@_reports_errors
+def import_prometheus(
+    url: Annotated[str, typer.Option("--url", help="The Prometheus server, http://host:9090.")],
+    job: Annotated[str, typer.Option("--job", help="The job's id in the ledger.")],
+    start: Annotated[str, typer.Option("--start", help="The window's start (ISO 8601).")],
+    end: Annotated[str, typer.Option("--end", help="The window's end (ISO 8601).")],
+    selector: Annotated[
+        str, typer.Option("--selector", help='Label matchers, e.g. Hostname=~"gpu0[1-4]".')
+    ] = "",
+    exporter: Annotated[
+        str, typer.Option("--exporter", help="dcgm (GPUs) or kepler (containers).")
+    ] = "dcgm",
+    project: Annotated[str | None, typer.Option("--project", help="Its project.")] = None,
+    ledger: LedgerOption = None,
+) -> None:
+    """Import a job's energy from Prometheus (DCGM's or Kepler's counters) over a window."""
+    import datetime as dt
+
+    from aibudget.tracking.imports import prometheus_energy, record
+    from aibudget.tracking.ledger import open_ledger
+
+    def when(text: str, name: str) -> float:
+        try:
+            return dt.datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            raise AibudgetError(f"--{name} {text!r} is not an ISO 8601 time") from None
+
+    imported = prometheus_energy(
+        url, job, when(start, "start"), when(end, "end"), selector, exporter, project=project
+    )
+    added, skipped = record(open_ledger(_ledger_target(ledger)), [imported])
+    _stderr().print(
+        f"{job}: {(imported.energy_j or 0) / 3.6e6:.4g} kWh on {imported.gpus} GPUs; "
+        f"{added} imported, {skipped} already in the ledger",
+        highlight=False,
+    )
+
+
 token_app = typer.Typer(help="Ingest tokens of a team ledger.", no_args_is_help=True)
 ledger_app.add_typer(token_app, name="token")
 

@@ -156,7 +156,7 @@ def actuals(ledger: Ledger, run_id: str, scenario: Scenario | None = None) -> Ac
         methods["cpu"] = process[-1].method
     energy_j = 0.0
     gpus = 0
-    for name in ("nvml", "rapl", "cpu-model", "replay"):
+    for name in ("nvml", "rapl", "cpu-model", "replay", "slurm", "prometheus"):
         rows = sensors.get(name, [])
         if name == "cpu-model" and sensors.get("rapl"):
             continue  # measured CPU energy replaces the model
@@ -168,6 +168,9 @@ def actuals(ledger: Ledger, run_id: str, scenario: Scenario | None = None) -> Ac
                     max((s.devices or 0 for s in _by_sensor(stream).get("nvml", [])), default=0)
                     for stream in _streams(samples).values()
                 )
+    for name in ("slurm", "prometheus"):  # an imported job: the scheduler's allocation
+        if sensors.get(name):
+            gpus = max(gpus, max(s.devices or 0 for s in sensors[name]))
     uuids = ledger.devices(run.id)
     if uuids:
         gpus = len(uuids)  # counted once by UUID, however many processes saw each

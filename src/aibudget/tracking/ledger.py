@@ -651,14 +651,20 @@ class Ledger:
             )
         return added
 
-    def end_run(self, run_id: str, status: str, exit_code: int | None = None) -> None:
+    def end_run(
+        self,
+        run_id: str,
+        status: str,
+        exit_code: int | None = None,
+        ended_at: float | None = None,
+    ) -> None:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
         from sqlalchemy import update
 
         from aibudget.tracking import schema
 
-        now = time.time()
+        now = time.time() if ended_at is None else ended_at
         with self._tx(write=True) as conn:
             conn.execute(
                 update(schema.runs)

@@ -191,3 +191,95 @@ async def metrics() -> Response:
         return _error(503, f"the team ledger cannot be read: {error}")
     body, content_type = exposition(totals)
     return Response(body, media_type=content_type)
+
+
+def _summary(by: str) -> dict[str, Any]:
+    from aibudget.tracking.summary import summarize_ledger
+
+    book = team_ledger()
+    return {
+        "by": by,
+        "ledger": book.path,
+        "groups": [g.to_dict() for g in summarize_ledger(book, by)],
+    }
+
+
+@router.get("/api/team/summary")
+async def team_summary(by: str = "project") -> Response:
+    """The team ledger rolled up by project, user, job or month (as ``ledger summary``)."""
+    from aibudget.tracking.summary import BY
+
+    if by not in BY:
+        return _error(422, f"by must be one of {', '.join(BY)}, not {by!r}")
+    try:
+        return JSONResponse(await run_in_threadpool(_summary, by))
+    except AibudgetError as error:
+        return _error(503, f"the team ledger cannot be read: {error}")
+
+
+@router.get("/team", include_in_schema=False)
+async def team_page(by: str = "project") -> Response:
+    """The planner's team page: spent against budget, per project (or user, job, month)."""
+    import html
+
+    from fastapi.responses import HTMLResponse
+
+    from aibudget.report.formatting import usd
+    from aibudget.tracking.summary import BY
+
+    if by not in BY:
+        by = "project"
+    try:
+        data = await run_in_threadpool(_summary, by)
+    except AibudgetError as error:
+        return HTMLResponse(f"<p>The team ledger cannot be read: {html.escape(str(error))}</p>")
+
+    def money(value: float | None) -> str:
+        return "" if value is None else usd(value)
+
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(cell))}</td>"
+            for cell in (
+                g["key"],
+                g["runs"],
+                f"{g['gpu_hours']:,.1f}",
+                f"{g['energy_kwh']:,.2f}",
+                f"{g['co2e_kg']:,.2f}",
+                money(g["usd"]),
+                money(g["burn_usd_per_day"]),
+                money(g["budget_usd"]),
+                money(g["left_usd"]),
+                money(g["at_completion_usd"]),
+                "; ".join(g["notes"]),
+            )
+        )
+        + "</tr>"
+        for g in data["groups"]
+    )
+    links = " · ".join(f'<a href="/team?by={b}">{b}</a>' for b in BY)
+    heads = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            by,
+            "runs",
+            "GPU-h",
+            "kWh",
+            "kg CO2e",
+            "spent",
+            "burn/day",
+            "budget",
+            "left",
+            "at completion",
+            "notes",
+        )
+    )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>aibudget: team</title>"
+        "<link rel='stylesheet' href='/static/style.css'></head><body><main>"
+        f"<h1>Team ledger</h1><p>By {links}. {html.escape(data['ledger'])}</p>"
+        f"<table id='team'><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"
+        "</main></body></html>"
+    )
+    return HTMLResponse(page)
