@@ -220,6 +220,8 @@ def test_placement_reads_slurm_torchrun_and_mpi() -> None:
     assert placement({"PMI_RANK": "2", "AIBUDGET_JOB_ID": "j9"}).run_id == "mpi-j9"
     both = placement({"SLURM_JOB_ID": "5", "TORCHELASTIC_RUN_ID": "x", "SLURM_NODEID": "0"})
     assert both.run_id == "slurm-5"  # srun torchrun: Slurm's job id on every record
+    launcher = placement({"AIBUDGET_JOB_ID": "j1", "AIBUDGET_NODE": "gpu07"})
+    assert (launcher.run_id, launcher.stream) == ("job-j1", "gpu07")
     alone = placement({})
     assert (alone.run_id, alone.stream, alone.reports_progress) == (None, "", True)
 
@@ -408,3 +410,54 @@ def test_the_server_down_from_the_start_loses_nothing(tmp_path: Path, run_cli: R
     assert "wait in the spool" in text
     (run,) = open_ledger(spool, readonly=True).runs()
     assert run.exit_code == 5
+
+
+def test_the_tracker_serves_its_run_to_prometheus(tmp_path: Path) -> None:
+    port = free_port()
+    go = tmp_path / "go"
+    env = {**os.environ, "SLURM_JOB_ID": "31", "SLURM_NODEID": "0", "SLURM_PROCID": "0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aibudget", "track", "--ledger", str(tmp_path / "l.sqlite"),
+         "--interval", "0.1", "--metrics-port", str(port), "--", sys.executable, "-c",
+         f"import os, time\nwhile not os.path.exists({str(go)!r}): time.sleep(0.05)"],
+        env=env, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+
+        def scraped() -> str:
+            code, text = get(f"http://127.0.0.1:{port}/metrics")
+            assert code == 200
+            assert (
+                'aibudget_energy_joules_total{device_uuid="",job="31",node="node0",rank="0"}'
+                in text
+            )
+            return text
+
+        wait_for(lambda: bool(scraped()), 60, "the tracker's metrics")
+        first = scraped()
+        time.sleep(0.5)
+        second = scraped()
+
+        def value(text: str) -> float:
+            line = next(
+                x for x in text.splitlines() if x.startswith("aibudget_energy_joules_total{")
+            )
+            return float(line.rsplit(" ", 1)[1])
+
+        assert value(second) >= value(first)  # a counter: never falls
+    finally:
+        go.touch()
+        assert proc.wait(timeout=60) == 0
+    with socket.socket() as taken:  # a port in use: an error before the job starts
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        marker = tmp_path / "started"
+        busy = subprocess.run(
+            [sys.executable, "-m", "aibudget", "track", "--ledger", str(tmp_path / "m.sqlite"),
+             "--metrics-port", str(taken.getsockname()[1]), "--", sys.executable, "-c",
+             f"open({str(marker)!r}, 'w')"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert busy.returncode == 2
+    assert "--metrics-port" in busy.stderr
+    assert not marker.exists()

@@ -35,7 +35,14 @@ from aibudget.scenario import Scenario, load_scenario
 from aibudget.tracking.ledger import Ledger, LedgerRun, Sample
 from aibudget.units import HOURS_PER_YEAR, J_PER_KWH, SECONDS_PER_HOUR
 
-__all__ = ["Actuals", "Comparison", "actuals", "compare_to_plan"]
+__all__ = [
+    "Actuals",
+    "Comparison",
+    "Throughput",
+    "actuals",
+    "compare_to_plan",
+    "measured_throughput",
+]
 
 
 @dataclass(frozen=True)
@@ -335,3 +342,35 @@ def compare_to_plan(ledger: Ledger, run_id: str, scenario: str | Scenario) -> Co
     return Comparison(
         actual, plan, at_completion, fraction, measured_mfu, tuple(overrides), tuple(notes)
     )
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """What a run's reported progress says it computed: tokens, the seconds they took, and the
+    training FLOPs they imply (6 · params · tokens), the numerator of the measured MFU."""
+
+    tokens: float
+    seconds: float
+    params: float
+    flops: float
+
+    @property
+    def flop_per_s(self) -> float:
+        return self.flops / self.seconds if self.seconds > 0 else 0.0
+
+    def mfu(self, chips: int, peak_flop_per_s: float) -> float:
+        """The measured MFU on ``chips`` of ``peak_flop_per_s`` each."""
+        return self.flop_per_s / (chips * peak_flop_per_s)
+
+
+def measured_throughput(ledger: Ledger, run_id: str, params: float) -> Throughput:
+    """Tokens reported (rank 0's, the largest), over the run's time, for a model of ``params``
+    parameters (those that do the 6·N FLOPs per token)."""
+    run = ledger.run(run_id)
+    samples = ledger.samples(run.id)
+    reported = [s.tokens for s in samples if s.tokens is not None]
+    if not reported:
+        raise AibudgetError(f"run {run.id} reported no tokens (run.progress(tokens=...))")
+    tokens = float(max(reported))
+    seconds = max((s.elapsed_s for s in samples), default=0.0)
+    return Throughput(tokens, seconds, float(params), 6.0 * float(params) * tokens)

@@ -7,7 +7,9 @@ Slurm      ``SLURM_JOB_ID`` (and ``SLURM_STEP_ID``), ``SLURM_NODEID``, ``SLURM_P
 torchrun   ``TORCHELASTIC_RUN_ID``, ``GROUP_RANK`` (the node), ``RANK``, ``LOCAL_RANK``,
            ``WORLD_SIZE``, ``LOCAL_WORLD_SIZE``
 MPI        ``OMPI_COMM_WORLD_RANK``/``_LOCAL_RANK``/``_SIZE`` (Open MPI), ``PMI_RANK``/``PMI_SIZE``
-           (MPICH, Intel MPI)
+           (MPICH, Intel MPI), with ``AIBUDGET_JOB_ID`` to name the job (MPI does not)
+any        ``AIBUDGET_JOB_ID`` (and ``AIBUDGET_NODE``, default the host name): one tracker per
+           node around a launcher (``torchrun``), all joined in one run
 =========  ===========================================================================
 
 Slurm's job id wins where several are set (``srun torchrun ...`` sets both). Every process of
@@ -116,4 +118,9 @@ def placement(environ: Mapping[str, str] | None = None) -> Placement:
             world_size=_int(env, "OMPI_COMM_WORLD_SIZE", "PMI_SIZE"),
             host=host,
         )
+    if env.get("AIBUDGET_JOB_ID"):  # a launcher's tracker on each node (torchrun, a script)
+        return Placement(
+            scheduler="job", job_id=env["AIBUDGET_JOB_ID"], node=env.get("AIBUDGET_NODE") or host,
+            host=host,
+        )  # fmt: skip
     return Placement(host=host)

@@ -587,6 +587,7 @@ class Ledger:
         user_name: str | None = None,
         host: str | None = None,
         if_new: bool = False,
+        _conn: Connection | None = None,
     ) -> bool:
         """Record a run as ``running``. ``if_new``: a run already there is left as it is (the
         nodes of one job each announce it); returns whether the row was written."""
@@ -609,9 +610,18 @@ class Ledger:
             "project": project,
             "user_name": user_name,
         }
-        with self._tx(write=True) as conn:
+        with self._using(_conn) as conn:
             statement = self._insert(schema.runs, if_new)
             return bool(conn.execute(statement, [row]).rowcount)
+
+    @contextmanager
+    def _using(self, conn: Connection | None) -> Iterator[Connection]:
+        """The caller's transaction, or a new write transaction of its own."""
+        if conn is not None:
+            yield conn
+            return
+        with self._tx(write=True) as new:
+            yield new
 
     def _insert(self, table: Any, ignore_duplicates: bool) -> Any:
         if not ignore_duplicates:
@@ -625,7 +635,12 @@ class Ledger:
         return sqlite_insert(table).on_conflict_do_nothing()
 
     def append(
-        self, run_id: str, samples: Sequence[Sample], *, ignore_duplicates: bool = False
+        self,
+        run_id: str,
+        samples: Sequence[Sample],
+        *,
+        ignore_duplicates: bool = False,
+        _conn: Connection | None = None,
     ) -> int:
         """Append samples and refresh the run's heartbeat, in one transaction. With
         ``ignore_duplicates`` a sample already stored (same run, node, seq) is skipped, so a
@@ -637,7 +652,7 @@ class Ledger:
         if not samples:
             return 0
         rows = [{"run_id": run_id, **s.to_dict()} for s in samples]
-        with self._tx(write=True) as conn:
+        with self._using(_conn) as conn:
             if ignore_duplicates:  # the rows actually inserted come back
                 statement = self._insert(schema.samples, True).returning(schema.samples.c.seq)
                 added = len(conn.execute(statement, rows).all())
@@ -694,39 +709,57 @@ class Ledger:
         status: str = "running",
         exit_code: int | None = None,
         devices: Sequence[str] = (),
+        _conn: Connection | None = None,
     ) -> None:
-        """A node of the run, its ranks and its GPUs by UUID (each UUID once per run)."""
-        from sqlalchemy import delete, select
+        """A node (stream) of the run, its ranks and its GPUs by UUID (each UUID once per run).
+        A node already recorded keeps its status (only :meth:`end_node` changes it, so a batch
+        sent again after the end does not revive it) and gains the ranks given."""
+        from sqlalchemy import select, update
 
         from aibudget.tracking import schema
 
-        where = (schema.run_nodes.c.run_id == run_id) & (schema.run_nodes.c.node == node)
-        with self._tx(write=True) as conn:
-            known = conn.execute(select(schema.run_nodes.c.ranks).where(where)).scalar()
-            with contextlib.suppress(ValueError, TypeError):
-                ranks = [*ranks, *(int(r) for r in json.loads(known or "[]"))]
-            conn.execute(delete(schema.run_nodes).where(where))
-            conn.execute(
-                schema.run_nodes.insert(),
-                [
-                    {
-                        "run_id": run_id,
-                        "node": node,
-                        "host": host,
-                        "ranks": json.dumps(sorted(set(ranks))),
-                        "heartbeat_at": time.time(),
-                        "status": status,
-                        "exit_code": exit_code,
-                    }
-                ],
-            )
+        nodes = schema.run_nodes
+        where = (nodes.c.run_id == run_id) & (nodes.c.node == node)
+        with self._using(_conn) as conn:
+            known = conn.execute(select(nodes.c.ranks).where(where)).first()
+            if known is None:
+                conn.execute(
+                    self._insert(nodes, True),
+                    [
+                        {
+                            "run_id": run_id,
+                            "node": node,
+                            "host": host,
+                            "ranks": json.dumps(sorted(set(ranks))),
+                            "heartbeat_at": time.time(),
+                            "status": status,
+                            "exit_code": exit_code,
+                        }
+                    ],
+                )
+            else:
+                merged = set(ranks)
+                with contextlib.suppress(ValueError, TypeError):
+                    merged |= {int(r) for r in json.loads(known[0] or "[]")}
+                conn.execute(
+                    update(nodes)
+                    .where(where)
+                    .values(ranks=json.dumps(sorted(merged)), heartbeat_at=time.time())
+                )
             if devices:
                 conn.execute(
                     self._insert(schema.run_devices, True),
                     [{"run_id": run_id, "uuid": u, "node": node} for u in devices],
                 )
 
-    def end_node(self, run_id: str, node: str, status: str, exit_code: int | None) -> None:
+    def end_node(
+        self,
+        run_id: str,
+        node: str,
+        status: str,
+        exit_code: int | None,
+        _conn: Connection | None = None,
+    ) -> None:
         """One node (stream) of a run ended; the run ends with its last node, with the worst
         of their statuses (failed, then killed, then finished) and the first non-zero code."""
         if status not in STATUSES:
@@ -736,7 +769,7 @@ class Ledger:
         from aibudget.tracking import schema
 
         nodes = schema.run_nodes
-        with self._tx(write=True) as conn:
+        with self._using(_conn) as conn:
             conn.execute(
                 update(nodes)
                 .where((nodes.c.run_id == run_id) & (nodes.c.node == node))
@@ -756,6 +789,32 @@ class Ledger:
                     .where(schema.runs.c.id == run_id)
                     .values(status=worst, exit_code=code, ended_at=now, heartbeat_at=now)
                 )
+
+    def ingest(
+        self,
+        run: Mapping[str, Any],
+        stream: str,
+        host: str,
+        ranks: Sequence[int],
+        devices: Sequence[str],
+        samples: Sequence[Sample],
+        end: tuple[str, int | None] | None = None,
+    ) -> int:
+        """A node's batch, in one transaction: the run (if new), the node, its GPUs, the samples
+        not stored yet and, last, the node's end. Returns how many samples were new."""
+        with self._tx(write=True) as conn:
+            self.start_run(
+                run["id"], run["name"], run.get("command", ""), run.get("scenario"),
+                run["interval_s"], run.get("meta", {}), run["pid"],
+                started_at=run["started_at"], job_id=run.get("job_id"),
+                project=run.get("project"), user_name=run.get("user_name"),
+                host=run["host"], if_new=True, _conn=conn,
+            )  # fmt: skip
+            self.record_node(run["id"], stream, host, ranks, devices=devices, _conn=conn)
+            stored = self.append(run["id"], samples, ignore_duplicates=True, _conn=conn)
+            if end is not None:
+                self.end_node(run["id"], stream, end[0], end[1], _conn=conn)
+        return stored
 
     def set_budget(self, project: str, usd: float, scenario: str | None = None) -> None:
         if not (math.isfinite(usd) and usd > 0):

@@ -113,21 +113,33 @@ def _token(request: Request) -> str | None:
 def _store(batch: _Batch) -> dict[str, Any]:
     from aibudget.tracking.ledger import STATUSES, Sample
 
-    book = team_ledger()
-    run = batch.run
-    book.start_run(
-        run.id, run.name, run.command, run.scenario, run.interval_s, run.meta, run.pid,
-        started_at=run.started_at, job_id=run.job_id, project=run.project,
-        user_name=run.user_name, host=run.host, if_new=True,
-    )  # fmt: skip
-    book.record_node(run.id, batch.stream, batch.host, batch.ranks, devices=batch.devices)
-    samples = [Sample(**{**s.model_dump(), "node": batch.stream}) for s in batch.samples]
-    stored = book.append(run.id, samples, ignore_duplicates=True)
+    end = None
     if batch.end is not None:
         if batch.end.status not in STATUSES or batch.end.status == "running":
             raise AibudgetError(f"end.status must be one of {', '.join(STATUSES[1:])}")
-        book.end_node(run.id, batch.stream, batch.end.status, batch.end.exit_code)
+        end = (batch.end.status, batch.end.exit_code)
+    samples = [Sample(**{**s.model_dump(), "node": batch.stream}) for s in batch.samples]
+    stored = team_ledger().ingest(
+        batch.run.model_dump(), batch.stream, batch.host, batch.ranks, batch.devices, samples, end
+    )
     return {"stored": stored, "duplicates": len(samples) - stored}
+
+
+#: Tokens already checked, for a minute: a node sends a batch every few seconds.
+_SCOPES: dict[str, tuple[str, float]] = {}
+_SCOPE_TTL_S = 60.0
+
+
+def _scope(token: str) -> str | None:
+    import time
+
+    cached = _SCOPES.get(token)
+    if cached is not None and time.monotonic() - cached[1] < _SCOPE_TTL_S:
+        return cached[0]
+    scope = team_ledger().token_scope(token)
+    if scope is not None:
+        _SCOPES[token] = (scope, time.monotonic())
+    return scope  # type: ignore[no-any-return]
 
 
 @router.post("/api/ingest")
@@ -139,7 +151,7 @@ async def ingest(request: Request) -> Response:
     if token is None:
         return _error(401, "an ingest token is needed: Authorization: Bearer <token>")
     try:
-        scope = await run_in_threadpool(lambda: team_ledger().token_scope(token))
+        scope = await run_in_threadpool(_scope, token)
     except AibudgetError as error:
         return _error(503, f"the team ledger cannot be used: {error}")
     if scope is None:
