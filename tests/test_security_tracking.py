@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -375,18 +376,28 @@ def _pid_alive(pid: int) -> bool:
     return not (stat_file.exists() and stat_file.read_text().split(") ")[-1].startswith("Z"))
 
 
-def test_a_full_disk_mid_run_keeps_the_exit_code_and_what_was_recorded(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spool", [False, True], ids=["ledger", "spool-forwarding"])
+def test_a_full_disk_mid_run_keeps_the_exit_code_and_what_was_recorded(
+    tmp_path: Path, spool: bool
+) -> None:
+    """The ledger on a disk that fills: a local ledger, or a node's spool forwarding to a team
+    server (here one that cannot be reached: the spool is all there is)."""
     if not can_mount(tmp_path):
         pytest.skip("needs root and the right to mount a tmpfs to make a real full filesystem")
     with tmpfs(tmp_path / "small", "2m") as disk:
         ledger = disk / "ledger.sqlite"
         go_on = tmp_path / "go-on"
         job = f"import os, time\nwhile not os.path.exists({str(go_on)!r}): time.sleep(0.05)\n"
-        proc = subprocess.Popen(
-            track(ledger, sys.executable, "-c", job + "raise SystemExit(7)", interval=0.05),
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        command = track(ledger, sys.executable, "-c", job + "raise SystemExit(7)", interval=0.05)
+        env = dict(os.environ)
+        if spool:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            at = command.index("--")
+            command[at:at] = ["--forward", f"http://127.0.0.1:{port}"]
+            env["AIBUDGET_INGEST_TOKEN"] = "abt_test"
+        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
         _wait_for(lambda: _count(ledger) >= 10)
         with contextlib.suppress(OSError), open(disk / "filler", "wb") as filler:
             while True:  # fill the disk to the last byte
