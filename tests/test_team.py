@@ -461,3 +461,24 @@ def test_the_tracker_serves_its_run_to_prometheus(tmp_path: Path) -> None:
     assert busy.returncode == 2
     assert "--metrics-port" in busy.stderr
     assert not marker.exists()
+
+
+def test_two_commands_of_one_job_step_keep_every_sample(tmp_path: Path) -> None:
+    """Two trackers one after the other in one batch script (the same job, node and rank):
+    the second goes on from the first's last sequence number; nothing is dropped as a copy."""
+    env = {**os.environ, "SLURM_JOB_ID": "55", "SLURM_NODEID": "0", "SLURM_PROCID": "0"}
+    ledger = tmp_path / "spool.sqlite"
+    counts = []
+    for _ in range(2):
+        subprocess.run(
+            [sys.executable, "-m", "aibudget", "track", "--ledger", str(ledger), "--interval",
+             "0.1", "--", sys.executable, "-c", "import time; time.sleep(0.5)"],
+            env=env, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        counts.append(len(open_ledger(ledger, readonly=True).samples("slurm-55")))
+    book = open_ledger(ledger, readonly=True)
+    seqs = [s.seq for s in book.samples("slurm-55")]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert counts[1] > counts[0] >= 4  # the second command's samples were all kept
+    (run,) = book.runs()
+    assert run.status == "finished"

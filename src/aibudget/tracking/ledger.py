@@ -790,6 +790,24 @@ class Ledger:
                     .values(status=worst, exit_code=code, ended_at=now, heartbeat_at=now)
                 )
 
+    def reopen(self, run_id: str, node: str) -> None:
+        """A stream of the run starts (again): it and the run are ``running``."""
+        from sqlalchemy import update
+
+        from aibudget.tracking import schema
+
+        with self._tx(write=True) as conn:
+            conn.execute(
+                update(schema.run_nodes)
+                .where((schema.run_nodes.c.run_id == run_id) & (schema.run_nodes.c.node == node))
+                .values(status="running", exit_code=None)
+            )
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.id == run_id)
+                .values(status="running", exit_code=None, ended_at=None)
+            )
+
     def ingest(
         self,
         run: Mapping[str, Any],
@@ -973,18 +991,37 @@ class Ledger:
             closest(run_id, names),
         )
 
-    def samples(self, run_id: str) -> list[Sample]:
-        """The run's samples, node by node, each node's in sequence."""
+    def streams(self, run_id: str) -> dict[str, int]:
+        """The run's streams (node and rank) and the last sequence number of each."""
         from sqlalchemy import text
 
+        if not self._has("samples", "node"):
+            query = "SELECT '' AS node, MAX(seq) FROM samples WHERE run_id = :id"
+        else:
+            query = "SELECT node, MAX(seq) FROM samples WHERE run_id = :id GROUP BY node"
+        with self._tx() as conn:
+            rows = conn.execute(text(query), {"id": run_id}).all()
+        return {str(r[0]): int(r[1]) for r in rows if r[1] is not None}
+
+    def samples(
+        self, run_id: str, node: str | None = None, after: int = 0, limit: int | None = None
+    ) -> list[Sample]:
+        """The run's samples, node by node, each node's in sequence; ``node``: that stream's
+        only, from sequence number ``after`` + 1, at most ``limit``."""
+        from sqlalchemy import text
+
+        where = "WHERE run_id = :id"
+        if node is not None and self._has("samples", "node"):
+            where += " AND node = :node AND seq > :after"
         with self._tx() as conn:
             rows = conn.execute(
                 text(
-                    f"SELECT {self._select('samples', _SAMPLE_COLUMNS)} FROM samples "
-                    "WHERE run_id = :id ORDER BY "
+                    f"SELECT {self._select('samples', _SAMPLE_COLUMNS)} FROM samples {where} "
+                    "ORDER BY "
                     + ("node, seq" if self._has("samples", "node") else "seq")
+                    + (f" LIMIT {int(limit)}" if limit is not None else "")
                 ),
-                {"id": run_id},
+                {"id": run_id, "node": node, "after": after},
             ).all()
         out = []
         for row in rows:

@@ -47,24 +47,24 @@ class PushResult:
 
 
 def batches(
-    spool: Ledger, acked: Mapping[tuple[str, str], int] | None = None
+    spool: Ledger,
+    acked: Mapping[tuple[str, str], int] | None = None,
+    ends_sent: set[tuple[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """The spool's unsent samples as ingest batches, each at most :data:`BATCH_SAMPLES` long:
     run, stream (node and rank), that stream's GPUs by UUID and its end when it ended."""
     acked = acked or {}
+    ends_sent = ends_sent or set()
     out: list[dict[str, Any]] = []
     for run in spool.runs():
-        by_stream: dict[str, list[dict[str, Any]]] = {}
-        for s in spool.samples(run.id):
-            if s.seq > acked.get((run.id, s.node), 0):
-                by_stream.setdefault(s.node, []).append(s.to_dict())
+        last = spool.streams(run.id)
         nodes = {n.node: n for n in spool.nodes(run.id)}
-        for stream in sorted(set(by_stream) | set(nodes)):
-            rows = by_stream.get(stream, [])
+        for stream in sorted(set(last) | set(nodes)):
+            after = acked.get((run.id, stream), 0)
             node = nodes.get(stream)
             ended = node is not None and node.status != "running"
-            if not rows and not ended:
-                continue
+            if last.get(stream, 0) <= after and not (ended and (run.id, stream) not in ends_sent):
+                continue  # everything sent, its end too
             head = {
                 "schema": INGEST_SCHEMA,
                 "run": {
@@ -77,17 +77,17 @@ def batches(
                 "ranks": list(node.ranks) if node else [],
                 "devices": spool.devices(run.id, stream),
             }
+            rows = [s.to_dict() for s in spool.samples(run.id, stream, after)]
             chunks = [rows[i : i + BATCH_SAMPLES] for i in range(0, len(rows), BATCH_SAMPLES)]
-            for i, chunk in enumerate(chunks or [[]]):
-                last = i == len(chunks or [[]]) - 1
-                end = (
-                    {"status": node.status, "exit_code": node.exit_code}
-                    if (ended and last and node is not None)
-                    else None
-                )
+            chunks = chunks or [[]]
+            for i, chunk in enumerate(chunks):
+                final = i == len(chunks) - 1
+                end = None
+                if final and ended and node is not None:
+                    end = {"status": node.status, "exit_code": node.exit_code}
+                elif final and not nodes and run.status != "running":  # a single-process run
+                    end = {"status": run.status, "exit_code": run.exit_code}
                 out.append({**head, "samples": chunk, "end": end})
-            if not nodes and run.status != "running" and rows:  # a single-process run
-                out[-1]["end"] = {"status": run.status, "exit_code": run.exit_code}
     return out
 
 
@@ -101,6 +101,7 @@ class Forwarder:
     interval_s: float = 5.0
     timeout_s: float = 10.0
     acked: dict[tuple[str, str], int] = field(default_factory=dict)
+    ends_sent: set[tuple[str, str]] = field(default_factory=set)
     result: PushResult = field(default_factory=PushResult)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -133,7 +134,7 @@ class Forwarder:
         """One pass: every unsent batch, in order; stops at the first that fails."""
         result = PushResult(error=None)
         try:
-            pending = batches(self.spool, self.acked)
+            pending = batches(self.spool, self.acked, self.ends_sent)
         except AibudgetError as error:
             result.error, result.error_at = f"the spool cannot be read: {error}", time.time()
             self.result = result
@@ -147,9 +148,11 @@ class Forwarder:
                 break
             result.sent += len(batch["samples"])
             result.stored += int(reply.get("stored", 0))
+            key = (batch["run"]["id"], batch["stream"])
             if batch["samples"]:
-                key = (batch["run"]["id"], batch["stream"])
                 self.acked[key] = max(self.acked.get(key, 0), batch["samples"][-1]["seq"])
+            if batch["end"] is not None:
+                self.ends_sent.add(key)
         if result.error and self.result.error_at and self.result.error:
             result.error_at = self.result.error_at  # failing since then
         self.result = result

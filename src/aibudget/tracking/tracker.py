@@ -136,6 +136,11 @@ class Tracker:
             if_new=self.where.run_id is not None,  # the job's other processes announce it too
         )
         self._recorded = True
+        if self.where.run_id is not None:
+            # a job's earlier tracker may have written this stream (two commands in one batch
+            # script): go on from its last sequence number, never over it
+            self._seq = self.ledger.streams(self.id).get(self.stream, 0)
+            self.ledger.reopen(self.id, self.stream)
         return self
 
     def _record_node(self, status: str = "running", exit_code: int | None = None) -> None:
