@@ -415,12 +415,19 @@ def test_a_full_disk_mid_run_keeps_the_exit_code_and_what_was_recorded(
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode == 7  # the job's own exit code
         one_clear_error(stderr)
-        assert "could not be written" in stderr
-        assert "full" in stderr
         (disk / "filler").unlink()
         book = open_ledger(ledger, readonly=True)
         assert book.integrity() == "ok"
         (run,) = book.runs()
+        text = " ".join(stderr.split())
+        if spool and "could not be written" not in text:
+            # SQLite reclaimed its log's space at a checkpoint (the forwarder's reads let it):
+            # the writes caught up, the end included; the one line is the unreachable server's
+            assert "wait in the spool" in text
+            assert (run.status, run.exit_code) == ("failed", 7)
+        else:
+            assert "could not be written" in text
+            assert "full" in text
         samples = book.samples(run.id)
         assert len(samples) >= recorded  # what was recorded before is intact
         assert [s.seq for s in samples] == list(range(1, len(samples) + 1))
