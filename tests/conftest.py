@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,113 @@ def minimal() -> dict[str, object]:
         "model": {"params": "1B"},
         "training": {"tokens": "20B", "accelerator": "H100-80GB", "chips": 8},
     }
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _postgres_bin() -> Path | None:
+    """The directory of PostgreSQL's server programs (Debian keeps them off the PATH)."""
+    import glob
+    import shutil
+
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return Path(versions[-1]).parent if versions else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL server on loopback: ``$AIBUDGET_TEST_POSTGRES_URL`` when given (CI
+    starts one: .ci/run), else a throwaway cluster started here with initdb and pg_ctl (as user
+    ``postgres`` when running as root), with password (SCRAM) authentication over TCP. The
+    password is set in ``PGPASSWORD`` for the session, as a user would. Skips with the reason
+    when PostgreSQL is not installed."""
+    given = os.environ.get("AIBUDGET_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (no initdb/pg_ctl): apt-get install postgresql")
+    import pwd
+    import socket
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="aibudget-pg-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root without a 'postgres' user to run the server as")
+        os.chown(base, user.pw_uid, user.pw_gid)
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    password = "aibudget-test-" + os.urandom(6).hex()
+    (base / "pw").write_text(password)
+    if as_postgres:
+        os.chown(base / "pw", user.pw_uid, user.pw_gid)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = base / "data"
+    subprocess.run(
+        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
+         "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={base / 'pw'}"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
+         "-l", str(base / "log"), "-w", "-t", "60", "start"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    previous = os.environ.get("PGPASSWORD")
+    os.environ["PGPASSWORD"] = password
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            check=False, capture_output=True, timeout=60,
+        )  # fmt: skip
+        if previous is None:
+            os.environ.pop("PGPASSWORD", None)
+        else:
+            os.environ["PGPASSWORD"] = previous
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A new, empty database on the test server, dropped afterwards."""
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("psycopg is not installed")
+    import urllib.parse
+
+    name = "aibudget_t_" + os.urandom(5).hex()
+    parts = urllib.parse.urlsplit(postgres_server)
+    admin = psycopg.connect(
+        host=parts.hostname, port=parts.port, user=parts.username, dbname="postgres",
+        autocommit=True,
+    )  # fmt: skip
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new ledger on each backend: an SQLite file, and a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.sqlite")
+    return str(request.getfixturevalue("postgres_url"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from enum import StrEnum
@@ -483,9 +484,23 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger",
+            help="The team ledger nodes' batches are written to (POST /api/ingest) and "
+            "/metrics reads: a path or postgresql://user@host/db. Default: $AIBUDGET_LEDGER.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web planner at / and the JSON API under /api (OpenAPI docs at /docs)."""
     import uvicorn
+
+    if ledger is not None:
+        from aibudget.tracking.ledger import refuse_password_in_url
+
+        refuse_password_in_url(ledger)
+        os.environ["AIBUDGET_LEDGER"] = ledger  # the team routes open it
 
     from aibudget.web.app import ServeSettings, create_app, default_workers
     from aibudget.web.guard import allowed_hosts
@@ -517,10 +532,21 @@ LedgerOption = Annotated[
     str | None,
     typer.Option(
         "--ledger",
-        help="The ledger file (SQLite). Default: $AIBUDGET_LEDGER, else aibudget/ledger.sqlite "
-        "in your data directory.",
+        help="The ledger: an SQLite file, or a team's PostgreSQL database as "
+        "postgresql://user@host:port/db (the password from PGPASSWORD or ~/.pgpass). Default: "
+        "$AIBUDGET_LEDGER, else aibudget/ledger.sqlite in your data directory.",
     ),
 ]
+
+
+def _ledger_target(ledger: str | None) -> str:
+    """The ledger named by --ledger (never with a password in it), else the default."""
+    from aibudget.tracking.ledger import default_target, refuse_password_in_url
+
+    if ledger is not None:
+        refuse_password_in_url(ledger)
+        return ledger
+    return default_target()
 
 
 @app.command(
@@ -539,18 +565,57 @@ def track(
     interval: Annotated[
         float, typer.Option("--interval", min=0.05, help="Seconds between samples.")
     ] = 5.0,
+    forward: Annotated[
+        str | None,
+        typer.Option(
+            "--forward",
+            help="A team server (aibudget serve) to forward the samples to, e.g. "
+            "http://ledger.internal:8000; the ledger is then this node's spool. The token comes "
+            "from $AIBUDGET_INGEST_TOKEN.",
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="The project the run is charged to ($AIBUDGET_PROJECT)."),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on 127.0.0.1."
+        ),
+    ] = None,
 ) -> None:
     """Run a command and track its whole process tree: aibudget track -- python train.py.
     Exits with the command's exit code."""
-    from aibudget.tracking.command import run_command
+    from aibudget.tracking.command import run_command, write_failure
 
-    code, tracker = run_command(ctx.args, name, scenario, ledger, interval)
-    err = _stderr()
-    err.print(
-        f"[dim]aibudget: run {tracker.id} ({tracker.name}) recorded in {tracker.ledger.path}; "
-        f"`aibudget ledger show {tracker.id}`[/]",
-        highlight=False,
+    code, tracker = run_command(
+        ctx.args,
+        name,
+        scenario,
+        _ledger_target(ledger),
+        interval,
+        forward=forward,
+        token=os.environ.get("AIBUDGET_INGEST_TOKEN"),
+        metrics_port=metrics_port,
+        project=project,
     )
+    err = _stderr()
+    failure = write_failure(tracker)
+    if tracker.forwarder is not None:
+        from aibudget.tracking.spool import forwarding_failure
+
+        failure = failure or forwarding_failure(
+            tracker.forwarder.result, tracker.forwarder.url, tracker.ledger.path
+        )
+    if failure is not None:
+        err.print(f"[bold red]error:[/] {failure}", highlight=False, markup=True, soft_wrap=True)
+    else:
+        err.print(
+            f"[dim]aibudget: run {tracker.id} ({tracker.name}) recorded in "
+            f"{tracker.ledger.path}; `aibudget ledger show {tracker.id}`[/]",
+            highlight=False,
+        )
     raise typer.Exit(code)
 
 
@@ -574,17 +639,27 @@ def ledger_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
 ) -> None:
     """Every run in the ledger, newest first."""
-    from aibudget.tracking.ledger import open_ledger
+    from aibudget.tracking.ledger import display_url, is_url, open_ledger
 
-    book = open_ledger(ledger)
-    runs = book.runs()
+    target = _ledger_target(ledger)
+    runs = []
+    try:
+        if not is_url(target):
+            os.stat(target)
+    except FileNotFoundError:  # no ledger yet: no runs (reading never creates one)
+        pass
+    except OSError:
+        runs = open_ledger(target, readonly=True).runs()  # says what is wrong with the path
+    else:
+        runs = open_ledger(target, readonly=True).runs()
+    path = display_url(target) if is_url(target) else target
     if as_json:
         _dump([r.to_dict() for r in runs])
         return
     from aibudget.report.terminal import console
     from aibudget.report.tracking import render_runs
 
-    render_runs(runs, book.path, console())
+    render_runs(runs, path, console())
 
 
 @ledger_app.command("show")
@@ -602,7 +677,8 @@ def ledger_show(
     from aibudget.tracking.actuals import actuals
     from aibudget.tracking.ledger import open_ledger
 
-    result = actuals(open_ledger(ledger), run, load_scenario(scenario) if scenario else None)
+    book = open_ledger(_ledger_target(ledger), readonly=True)
+    result = actuals(book, run, load_scenario(scenario) if scenario else None)
     if as_json:
         _dump(result.to_dict())
         return
@@ -625,7 +701,7 @@ def ledger_export(
     """Every sample of a run, as CSV (default) or JSON."""
     from aibudget.tracking.ledger import export_rows, open_ledger
 
-    book = open_ledger(ledger)
+    book = open_ledger(_ledger_target(ledger), readonly=True)
     found = book.run(run)
     rows = export_rows(book.samples(found.id))
     if as_json and not as_csv:
@@ -638,6 +714,168 @@ def ledger_export(
     writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["seq"])
     writer.writeheader()
     writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+
+
+@ledger_app.command("push")
+@_reports_errors
+def ledger_push(
+    spool: Annotated[str, typer.Option("--spool", help="The node's spool (an SQLite ledger).")],
+    to: Annotated[str, typer.Option("--to", help="The team server, e.g. http://host:8000.")],
+) -> None:
+    """Send a spool's samples to a team server (each stored once, however often sent); the
+    token comes from $AIBUDGET_INGEST_TOKEN."""
+    from aibudget.tracking.ledger import open_ledger
+    from aibudget.tracking.spool import Forwarder
+
+    token = os.environ.get("AIBUDGET_INGEST_TOKEN")
+    if not token:
+        raise AibudgetError("set AIBUDGET_INGEST_TOKEN to an ingest token of the server's")
+    result = Forwarder(open_ledger(spool, readonly=True), to, token).push()
+    _stderr().print(
+        f"sent {result.sent} samples to {to}: {result.stored} new, "
+        f"{result.sent - result.stored} already there",
+        highlight=False,
+    )
+    if result.error:
+        raise AibudgetError(f"{result.error}; {result.pending} samples not sent, kept in {spool}")
+
+
+class SummaryBy(StrEnum):
+    """How the summary groups runs."""
+
+    project = "project"
+    user = "user"
+    job = "job"
+    month = "month"
+
+
+@ledger_app.command("summary")
+@_reports_errors
+def ledger_summary(
+    by: Annotated[SummaryBy, typer.Option("--by", help="Group the runs by this.")] = (
+        SummaryBy.project
+    ),
+    ledger: LedgerOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """The runs rolled up by project, user, job or month: spent, budget, burn rate and the
+    estimate at completion."""
+    from aibudget.tracking.ledger import open_ledger
+    from aibudget.tracking.summary import summarize_ledger
+
+    book = open_ledger(_ledger_target(ledger), readonly=True)
+    groups = summarize_ledger(book, by.value)
+    if as_json:
+        _dump({"by": by.value, "ledger": book.path, "groups": [g.to_dict() for g in groups]})
+        return
+    from aibudget.report.terminal import console
+    from aibudget.report.tracking import render_summary
+
+    render_summary(groups, by.value, book.path, console())
+
+
+budget_app = typer.Typer(help="Budgets per project, kept in the ledger.", no_args_is_help=True)
+ledger_app.add_typer(budget_app, name="budget")
+
+
+@budget_app.command("set")
+@_reports_errors
+def budget_set(
+    project: Annotated[str, typer.Argument(help="The project.")],
+    usd: Annotated[float, typer.Argument(help="Its budget in US dollars.")],
+    scenario: Annotated[
+        str | None, typer.Option("--scenario", help="The scenario it plans (the planned cost).")
+    ] = None,
+    ledger: LedgerOption = None,
+) -> None:
+    """Set a project's budget (again: replaced)."""
+    from aibudget.tracking.ledger import open_ledger
+
+    open_ledger(_ledger_target(ledger)).set_budget(project, usd, scenario)
+    _stderr().print(f"budget of {project}: ${usd:,.0f}", highlight=False)
+
+
+import_app = typer.Typer(help="Actuals of jobs nobody wrapped.", no_args_is_help=True)
+ledger_app.add_typer(import_app, name="import")
+
+
+@import_app.command("slurm")
+@_reports_errors
+def import_slurm(
+    source: Annotated[
+        str, typer.Argument(help="A file of `sacct --json` or `sacct --parsable2` output, or -.")
+    ],
+    ledger: LedgerOption = None,
+) -> None:
+    """Import Slurm's own records: elapsed, allocated GPUs (TRES) and ConsumedEnergy."""
+    from aibudget._files import MAX_RUNS_BYTES, read_user_text
+    from aibudget.tracking.imports import record, slurm_jobs
+    from aibudget.tracking.ledger import open_ledger
+
+    text = (
+        sys.stdin.read(MAX_RUNS_BYTES)
+        if source == "-"
+        else read_user_text(source, what="sacct output", max_bytes=MAX_RUNS_BYTES)
+    )
+    jobs = slurm_jobs(text)
+    added, skipped = record(open_ledger(_ledger_target(ledger)), jobs)
+    _stderr().print(f"{added} jobs imported, {skipped} already in the ledger", highlight=False)
+
+
+@import_app.command("prometheus")
+@_reports_errors
+def import_prometheus(
+    url: Annotated[str, typer.Option("--url", help="The Prometheus server, http://host:9090.")],
+    job: Annotated[str, typer.Option("--job", help="The job's id in the ledger.")],
+    start: Annotated[str, typer.Option("--start", help="The window's start (ISO 8601).")],
+    end: Annotated[str, typer.Option("--end", help="The window's end (ISO 8601).")],
+    selector: Annotated[
+        str, typer.Option("--selector", help='Label matchers, e.g. Hostname=~"gpu0[1-4]".')
+    ] = "",
+    exporter: Annotated[
+        str, typer.Option("--exporter", help="dcgm (GPUs) or kepler (containers).")
+    ] = "dcgm",
+    project: Annotated[str | None, typer.Option("--project", help="Its project.")] = None,
+    ledger: LedgerOption = None,
+) -> None:
+    """Import a job's energy from Prometheus (DCGM's or Kepler's counters) over a window."""
+    import datetime as dt
+
+    from aibudget.tracking.imports import prometheus_energy, record
+    from aibudget.tracking.ledger import open_ledger
+
+    def when(text: str, name: str) -> float:
+        try:
+            return dt.datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            raise AibudgetError(f"--{name} {text!r} is not an ISO 8601 time") from None
+
+    imported = prometheus_energy(
+        url, job, when(start, "start"), when(end, "end"), selector, exporter, project=project
+    )
+    added, skipped = record(open_ledger(_ledger_target(ledger)), [imported])
+    _stderr().print(
+        f"{job}: {(imported.energy_j or 0) / 3.6e6:.4g} kWh on {imported.gpus} GPUs; "
+        f"{added} imported, {skipped} already in the ledger",
+        highlight=False,
+    )
+
+
+token_app = typer.Typer(help="Ingest tokens of a team ledger.", no_args_is_help=True)
+ledger_app.add_typer(token_app, name="token")
+
+
+@token_app.command("add")
+@_reports_errors
+def token_add(
+    scope: Annotated[str, typer.Argument(help="A project the token may write, or * for any.")],
+    ledger: LedgerOption = None,
+) -> None:
+    """A new ingest token for nodes forwarding to `aibudget serve` (printed once: only its
+    hash is stored)."""
+    from aibudget.tracking.ledger import open_ledger
+
+    typer.echo(open_ledger(_ledger_target(ledger)).add_token(scope))
 
 
 @ledger_app.command("compare")
@@ -653,7 +891,7 @@ def ledger_compare(
     from aibudget.tracking.actuals import compare_to_plan
     from aibudget.tracking.ledger import open_ledger
 
-    result = compare_to_plan(open_ledger(ledger), run, scenario)
+    result = compare_to_plan(open_ledger(_ledger_target(ledger), readonly=True), run, scenario)
     if as_json:
         _dump(result.to_dict())
         return

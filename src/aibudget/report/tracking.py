@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -32,7 +33,7 @@ def _duration(seconds: float) -> str:
     )
 
 
-def render_runs(runs: Sequence[LedgerRun], path: Path, out: Console) -> None:
+def render_runs(runs: Sequence[LedgerRun], path: str | Path, out: Console) -> None:
     if not runs:
         out.print(
             Text(f"No runs in {path} yet: `aibudget track -- CMD` records one.", style="yellow")
@@ -155,3 +156,30 @@ def render_plan_comparison(c: Comparison, out: Console) -> None:
         )
     for note in c.notes:
         out.print(Text(f"Note: {note}", style="yellow"))
+
+
+def render_summary(groups: Sequence[Any], by: str, path: str, out: Console) -> None:
+    """The ledger's runs rolled up (:func:`aibudget.tracking.summary.summarize_ledger`)."""
+    if not groups:
+        out.print(Text(f"No runs in {path} yet.", style="yellow"))
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"{path}: by {by}",
+                  title_justify="left")  # fmt: skip
+    for title in (by, "runs", "GPU-h", "energy", "CO2e", "spent", "burn/day", "budget", "left",
+                  "at completion"):  # fmt: skip
+        table.add_column(title, justify="left" if title == by else "right", no_wrap=True)
+
+    def usd(value: float | None) -> str:
+        return "" if value is None else fmt.usd(value)
+
+    for g in groups:
+        table.add_row(
+            g.key, str(g.runs), f"{g.gpu_hours:,.1f}", fmt.energy(g.energy_kwh),
+            fmt.co2e(g.co2e_kg), usd(g.usd), usd(g.burn_usd_per_day), usd(g.budget_usd),
+            Text(usd(g.left_usd), style="red" if (g.left_usd or 0) < 0 else ""),
+            usd(g.at_completion_usd),
+        )  # fmt: skip
+    out.print(table)
+    for g in groups:
+        for note in g.notes:
+            out.print(Text(f"{g.key}: {note}", style="dim"))

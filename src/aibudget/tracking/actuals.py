@@ -1,7 +1,10 @@
 """A tracked run's actuals, priced like a scenario, and set against the plan.
 
 Cumulative readings become actuals as the difference between a sensor's first and last sample
-(its counters start anywhere; CPU seconds count from the process's start). Measured energy is
+(its counters start anywhere), except where the counter already covers the whole job: a command
+tracked by ``aibudget track`` is the job from its process's start, so its CPU seconds (and the
+CPU model's energy) are the last reading itself, the exact ``os.wait4`` total, not that total less
+the CPU the command had used by the tracker's first sample. Measured energy is
 the accelerators' (NVML) plus the CPU's (RAPL, or the CPU model), times the scenario's PUE for
 the facility. Chip-hours are the GPUs measured × the run's wall time. Money is the scenario's:
 its price per chip-hour when rented, its amortised hardware and electricity when owned, the CPU
@@ -32,7 +35,14 @@ from aibudget.scenario import Scenario, load_scenario
 from aibudget.tracking.ledger import Ledger, LedgerRun, Sample
 from aibudget.units import HOURS_PER_YEAR, J_PER_KWH, SECONDS_PER_HOUR
 
-__all__ = ["Actuals", "Comparison", "actuals", "compare_to_plan"]
+__all__ = [
+    "Actuals",
+    "Comparison",
+    "Throughput",
+    "actuals",
+    "compare_to_plan",
+    "measured_throughput",
+]
 
 
 @dataclass(frozen=True)
@@ -83,8 +93,31 @@ def _by_sensor(samples: Sequence[Sample]) -> dict[str, list[Sample]]:
     return out
 
 
-def _increase(samples: Sequence[Sample], attribute: str) -> float:
+def _streams(samples: Sequence[Sample]) -> dict[str, list[Sample]]:
+    """The samples of each process of the run (its node and rank), in order."""
+    out: dict[str, list[Sample]] = defaultdict(list)
+    for s in samples:
+        out[s.node].append(s)
+    return out
+
+
+def _total(
+    samples: Sequence[Sample], sensor: str, attribute: str, from_zero: bool = False
+) -> float:
+    """The sum over the run's processes of each one's counter increase: every node counts
+    its own readings, never another's."""
+    total = 0.0
+    for rows in _streams(samples).values():
+        total += _increase(_by_sensor(rows).get(sensor, []), attribute, from_zero)
+    return total
+
+
+def _increase(samples: Sequence[Sample], attribute: str, from_zero: bool = False) -> float:
+    """The counter's increase over the run; ``from_zero``: the counter started with the job,
+    so its last value is the whole of it."""
     values = [getattr(s, attribute) for s in samples if getattr(s, attribute) is not None]
+    if from_zero:
+        return float(values[-1]) if values else 0.0
     return float(values[-1] - values[0]) if len(values) > 1 else 0.0
 
 
@@ -124,20 +157,30 @@ def actuals(ledger: Ledger, run_id: str, scenario: Scenario | None = None) -> Ac
     errors = sum(1 for s in samples if s.error)
     methods: dict[str, str] = {"wall clock": "monotonic clock"}
     process = sensors.get("process", [])
-    cpu_s = _increase(process, "cpu_s")
+    whole_process = run.meta.get("cpu_counted_from") == "process start"
+    cpu_s = _total(samples, "process", "cpu_s", whole_process)
     if process:
         methods["cpu"] = process[-1].method
     energy_j = 0.0
     gpus = 0
-    for name in ("nvml", "rapl", "cpu-model", "replay"):
+    for name in ("nvml", "rapl", "cpu-model", "replay", "slurm", "prometheus"):
         rows = sensors.get(name, [])
         if name == "cpu-model" and sensors.get("rapl"):
             continue  # measured CPU energy replaces the model
         if rows:
-            energy_j += _increase(rows, "energy_j")
+            energy_j += _total(samples, name, "energy_j", whole_process and name == "cpu-model")
             methods[f"energy ({name})"] = rows[-1].method
-            if name == "nvml":
-                gpus = max(s.devices or 0 for s in rows)
+            if name == "nvml":  # each process's GPUs (their locks let each be measured once)
+                gpus = sum(
+                    max((s.devices or 0 for s in _by_sensor(stream).get("nvml", [])), default=0)
+                    for stream in _streams(samples).values()
+                )
+    for name in ("slurm", "prometheus"):  # an imported job: the scheduler's allocation
+        if sensors.get(name):
+            gpus = max(gpus, max(s.devices or 0 for s in sensors[name]))
+    uuids = ledger.devices(run.id)
+    if uuids:
+        gpus = len(uuids)  # counted once by UUID, however many processes saw each
     elapsed = max((s.elapsed_s for s in samples), default=0.0)
     chip_hours = gpus * elapsed / SECONDS_PER_HOUR
     progress = [s for s in samples if s.tokens is not None]
@@ -299,3 +342,35 @@ def compare_to_plan(ledger: Ledger, run_id: str, scenario: str | Scenario) -> Co
     return Comparison(
         actual, plan, at_completion, fraction, measured_mfu, tuple(overrides), tuple(notes)
     )
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """What a run's reported progress says it computed: tokens, the seconds they took, and the
+    training FLOPs they imply (6 · params · tokens), the numerator of the measured MFU."""
+
+    tokens: float
+    seconds: float
+    params: float
+    flops: float
+
+    @property
+    def flop_per_s(self) -> float:
+        return self.flops / self.seconds if self.seconds > 0 else 0.0
+
+    def mfu(self, chips: int, peak_flop_per_s: float) -> float:
+        """The measured MFU on ``chips`` of ``peak_flop_per_s`` each."""
+        return self.flop_per_s / (chips * peak_flop_per_s)
+
+
+def measured_throughput(ledger: Ledger, run_id: str, params: float) -> Throughput:
+    """Tokens reported (rank 0's, the largest), over the run's time, for a model of ``params``
+    parameters (those that do the 6·N FLOPs per token)."""
+    run = ledger.run(run_id)
+    samples = ledger.samples(run.id)
+    reported = [s.tokens for s in samples if s.tokens is not None]
+    if not reported:
+        raise AibudgetError(f"run {run.id} reported no tokens (run.progress(tokens=...))")
+    tokens = float(max(reported))
+    seconds = max((s.elapsed_s for s in samples), default=0.0)
+    return Throughput(tokens, seconds, float(params), 6.0 * float(params) * tokens)

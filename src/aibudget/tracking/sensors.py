@@ -7,7 +7,8 @@ Every reading says which method measured it, so a ledger row can be told from a 
 * :class:`NvmlSensor`: NVIDIA GPUs through NVML, by UUID: the cumulative energy counter where the
   GPU has one, else power sampled and integrated over time; only the GPUs the job may use
   (``CUDA_VISIBLE_DEVICES``: indices, UUIDs, MIG devices as their parent GPU), and only those no
-  other tracker on the node is already measuring (a lock file per GPU);
+  other tracker on the node is already measuring (a lock file per GPU, in a directory private
+  to the user: see :func:`gpu_lock_dir`);
 * :class:`RaplSensor`: CPU package and DRAM energy from Linux powercap (RAPL) counters, with
   their wraparound;
 * :class:`CpuModelSensor`: where RAPL cannot be read, a labelled model: the process tree's CPU
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,13 +35,16 @@ from typing import Any, Protocol
 __all__ = [
     "Counter",
     "CpuModelSensor",
+    "FailedSensor",
     "NvmlSensor",
     "ProcessSensor",
     "RaplSensor",
     "Reading",
     "ReplaySensor",
     "Sensor",
+    "UnsafeLockError",
     "available_sensors",
+    "gpu_lock_dir",
     "visible_gpus",
 ]
 
@@ -268,16 +273,86 @@ def visible_gpus(environ: dict[str, str] | None = None) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+class UnsafeLockError(OSError):
+    """The GPU lock directory or a lock file is not private to this user (a symlink, another
+    owner, open to others): the GPUs are not measured rather than trust it."""
+
+
+def gpu_lock_dir(environ: dict[str, str] | None = None) -> Path:
+    """Where this user's GPU lock files live: ``$XDG_RUNTIME_DIR/aibudget-gpu-locks`` when the
+    runtime directory is set and private (the user's own, mode 0700, as the XDG spec requires),
+    else ``gpu-locks`` in the user's cache directory (platformdirs). Never a directory shared
+    with other users, where one could plant a symlink or take another's locks."""
+    env = environ if environ is not None else os.environ
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime:
+        try:
+            info = os.lstat(runtime)
+            if (
+                stat.S_ISDIR(info.st_mode)
+                and info.st_uid == os.geteuid()
+                and not info.st_mode & 0o077
+            ):
+                return Path(runtime) / "aibudget-gpu-locks"
+        except OSError:
+            pass
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("aibudget", appauthor=False)) / "gpu-locks"
+
+
+def _private_dir(directory: Path) -> None:
+    """Make ``directory`` (mode 0700) or check it is a real directory of this user's that no
+    one else can write; a directory of ours left open to others is closed (chmod 0700)."""
+    if not os.path.lexists(directory):
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, 0o700)
+    info = os.lstat(directory)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise UnsafeLockError(
+            f"the GPU lock directory {directory} is a symlink or not a directory; GPUs not "
+            "measured (remove it: aibudget makes it again, private)"
+        )
+    if info.st_uid != os.geteuid():
+        raise UnsafeLockError(
+            f"the GPU lock directory {directory} belongs to user {info.st_uid}, not to you "
+            f"({os.geteuid()}); GPUs not measured (remove it: aibudget makes it again, private)"
+        )
+    if info.st_mode & 0o077:
+        os.chmod(directory, 0o700)
+
+
 class _GpuLock:
     """One process per node measures a GPU: an exclusive, non-blocking lock file per UUID, held
     while the sensor lives. Another tracker on the same node sees it taken and leaves the GPU
-    out, so a job of several processes counts each GPU once."""
+    out, so a job of several processes counts each GPU once.
+
+    The file is opened without following a symlink (``O_NOFOLLOW``) and never truncated, and it
+    must be a regular file of this user's: a lock file someone pointed elsewhere is refused
+    (:class:`UnsafeLockError`) and the file it pointed at is left untouched."""
 
     def __init__(self, directory: Path, uuid: str) -> None:
         import fcntl  # POSIX: NVIDIA's NVML runs on Linux (and Windows, unlocked, is not supported)
 
-        directory.mkdir(parents=True, exist_ok=True)
-        self.handle = open(directory / f"{uuid}.lock", "w")  # noqa: SIM115 - held until close
+        path = directory / f"{uuid.replace('/', '_')}.lock"
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(path, flags | os.O_NONBLOCK, 0o600)
+        except OSError as error:
+            if os.path.islink(path):
+                raise UnsafeLockError(
+                    f"the GPU lock file {path} is a symlink; refused, and what it points at "
+                    "left untouched (remove it)"
+                ) from None
+            raise UnsafeLockError(f"cannot open the GPU lock file {path}: {error}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            os.close(fd)
+            raise UnsafeLockError(
+                f"the GPU lock file {path} is not a regular file of yours; refused (remove it)"
+            )
+        self.handle = os.fdopen(fd, "r+b")
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -308,7 +383,7 @@ class NvmlSensor:
 
     nvml: Any = None  # the pynvml module, or anything with its functions (tests)
     environ: dict[str, str] | None = None
-    lock_dir: Path = field(default_factory=lambda: Path("/tmp/aibudget-gpu-locks"))
+    lock_dir: Path = field(default_factory=gpu_lock_dir)
     clock: Callable[[], float] = time.monotonic
     name: str = "nvml"
     method: str = "NVML"
@@ -328,9 +403,19 @@ class NvmlSensor:
         wanted = visible_gpus(self.environ)
         chosen = list(range(count)) if wanted is None else _select(wanted, uuids)
         methods, elsewhere = set(), []
+        try:
+            _private_dir(self.lock_dir)
+        except UnsafeLockError:
+            nvml.nvmlShutdown()
+            raise
         for i in chosen:
             try:
                 lock = _GpuLock(self.lock_dir, uuids[i])
+            except UnsafeLockError:
+                for gpu in self.gpus:
+                    gpu.lock.release()
+                nvml.nvmlShutdown()
+                raise
             except OSError:
                 elsewhere.append(uuids[i])
                 continue
@@ -438,22 +523,97 @@ class ReplaySensor:
         return None
 
 
-def available_sensors(pid: int | None = None, lock_dir: Path | None = None) -> list[Sensor]:
+class FailedSensor:
+    """A sensor that could not start for a reason the user must see (not merely absent
+    hardware): each read raises it, so every sample records the error."""
+
+    def __init__(self, name: str, error: str) -> None:
+        self.name, self.method, self.error = name, "not measured", error
+
+    def read(self) -> Reading:
+        raise OSError(self.error)
+
+    def close(self) -> None:
+        return None
+
+
+class ReplayNvml:
+    """NVML's functions answered from a recorded description of a node's GPUs (a JSON file:
+    ``{"uuids": [...], "watts": 300}``): each GPU draws that power, so its energy counter (mJ)
+    grows with the clock. For the simulated multi-node tests (no GPU on the machine), selected
+    with ``AIBUDGET_NVML_REPLAY=file.json``; the method of every reading says it is a replay."""
+
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.monotonic) -> None:
+        import json
+
+        spec = json.loads(Path(path).read_text())
+        self.uuids = [str(u) for u in spec["uuids"]]
+        self.watts = float(spec.get("watts", 300.0))
+        self.clock = clock
+        self.start = clock()
+
+    def nvmlInit(self) -> None:  # noqa: N802 - NVML's names
+        return None
+
+    def nvmlShutdown(self) -> None:  # noqa: N802
+        return None
+
+    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
+        return len(self.uuids)
+
+    def nvmlDeviceGetHandleByIndex(self, i: int) -> int:  # noqa: N802
+        return i
+
+    def nvmlDeviceGetUUID(self, handle: int) -> str:  # noqa: N802
+        return self.uuids[handle]
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle: int) -> float:  # noqa: N802
+        return (self.clock() - self.start) * self.watts * 1000.0
+
+    def nvmlDeviceGetPowerUsage(self, handle: int) -> float:  # noqa: N802
+        return self.watts * 1000.0
+
+
+def available_sensors(
+    pid: int | None = None, lock_dir: Path | None = None, node_sensors: bool = True
+) -> list[Sensor]:
     """The sensors this machine offers for the process tree of ``pid``: the process tree always;
-    RAPL where readable, else the CPU model; NVML where a GPU and the nvidia-ml-py package are
-    present."""
+    RAPL where readable, else the CPU model (``node_sensors``: this process measures the node's
+    CPU, one per node); NVML where a GPU and the nvidia-ml-py package are present."""
     from aibudget import catalog
 
     process = ProcessSensor(pid)
     sensors: list[Sensor] = [process]
-    try:
-        sensors.append(RaplSensor())
-    except OSError:
-        row = catalog.constant("cpu_w_per_core")
-        sensors.append(CpuModelSensor(process, row.value, row.source_url))
+    if node_sensors:
+        try:
+            sensors.append(RaplSensor())
+        except OSError:
+            row = catalog.constant("cpu_w_per_core")
+            sensors.append(CpuModelSensor(process, row.value, row.source_url))
     try:
         kwargs: dict[str, Any] = {} if lock_dir is None else {"lock_dir": lock_dir}
-        sensors.append(NvmlSensor(**kwargs))
-    except Exception:
+        replay = os.environ.get("AIBUDGET_NVML_REPLAY")
+        if replay:
+            kwargs["nvml"] = ReplayNvml(replay)
+        sensor = NvmlSensor(**kwargs)
+        if replay:
+            sensor.method += " (replayed from " + Path(replay).name + ")"
+        sensors.append(sensor)
+    except UnsafeLockError as error:  # GPUs present, but their locks cannot be trusted
+        sensors.append(FailedSensor("nvml", str(error)))
+    except Exception:  # no GPU, or no nvidia-ml-py: nothing to measure
         pass
     return sensors
+
+
+def elect_node_sampler(name: str, lock_dir: Path | None = None) -> Any | None:
+    """Try to become the one process of job ``name`` on this node that measures the node's
+    own sensors (CPU energy): the holder of a lock file beside the GPUs' locks. Returns the
+    held lock (keep it while sampling; ``release()`` at the end), or None when another process
+    of the job on this node holds it (or the lock directory cannot be trusted)."""
+    directory = lock_dir or gpu_lock_dir()
+    try:
+        _private_dir(directory)
+        return _GpuLock(directory, f"node-{name}")
+    except OSError:
+        return None

@@ -288,6 +288,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     async def favicon() -> Response:
         return Response(status_code=204)
 
+    from aibudget.web.team import router as team_router  # ingest, /metrics (web/team.py)
+
+    app.include_router(team_router)
+
     @app.get("/", include_in_schema=False)
     async def page() -> HTMLResponse:
         return HTMLResponse(_static("index.html"))
