@@ -109,7 +109,8 @@ def build() -> str:
             "p90": f"{mbu_high:.4g}",
             "description": "Share of peak memory bandwidth that decode reaches (MBU): the top "
             "of the range measured at batch 1 (constants.csv mbu), not fitted: MLPerf's "
-            "batches are compute-bound, and fitted freely MBU reaches the datasheet's bandwidth (1.0)",
+            "batches are compute-bound, and fitted freely MBU reaches the datasheet's "
+            "bandwidth (1.0)",
             "method": "not fitted: decode measured at batch 1 (constants.csv mbu, its p90); "
             "the MLPerf fit presses against it",
             "loao_error": loao,

@@ -8,8 +8,8 @@ The prediction is the roofline of :mod:`aibudget.model.serving`, the one every s
 uses, with four fitted numbers: the compute efficiency of prefill and that of decode (shares of
 the dense peak), and the speed-up of two later MLPerf rounds' software over v4.x (the same chip
 gains up to 30% between rounds). Decode's memory-bandwidth utilisation (MBU) is not identified
-by MLPerf's large batches (fitted freely it reaches the datasheet's bandwidth, 1.0): it is the top of the
-range measured at batch 1 (``constants.csv`` ``mbu``). The fit minimises a Huber loss of
+by MLPerf's large batches (fitted freely it reaches the datasheet's bandwidth, 1.0): it is the
+top of the range measured at batch 1 (``constants.csv`` ``mbu``). The fit minimises a Huber loss of
 ln(predicted / published), quadratic within ×1.25 and linear beyond, so that a few outlying
 accelerators do not set everyone's efficiency. The Server scenario's throughput is the Offline
 roofline under the time-per-output-token limit times a load factor (Poisson arrivals under TTFT
