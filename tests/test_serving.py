@@ -16,7 +16,16 @@ from aibudget.catalog import serving as serving_catalog
 from aibudget.model import serving
 from aibudget.resolution import resolve
 from aibudget.scenario import load_scenario
-from aibudget.serving_validation import Efficiencies, fit, predict, validate_serving
+from aibudget.serving_validation import (
+    FORMS,
+    MODEL,
+    Efficiencies,
+    Form,
+    batch_one_mbu,
+    fit,
+    predict,
+    validate_serving,
+)
 
 LLAMA_70B = {"params": "70.6B", "layers": 80, "d_model": 8192, "heads": 64, "kv_heads": 8}
 LLAMA_8B = {"params": "8.03B", "layers": 32, "d_model": 4096, "heads": 32, "kv_heads": 8}
@@ -102,6 +111,50 @@ def test_moe_reads_the_experts_its_batch_routes_to() -> None:
     assert serving.weights_read_bytes(total, active, a(8))[0] == pytest.approx(expected)
     assert serving.weights_read_bytes(total, active, a(4096))[0] == pytest.approx(46.7e9)
     assert serving.weights_read_bytes(total, total, a(3))[0] == pytest.approx(46.7e9)
+
+
+def test_decode_and_prefill_have_efficiencies_of_their_own() -> None:
+    """A compute-bound decode step runs at decode_mfu, prefill at prefill_mfu; without a
+    decode_mfu (NaN or not positive) decode runs at prefill's."""
+    short = dict(max_batch=4096.0, input_tokens=100.0, output_tokens=50.0)
+    r = serving.replica_at(a(1), replica_inputs(**short, decode_mfu=0.8))
+    assert r.compute_bound[0] == 1.0
+    flops = 2 * 8e9 * r.batch[0]
+    assert r.step_time_s[0] == pytest.approx(flops / (989.4e12 * 0.8), rel=1e-12)
+    assert r.prefill_tokens_per_s[0] == pytest.approx(989.4e12 * 0.4 / (2 * 8e9), rel=1e-12)
+    for unset in (math.nan, 0.0):
+        same = serving.replica_at(a(1), replica_inputs(**short, decode_mfu=unset))
+        assert same.step_time_s[0] == pytest.approx(flops / (989.4e12 * 0.4), rel=1e-12)
+
+
+def test_candidate_step_forms_by_hand() -> None:
+    """The forms the fit compared: θ adds the hidden share of the shorter time, KV reads apart
+    from the GEMMs, decode GEMM efficiency rising with the batch, a paged KV cache."""
+    base = dict(max_batch=64.0, decode_mfu=0.4)
+    context = 1000 + 250 / 2
+    kv = 2 * 32 * 4096 * 0.25 * 2
+    memory_s = (16e9 + 64 * context * kv) / (3.35e12 * 0.6)
+    compute_s = 2 * 8e9 * 64 / (989.4e12 * 0.4)
+    weights_s, kv_s = 16e9 / (3.35e12 * 0.6), 64 * context * kv / (3.35e12 * 0.6)
+
+    def step(**changes: float) -> float:
+        return float(serving.replica_at(a(1), replica_inputs(**base, **changes)).step_time_s[0])
+
+    assert step() == pytest.approx(max(memory_s, compute_s), rel=1e-12)
+    assert step(overlap=1.0) == pytest.approx(memory_s + compute_s, rel=1e-12)
+    assert step(overlap=0.5) == pytest.approx(
+        max(memory_s, compute_s) + 0.5 * min(memory_s, compute_s), rel=1e-12
+    )
+    assert step(kv_apart=1.0) == pytest.approx(max(weights_s, compute_s) + kv_s, rel=1e-12)
+    slow = 2 * 8e9 * 64 * (64 + 32) / 64 / (989.4e12 * 0.4)
+    assert step(batch_half=32.0) == pytest.approx(max(memory_s, slow), rel=1e-12)
+    # a paged cache holds the prompt and half the answer: more sequences fit
+    tight = dict(max_batch=1e6, memory_bytes_per_chip=20e9)
+    reserved = serving.replica_at(a(1), replica_inputs(**tight)).batch[0]
+    paged = serving.replica_at(a(1), replica_inputs(**tight, kv_paged=1.0)).batch[0]
+    free = 20e9 * 0.9 - 16e9
+    assert reserved == math.floor(free / (1250 * kv))
+    assert paged == math.floor(free / (1125 * kv))
 
 
 def test_latency_target_caps_the_batch_at_the_largest_step_within_it() -> None:
@@ -238,6 +291,38 @@ def test_h200_serves_faster_than_h100_by_what_its_bandwidth_and_memory_imply() -
     assert float(t200.serving["chips"][0]) <= float(t100.serving["chips"][0])
 
 
+def test_h200_beats_h100_per_chip_on_the_70b_example_by_bandwidth_and_memory() -> None:
+    """The Llama 3.1 70B example (FP8, 1,000 in / 300 out, 33 ms per token). Both chips decode
+    memory-bound at their batches, so each chip's output rate is its bandwidth over the bytes it
+    reads per token it emits: its share of the weights over its sequences plus one sequence's KV
+    cache, W/B + ctx·k. The H200's 141 GB hold the weights and 264 sequences on one chip; the
+    H100's 80 GB need a pair (344 sequences) and its all-reduces. So the ratio is the bandwidth
+    ratio 1.43, times the H100's fewer bytes per token (393 against 455 MB: ×0.86), times the
+    H100 pair's all-reduce time (×1.08): about 1.33. Prefill is compute-bound on the same
+    FLOP/s, so requests per chip gain less (×1.1)."""
+    h100 = point("llama-3.1-70b-serving-h100")
+    h200 = point("llama-3.1-70b-serving-h100", "serving.accelerator=H200")
+    per_chip = {}
+    for name, est, bandwidth in (("H100", h100, 3.35e12), ("H200", h200, 4.8e12)):
+        f = est.serving
+        batch, chips = float(f["batch"][0]), float(f["chips_per_replica"][0])
+        x = resolve(est.scenario).inputs.serving.replica
+        context = 1000 + 300 / 2
+        memory_s = (70.6e9 + batch * context * float(x.kv_bytes_per_token[0])) / (
+            chips * bandwidth * float(x.mbu[0])
+        )
+        comm_s = batch * float(serving.comm_s_per_token(x, a(chips))[0])
+        step_ms = float(f["tpot_ms"][0])
+        assert step_ms == pytest.approx((memory_s + comm_s) * 1e3, rel=1e-6)  # memory-bound
+        per_chip[name] = float(f["decode_tokens_per_s_per_chip"][0])
+        assert per_chip[name] == pytest.approx(batch / chips / (step_ms / 1e3), rel=1e-6)
+    assert float(h200.serving["chips_per_replica"][0]) == 1
+    assert float(h100.serving["chips_per_replica"][0]) == 2
+    ratio = per_chip["H200"] / per_chip["H100"]
+    assert 1.25 <= ratio <= 4.8 / 3.35  # above the H100's, below the bandwidth ratio
+    assert float(h200.serving["chips"][0]) < float(h100.serving["chips"][0])
+
+
 @pytest.mark.parametrize(
     ("accelerator", "default"), [("H100-80GB", 1024), ("A100-80GB", 256), ("L4", 256)]
 )
@@ -305,7 +390,8 @@ def test_leave_one_accelerator_out_is_out_of_sample() -> None:
 
 def test_fit_recovers_the_efficiencies_that_made_the_data() -> None:
     rows = serving_catalog.mlperf_results()
-    truth = Efficiencies(0.3, 0.7, 0.9, {"v5.1": 1.2, "v6.0": 1.4})
+    mbu, _, _ = batch_one_mbu()
+    truth = Efficiencies(0.3, mbu, 0.9, {"v5.1": 1.2, "v6.0": 1.4}, decode_mfu=0.5)
     made = predict(rows, truth)
     synthetic = [
         dataclasses.replace(r, tokens_per_s_per_accelerator=float(v))
@@ -313,8 +399,33 @@ def test_fit_recovers_the_efficiencies_that_made_the_data() -> None:
     ]
     got = fit(synthetic)
     assert got.prefill_mfu == pytest.approx(0.3, rel=0.05)
-    assert got.mbu == pytest.approx(0.7, rel=0.1)
+    assert got.decode == pytest.approx(0.5, rel=0.05)
+    assert got.mbu == mbu  # not fitted: the top of the batch-1 measurements
     assert got.server_load == pytest.approx(0.9, rel=0.02)
+    assert got.round_factors["v6.0"] == pytest.approx(1.4, rel=0.05)
+
+
+def test_huber_loss_lets_one_wild_accelerator_move_the_fit_less() -> None:
+    """Made-up data from known efficiencies, one accelerator's results multiplied by 4: least
+    squares drags the predictions of every other accelerator towards it, the Huber loss (linear
+    beyond ×1.25) much less."""
+    rows = serving_catalog.mlperf_results()
+    mbu, _, _ = batch_one_mbu()
+    truth = Efficiencies(0.3, mbu, 0.9, {"v5.1": 1.2, "v6.0": 1.4}, decode_mfu=0.5)
+    made = predict(rows, truth)
+    wild = [
+        dataclasses.replace(
+            r, tokens_per_s_per_accelerator=float(v) * (4 if r.accelerator == "L40S" else 1)
+        )
+        for r, v in zip(rows, made, strict=True)
+    ]
+    others = [i for i, r in enumerate(rows) if r.accelerator != "L40S"]
+
+    def moved(form: Form) -> float:
+        got = predict([rows[i] for i in others], fit(wild, form))
+        return float(np.median(np.abs(np.log(got / made[others]))))
+
+    assert moved(MODEL) < 0.5 * moved(dataclasses.replace(MODEL, loss="squares"))
 
 
 def test_every_accelerator_in_the_data_is_predicted(checked: Any) -> None:
@@ -328,9 +439,21 @@ def test_every_accelerator_in_the_data_is_predicted(checked: Any) -> None:
 def test_mlperf_errors_stay_at_what_docs_validation_reports(checked: Any) -> None:
     """A regression guard at the published figures (docs/validation.md), not a target."""
     summary = checked.summary("llama2-70b")
-    assert summary["median_abs_ln"] <= 0.25
-    assert summary["within_1_25"] >= 0.45
-    assert checked.summary()["median_abs_ln"] <= 0.25
+    assert summary["median_abs_ln"] <= 0.15
+    assert round(summary["within_1_25"] * summary["groups"]) >= 15
+    assert checked.summary()["median_abs_ln"] <= 0.17
+    assert round(checked.summary()["within_1_25"] * checked.summary()["groups"]) >= 28
+
+
+def test_mlperf_cannot_pin_mbu_so_it_comes_from_batch_one() -> None:
+    """What docs/validation.md says of MBU: fitted freely on MLPerf (with the round factors) it
+    reaches the datasheet's bandwidth in today's software (MBU 1.00), so estimates take it
+    from decode measured at batch 1 instead, at the top of that range."""
+    free = fit(serving_catalog.mlperf_results(), FORMS["roofline-2-fit-mbu"])
+    assert free.mbu * free.factor("v6.0") >= 0.95
+    mbu, low, high = batch_one_mbu()
+    assert (mbu, low, high) == (0.77, 0.55, 0.77)
+    assert serving_catalog.serving_fit()["serving.mbu"].value == mbu
 
 
 def test_serving_fit_is_the_fit_of_the_current_data() -> None:
@@ -349,7 +472,7 @@ def test_serving_fit_is_the_fit_of_the_current_data() -> None:
 def test_estimates_use_the_fitted_efficiencies() -> None:
     est = point(served(LLAMA_8B))
     fitted = serving_catalog.serving_fit()
-    for name in ("serving.mbu", "serving.prefill_mfu"):
+    for name in ("serving.mbu", "serving.prefill_mfu", "serving.decode_mfu"):
         assert est.assumption(name).value == fitted[name].value
         assert est.assumption(name).distribution is not None
 

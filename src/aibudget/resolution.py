@@ -1487,6 +1487,7 @@ def _serving(
     values.update(_serving_chip(r, acc, s.precision))
     values["mbu"] = _serving_efficiency(r, "serving.mbu", s.mbu)
     values["prefill_mfu"] = _serving_efficiency(r, "serving.prefill_mfu", s.prefill_mfu)
+    values["decode_mfu"] = _serving_efficiency(r, "serving.decode_mfu", None)
     if s.max_batch is not None:
         values["max_batch"] = r.given("serving.max_batch", s.max_batch, "sequences")
     else:

@@ -5,12 +5,19 @@ efficiencies on them, and score the predictions out of sample, leaving each acce
 the fit in turn (``aibudget validate --serving``).
 
 The prediction is the roofline of :mod:`aibudget.model.serving`, the one every serving estimate
-uses, with four fitted numbers: the compute efficiency (share of the dense peak that prefill and
-compute-bound decode reach), the memory-bandwidth utilisation of decode (MBU), and the speed-up
-of two later MLPerf rounds' software over v4.x (the same chip gains up to 30% between rounds).
-The Server scenario's throughput is the Offline roofline under the time-per-output-token limit
-times a load factor (Poisson arrivals under TTFT and TPOT limits cannot keep every chip busy),
-the geometric mean of published Server over predicted throughput.
+uses, with four fitted numbers: the compute efficiency of prefill and that of decode (shares of
+the dense peak), and the speed-up of two later MLPerf rounds' software over v4.x (the same chip
+gains up to 30% between rounds). Decode's memory-bandwidth utilisation (MBU) is not identified
+by MLPerf's large batches (fitted freely it reaches the datasheet's bandwidth, 1.0): it is the
+top of the range measured at batch 1 (``constants.csv`` ``mbu``). The fit minimises a Huber loss of
+ln(predicted / published), quadratic within ×1.25 and linear beyond, so that a few outlying
+accelerators do not set everyone's efficiency. The Server scenario's throughput is the Offline
+roofline under the time-per-output-token limit times a load factor (Poisson arrivals under TTFT
+and TPOT limits cannot keep every chip busy), the geometric mean of published Server over
+predicted throughput.
+
+The candidate forms the fit compared (:data:`FORMS`, ``tools/fit_serving.py --compare``) differ
+in which of these are fitted and in the step's shape; :data:`MODEL` is the one kept.
 
 Replicas are at most one node (the systems' accelerators per node) and the size that serves the
 most per chip, as an engine tuned for the benchmark would pick.
@@ -18,6 +25,7 @@ most per chip, as an engine tuned for the benchmark would pick.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,10 +42,14 @@ from aibudget.model import serving as model
 
 __all__ = [
     "BYTES_PER_WEIGHT",
+    "FORMS",
+    "MODEL",
     "Efficiencies",
     "EnergyCheck",
+    "Form",
     "GroupResult",
     "ServingValidation",
+    "batch_one_mbu",
     "energy_checks",
     "fit",
     "predict",
@@ -76,16 +88,75 @@ def kv_bytes_for(weight_bytes: float) -> float:
 
 
 @dataclass(frozen=True)
+class Form:
+    """A candidate form of the serving roofline, and what the fit chooses in it."""
+
+    name: str
+    label: str
+    separate_decode: bool = True  # decode's compute efficiency fitted apart from prefill's
+    fit_mbu: bool = False  # MBU fitted (with the round factors); else the batch-1 measurement
+    fit_overlap: bool = False  # θ fitted: step = max + θ·min of compute and memory time
+    overlap: float = 0.0  # θ when not fitted (1: compute and memory time add)
+    kv_apart: float = 0.0  # 1: attention's KV reads after the weight GEMMs, not under them
+    fit_batch_half: bool = False  # decode GEMM efficiency η·M/(M + M½), M½ fitted
+    kv_paged: float = 0.0  # 1: a paged KV cache (half the answer held on average)
+    loss: str = "huber"  # or "squares"
+
+
+#: The forms compared (docs/validation.md has the table); :data:`MODEL` is the one kept.
+FORMS: dict[str, Form] = {
+    f.name: f
+    for f in (
+        Form(
+            "roofline-1",
+            "before: max(compute, memory), one compute efficiency, MBU fitted, least squares",
+            separate_decode=False,
+            fit_mbu=True,
+            loss="squares",
+        ),
+        Form("roofline-1-huber", "the same, Huber loss", separate_decode=False, fit_mbu=True),
+        Form("roofline-2-fit-mbu", "prefill and decode efficiencies, MBU fitted", fit_mbu=True),
+        Form("roofline-2", "prefill and decode efficiencies, MBU from batch 1 (kept)"),
+        Form("roofline-1-mbu1", "one compute efficiency, MBU from batch 1", separate_decode=False),
+        Form("additive", "kept form, compute + memory time (θ = 1)", overlap=1.0),
+        Form("overlap", "kept form, max + θ·min, θ fitted", fit_overlap=True),
+        Form("kv-apart", "kept form, KV reads apart from the weight GEMMs", kv_apart=1.0),
+        Form("gemm-batch", "kept form, decode GEMM efficiency rising with M", fit_batch_half=True),
+        Form("paged-kv", "kept form, paged KV cache (a bigger batch)", kv_paged=1.0),
+    )
+}
+MODEL = FORMS["roofline-2"]
+
+
+def batch_one_mbu() -> tuple[float, float, float]:
+    """MBU from decode measured at batch 1 (``constants.csv`` ``mbu``): the top of the measured
+    range (MLPerf's engines are the best tuned, and the fit presses against it), and the range."""
+    row = catalog.constant("mbu")
+    low = row.p10 if row.p10 is not None else row.value
+    high = row.p90 if row.p90 is not None else row.value
+    return high, low, high
+
+
+@dataclass(frozen=True)
 class Efficiencies:
-    """The fitted serving efficiencies."""
+    """The fitted serving efficiencies, in the form they were fitted in."""
 
     prefill_mfu: float
     mbu: float
     server_load: float
     round_factors: dict[str, float] = field(default_factory=dict)
+    decode_mfu: float | None = None  # None: prefill's
+    overlap: float = 0.0
+    batch_half: float = 0.0
+    form: Form = MODEL
 
     def factor(self, version: str) -> float:
         return 1.0 if version in BASELINE_ROUNDS else self.round_factors.get(version, 1.0)
+
+    @property
+    def decode(self) -> float:
+        """Decode's compute efficiency."""
+        return self.prefill_mfu if self.decode_mfu is None else self.decode_mfu
 
 
 @dataclass(frozen=True)
@@ -169,12 +240,18 @@ def _roofline(batch: _Batch, eff: Efficiencies) -> tuple[Array, Array]:
     """Output tokens/s per chip of each result before the Server load factor, and 1.0 where
     decode is compute-bound at the chosen size."""
     factor = np.asarray([eff.factor(v) for v in batch.versions])
+    f = eff.form
     x = model.ReplicaInputs(
         **batch.inputs,
         memory_fraction=np.full_like(factor, MEMORY_FRACTION),
-        mbu=np.minimum(eff.mbu * factor, 1.0),
+        mbu=np.minimum(eff.mbu * (factor if f.fit_mbu else 1.0), 1.0),
         prefill_mfu=np.minimum(eff.prefill_mfu * factor, 1.0),
         max_batch=np.full_like(factor, MLPERF_MAX_BATCH),
+        decode_mfu=np.minimum(eff.decode * factor, 1.0),
+        overlap=np.full_like(factor, eff.overlap),
+        kv_apart=np.full_like(factor, f.kv_apart),
+        batch_half=np.full_like(factor, eff.batch_half),
+        kv_paged=np.full_like(factor, f.kv_paged),
     )
     best = np.zeros_like(factor)
     bound = np.zeros_like(factor)
@@ -237,10 +314,22 @@ def _nelder_mead(
     return best
 
 
-def fit(results: Sequence[MlperfResult]) -> Efficiencies:
-    """Fit the efficiencies on ``results``: least squares of ln(predicted / published), every
-    (benchmark, accelerator, scenario) weighted alike whatever its number of submissions; the
-    Server load factor is the geometric mean of published over predicted Server throughput."""
+def _loss(error: Array, weights: Array, kind: str) -> float:
+    """Least squares, or Huber's loss with its corner at ×1.25: each miss within the target
+    counts by its square, each beyond it linearly (Huber 1964)."""
+    if kind == "squares":
+        return float(np.sum(weights * error**2))
+    corner = math.log(TARGET_FACTOR)
+    size = np.abs(error)
+    huber = np.where(size <= corner, 0.5 * size**2, corner * (size - 0.5 * corner))
+    return float(np.sum(weights * huber))
+
+
+def fit(results: Sequence[MlperfResult], form: Form = MODEL) -> Efficiencies:
+    """Fit the efficiencies of ``form`` on ``results``: the loss of ln(predicted / published),
+    every (benchmark, accelerator, scenario) weighted alike whatever its number of submissions;
+    the Server load factor is the geometric mean of published over predicted Server
+    throughput."""
     batch = _batch(results)
     published = np.log([r.tokens_per_s_per_accelerator for r in results])
     groups = list(_groups(results).values())
@@ -249,14 +338,17 @@ def fit(results: Sequence[MlperfResult]) -> Efficiencies:
         weights[members] = 1.0 / len(members)
     later = sorted({v for v in batch.versions if v not in BASELINE_ROUNDS})
     server = batch.server == 1.0
+    mbu, _, _ = batch_one_mbu()
 
     def unpack(q: Array) -> tuple[Efficiencies, float]:
-        eff = Efficiencies(
-            float(np.exp(q[0])),
-            float(np.exp(q[1])),
-            1.0,
-            {v: float(np.exp(q[2 + i])) for i, v in enumerate(later)},
-        )
+        values = iter(q)
+        prefill = float(np.exp(next(values)))
+        decode = prefill * float(np.exp(next(values))) if form.separate_decode else None
+        fitted_mbu = float(np.exp(next(values))) if form.fit_mbu else mbu
+        overlap = 1.0 / (1.0 + math.exp(-next(values))) if form.fit_overlap else form.overlap
+        half = float(np.exp(next(values))) if form.fit_batch_half else 0.0
+        factors = {v: float(np.exp(next(values))) for v in later}
+        eff = Efficiencies(prefill, fitted_mbu, 1.0, factors, decode, overlap, half, form)
         roof, _ = _roofline(batch, eff)
         residual = published - np.log(np.maximum(roof, 1e-30))
         load = (
@@ -266,13 +358,18 @@ def fit(results: Sequence[MlperfResult]) -> Efficiencies:
         )
         load = min(load, 1.0)
         error = residual - np.where(server, math.log(load), 0.0)
-        return (
-            Efficiencies(eff.prefill_mfu, eff.mbu, load, eff.round_factors),
-            float(np.sum(weights * error**2)),
-        )
+        return dataclasses.replace(eff, server_load=load), _loss(error, weights, form.loss)
 
-    start = np.log([0.35, 0.5, *([1.1] * len(later))])
-    best = _nelder_mead(lambda q: unpack(q)[1], start)
+    start = [math.log(0.35)]
+    start += [0.0] if form.separate_decode else []
+    start += [math.log(0.5)] if form.fit_mbu else []
+    start += [0.0] if form.fit_overlap else []
+    start += [math.log(100.0)] if form.fit_batch_half else []
+    start += [math.log(1.1)] * len(later)
+    best = _nelder_mead(lambda q: unpack(q)[1], np.asarray(start))
+    # the roofline's size choices and whole batches make the loss piecewise: start again from
+    # the best point with a smaller simplex to leave a shallow corner
+    best = _nelder_mead(lambda q: unpack(q)[1], best, step=0.1)
     return unpack(best)[0]
 
 
@@ -361,24 +458,30 @@ class ServingValidation:
 
 def _eff_dict(eff: Efficiencies) -> dict[str, Any]:
     return {
+        "form": eff.form.name,
         "prefill_mfu": eff.prefill_mfu,
+        "decode_mfu": eff.decode,
+        "overlap": eff.overlap,
+        "batch_half": eff.batch_half,
         "mbu": eff.mbu,
         "server_load": eff.server_load,
         "round_factors": dict(eff.round_factors),
     }
 
 
-def validate_serving(results: Sequence[MlperfResult] | None = None) -> ServingValidation:
+def validate_serving(
+    results: Sequence[MlperfResult] | None = None, form: Form = MODEL
+) -> ServingValidation:
     """Fit on every result, then again without each accelerator to predict it out of sample."""
     rows = tuple(results if results is not None else serving_catalog.mlperf_results())
-    everything = fit(rows)
+    everything = fit(rows, form)
     in_sample = predict(rows, everything)
     out_of_sample = np.zeros(len(rows))
     left_out: dict[str, Efficiencies] = {}
     for acc in sorted({r.accelerator for r in rows}):
         rest = [r for r in rows if r.accelerator != acc]
         mine = [i for i, r in enumerate(rows) if r.accelerator == acc]
-        eff = fit(rest)
+        eff = fit(rest, form)
         left_out[acc] = eff
         out_of_sample[mine] = predict([rows[i] for i in mine], eff)
     batch = _batch(rows)

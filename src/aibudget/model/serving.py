@@ -7,23 +7,31 @@ O output tokens per request and a context of I + O/2 tokens on average while dec
 
 * **decode step** for a batch of B sequences: every stage reads its weights once per micro-batch
   and each sequence's KV cache, so the memory time is (W_read(B) + B·ctx·k/p) / (t·bandwidth·MBU);
-  the compute time is 2·N·B / (r·peak·η); the step takes the larger of the two, plus the
+  the compute time is 2·N·B / (r·peak·η_decode); the step takes the larger of the two, plus the
   tensor-parallel all-reduces, 2 per layer of B·d_model activations (ring: 2(t−1)/t of the
   message crosses each link): B·4·L·d·2 bytes·(t−1)/t / link bandwidth (Shoeybi et al. 2019,
   Megatron-LM; Pope et al. 2022). The step time is also the time per output token of each user.
 * **mixture of experts** reads the experts its batch touches: W_read(B) = W·(1 − (1 − a)^B), with
   a = active / total parameters (uniform routing): W_active at batch 1, all weights at large B.
-* **prefill** is compute-bound: input tokens/s = 1 / (2·N / (r·peak·η) + all-reduce time per
-  token).
+* **prefill** is compute-bound: input tokens/s = 1 / (2·N / (r·peak·η_prefill) + all-reduce time
+  per token). Prefill (thousands of tokens a matrix multiply) and decode (B tokens) have
+  efficiencies of their own.
 * the batch B is the largest that fits in memory beside the weights, meets the time-per-output-
   token target, and stays within the engine's maximum number of sequences.
 * requests/s = 1 / (I / prefill rate + O / decode rate); the share of that time spent in prefill
   splits the replica's cost between input and output tokens.
 
-η (``prefill_mfu``, compute) and MBU (``mbu``, bandwidth) are fitted on MLPerf Inference
-(``tools/fit_serving.py``). A fleet of replicas serves the peak request rate with headroom
-(dedicated, always on), or the mean rate (autoscaled, never below a minimum), plus spare replicas
-for availability (N+1). Units: bytes, seconds, tokens, requests, chips.
+η_prefill (``prefill_mfu``) and η_decode (``decode_mfu``) are fitted on MLPerf Inference
+(``tools/fit_serving.py``); MBU (``mbu``) comes from decode measured at batch 1. The candidate
+forms the fit compared (``tools/fit_serving.py --compare``) are inputs with neutral defaults:
+``overlap`` (the share of the shorter of compute and memory time not hidden under the longer:
+0 is the sharp roofline, 1 adds them), ``kv_apart`` (attention's KV-cache reads as memory-bound
+work of their own after the weight GEMMs), ``batch_half`` (decode GEMM efficiency
+η·M/(M + M½) rising with the M tokens a matrix multiply carries) and ``kv_paged`` (0: a
+sequence reserves KV cache for its whole answer; 1: a paged cache holds what is written, half
+the answer on average, Kwon et al. 2023). A fleet of replicas serves the peak request rate with
+headroom (dedicated, always on), or the mean rate (autoscaled, never below a minimum), plus
+spare replicas for availability (N+1). Units: bytes, seconds, tokens, requests, chips.
 """
 
 from __future__ import annotations
@@ -115,6 +123,18 @@ class ReplicaInputs:
     d_model: Array = field(default_factory=_zeros)
     link_bytes_per_s: Array = field(default_factory=_ones)  # per chip, per direction
     tensor_parallel_max: Array = field(default_factory=lambda: np.full(1, 8.0))
+    # decode's compute efficiency; not positive (or NaN): prefill's
+    decode_mfu: Array = field(default_factory=lambda: np.full(1, np.nan))
+    # candidate forms of the step (tools/fit_serving.py --compare); the defaults are the model
+    overlap: Array = field(default_factory=_zeros)
+    kv_apart: Array = field(default_factory=_zeros)
+    batch_half: Array = field(default_factory=_zeros)
+    kv_paged: Array = field(default_factory=_zeros)
+
+    def decode_efficiency(self) -> Array:
+        """η_decode: ``decode_mfu`` where given (positive), else ``prefill_mfu``."""
+        given = np.nan_to_num(np.asarray(self.decode_mfu, dtype=float), nan=0.0)
+        return np.where(given > 0.0, given, self.prefill_mfu)
 
 
 def comm_s_per_token(x: ReplicaInputs, tensor_parallel: Array) -> Array:
@@ -130,23 +150,35 @@ def _step_s(
 ) -> tuple[Array, Array]:
     """The decode step for ``batch`` sequences, and 1.0 where compute (not memory) limits it."""
     stages = chips / tp
-    memory_s = (
-        weights_read_bytes(x.weights_total_bytes, x.weights_active_bytes, batch)
-        + batch * context * x.kv_bytes_per_token / stages
-    ) / (tp * x.bandwidth_bytes_per_s * x.mbu)
+    bandwidth = tp * x.bandwidth_bytes_per_s * x.mbu
+    weights_s = weights_read_bytes(x.weights_total_bytes, x.weights_active_bytes, batch) / bandwidth
+    kv_s = batch * context * x.kv_bytes_per_token / stages / bandwidth
+    # tokens per matrix multiply: the batch, shared among the experts in a mixture of experts
+    rows = batch * np.clip(x.weights_active_bytes / np.maximum(x.weights_total_bytes, 1.0), 0, 1)
+    gemm = np.where(x.batch_half > 0.0, (rows + x.batch_half) / np.maximum(rows, 1e-30), 1.0)
     compute_s = (
         FORWARD_FLOPS_PER_PARAM
         * x.active_params
         * batch
-        / (chips * x.peak_flops_per_s * x.prefill_mfu)
+        * gemm
+        / (chips * x.peak_flops_per_s * x.decode_efficiency())
     )
-    return np.maximum(memory_s, compute_s) + batch * comm, (compute_s > memory_s).astype(float)
+    memory_s = weights_s + (1.0 - x.kv_apart) * kv_s
+    step = (
+        np.maximum(memory_s, compute_s)
+        + x.overlap * np.minimum(memory_s, compute_s)
+        + x.kv_apart * kv_s
+        + batch * comm
+    )
+    return step, (compute_s > memory_s).astype(float)
 
 
 def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
     """One replica of exactly ``chips`` chips."""
     tp = np.minimum(chips, np.maximum(x.tensor_parallel_max, 1.0))
-    kv_per_sequence = (x.input_tokens + x.output_tokens) * x.kv_bytes_per_token
+    # a sequence reserves its prompt and answer; a paged cache holds, on average, half the answer
+    reserved = x.input_tokens + (1.0 - 0.5 * x.kv_paged) * x.output_tokens
+    kv_per_sequence = reserved * x.kv_bytes_per_token
     free = chips * x.memory_bytes_per_chip * x.memory_fraction - x.weights_total_bytes
     batch_memory = np.floor(np.maximum(free, 0.0) / np.maximum(kv_per_sequence, 1.0))
     cap = np.maximum(1.0, np.minimum(batch_memory, x.max_batch))

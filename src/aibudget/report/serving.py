@@ -171,8 +171,9 @@ def render_serving_validation(result: ServingValidation, out: Console) -> None:
     e = result.fitted
     rounds = ", ".join(f"{v} ×{f:.2f}" for v, f in sorted(e.round_factors.items()))
     out.print(
-        f"Fitted on all {result.rows} results: compute efficiency {e.prefill_mfu:.3f}, MBU "
-        f"{e.mbu:.3f}, Server load {e.server_load:.3f}, software by round over v4.x: {rounds}."
+        f"Fitted on all {result.rows} results: prefill efficiency {e.prefill_mfu:.3f}, decode "
+        f"efficiency {e.decode:.3f}, Server load {e.server_load:.3f}, software by round over "
+        f"v4.x: {rounds}; MBU {e.mbu:.3f} (measured at batch 1, not fitted)."
     )
     if result.energy:
         energy = Table(box=box.SIMPLE_HEAD, pad_edge=False)
