@@ -177,6 +177,44 @@ def test_deeply_nested_or_huge_files_are_a_clear_error(
         load_scenario(path)
 
 
+@pytest.mark.parametrize("where", ["file", "override"])
+def test_deep_brackets_are_refused_before_any_parser_recurses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The parsers recurse once per bracket, PyYAML's C composer without a check of its own (a
+    C stack overflow killed CI's test process): deep text is refused before they run."""
+    import json
+    import tomllib
+
+    import yaml
+
+    def must_not_parse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a parser was given text nested 100,000 deep")
+
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "deep.yaml").write_text(f"name: {deep}\n", "utf-8")
+    load_scenario("gpt3-175b")  # the built-in example parsed (and cached) first
+    args: tuple[object, ...] = (
+        (tmp_path / "deep.yaml",) if where == "file" else ("gpt3-175b", [f"name={deep}"])
+    )
+    for module, name in ((yaml, "load"), (json, "loads"), (tomllib, "loads")):
+        monkeypatch.setattr(module, name, must_not_parse)
+    with pytest.raises(ScenarioError, match="nests deeper than 12 levels"):
+        load_scenario(*args)  # type: ignore[arg-type]
+
+
+def test_bracket_depth_is_counted_exactly() -> None:
+    from aibudget.scenario import MAX_BRACKET_DEPTH, check_nesting
+
+    many_shallow = "roles: [" + "{role: x}, " * 10_000 + "]"
+    check_nesting(many_shallow, "shallow")  # 10,001 brackets, two deep: fine
+    at_limit = "[" * MAX_BRACKET_DEPTH + "]" * MAX_BRACKET_DEPTH
+    check_nesting(at_limit, "at the limit")
+    check_nesting("]" + "[" * (MAX_BRACKET_DEPTH + 1), "a stray close first: 100 deep at most")
+    with pytest.raises(ScenarioError, match="more than 100 deep"):
+        check_nesting("x [" + "[" * MAX_BRACKET_DEPTH, "over")
+
+
 @pytest.mark.parametrize(
     "override",
     [

@@ -25,7 +25,13 @@ from numpy.typing import NDArray
 from aibudget._errors import AibudgetError, ScenarioError, closest
 from aibudget._files import csv_cell
 from aibudget.estimation import DEFAULT_SAMPLES, MEASURES, PHASES, Estimate, estimate, summarize
-from aibudget.scenario import Scenario, read_scenario_data, scenario_from_dict, set_value
+from aibudget.scenario import (
+    Scenario,
+    check_nesting,
+    read_scenario_data,
+    scenario_from_dict,
+    set_value,
+)
 from aibudget.units import parse_quantity
 
 __all__ = [
@@ -219,6 +225,7 @@ def parse_vary(text: str) -> Axis:
         return Axis(path, _range_values(path, spec.strip()))
     values = []
     for part in spec.split(","):
+        check_nesting(part, f"--vary {path}")
         try:
             values.append(yaml.safe_load(part.strip()))
         except yaml.YAMLError:

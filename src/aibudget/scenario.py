@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from functools import cache
 from importlib import resources
+from itertools import accumulate
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -1194,6 +1195,28 @@ def check_size(data: Any, source: str) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
+#: The deepest the brackets of a scenario's text may nest before any parser reads it. The
+#: parsers recurse once per bracket (PyYAML's C composer without a check of its own), so the
+#: text is refused here, well inside the C stack and far above :data:`MAX_DEPTH`; a bracket
+#: inside a quoted text counts too, which no real scenario comes near.
+MAX_BRACKET_DEPTH = 100
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def check_nesting(text: str, source: str) -> None:
+    """Raise :class:`~aibudget.ScenarioError` when the brackets of ``text`` (JSON, TOML or YAML
+    flow style) nest deeper than :data:`MAX_BRACKET_DEPTH`, without parsing it, so a hostile text
+    cannot exhaust a parser's stack: counted in one pass, linear in the text's length."""
+    if text.count("[") + text.count("{") <= MAX_BRACKET_DEPTH:
+        return
+    brackets = re.sub(r"[^\[\]{}]+", "", text)
+    if max(accumulate(map(_BRACKET_STEP.__getitem__, brackets))) > MAX_BRACKET_DEPTH:
+        raise ScenarioError(
+            f"{source} nests deeper than {MAX_DEPTH} levels (its brackets nest more than "
+            f"{MAX_BRACKET_DEPTH} deep); a scenario's sections nest at most four"
+        )
+
+
 def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
     """Validate plain data as a :class:`Scenario`; errors name each field path. A numeric field
     may be a range (``{p10: 0.3, p90: 0.5}``, ``{low, high}``, ...): the scenario then holds its
@@ -1243,6 +1266,7 @@ _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _parse_text(text: str, suffix: str, source: str) -> Any:
+    check_nesting(text, source)
     try:
         if suffix == ".toml":
             return tomllib.loads(text)
@@ -1318,6 +1342,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
             raise ScenarioError(
                 f"override {shown!r} must look like section.field=value, e.g. training.chips=1024"
             )
+        check_nesting(raw, f"override {shown!r}")
         try:
             value = yaml.load(raw, Loader=_LOADER) if raw.strip() else None
         except yaml.YAMLError:

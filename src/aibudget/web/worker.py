@@ -117,7 +117,7 @@ def _load(source: ScenarioInput) -> Any:
 def _read(source: ScenarioInput) -> tuple[Any, str | None, Any]:
     """The scenario, validated with its overrides; its YAML text as given (None for a mapping);
     and its data as read, before the overrides."""
-    from aibudget.scenario import load_scenario
+    from aibudget.scenario import check_nesting, load_scenario
 
     given = [k for k in ("scenario", "yaml", "example") if getattr(source, k) is not None]
     if len(given) != 1:
@@ -130,6 +130,7 @@ def _read(source: ScenarioInput) -> tuple[Any, str | None, Any]:
         text, data = _example(source.example)
     elif source.yaml is not None:
         text = source.yaml
+        check_nesting(source.yaml, "yaml")
         try:
             data = yaml.load(source.yaml, Loader=_LOADER)
         except yaml.YAMLError as error:
