@@ -194,7 +194,10 @@ def _environment_rows(est: Estimate, t: Mapping[str, Any]) -> list[tuple[str, st
             f"{_with_range(t['embodied_co2e_kg'], fmt.co2e)} of the hardware's manufacturing, "
             f"amortised over a {float(life):g}-year life",
         ),
-        ("Water", f"{_with_range(t['water_l'], fmt.water)} on site at {float(wue):g} L/kWh (WUE)"),
+        (
+            "Water",
+            f"{_with_range(t['water_l'], fmt.water)} on site at {float(wue):.3g} L/kWh (WUE)",
+        ),
     ]
     if "co2e_market_kg" in t:
         rows.append(("Market-based", f"{_with_range(t['co2e_market_kg'], fmt.co2e)} (Scope 2)"))
