@@ -297,3 +297,18 @@ def test_the_terminal_and_the_report_show_them(run_cli: Any) -> None:
     html = render_html([_point("gpt3-175b")])
     assert "Embodied carbon" in html
     assert "on-site water" in html
+
+
+def test_the_catalog_factors_reproduce_blooms_embodied_carbon() -> None:
+    # Luccioni et al. 2022: 1,082,990 A100-hours, 6-year life at 85% utilisation, 11.2 tCO2e
+    # (7.57 t for the servers, 3.64 t for the GPUs). aibudget's rule without the utilisation
+    # factor, at the catalog's A100, server and server-size rows and BLOOM's 6 x 0.85 years:
+    table = catalog.constants()
+    got = energy.embodied_co2e_kg(
+        1_082_990.0,
+        table["embodied_kgco2e_per_accelerator.a100"].value,
+        table["embodied_kgco2e_per_server"].value,
+        table["accelerators_per_server"].value,
+        6 * 0.85,
+    )
+    assert float(got) / 1e3 == pytest.approx(11.2, abs=0.05)
