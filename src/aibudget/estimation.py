@@ -639,19 +639,19 @@ def _explanations(
     }
     present = {k for p in phases for item in p.items for k in item.measures}
     for m in (m for m in ENVIRONMENT_MEASURES if m in present):
-        lines = tuple(
-            (item.name, f"{p.name}: {item.name}")
+        lines = [
+            f"{p.name}: {item.name}"
             for p in phases
             for item in p.items
             if m in item.measures and np.any(np.asarray(item.measures[m]) != 0)
-        )
+        ]
         out.append(
             Explanation(
                 f"total.{m}",
                 sum(_first(p.measure(m)) for p in point_phases),
                 units[m],
-                f"the sum of the {what[m]} of the lines that use hardware or energy",
-                lines,
+                f"the sum of the {what[m]} over the lines: {'; '.join(lines) or 'none'}",
+                (),
             )
         )
     used = {a.name: a for a in resolved.assumptions}
@@ -837,7 +837,8 @@ def _training_explanations(
             (("energy", "training.energy_kwh"), ("grid", "energy.grid_gco2e_per_kwh")),
         )
     )
-    out.extend(_environment_explanations("training", run, market_based(resolved)))
+    market = {a.name for a in resolved.assumptions if a.name.startswith("energy.market.")}
+    out.extend(_environment_explanations("training", run, market or None))
     if t.hardware == "cloud":
         out.append(
             Explanation(
@@ -872,8 +873,11 @@ def _training_explanations(
     return out
 
 
-def _environment_explanations(prefix: str, run: TrainingRun, market: bool) -> list[Explanation]:
-    """How the run's embodied carbon, water and market-based carbon are computed."""
+def _environment_explanations(
+    prefix: str, run: TrainingRun, market: set[str] | None
+) -> list[Explanation]:
+    """How the run's embodied carbon, water and market-based carbon are computed; ``market``
+    names the market inputs the scenario gives (None: no market-based figure)."""
     out = [
         Explanation(
             f"{prefix}.embodied_co2e_kg",
@@ -901,19 +905,29 @@ def _environment_explanations(prefix: str, run: TrainingRun, market: bool) -> li
             ),
         ),
     ]
-    if market:
+    if market is not None:
+        share = "energy.market.carbon_free_share"
+        contract = "energy.market.contract_kgco2e_per_kwh"
+        factor = (
+            (("contract factor", contract),)
+            if contract in market
+            else (("grid", "energy.grid_gco2e_per_kwh"),)
+        )
         out.append(
             Explanation(
                 f"{prefix}.co2e_market_kg",
                 _first(run.co2e_market_kg),
                 "kgCO2e",
-                "energy × (1 − carbon-free share) × contract factor (the grid average / 1000 "
-                "when no contract factor is given)",
+                "energy × (1 − carbon-free share) × "
+                + (
+                    "contract factor"
+                    if contract in market
+                    else "grid / 1000 (no contract factor: the grid average stands in)"
+                ),
                 (
                     ("energy", f"{prefix}.energy_kwh"),
-                    ("carbon-free share", "energy.market.carbon_free_share"),
-                    ("contract factor", "energy.market.contract_kgco2e_per_kwh"),
-                    ("grid", "energy.grid_gco2e_per_kwh"),
+                    *((("carbon-free share", share),) if share in market else ()),
+                    *factor,
                 ),
             )
         )
