@@ -161,6 +161,8 @@ def test_operational_carbon_is_unchanged_and_market_is_absent_without_a_contract
     assert "co2e_market_kg" not in plain.to_dict()["total"]
     assert all("co2e_market_kg" not in i.measures for p in plain.phases for i in p.items)
     assert "co2e_market_kg" not in plain.training
+    with pytest.raises(KeyError, match="no market-based figure"):
+        plain.total("co2e_market_kg")  # never a silent zero
     # a zero-emission contract: market-based zero, beside the unchanged location-based figure
     assert float(green.total("co2e_market_kg")[0]) == 0.0
     assert green.to_dict()["total"]["co2e_market_kg"]["mean"] == 0.0

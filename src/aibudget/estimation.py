@@ -181,7 +181,14 @@ class Estimate:
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
 
     def total(self, key: str) -> Array:
-        """A measure summed over every phase."""
+        """A measure summed over every phase. ``co2e_market_kg`` raises ``KeyError`` when the
+        scenario has no market-based figure (see :attr:`environment_measures`), never a zero."""
+        if key == "co2e_market_kg" and key not in self.environment_measures:
+            raise KeyError(
+                "co2e_market_kg: no market-based figure, as the scenario gives no "
+                "energy.market.contract_kgco2e_per_kwh or carbon_free_share (location-based "
+                "co2e_kg only, per the GHG Protocol Scope 2 Guidance)"
+            )
         return sum((phase.measure(key) for phase in self.phases), start=np.zeros(1))
 
     @property
