@@ -27,12 +27,20 @@ from aibudget.catalog import serving as serving_catalog
 from aibudget.model import compute, memory, scaling
 from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle, serving_curve
-from aibudget.resolution import SERVING_WEIGHT_BYTES, Resolved, resolve, serving_variant
+from aibudget.model.training import TrainingRun
+from aibudget.resolution import (
+    SERVING_WEIGHT_BYTES,
+    Resolved,
+    market_based,
+    resolve,
+    serving_variant,
+)
 from aibudget.scenario import Scenario, TrainingSpec, field_limits, load_scenario
 from aibudget.units import format_quantity
 
 __all__ = [
     "DEFAULT_SAMPLES",
+    "ENVIRONMENT_MEASURES",
     "MEASURES",
     "PHASES",
     "Estimate",
@@ -49,6 +57,10 @@ Array = NDArray[np.float64]
 
 #: Measures every line item carries, in this order.
 MEASURES = ("usd", "energy_kwh", "co2e_kg")
+#: Environmental measures beside them on the lines that use hardware or energy: embodied
+#: (manufacturing) carbon, on-site water and, when the scenario gives a contract factor or a
+#: carbon-free share, market-based carbon. ``co2e_kg`` stays location-based.
+ENVIRONMENT_MEASURES = ("embodied_co2e_kg", "water_l", "co2e_market_kg")
 #: Monte Carlo draws of an estimate unless asked otherwise: a few milliseconds of model time,
 #: and percentiles that move by well under 1% between seeds.
 DEFAULT_SAMPLES = 10_000
@@ -169,8 +181,24 @@ class Estimate:
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
 
     def total(self, key: str) -> Array:
-        """A measure summed over every phase."""
+        """A measure summed over every phase. ``co2e_market_kg`` raises ``KeyError`` when the
+        scenario has no market-based figure (see :attr:`environment_measures`), never a zero."""
+        if key == "co2e_market_kg" and key not in self.environment_measures:
+            raise KeyError(
+                "co2e_market_kg: no market-based figure, as the scenario gives no "
+                "energy.market.contract_kgco2e_per_kwh or carbon_free_share (location-based "
+                "co2e_kg only, per the GHG Protocol Scope 2 Guidance)"
+            )
         return sum((phase.measure(key) for phase in self.phases), start=np.zeros(1))
+
+    @property
+    def environment_measures(self) -> tuple[str, ...]:
+        """The environmental measures this estimate reports (:data:`ENVIRONMENT_MEASURES`):
+        embodied carbon and water always (zero without hardware of the user's), market-based
+        carbon only when the scenario gives what it needs (a contract factor or a carbon-free
+        share)."""
+        present = {k for p in self.phases for item in p.items for k in item.measures}
+        return tuple(m for m in ENVIRONMENT_MEASURES if m != "co2e_market_kg" or m in present)
 
     def phase(self, name: str) -> Phase:
         """The phase called ``name`` (one of :data:`PHASES`)."""
@@ -188,13 +216,14 @@ class Estimate:
         training: dict[str, Any] = {k: summarize(v) for k, v in self.training.items()}
         for key in ("chips", "min_chips"):
             training[key] = round(float(np.median(self.training[key])))
+        environment = self.environment_measures
         out: dict[str, Any] = {
             "name": self.name,
-            "total": {m: summarize(self.total(m)) for m in MEASURES},
+            "total": {m: summarize(self.total(m)) for m in (*MEASURES, *environment)},
             "phases": [
                 {
                     "name": phase.name,
-                    **{m: summarize(phase.measure(m)) for m in MEASURES},
+                    **{m: summarize(phase.measure(m)) for m in (*MEASURES, *environment)},
                     "items": [
                         {"name": item.name, **{k: summarize(v) for k, v in item.measures.items()}}
                         for item in phase.items
@@ -457,12 +486,15 @@ _ITEMS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
 
 def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
     known = _known(resolved)
+    market = market_based(resolved)
     phases = []
     for name in PHASES:
         items = []
         for i, (item_name, measures) in enumerate(result.phases[name].items()):
             if not any(np.any(np.asarray(measures[m]) != 0) for m in MEASURES):
                 continue
+            if not market:  # no contractual instrument: location-based only (Scope 2 Guidance)
+                measures = {k: v for k, v in measures.items() if k != "co2e_market_kg"}
             inputs: tuple[str, ...]
             if name == "people":
                 path = f"team.roles.{i}"
@@ -606,6 +638,29 @@ def _explanations(
             tuple((p.name, f"phase: {p.name}") for p in phases if p.items),
         )
     )
+    units = {"embodied_co2e_kg": "kgCO2e", "water_l": "L", "co2e_market_kg": "kgCO2e"}
+    what = {
+        "embodied_co2e_kg": "embodied (manufacturing) carbon",
+        "water_l": "on-site water",
+        "co2e_market_kg": "market-based carbon (location-based on lines no contract covers)",
+    }
+    present = {k for p in phases for item in p.items for k in item.measures}
+    for m in (m for m in ENVIRONMENT_MEASURES if m in present):
+        lines = [
+            f"{p.name}: {item.name}"
+            for p in phases
+            for item in p.items
+            if m in item.measures and np.any(np.asarray(item.measures[m]) != 0)
+        ]
+        out.append(
+            Explanation(
+                f"total.{m}",
+                sum(_first(p.measure(m)) for p in point_phases),
+                units[m],
+                f"the sum of the {what[m]} over the lines: {'; '.join(lines) or 'none'}",
+                (),
+            )
+        )
     used = {a.name: a for a in resolved.assumptions}
     household = used["equivalents.us_household_electricity_kwh_per_year"]
     car = used["equivalents.passenger_car_co2_kg_per_year"]
@@ -789,6 +844,8 @@ def _training_explanations(
             (("energy", "training.energy_kwh"), ("grid", "energy.grid_gco2e_per_kwh")),
         )
     )
+    market = {a.name for a in resolved.assumptions if a.name.startswith("energy.market.")}
+    out.extend(_environment_explanations("training", run, market or None))
     if t.hardware == "cloud":
         out.append(
             Explanation(
@@ -817,6 +874,67 @@ def _training_explanations(
                     ("f", "training.owned.interconnect_cost_fraction"),
                     ("energy", "training.energy_kwh"),
                     ("electricity price", "energy.electricity_usd_per_kwh"),
+                ),
+            )
+        )
+    return out
+
+
+def _environment_explanations(
+    prefix: str, run: TrainingRun, market: set[str] | None
+) -> list[Explanation]:
+    """How the run's embodied carbon, water and market-based carbon are computed; ``market``
+    names the market inputs the scenario gives (None: no market-based figure)."""
+    out = [
+        Explanation(
+            f"{prefix}.embodied_co2e_kg",
+            _first(run.embodied_co2e_kg),
+            "kgCO2e",
+            "chip-hours × (accelerator + server / accelerators per server) / (life × 8766 h), "
+            "the same for rented and owned hardware",
+            (
+                ("chip-hours", f"{prefix}.chip_hours"),
+                ("accelerator", "energy.embodied_kgco2e_per_accelerator"),
+                ("server", "energy.embodied_kgco2e_per_server"),
+                ("accelerators per server", "energy.accelerators_per_server"),
+                ("life", "energy.hardware_life_years"),
+            ),
+        ),
+        Explanation(
+            f"{prefix}.water_l",
+            _first(run.water_l),
+            "L",
+            "energy / PUE × WUE (on-site water per kWh of IT energy; off-site water not counted)",
+            (
+                ("energy", f"{prefix}.energy_kwh"),
+                ("PUE", "energy.pue"),
+                ("WUE", "energy.wue_l_per_kwh"),
+            ),
+        ),
+    ]
+    if market is not None:
+        share = "energy.market.carbon_free_share"
+        contract = "energy.market.contract_kgco2e_per_kwh"
+        factor = (
+            (("contract factor", contract),)
+            if contract in market
+            else (("grid", "energy.grid_gco2e_per_kwh"),)
+        )
+        out.append(
+            Explanation(
+                f"{prefix}.co2e_market_kg",
+                _first(run.co2e_market_kg),
+                "kgCO2e",
+                "energy × (1 − carbon-free share) × "
+                + (
+                    "contract factor"
+                    if contract in market
+                    else "grid / 1000 (no contract factor: the grid average stands in)"
+                ),
+                (
+                    ("energy", f"{prefix}.energy_kwh"),
+                    *((("carbon-free share", share),) if share in market else ()),
+                    *factor,
                 ),
             )
         )
@@ -957,6 +1075,8 @@ def _drawn_figures(
         for item in (*phase.items, *phase.memo):
             out[f"{phase.name}: {item.name}"] = np.asarray(item.measures["usd"])
     out["total"] = sum((p.measure("usd") for p in phases), start=np.zeros(1))
+    for m in ENVIRONMENT_MEASURES:
+        out[f"total.{m}"] = sum((p.measure(m) for p in phases), start=np.zeros(1))
     out["equivalents.us_household_years"] = total_kwh / household
     out["equivalents.passenger_car_years"] = total_co2 / car
     return out
@@ -1400,6 +1520,9 @@ def estimate(
         "mfu": np.broadcast_to(resolved.inputs.training.mfu, run.usd.shape),
         "energy_kwh": run.energy_kwh,
         "co2e_kg": run.co2e_kg,
+        "embodied_co2e_kg": run.embodied_co2e_kg,
+        "water_l": run.water_l,
+        **({"co2e_market_kg": run.co2e_market_kg} if market_based(resolved) else {}),
         "usd": run.usd,
         "min_chips": run.min_chips,
         "memory_gb": (run.training_state_bytes + run.activation_bytes) / memory.BYTES_PER_GB,
