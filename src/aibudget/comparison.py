@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -33,6 +33,9 @@ from aibudget.scenario import (
     set_value,
 )
 from aibudget.units import parse_quantity
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "FIGURES",
@@ -111,6 +114,29 @@ class Comparison:
     def probability_less(self, measure: str, i: int, j: int = 0) -> float:
         """P(scenario ``i``'s ``measure`` < scenario ``j``'s), over paired draws."""
         return _probability_less(self.estimates[i].total(measure), self.estimates[j].total(measure))
+
+    def to_pandas(self) -> pd.DataFrame:
+        """A row per scenario: each figure's mean, p10, p50 and p90, and the probability over
+        paired draws that it costs (emits) less than the baseline.
+        Needs pandas: ``pip install "aibudget[pandas]"``."""
+        from aibudget.api import comparison_frame
+
+        return comparison_frame(self)
+
+    def __repr__(self) -> str:
+        from aibudget.api import result_repr
+
+        return result_repr(self)
+
+    def __str__(self) -> str:  # what the CLI prints
+        from aibudget.api import result_text
+
+        return result_text(self)
+
+    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
+        from aibudget.api import result_html
+
+        return result_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Totals, phases and figures per scenario (lists in scenario order), and each
@@ -279,6 +305,29 @@ class Sweep:
                 kept.append(r)
                 best_y = r.figures[y]["p50"]
         return Sweep(self.name, self.axes, tuple(kept), self.samples, self.seed)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """A row per point: the values varied, each figure (p50 alone for point estimates;
+        else mean, p10, p50, p90) and the error of a point not estimated.
+        Needs pandas: ``pip install "aibudget[pandas]"``."""
+        from aibudget.api import sweep_frame
+
+        return sweep_frame(self)
+
+    def __repr__(self) -> str:
+        from aibudget.api import result_repr
+
+        return result_repr(self)
+
+    def __str__(self) -> str:  # what the CLI prints
+        from aibudget.api import result_text
+
+        return result_text(self)
+
+    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
+        from aibudget.api import result_html
+
+        return result_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
