@@ -500,7 +500,7 @@ def rendered(render: Callable[[Any, Console], None], result: Any) -> tuple[str, 
 
     out = Console(record=True, width=100, file=io.StringIO(), color_system="truecolor")
     render(result, out)
-    text = out.export_text(clear=False)
+    text = "\n".join(line.rstrip() for line in out.export_text(clear=False).splitlines())
     body = out.export_html(inline_styles=True, code_format="{code}")
     style = "font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;line-height:1.3"
     return text, f"<pre class='aibudget-result' style='{style}'>{body}</pre>"
