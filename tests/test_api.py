@@ -533,3 +533,36 @@ def test_the_cli_still_names_its_option(run_cli: Any) -> None:
     assert result.returncode == 2
     assert "error: gpt3-175b (with --set overrides) has 1 problem:" in result.stderr
     assert "model.params: must be at least 1" in result.stderr
+
+
+# --------------------------------------------------------------------------- the docs
+
+
+def test_readme_python_example_runs(tmp_path: Path) -> None:
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text("utf-8")
+    block = readme.split("From Python (a notebook, a script):", 1)[1]
+    code = block.split("```python\n", 1)[1].split("```", 1)[0]
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "r.html").read_text("utf-8").startswith("<!doctype html>")
+    assert "training.mfu" in out.stdout  # the assumptions printed
+
+
+def test_python_md_error_example_is_what_python_raises() -> None:
+    from conftest import REPO
+
+    doc = (REPO / "docs" / "python.md").read_text("utf-8")
+    quoted = doc.split('>>> aibudget.estimate("gpt3-175b", ["model.params=-5"])\n', 1)[1]
+    quoted = quoted.split("```", 1)[0].strip().removeprefix("ScenarioError: ")
+    with pytest.raises(aibudget.ScenarioError) as caught:
+        aibudget.estimate("gpt3-175b", ["model.params=-5"])
+    assert str(caught.value) == quoted

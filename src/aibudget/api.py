@@ -298,7 +298,8 @@ class Summary:
         )
         return (
             f"<table class='aibudget-summary'><caption style='text-align:left'>"
-            f"{_e(self._heading())}</caption><thead><tr>{head}</tr></thead>"
+            f"<b>{_e(self.name)}</b>{_e(self._heading().removeprefix(self.name))}</caption>"
+            f"<thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>"
         )
 
@@ -362,7 +363,7 @@ def _cell(show: Callable[[float], str], stats: Mapping[str, float]) -> str:
     return text
 
 
-_TD = "style='text-align:right;white-space:nowrap'"
+_TD = "style='text-align:right;white-space:nowrap;padding:.1em .6em'"
 _LABELS = {"usd": "cost", "energy_kwh": "energy", "co2e_kg": "carbon"}
 
 
@@ -416,13 +417,8 @@ def estimate_html(est: Estimate) -> str:
     loaded from the network."""
     from aibudget.report.document import BILL_NOTE
 
-    drawn = (
-        f"{est.samples:,} Monte Carlo draws (seed {est.seed})"
-        if est.samples
-        else "a point estimate (every assumption at its median)"
-    )
     parts = [
-        f"<div class='aibudget-estimate'><p><b>{_e(est.name)}</b>: {_e(drawn)}</p>",
+        "<div class='aibudget-estimate'>",
         summary(est)._repr_html_(),
         "<p style='margin-bottom:0'><b>The bill by phase</b> (mean, p10–p90 beneath)</p>",
         _bill_rows(est, with_items=False),
@@ -498,7 +494,13 @@ def rendered(render: Callable[[Any, Console], None], result: Any) -> tuple[str, 
     HTML with inline styles (a ``<pre>``: no script, no stylesheet)."""
     from rich.console import Console
 
-    out = Console(record=True, width=100, file=io.StringIO(), color_system="truecolor")
+    out = Console(
+        record=True,
+        width=100,
+        file=io.StringIO(),
+        color_system="truecolor",
+        force_jupyter=False,  # in a kernel rich would display it itself instead of recording
+    )
     render(result, out)
     text = "\n".join(line.rstrip() for line in out.export_text(clear=False).splitlines())
     body = out.export_html(inline_styles=True, code_format="{code}")
