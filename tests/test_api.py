@@ -566,3 +566,37 @@ def test_python_md_error_example_is_what_python_raises() -> None:
     with pytest.raises(aibudget.ScenarioError) as caught:
         aibudget.estimate("gpt3-175b", ["model.params=-5"])
     assert str(caught.value) == quoted
+
+
+@pytest.mark.parametrize(
+    ("vary", "pareto", "python", "cli"),
+    [
+        # a bad range: the field named as the Python argument, or as the CLI's option
+        ({"model.params": "1B..x"}, None, "vary model.params=1B..x: 'x' is not", "--vary"),
+        (["training.chips"], None, "vary 'training.chips' must look like", "--vary"),
+        ({}, None, "sweep needs at least one field to vary", "--vary"),
+        ({"training.chips": [512, 1024]}, "usd,dollars", "pareto: no figure 'dollars'", "--pareto"),
+    ],
+)
+def test_sweep_errors_name_the_arguments(
+    vary: Any, pareto: str | None, python: str, cli: str, run_cli: Any
+) -> None:
+    with pytest.raises(aibudget.ScenarioError) as caught:
+        aibudget.sweep("gpt3-175b", vary, pareto=pareto)
+    assert str(caught.value).startswith(python)
+    assert "--" not in str(caught.value)
+    args = ["sweep", "gpt3-175b"]
+    if isinstance(vary, dict):
+        args += [
+            f"--vary={k}={v if isinstance(v, str) else ','.join(map(str, v))}"
+            for k, v in vary.items()
+        ]
+    else:
+        args += [f"--vary={v}" for v in vary]
+    if not args[2:]:
+        return  # the CLI requires --vary itself
+    if pareto:
+        args += ["--pareto", pareto]
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert f"error: {cli}" in result.stderr

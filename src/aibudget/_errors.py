@@ -26,6 +26,7 @@ __all__ = [
     "DoesNotFitError",
     "ScenarioError",
     "UnknownNameError",
+    "cli_words",
     "closest",
     "overrides_wording",
 ]
@@ -84,3 +85,9 @@ def overrides_wording(overrides: Sequence[str]) -> str:
     shown = [repr(o if len(o) <= 60 else f"{o[:57]}...") for o in overrides[:3]]
     more = f" and {len(overrides) - 3} more" if len(overrides) > 3 else ""
     return f"with overrides {', '.join(shown)}{more}"
+
+
+def cli_words(cli: str, python: str) -> str:
+    """``cli`` (an option's name, ``--vary``) while the command line runs, else ``python`` (the
+    argument's, ``vary``)."""
+    return cli if FROM_CLI.get() else python

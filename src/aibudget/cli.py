@@ -499,6 +499,8 @@ def serve(
     """Serve the web planner at / and the JSON API under /api (OpenAPI docs at /docs)."""
     import uvicorn
 
+    FROM_CLI.set(False)  # the API's errors name its fields ("overrides"), not this CLI's --set
+
     if ledger is not None:
         from aibudget.tracking.ledger import refuse_password_in_url
 
