@@ -210,6 +210,19 @@ def test_html_shows_the_bill_by_phase_with_ranges_and_the_chart(lifecycle: Estim
     assert len(page) < 60_000  # compact: the chart is small
 
 
+def test_html_shows_memo_lines_beside_the_bill() -> None:
+    owned = aibudget.estimate("1b-owned-a100", samples=200)
+    memos = [(p, m) for p in owned.phases for m in p.memo]
+    assert memos
+    page = owned._repr_html_()
+    for _, memo in memos:
+        assert f"memo: {memo.name}" in page
+        assert fmt.usd(summarize(memo.measures["usd"])["mean"]) in page
+    assert page.count("not in the total") == len(memos)
+    frame = owned.to_pandas()
+    assert not set(frame["item"]) & {m.name for _, m in memos}  # the frame sums to the total
+
+
 def test_html_of_a_point_estimate_has_no_chart() -> None:
     page = aibudget.estimate("gpt3-175b", samples=0)._repr_html_()
     assert "<svg" not in page

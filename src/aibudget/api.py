@@ -387,6 +387,13 @@ def _bill_rows(est: Estimate, with_items: bool) -> str:
                     f"<tr><td style='text-align:left;padding-left:1.5em'>{_e(item.name)}</td>"
                     f"{cells}</tr>"
                 )
+            for item in phase.memo:  # capital paid, shown beside the bill, never summed
+                usd = _cell(shows["usd"], summarize(item.measures.get("usd", 0.0)))
+                rows.append(
+                    f"<tr style='opacity:.65'><td style='text-align:left;padding-left:1.5em'>"
+                    f"memo: {_e(item.name)}</td><td {_TD}>{usd}</td>"
+                    "<td colspan='2'>not in the total</td></tr>"
+                )
     cells = "".join(
         f"<td {_TD}><b>{_cell(shows[m], summarize(est.total(m)))}</b></td>" for m in MEASURES
     )
