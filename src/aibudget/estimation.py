@@ -14,7 +14,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,6 +37,11 @@ from aibudget.resolution import (
 )
 from aibudget.scenario import Scenario, TrainingSpec, field_limits, load_scenario
 from aibudget.units import format_quantity
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from aibudget.api import Measure, Summary
 
 __all__ = [
     "DEFAULT_SAMPLES",
@@ -199,6 +204,75 @@ class Estimate:
         share)."""
         present = {k for p in self.phases for item in p.items for k in item.measures}
         return tuple(m for m in ENVIRONMENT_MEASURES if m != "co2e_market_kg" or m in present)
+
+    # The notebook's views (aibudget.api): each a thin view over total() and summarize().
+
+    def summary(self) -> Summary:
+        """The totals as a small table: usd, energy_kwh, co2e_kg and, when the scenario
+        trains, the final run's chip_hours and training_days; each row's measure, mean, p10,
+        p50, p90 and unit."""
+        from aibudget.api import summary
+
+        return summary(self)
+
+    def measure(self, name: str) -> Measure:
+        """A figure as a :class:`~aibudget.api.Measure` (``.mean``, ``.p10``, ``.p50``,
+        ``.p90``, ``.draws``): a lifecycle total or any of ``aibudget.comparison.FIGURES``
+        (``"serving_usd_per_month"``, ``"loss"``...)."""
+        from aibudget.api import measure
+
+        return measure(self, name)
+
+    def _named(self, name: str) -> Measure:
+        from aibudget._errors import UnknownNameError
+
+        try:
+            return self.measure(name)
+        except UnknownNameError as error:  # hasattr() and tab completion expect AttributeError
+            raise AttributeError(str(error)) from None
+
+    @property
+    def usd(self) -> Measure:
+        """The lifecycle's total cost (USD): ``est.usd.p50``, ``est.usd.draws``."""
+        return self._named("usd")
+
+    @property
+    def energy_kwh(self) -> Measure:
+        """The lifecycle's total energy (kWh)."""
+        return self._named("energy_kwh")
+
+    @property
+    def co2e_kg(self) -> Measure:
+        """The lifecycle's total emissions (kgCO2e)."""
+        return self._named("co2e_kg")
+
+    @property
+    def chip_hours(self) -> Measure:
+        """The final training run's accelerator-hours (no training section: AttributeError)."""
+        return self._named("chip_hours")
+
+    @property
+    def training_days(self) -> Measure:
+        """The final training run's wall clock in days (no training section: AttributeError)."""
+        return self._named("training_days")
+
+    def to_pandas(self, draws: bool = False) -> pd.DataFrame:
+        """The bill as a DataFrame, a row per line item (phase, item, ``<measure>_mean``,
+        ``_p10``, ``_p50``, ``_p90``); ``draws=True``: a row per Monte Carlo draw, a column per
+        summary measure. Needs pandas: ``pip install "aibudget[pandas]"``."""
+        from aibudget.api import estimate_frame
+
+        return estimate_frame(self, draws)
+
+    def __repr__(self) -> str:
+        from aibudget.api import estimate_repr
+
+        return estimate_repr(self)
+
+    def _repr_html_(self) -> str:
+        from aibudget.api import estimate_html
+
+        return estimate_html(self)
 
     def phase(self, name: str) -> Phase:
         """The phase called ``name`` (one of :data:`PHASES`)."""

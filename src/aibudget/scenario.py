@@ -37,7 +37,7 @@ from pydantic import (
 )
 
 from aibudget import catalog
-from aibudget._errors import ScenarioError, UnknownNameError, closest
+from aibudget._errors import ScenarioError, UnknownNameError, closest, overrides_wording
 from aibudget._files import MAX_SCENARIO_BYTES, read_user_text
 from aibudget.assumptions import Distribution, distribution_from_spec
 from aibudget.units import parse_quantity
@@ -1436,5 +1436,5 @@ def load_scenario(
         data, source = read_scenario_data(path_or_name)
     if overrides:
         data = apply_overrides(data, overrides)
-        source = f"{source} (with --set overrides)"
+        source = f"{source} ({overrides_wording(overrides)})"
     return scenario_from_dict(data, source)
