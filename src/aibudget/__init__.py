@@ -6,6 +6,8 @@ The public API::
     est = aibudget.estimate("gpt3-175b")               # a built-in example, a file, or a dict
     est = aibudget.estimate("my.yaml", ["training.chips=512"])
     est.total("usd"), est.training["wall_clock_days"], est.to_dict()
+    est = aibudget.estimate("my.yaml", catalog="team-prices")   # a price pack over the catalog
+    with aibudget.use_catalog("team-prices"): ...                # the same for a block of code
     with aibudget.track("pretrain", scenario="my.yaml") as run:   # measure the real job
         run.progress(tokens=tokens_so_far)
 
@@ -31,6 +33,7 @@ from aibudget._errors import (
 
 if TYPE_CHECKING:
     from aibudget.assumptions import Assumption
+    from aibudget.catalog.packs import use_catalog
     from aibudget.estimation import Estimate, estimate
     from aibudget.scenario import Scenario, load_scenario
     from aibudget.tracking import track
@@ -50,6 +53,7 @@ __all__ = [
     "estimate",
     "load_scenario",
     "track",
+    "use_catalog",
 ]
 
 _LAZY = {
@@ -59,6 +63,7 @@ _LAZY = {
     "Scenario": "aibudget.scenario",
     "load_scenario": "aibudget.scenario",
     "track": "aibudget.tracking",
+    "use_catalog": "aibudget.catalog.packs",
 }
 
 getLogger(__name__).addHandler(NullHandler())

@@ -402,7 +402,8 @@ def _source(a: Assumption) -> str:
     if a.origin == "derived":
         return a.source.removeprefix("derived: ")
     url = a.source.removeprefix("https://").removeprefix("http://").removeprefix("www.")
-    return f"{url} ({a.as_of})" if a.as_of else url
+    text = f"{url} ({a.as_of})" if a.as_of else url
+    return f"{a.layer}: {text}" if a.layer.startswith("pack:") else text  # a price pack's row
 
 
 _SECTIONS = (
