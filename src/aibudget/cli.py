@@ -975,7 +975,10 @@ def _matches(row: Any, words: Iterable[str]) -> bool:
 @app.command("catalog")
 @_reports_errors
 def catalog_command(
-    table: Annotated[CatalogTable, typer.Argument(help="Which table to list.")],
+    table: Annotated[
+        CatalogTable,
+        typer.Argument(help="Which table to list (or check, then a price-pack folder)."),
+    ],
     filters: Annotated[
         list[str] | None,
         typer.Argument(

@@ -170,7 +170,7 @@ class Estimate:
     present_value_paid_usd: Array = field(default_factory=lambda: np.zeros(1))  # payments only
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
     layers: tuple[str, ...] = ("shipped",)  # the catalog: shipped, then each price pack laid over
-    price_max_age_days: float = math.inf  # a catalog price older than this is flagged stale
+    price_max_age_days: float | None = None  # a catalog price older than this is flagged stale
 
     def total(self, key: str) -> Array:
         """A measure summed over every phase."""
