@@ -425,6 +425,22 @@ def test_check_reads_every_table_as_an_estimate_would(tmp_path: Path) -> None:
     assert f"{ranged}/constants.csv line 2" in str(problem)
 
 
+def test_check_counts_lines_as_an_editor_does(tmp_path: Path) -> None:
+    header, _ = shipped("cloud_prices.csv")
+    pack = write(
+        tmp_path / "p",
+        "cloud_prices.csv",
+        [cloud_row(notes="two\nlines"), cloud_row(instance_type="x", pricing="often")],
+    )
+    [problem] = packs.check(pack).problems
+    assert (problem.line, problem.column) == (4, "pricing")  # the second row starts on line 4
+    huge = "x" * 200_000  # over the csv module's field limit
+    (pack / "cloud_prices.csv").write_text(",".join(header) + f"\n{huge}\n", encoding="utf-8")
+    [problem] = packs.check(pack).problems
+    assert "is not valid CSV" in problem.message
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
 def test_check_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
     pack = tmp_path / "p"
     pack.mkdir()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
 import os
 import re
@@ -431,7 +432,19 @@ def _read_table(path: Path, filename: str) -> _PackTable:
     except AibudgetError as error:
         out.problems.append(Problem(where, str(error)))
         return out
-    lines = list(csv.reader(text.removeprefix("\ufeff").splitlines()))
+    # records with the line each starts on (a quoted cell may hold a line break)
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    lines: list[list[str]] = []
+    starts: list[int] = []
+    starts_at = 1
+    try:
+        for cells in reader:
+            lines.append(cells)
+            starts.append(starts_at)
+            starts_at = reader.line_num + 1
+    except csv.Error as error:
+        out.problems.append(Problem(where, f"is not valid CSV: {error}", reader.line_num))
+        return out
     if not lines or not any(cell.strip() for cell in lines[0]):
         out.problems.append(Problem(where, "is empty: give the header row of the shipped table"))
         return out
@@ -453,7 +466,7 @@ def _read_table(path: Path, filename: str) -> _PackTable:
     rules = _columns(filename)
     seen: dict[tuple[str, ...], int] = {}
     keys = key_columns(filename, shipped_header)
-    for line, cells in enumerate(lines[1:], start=2):
+    for line, cells in zip(starts[1:], lines[1:], strict=True):
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(header):
