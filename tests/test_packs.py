@@ -510,7 +510,9 @@ def test_an_old_price_is_flagged_with_its_date(tmp_path: Path, run_cli: Run) -> 
     assert f"{PRICE} as of 2020-01 ({age:,} days, pack:{pack.resolve()})" in note
     assert "more than 365 days old" in note
     done = run_cli("--catalog", str(pack), "estimate", EXAMPLE, "--set", lambda_[0])
-    assert f"{PRICE} as of 2020-01" in " ".join(done.stdout.split())
+    printed = " ".join(done.stdout.split())
+    assert f"{PRICE} as of 2020-01" in printed
+    assert "(2020-01, stale)" in printed  # the prices line marks it too
     md = run_cli(
         "--catalog", str(pack), "report", EXAMPLE, "--set", lambda_[0], "--format", "md", "-o", "-"
     )

@@ -594,7 +594,9 @@ def _bill_note(est: Estimate) -> str:
 def _prices_line(est: Estimate) -> Text | None:
     """Every price the estimate uses with its date, in one paragraph."""
     parts = [
-        f"{p['name']} {fmt.value_with_unit(p['value'], p['unit'])} ({p['as_of']})"
+        f"{p['name']} {fmt.value_with_unit(p['value'], p['unit'])} ({p['as_of']}"
+        + (", stale" if p.get("stale") else "")  # older than price_max_age_days: see the note
+        + ")"
         for p in est.prices
         if not p["name"].startswith("equivalents.")
     ]
