@@ -282,6 +282,8 @@ def test_the_python_api_follows_the_same_rule(
     assert aibudget.estimate(EXAMPLE, lambda_, samples=0).assumption(PRICE).value == 2.0
     with aibudget.use_catalog():  # no pack: the shipped catalog, whatever the variable says
         assert aibudget.estimate(EXAMPLE, lambda_, samples=0).assumption(PRICE).layer == "shipped"
+    with pytest.raises(CatalogDataError, match="empty folder name"):
+        aibudget.estimate(EXAMPLE, samples=0, catalog="")
     monkeypatch.setenv(packs.ENV, str(tmp_path / "missing"))
     with pytest.raises(CatalogDataError, match=r"AIBUDGET_CATALOG.*missing.*does not exist"):
         aibudget.estimate(EXAMPLE, samples=0)

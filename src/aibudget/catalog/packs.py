@@ -181,6 +181,8 @@ def resolve_dirs(dirs: Iterable[str | os.PathLike[str]], what: str) -> tuple[Pat
     :class:`~aibudget.CatalogDataError` naming ``what`` gave it."""
     out = []
     for given in dirs:
+        if not str(given).strip():
+            raise CatalogDataError(f"{what} names an empty folder name; give a price-pack folder")
         path = Path(given).expanduser()
         try:
             info = path.stat()
@@ -584,17 +586,12 @@ def merged_text(filename: str) -> str:
     header, _ = _shipped(filename)
     if not layers():
         return resources.files("aibudget.catalog").joinpath("data", filename).read_text("utf-8")
-    lines: list[str] = []
-
-    class _Lines:
-        def write(self, text: str) -> None:
-            lines.append(text)
-
-    writer = csv.DictWriter(_Lines(), fieldnames=list(header), extrasaction="ignore")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(header), lineterminator="\n")
     writer.writeheader()
     for _, row in rows(filename):
         writer.writerow({c: str(row.get(c, "")) for c in header})
-    return "".join(lines)
+    return out.getvalue()
 
 
 def where(filename: str, line: int, row: dict[str, str]) -> str:
