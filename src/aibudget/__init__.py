@@ -10,6 +10,8 @@ The public API::
     aibudget.compare(["a.yaml", "b.yaml"])
     aibudget.sweep("a.yaml", {"training.chips": [512, 1024]})
     aibudget.tradeoffs("a.yaml"), aibudget.validate(), aibudget.report("a.yaml", output="a.html")
+    est = aibudget.estimate("my.yaml", catalog="team-prices")   # a price pack over the catalog
+    with aibudget.use_catalog("team-prices"): ...                # the same for a block of code
     with aibudget.track("pretrain", scenario="my.yaml") as run:   # measure the real job
         run.progress(tokens=tokens_so_far)
 
@@ -36,6 +38,7 @@ from aibudget._errors import (
 if TYPE_CHECKING:
     from aibudget.api import Measure, Summary, compare, report, sweep, tradeoffs, validate
     from aibudget.assumptions import Assumption
+    from aibudget.catalog.packs import use_catalog
     from aibudget.estimation import Estimate, estimate
     from aibudget.scenario import Scenario, load_scenario
     from aibudget.tracking import track
@@ -61,6 +64,7 @@ __all__ = [
     "sweep",
     "track",
     "tradeoffs",
+    "use_catalog",
     "validate",
 ]
 
@@ -78,6 +82,7 @@ _LAZY = {
     "track": "aibudget.tracking",
     "tradeoffs": "aibudget.tradeoffs",  # a module, callable as aibudget.api.tradeoffs
     "validate": "aibudget.api",
+    "use_catalog": "aibudget.catalog.packs",
 }
 
 getLogger(__name__).addHandler(NullHandler())

@@ -292,21 +292,30 @@ class Assumption:
         return "catalog"
 
     @property
+    def layer(self) -> str:
+        """Which layer of inputs it came from: ``scenario``, ``derived``, ``shipped`` (the
+        package's catalog) or ``pack:/path`` (a price pack laid over it, docs/catalog.md)."""
+        if self.origin != "catalog":
+            return self.origin
+        return str(getattr(self.source, "layer", "shipped"))  # catalog.packs.PackText
+
+    @property
     def key(self) -> str:
         """The name without a ``[serving]`` tag: the random stream and the tornado bar it shares
         with the training assumption of the same name."""
         return self.name.split(" [", 1)[0]
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON contract's shape: name, value, unit, source, as_of (plus note and, when
-        uncertain, the distribution's p10/p50/p90)."""
+        """The JSON contract's shape: name, value, unit, source, as_of (plus note, layer and,
+        when uncertain, the distribution's p10/p50/p90)."""
         out: dict[str, object] = {
             "name": self.name,
             "value": self.value,
             "unit": self.unit,
-            "source": self.source,
+            "source": str(self.source),
             "as_of": self.as_of,
             "note": self.note,
+            "layer": self.layer,
         }
         if self.distribution is not None:
             out["distribution"] = {**self.distribution.to_dict(), "note": self.range_note}

@@ -68,8 +68,28 @@ def main_options(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    catalog_dirs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--catalog",
+            metavar="DIR",
+            help="A price pack: a folder of CSV files named and shaped like the shipped tables, "
+            "laid over them (repeatable: later packs over earlier ones). Replaces "
+            "$AIBUDGET_CATALOG. Check one with `aibudget catalog check DIR`.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """What an AI model will really cost: time, energy, carbon and money, every number sourced."""
+    if catalog_dirs is None and "aibudget.catalog.packs" not in sys.modules:
+        return  # nothing to set or reset, and the catalog need not load for --help
+    from aibudget.catalog import packs
+
+    try:
+        packs.set_process_layers(catalog_dirs)
+    except AibudgetError as error:
+        _stderr().print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _dump(data: Any) -> None:
@@ -507,6 +527,11 @@ def serve(
         refuse_password_in_url(ledger)
         os.environ["AIBUDGET_LEDGER"] = ledger  # the team routes open it
 
+    from aibudget.catalog import packs
+
+    chosen = packs.layers()  # server-side only: no request can name a pack
+    if chosen:
+        os.environ[packs.ENV] = os.pathsep.join(str(p) for p in chosen)  # for the workers
     from aibudget.web.app import ServeSettings, create_app, default_workers
     from aibudget.web.guard import allowed_hosts
 
@@ -918,6 +943,7 @@ class CatalogTable(StrEnum):
     wages = "wages"
     electricity = "electricity"
     price_history = "price_history"  # the order of catalog.TABLES (a test checks)
+    check = "check"  # not a table: `aibudget catalog check DIR` checks a price pack
 
 
 #: Row fields a filter word is not matched against (free text that would match too much).
@@ -954,7 +980,10 @@ def _matches(row: Any, words: Iterable[str]) -> bool:
 @app.command("catalog")
 @_reports_errors
 def catalog_command(
-    table: Annotated[CatalogTable, typer.Argument(help="Which table to list.")],
+    table: Annotated[
+        CatalogTable,
+        typer.Argument(help="Which table to list (or check, then a price-pack folder)."),
+    ],
     filters: Annotated[
         list[str] | None,
         typer.Argument(
@@ -964,9 +993,14 @@ def catalog_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
     """List the sourced catalog: accelerators, cloud prices, grid carbon intensity, hosted API
-    prices, constants, published runs, wages and electricity by country, dated cloud prices."""
+    prices, constants, published runs, wages and electricity by country, dated cloud prices.
+    `aibudget catalog check DIR` checks a price pack instead: exit 2 with each problem's file,
+    line and column, or 0 with what the pack replaces and adds."""
     from aibudget import catalog
 
+    if table is CatalogTable.check:
+        _check_packs(filters or [], as_json)
+        return
     rows = catalog.table(table.value)
     words = filters or []
     rows = [row for row in rows if _matches(row, words)]
@@ -977,6 +1011,24 @@ def catalog_command(
     from aibudget.report.terminal import console
 
     render_catalog(table.value, rows, console(), words)
+
+
+def _check_packs(folders: list[str], as_json: bool) -> None:
+    from aibudget.catalog import packs
+    from aibudget.report.catalog import render_check
+    from aibudget.report.terminal import console
+
+    if not folders:
+        raise typer.BadParameter("give the price-pack folder to check", param_hint="DIR")
+    results = [packs.check(folder) for folder in folders]
+    if as_json:
+        _dump([r.to_dict() for r in results] if len(results) > 1 else results[0].to_dict())
+    else:
+        out = console()
+        for result in results:
+            render_check(result, out)
+    if not all(r.ok for r in results):
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def main() -> None:

@@ -11,7 +11,9 @@ total in every view; percentiles do not add up, so they are shown beside it as a
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,7 +24,7 @@ from numpy.typing import NDArray
 from aibudget import catalog
 from aibudget._errors import DoesNotFitError, ScenarioError
 from aibudget.assumptions import Assumption, MonteCarlo, Tornado
-from aibudget.catalog import Accelerator
+from aibudget.catalog import Accelerator, packs
 from aibudget.catalog import serving as serving_catalog
 from aibudget.model import compute, memory, scaling
 from aibudget.model import serving as serving_model
@@ -184,6 +186,8 @@ class Estimate:
     resale_usd: Array = field(default_factory=lambda: np.zeros(1))  # owned hardware's end value
     present_value_paid_usd: Array = field(default_factory=lambda: np.zeros(1))  # payments only
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
+    layers: tuple[str, ...] = ("shipped",)  # the catalog: shipped, then each price pack laid over
+    price_max_age_days: float | None = None  # a catalog price older than this is flagged stale
 
     def total(self, key: str) -> Array:
         """A measure summed over every phase. ``co2e_market_kg`` raises ``KeyError`` when the
@@ -327,6 +331,11 @@ class Estimate:
         out["present_value_usd"] = summarize(self.present_value_usd)
         out["present_value_paid_usd"] = summarize(self.present_value_paid_usd)
         out["prices"] = [dict(p) for p in self.prices]
+        out["catalog"] = {
+            "layers": list(self.layers),
+            "price_max_age_days": self.price_max_age_days,
+            "stale_prices": [p["name"] for p in self.prices if p.get("stale")],
+        }
         out["uncertainty"] = {
             "samples": self.samples,
             "seed": self.seed,
@@ -1186,22 +1195,45 @@ def _with_draws(
     return tuple(out)
 
 
-def _prices(resolved: Resolved) -> tuple[dict[str, Any], ...]:
-    """Every price the estimate uses (an assumption in USD), with its as-of date."""
+def _prices(resolved: Resolved, day: dt.date, max_age_days: float) -> tuple[dict[str, Any], ...]:
+    """Every price the estimate uses (an assumption in USD), with its as-of date, its layer and,
+    for a catalog price, its age on ``day`` (the date the run is priced at) and whether that is
+    more than ``max_age_days`` (stale)."""
     out = []
     for a in resolved.assumptions:
         if not a.unit.startswith("USD") or isinstance(a.value, str):
             continue
-        out.append(
-            {
-                "name": a.name,
-                "value": float(a.value),
-                "unit": a.unit,
-                "as_of": "your scenario" if a.origin == "scenario" else (a.as_of or "derived"),
-                "source": a.source,
-            }
-        )
+        entry: dict[str, Any] = {
+            "name": a.name,
+            "value": float(a.value),
+            "unit": a.unit,
+            "as_of": "your scenario" if a.origin == "scenario" else (a.as_of or "derived"),
+            "source": str(a.source),
+            "layer": a.layer,
+        }
+        as_of = packs.as_of_date(a.as_of) if a.origin == "catalog" else None
+        # a price from the price history is the price on its dates, not an old reading of today's
+        if as_of is not None and "price history:" not in a.note:
+            entry["age_days"] = (day - as_of).days
+            entry["stale"] = entry["age_days"] > max_age_days
+        out.append(entry)
     return tuple(out)
+
+
+def _stale_note(prices: Sequence[Mapping[str, Any]], day: dt.date, max_age_days: float) -> str:
+    stale = [p for p in prices if p.get("stale")]
+    if not stale:
+        return ""
+    listed = "; ".join(
+        f"{p['name']} as of {p['as_of']} ({p['age_days']:,} days, {p['layer']})" for p in stale
+    )
+    them = "them" if len(stale) > 1 else "it"
+    return (
+        f"{len(stale)} catalog price{'s are' if len(stale) > 1 else ' is'} more than "
+        f"{max_age_days:,.0f} days old on {day.isoformat()} (constant price_max_age_days): "
+        f"{listed}. Prices move by tens of percent in a year: check {them}, set {them} in the "
+        "scenario, or lay a price pack over the catalog (--catalog DIR, docs/catalog.md)."
+    )
 
 
 # --------------------------------------------------------------------------- checks
@@ -1554,6 +1586,7 @@ def estimate(
     overrides: Sequence[str] = (),
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
+    catalog: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
 ) -> Estimate:
     """Estimate a scenario: a :class:`~aibudget.scenario.Scenario`, a file path, the name of a
     built-in example, or a mapping; ``overrides`` are ``"a.b=value"`` strings.
@@ -1562,9 +1595,29 @@ def estimate(
     ``samples`` times (seeded by ``seed``: the same seed gives the same numbers); ``samples=0``
     gives the point estimate, every assumption at its median.
 
-    Raises :class:`~aibudget.ScenarioError` for invalid input and
-    :class:`~aibudget.DoesNotFitError` when the chips cannot hold the model.
+    ``catalog``: a price-pack folder, or several (lowest first), laid over the shipped catalog
+    for this estimate (``aibudget.use_catalog`` does the same for a block of code); ``None``:
+    the packs already in use (``AIBUDGET_CATALOG``), if any.
+
+    Raises :class:`~aibudget.ScenarioError` for invalid input,
+    :class:`~aibudget.CatalogDataError` for a pack that does not pass ``aibudget catalog
+    check`` and :class:`~aibudget.DoesNotFitError` when the chips cannot hold the model.
     """
+    if catalog is None:
+        packs.ready()
+        return _estimate(scenario, overrides, samples, seed)
+    dirs = [catalog] if isinstance(catalog, str | os.PathLike) else list(catalog)
+    with packs.use(*dirs):
+        packs.ready()
+        return _estimate(scenario, overrides, samples, seed)
+
+
+def _estimate(
+    scenario: Scenario | str | Mapping[str, Any],
+    overrides: Sequence[str],
+    samples: int,
+    seed: int,
+) -> Estimate:
     if samples < 0:
         raise ValueError(f"samples must be 0 (a point estimate) or more, got {samples}")
     if not isinstance(scenario, Scenario) or overrides:
@@ -1616,6 +1669,10 @@ def estimate(
             scaling.loss(resolved.law, t_in.active_params, t_in.tokens), run.usd.shape
         )
     serving = {k: v for k, v in result.serving.items() if k != "fits"} if scenario.serving else {}
+    t = scenario.training
+    day = t.start_date if t is not None and t.start_date is not None else dt.date.today()
+    max_age = catalog.constant("price_max_age_days").value
+    prices = _prices(resolved, day, max_age)
     return Estimate(
         name=scenario.name,
         scenario=scenario,
@@ -1630,14 +1687,16 @@ def estimate(
         present_value_usd=result.present_value_usd,
         resale_usd=result.resale_usd,
         present_value_paid_usd=result.present_value_paid_usd,
-        prices=_prices(resolved),
+        prices=prices,
+        layers=(packs.SHIPPED, *(packs.label(p) for p in packs.layers())),
+        price_max_age_days=max_age,
         horizon_years=float(resolved.inputs.years[0]),
         assumptions=resolved.assumptions,
         explanations=_with_draws(
             _explanations(scenario, point_result, resolved, phases, _phases(point_result, point)),
             _drawn_figures(result, phases, training, serving, total_kwh, total_co2, household, car),
         ),
-        notes=resolved.notes,
+        notes=(*resolved.notes, *filter(None, [_stale_note(prices, day, max_age)])),
         point=base,
         sensitivity=_sensitivity(scenario, point, base),
         samples=drawn,

@@ -26,13 +26,12 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from aibudget import catalog
 from aibudget._errors import ScenarioError, UnknownNameError
 from aibudget._files import MAX_RUNS_BYTES, read_user_text
+from aibudget.catalog.packs import layered, merged_text
 
 __all__ = [
     "EPOCH_COLUMNS",
@@ -136,7 +135,7 @@ def map_hardware(text: str | None) -> tuple[str | None, str]:
     return _map_hardware(" ".join((text or "").split())[:200])
 
 
-@lru_cache(maxsize=4096)
+@layered
 def _map_hardware(raw: str) -> tuple[str | None, str]:
     if not raw:
         return None, "no hardware given"
@@ -165,7 +164,7 @@ def _hardware_candidates(name: str) -> Iterator[str]:
     yield re.sub(r"\s*\b\d+\s*GB\b", "", joined, flags=re.IGNORECASE).strip()
 
 
-@lru_cache(maxsize=256)
+@layered
 def accelerator(name: str) -> catalog.Accelerator:
     """The catalog accelerator called ``name`` (a canonical name: looked up once)."""
     return catalog.accelerator(name)
@@ -629,8 +628,7 @@ def from_epoch(cells: Mapping[str, str], ordinal: int) -> dict[str, str]:
 
 def _text_of(source: str | Path | None, packaged: str) -> tuple[str, str]:
     if source is None:
-        file = resources.files("aibudget.catalog").joinpath("data", packaged)
-        return file.read_text("utf-8"), packaged
+        return merged_text(packaged), packaged  # with any price packs laid over it
     path = Path(source)
     return read_user_text(path, what="runs file", max_bytes=MAX_RUNS_BYTES), str(path)
 

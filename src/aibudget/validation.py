@@ -50,6 +50,7 @@ from aibudget.calibration import (
     held_out,
 )
 from aibudget.catalog import mfu as fitted_mfu
+from aibudget.catalog.packs import layered
 from aibudget.model.training import TrainingInputs, training_run
 from aibudget.model.utilisation import REFERENCE_CHIPS, fp8_peak_flops_per_s
 from aibudget.runs import (
@@ -286,7 +287,7 @@ class _Resolved:
     measures: tuple[str, ...]  # what to predict
 
 
-@cache
+@layered
 def _site(accelerator: str, basis: str | None, precision: str) -> _Resolved:
     """The inputs every run on ``accelerator`` with this energy basis and precision shares:
     the peak, the power model (the estimate's catalog defaults) and, in FP8, the speed-up."""

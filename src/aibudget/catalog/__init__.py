@@ -1,8 +1,10 @@
 """The sourced catalog: accelerators, cloud prices, grid carbon intensity and constants.
 
-Every table is a CSV shipped inside the package (``aibudget/catalog/data``), read once through
-``importlib.resources`` and cached. Every row carries ``source_url`` and ``as_of``; the schema of
-each file is documented column by column in ``docs/catalog.md``.
+Every table is a CSV shipped inside the package (``aibudget/catalog/data``), read through
+``importlib.resources`` with any price packs in use laid over it (:mod:`aibudget.catalog.packs`:
+``--catalog DIR``, ``AIBUDGET_CATALOG``), and cached per pack list. Every row carries
+``source_url`` and ``as_of``; the schema of each file is documented column by column in
+``docs/catalog.md``.
 
 Names resolve forgivingly: case, spaces, dashes and punctuation are ignored and each accelerator
 lists its aliases, so "A100 80GB", "a100-80gb" and "A100-80GB SXM" are one chip. An unknown name
@@ -11,20 +13,19 @@ raises :class:`~aibudget.UnknownNameError` with the closest known names.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from aibudget._errors import CatalogDataError, UnknownNameError, closest
 from aibudget.assumptions import Distribution
+from aibudget.catalog import packs
+from aibudget.catalog.packs import layered
 
 __all__ = [
     "PRECISIONS",
@@ -250,14 +251,19 @@ class ScalingLawRow:
 def _rows(
     filename: str, provenance: tuple[str, ...] = ("source_url", "as_of")
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """The rows of a data file, each required to say where it comes from (``provenance``)."""
-    text = resources.files("aibudget.catalog").joinpath("data", filename).read_text("utf-8")
-    for line_number, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+    """The rows of a data file, with the price packs in use laid over it, each required to say
+    where it comes from (``provenance``)."""
+    for line_number, row in packs.rows(filename):
         if not all(row.get(column) for column in provenance):
             raise CatalogDataError(
-                f"{filename} line {line_number}: {' and '.join(provenance)} are required"
+                f"{_where(filename, line_number, row)}: {' and '.join(provenance)} are required"
             )
         yield line_number, row
+
+
+def _where(filename: str, line: int, row: dict[str, str]) -> str:
+    """Where a row was read: the shipped file's name or the pack file's path, and the line."""
+    return packs.where(filename, line, row)
 
 
 def _number(filename: str, line: int, row: dict[str, str], column: str) -> float | None:
@@ -268,14 +274,14 @@ def _number(filename: str, line: int, row: dict[str, str], column: str) -> float
         return float(text)
     except ValueError:
         raise CatalogDataError(
-            f"{filename} line {line}: column {column} must be a number, got {text!r}"
+            f"{_where(filename, line, row)}: column {column} must be a number, got {text!r}"
         ) from None
 
 
 def _required(filename: str, line: int, row: dict[str, str], column: str) -> float:
     value = _number(filename, line, row, column)
     if value is None:
-        raise CatalogDataError(f"{filename} line {line}: column {column} is required")
+        raise CatalogDataError(f"{_where(filename, line, row)}: column {column} is required")
     return value
 
 
@@ -283,7 +289,7 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(";") if part.strip())
 
 
-@cache
+@layered
 def accelerators() -> tuple[Accelerator, ...]:
     """Every accelerator in the catalog, in file order."""
     out = []
@@ -321,7 +327,7 @@ def accelerators() -> tuple[Accelerator, ...]:
     return tuple(out)
 
 
-@cache
+@layered
 def _accelerator_index() -> dict[str, Accelerator]:
     index: dict[str, Accelerator] = {}
     for acc in accelerators():
@@ -358,7 +364,7 @@ def accelerator(name: str) -> Accelerator:
     )
 
 
-@cache
+@layered
 def prices() -> tuple[CloudPrice, ...]:
     """Every listed cloud price."""
     out = []
@@ -367,10 +373,10 @@ def prices() -> tuple[CloudPrice, ...]:
     for line, row in _rows(file):
         if row["accelerator"] not in known:
             raise CatalogDataError(
-                f"{file} line {line}: unknown accelerator {row['accelerator']!r}"
+                f"{_where(file, line, row)}: unknown accelerator {row['accelerator']!r}"
             )
         if row["pricing"] not in PRICINGS:
-            raise CatalogDataError(f"{file} line {line}: pricing must be one of {PRICINGS}")
+            raise CatalogDataError(f"{_where(file, line, row)}: pricing must be one of {PRICINGS}")
         out.append(
             CloudPrice(
                 provider=row["provider"],
@@ -467,7 +473,7 @@ def reference_price(
     )
 
 
-@cache
+@layered
 def grid() -> tuple[GridIntensity, ...]:
     """Every grid carbon-intensity row: countries, US states, cloud regions, grid zones, world."""
     file = "grid_carbon.csv"
@@ -488,7 +494,7 @@ def grid() -> tuple[GridIntensity, ...]:
     )
 
 
-@cache
+@layered
 def _grid_index() -> tuple[dict[str, GridIntensity], dict[str, list[GridIntensity]]]:
     by_code: dict[str, GridIntensity] = {}
     by_name: dict[str, list[GridIntensity]] = {}
@@ -525,7 +531,7 @@ def grid_intensity(location: str) -> GridIntensity:
     )
 
 
-@cache
+@layered
 def api_models() -> tuple[ApiModel, ...]:
     """Hosted models with per-token prices."""
     file = "api_prices.csv"
@@ -569,7 +575,7 @@ def api_model(name: str) -> ApiModel:
     )
 
 
-@cache
+@layered
 def constants() -> dict[str, Constant]:
     """Sourced scalars by key."""
     file = "constants.csv"
@@ -589,11 +595,13 @@ def constants() -> dict[str, Constant]:
             range_note=row["range_note"],
         )
         if (item.p10 is None) != (item.p90 is None):
-            raise CatalogDataError(f"{file} line {line}: give p10 and p90 together, or neither")
+            raise CatalogDataError(
+                f"{_where(file, line, row)}: give p10 and p90 together, or neither"
+            )
         try:
             item.distribution  # noqa: B018 - validates p10 <= value <= p90
         except ValueError as error:
-            raise CatalogDataError(f"{file} line {line}: {error}") from None
+            raise CatalogDataError(f"{_where(file, line, row)}: {error}") from None
         table[item.key] = item
     return table
 
@@ -625,7 +633,7 @@ def constant_for(
     )
 
 
-@cache
+@layered
 def calibration() -> dict[str, Constant]:
     """Defaults fitted on the published reference runs by ``tools/calibrate.py``, by key, each
     with the runs it was fitted on and its leave-one-out error."""
@@ -650,7 +658,7 @@ def calibration() -> dict[str, Constant]:
     return table
 
 
-@cache
+@layered
 def scaling_laws() -> tuple[ScalingLawRow, ...]:
     """Published scaling-law fits (Hoffmann et al. 2022, Besiroglu et al. 2024)."""
     file = "scaling_laws.csv"
@@ -776,7 +784,7 @@ class ReservedRatio:
     as_of: str
 
 
-@cache
+@layered
 def wages() -> tuple[Wage, ...]:
     """Pay by country relative to the US."""
     file = "wages.csv"
@@ -795,7 +803,7 @@ def wages() -> tuple[Wage, ...]:
     )
 
 
-@cache
+@layered
 def electricity_prices() -> tuple[ElectricityPrice, ...]:
     """Industrial electricity prices by country and US state."""
     file = "electricity_prices.csv"
@@ -855,14 +863,14 @@ def electricity_price(location: str) -> tuple[ElectricityPrice, str] | None:
     return None
 
 
-@cache
+@layered
 def price_history() -> tuple[HistoricPrice, ...]:
     """Dated listing prices, oldest first."""
     file = "price_history.csv"
     out = []
     for line, row in _rows(file):
         if row["pricing"] not in PRICINGS:
-            raise CatalogDataError(f"{file} line {line}: pricing must be one of {PRICINGS}")
+            raise CatalogDataError(f"{_where(file, line, row)}: pricing must be one of {PRICINGS}")
         out.append(
             HistoricPrice(
                 provider=row["provider"],
@@ -948,7 +956,7 @@ class ListedPriceTrend:
     as_of: str
 
 
-@cache
+@layered
 def listed_price_trend() -> ListedPriceTrend:
     """The median yearly fall of listed prices: for each dated listing still listed today,
     log10(price then / price now) / years between; the 10th and 90th percentiles."""
@@ -988,7 +996,7 @@ def _day(text: str) -> dt.date:
     return dt.date.fromisoformat(text[:10])
 
 
-@cache
+@layered
 def reserved_ratio() -> ReservedRatio:
     """Reserved (1-year) / on-demand price over the listings with both (same provider,
     instance and region): the median, and the 10th and 90th percentiles."""

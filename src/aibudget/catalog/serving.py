@@ -9,10 +9,18 @@ Each file is documented column by column in ``docs/catalog.md``; every row carri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 from aibudget._errors import CatalogDataError, UnknownNameError, closest
-from aibudget.catalog import Accelerator, Constant, _number, _required, _rows, accelerator
+from aibudget.catalog import (
+    Accelerator,
+    Constant,
+    _number,
+    _required,
+    _rows,
+    _where,
+    accelerator,
+)
+from aibudget.catalog.packs import layered
 
 __all__ = [
     "SERVING_COMPUTE",
@@ -99,7 +107,7 @@ class MlperfResult:
     as_of: str
 
 
-@cache
+@layered
 def _serving_rows() -> dict[str, AcceleratorServing]:
     file = "accelerator_serving.csv"
     out: dict[str, AcceleratorServing] = {}
@@ -151,7 +159,7 @@ def serving_peak(acc: Accelerator, precision: str) -> tuple[str, float, str, str
     return fallback, acc.peak_dense_tflops[fallback] * 1e12, acc.source_url, acc.as_of
 
 
-@cache
+@layered
 def mlperf_benchmarks() -> dict[str, MlperfBenchmark]:
     """The MLPerf Inference LLM benchmarks the fit uses, by name."""
     file = "mlperf_benchmarks.csv"
@@ -184,7 +192,7 @@ def mlperf_benchmark(name: str) -> MlperfBenchmark:
     return table[name]
 
 
-@cache
+@layered
 def mlperf_results() -> tuple[MlperfResult, ...]:
     """The curated MLPerf Inference results (``tools/build_serving_data.py``), in file order."""
     file = "mlperf_inference.csv"
@@ -192,7 +200,9 @@ def mlperf_results() -> tuple[MlperfResult, ...]:
     out = []
     for line, row in _rows(file, ("source_url", "as_of", "source_commit", "source_path")):
         if row["benchmark"] not in benchmarks:
-            raise CatalogDataError(f"{file} line {line}: unknown benchmark {row['benchmark']!r}")
+            raise CatalogDataError(
+                f"{_where(file, line, row)}: unknown benchmark {row['benchmark']!r}"
+            )
         out.append(
             MlperfResult(
                 version=row["version"],
@@ -221,7 +231,7 @@ def mlperf_results() -> tuple[MlperfResult, ...]:
     return tuple(out)
 
 
-@cache
+@layered
 def serving_fit() -> dict[str, Constant]:
     """The serving efficiencies fitted on MLPerf Inference by ``tools/fit_serving.py``, by key,
     each with its out-of-sample error; empty before the first fit."""

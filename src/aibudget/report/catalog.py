@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aibudget import catalog
+from aibudget.catalog import packs
 from aibudget.report import formatting as fmt
 from aibudget.units import format_quantity
 
@@ -257,3 +258,38 @@ def render_catalog(kind: str, rows: Sequence[Any], out: Console, words: Sequence
     }
     render = renderers[kind]
     out.print(render(rows))
+
+
+def render_check(result: packs.CheckResult, out: Console) -> None:
+    """What ``aibudget catalog check DIR`` prints: each problem with its file, line and column,
+    or what the pack replaces and adds, table by table."""
+    if not result.ok:
+        for problem in result.problems:
+            out.print(Text(str(problem)), soft_wrap=True)
+        n = len(result.problems)
+        out.print(
+            Text(f"{n} problem{'s' if n != 1 else ''} in the price pack {result.folder}", "red")
+        )
+        return
+    tables = len(result.changes)
+    out.print(
+        Text(
+            f"{result.folder}: no problems; {tables} table{'s' if tables != 1 else ''} laid over "
+            "the catalog",
+            "green",
+        )
+    )
+    for change in result.changes:
+        out.print(
+            f"  {change.table} (key: {', '.join(change.key)}): replaces "
+            f"{len(change.replaces)} row{'s' if len(change.replaces) != 1 else ''}, adds "
+            f"{len(change.adds)} row{'s' if len(change.adds) != 1 else ''}",
+            highlight=False,
+        )
+        for verb, keys in (("replaces", change.replaces), ("adds", change.adds)):
+            for key in keys[:20]:
+                out.print(f"    {verb} {' / '.join(key)}", highlight=False, soft_wrap=True)
+            if len(keys) > 20:
+                out.print(f"    … and {len(keys) - 20} more", highlight=False)
+    if result.ignored:
+        out.print(Text(f"  not tables, ignored: {', '.join(result.ignored)}", "dim"))

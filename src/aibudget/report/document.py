@@ -173,6 +173,8 @@ def _assumptions_table(data: dict[str, Any]) -> str:
         source = "your scenario" if a["source"] == "scenario" else a["source"]
         if a["as_of"]:
             source += f" ({a['as_of']})"
+        if a.get("layer", "").startswith("pack:"):  # a price pack's row
+            source = f"{a['layer']}: {source}"
         link = _e(source)  # as text: a report loads nothing and links nowhere
         rows.append(
             f"<tr><td>{_e(a['name'])}</td><td class='n'>{value}</td>"
@@ -220,6 +222,8 @@ def _scenario_section(est: Estimate) -> str:
     parts.append(_chart("traffic", charts.traffic_chart(data)))
     parts.append(_assumptions_table(data))
     parts.extend(f"<p class='note'>Note: {_e(n)}</p>" for n in est.notes)
+    if len(est.layers) > 1:
+        parts.append(f"<p class='dim'>Catalog: {_e(' under '.join(reversed(est.layers)))}</p>")
     return "\n".join(p for p in parts if p)
 
 
@@ -311,7 +315,14 @@ def render_markdown(estimates: Sequence[Estimate], comparison: Comparison | None
         out += ["", "| Assumption | Value | Source |", "|---|---|---|"]
         for a in data["assumptions"]:
             source = "your scenario" if a["source"] == "scenario" else a["source"]
+            if a.get("layer", "").startswith("pack:"):  # a price pack's row
+                source = f"{a['layer']}: {source}"
             value = fmt.value_with_unit(a["value"], a["unit"])
             out.append(f"| {a['name']} | {value} | {source} {a['as_of']} |".replace("\n", " "))
         out.append("")
+        for note in est.notes:
+            if "price_max_age_days" in note:  # stale prices
+                out += [f"Note: {note}", ""]
+        if len(est.layers) > 1:
+            out += [f"Catalog: {' under '.join(reversed(est.layers))}", ""]
     return "\n".join(out)

@@ -445,7 +445,8 @@ def _source(a: Assumption) -> str:
     if a.origin == "derived":
         return a.source.removeprefix("derived: ")
     url = a.source.removeprefix("https://").removeprefix("http://").removeprefix("www.")
-    return f"{url} ({a.as_of})" if a.as_of else url
+    text = f"{url} ({a.as_of})" if a.as_of else url
+    return f"{a.layer}: {text}" if a.layer.startswith("pack:") else text  # a price pack's row
 
 
 _SECTIONS = (
@@ -637,7 +638,9 @@ def _bill_note(est: Estimate) -> str:
 def _prices_line(est: Estimate) -> Text | None:
     """Every price the estimate uses with its date, in one paragraph."""
     parts = [
-        f"{p['name']} {fmt.value_with_unit(p['value'], p['unit'])} ({p['as_of']})"
+        f"{p['name']} {fmt.value_with_unit(p['value'], p['unit'])} ({p['as_of']}"
+        + (", stale" if p.get("stale") else "")  # older than price_max_age_days: see the note
+        + ")"
         for p in est.prices
         if not p["name"].startswith("equivalents.")
     ]
