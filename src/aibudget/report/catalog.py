@@ -12,6 +12,7 @@ from rich.text import Text
 
 from aibudget import catalog
 from aibudget.report import formatting as fmt
+from aibudget.report.fit import fit_table, left_out_note
 from aibudget.units import format_quantity
 
 
@@ -33,7 +34,9 @@ def _accelerators(rows: Sequence[catalog.Accelerator]) -> Table:
         ("TDP W", "right"),
         ("Price $", "right"),
     ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(  # type: ignore[arg-type]
+            name, justify=justify, no_wrap=name != "Vendor", overflow="fold"
+        )
     for a in rows:
         peaks = a.peak_dense_tflops
         table.add_row(
@@ -77,12 +80,12 @@ def _prices(rows: Sequence[catalog.CloudPrice]) -> Table:
 
 def _grid(rows: Sequence[catalog.GridIntensity]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("Kind", no_wrap=True)
+    table.add_column("Kind", overflow="fold")
     table.add_column("Code", no_wrap=True)
     table.add_column("Name", overflow="fold", max_width=30)
     table.add_column("gCO2e/kWh", justify="right", no_wrap=True)
     table.add_column("Year", no_wrap=True)
-    table.add_column("Source", no_wrap=True, overflow="ellipsis", max_width=28)
+    table.add_column("Source", overflow="fold", max_width=28)
     for g in rows:
         table.add_row(
             g.kind,
@@ -127,8 +130,8 @@ def _apis(rows: Sequence[catalog.ApiModel]) -> Table:
 def _runs(rows: Sequence[Any]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Row", no_wrap=True)
-    table.add_column("Run", max_width=24, overflow="ellipsis", no_wrap=True)
-    table.add_column("Accelerator", max_width=14, overflow="ellipsis", no_wrap=True)
+    table.add_column("Run", max_width=24, overflow="fold")
+    table.add_column("Accelerator", max_width=14, overflow="fold")
     table.add_column("Chips", justify="right", no_wrap=True)
     table.add_column("Params", justify="right", no_wrap=True)
     table.add_column("Tokens", justify="right", no_wrap=True)
@@ -223,7 +226,12 @@ def _electricity(rows: Sequence[catalog.ElectricityPrice]) -> Table:
 def _price_history(rows: Sequence[catalog.HistoricPrice]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("Accelerator", "Provider", "Instance", "Pricing", "$/chip-h", "From", "To"):
-        table.add_column(name, no_wrap=True, justify="right" if name == "$/chip-h" else "left")
+        table.add_column(
+            name,
+            no_wrap=name not in ("Instance", "To"),
+            overflow="fold",
+            justify="right" if name == "$/chip-h" else "left",
+        )
     for h in rows:
         table.add_row(
             h.accelerator,
@@ -255,5 +263,22 @@ def render_catalog(kind: str, rows: Sequence[Any], out: Console, words: Sequence
         "electricity": _electricity,
         "price_history": _price_history,
     }
-    render = renderers[kind]
-    out.print(render(rows))
+    table, dropped = fit_table(renderers[kind](rows), out, _SPARE.get(kind, ()))
+    note = left_out_note(dropped)
+    if note:
+        table.caption = f"{table.caption} {note}" if table.caption else note
+    out.print(table)
+
+
+#: The columns each listing can spare on a narrow terminal, the first left out first.
+_SPARE: dict[str, tuple[str, ...]] = {
+    "accelerators": ("Vendor", "Year", "FP8", "FP16", "TB/s"),
+    "prices": ("Instance", "As of", "Provider"),
+    "grid": ("Source", "Year", "Name"),
+    "apis": ("As of", "Open", "Params (active)"),
+    "runs": ("Tokens", "Chips", "Params"),
+    "constants": ("Unit",),
+    "wages": ("p10–p90",),
+    "electricity": ("p10–p90",),
+    "price_history": ("Provider", "From", "Pricing"),
+}

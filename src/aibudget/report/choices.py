@@ -13,6 +13,7 @@ from rich.text import Text
 from aibudget.comparison import FIGURES, Comparison, Sweep, figures
 from aibudget.estimation import MEASURES, PHASES
 from aibudget.report import formatting as fmt
+from aibudget.report.fit import fit_table, left_out_note, needed_width
 from aibudget.report.terminal import sizing_table
 from aibudget.tradeoffs import Tradeoffs
 
@@ -48,15 +49,20 @@ def _signed_usd(value: float) -> str:
     return fmt.usd(value) if value >= 0 else "−" + fmt.usd(-value)
 
 
-def render_comparison(result: Comparison, out: Console) -> None:
-    """Phases and totals side by side (means, which add up), then each scenario against the
-    baseline."""
-    names = result.names
+_SPANS: dict[str, Callable[[float, float], str]] = {
+    "usd": lambda low, high: f"{fmt.usd(low)}–{fmt.usd(high)}",
+    "energy_kwh": fmt.energy_span,
+    "co2e_kg": fmt.co2e_span,
+}
+
+
+def _comparison_table(result: Comparison, headers: list[str]) -> Table:
+    """Phases, totals and their ranges, and key figures, a column per scenario. Figures wrap
+    only at a space (a range before its unit), never inside a number."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
-    table.add_column("Cost by phase", no_wrap=True)
-    for i, name in enumerate(names):
-        label = f"{chr(65 + i)}: {name}" if i < 26 else name
-        table.add_column(label, justify="right", overflow="fold", max_width=24)
+    table.add_column("Cost by phase", overflow="fold")
+    for header in headers:
+        table.add_column(header, justify="right", max_width=24)
     for phase in PHASES:
         values = [_mean(e.phase(phase).measure("usd")) for e in result.estimates]
         if any(values):
@@ -73,10 +79,7 @@ def render_comparison(result: Comparison, out: Console) -> None:
         if any(not np.isclose(lo, hi) for lo, hi in spreads):
             table.add_row(
                 Text("  p10–p90", style="dim"),
-                *(
-                    Text(f"{SHOW[measure](lo)}–{SHOW[measure](hi)}", style="dim")
-                    for lo, hi in spreads
-                ),
+                *(Text(_SPANS[measure](lo, hi), style="dim") for lo, hi in spreads),
             )
     shown = [k for k in ("training_days", "chip_hours", "serving_usd_per_month", "loss")]
     per = [figures(e) for e in result.estimates]
@@ -85,7 +88,23 @@ def render_comparison(result: Comparison, out: Console) -> None:
         table.add_section()
         for key in rows:
             table.add_row(FIGURES[key][0], *(SHOW[key](_mean(f[key])) for f in per))
-    out.print(table)
+    return table
+
+
+def render_comparison(result: Comparison, out: Console) -> None:
+    """Phases and totals side by side (means, which add up), then each scenario against the
+    baseline."""
+    names = result.names
+    letters = [chr(65 + i) if i < 26 else str(i + 1) for i in range(len(names))]
+    table = _comparison_table(result, [f"{a}: {n}" for a, n in zip(letters, names, strict=True)])
+    table, _ = fit_table(table, out)
+    if needed_width(table, out) > out.width:  # too narrow for the names: letters, named below
+        table, _ = fit_table(_comparison_table(result, letters), out)
+        out.print(table)
+        for letter, name in zip(letters, names, strict=True):
+            out.print(Text.assemble((f"{letter}: ", "bold"), name))
+    else:
+        out.print(table)
     base = result.estimates[0]
     for i, est in enumerate(result.estimates[1:], start=1):
         a, b = base.total("usd"), est.total("usd")
@@ -135,7 +154,7 @@ def render_sweep(result: Sweep, out: Console, pareto: str | None = None) -> None
         title += f", only those no other point beats on both {pareto.replace(',', ' and ')}"
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
     for axis in result.axes:
-        table.add_column(axis.path, no_wrap=True, overflow="ellipsis", max_width=24)
+        table.add_column(axis.path, overflow="fold", max_width=24)
     for key in columns:
         table.add_column(_SWEEP_COLUMNS[key][0], justify="right", no_wrap=True)
     reasons: dict[str, int] = {}
@@ -153,7 +172,11 @@ def render_sweep(result: Sweep, out: Console, pareto: str | None = None) -> None
                     text += f"\n{show(m['p10'])}–{show(m['p90'])}"
                 cells.append(text)
         table.add_row(*cells)
+    spare = [_SWEEP_COLUMNS[k][0] for k in ("serving_usd_per_month", "co2e_kg", "energy_kwh")]
+    table, dropped = fit_table(table, out, spare)
     out.print(table)
+    if dropped:
+        out.print(Text(left_out_note(dropped, "--csv FILE or --json"), style="dim"))
     for reason, number in reasons.items():
         out.print(Text(f"({number}) not estimated: {reason}", style="yellow"))
     note = (
