@@ -34,8 +34,11 @@ def _accelerators(rows: Sequence[catalog.Accelerator]) -> Table:
         ("TDP W", "right"),
         ("Price $", "right"),
     ):
-        table.add_column(  # type: ignore[arg-type]
-            name, justify=justify, no_wrap=name != "Vendor", overflow="fold"
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=name != "Vendor",
+            overflow="fold",
         )
     for a in rows:
         peaks = a.peak_dense_tflops
@@ -176,7 +179,7 @@ def _runs_uses(rows: Sequence[Any]) -> str:
 
 def _constants(rows: Sequence[catalog.Constant]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("Key", no_wrap=True)
+    table.add_column("Key", overflow="fold")
     table.add_column("Value", justify="right", no_wrap=True)
     table.add_column("Unit", max_width=12, overflow="fold")
     table.add_column("Source", overflow="fold")

@@ -100,10 +100,12 @@ def render_comparison(result: Comparison, out: Console) -> None:
     table, _ = fit_table(table, out)
     if needed_width(table, out) > out.width:  # too narrow for the names: letters, named below
         table, _ = fit_table(_comparison_table(result, letters), out)
+        table, _ = fit_table(table, out)
         out.print(table)
         for letter, name in zip(letters, names, strict=True):
             out.print(Text.assemble((f"{letter}: ", "bold"), name))
     else:
+        table, _ = fit_table(table, out)
         out.print(table)
     base = result.estimates[0]
     for i, est in enumerate(result.estimates[1:], start=1):
@@ -174,6 +176,7 @@ def render_sweep(result: Sweep, out: Console, pareto: str | None = None) -> None
         table.add_row(*cells)
     spare = [_SWEEP_COLUMNS[k][0] for k in ("serving_usd_per_month", "co2e_kg", "energy_kwh")]
     table, dropped = fit_table(table, out, spare)
+    table, _ = fit_table(table, out)
     out.print(table)
     if dropped:
         out.print(Text(left_out_note(dropped, "--csv FILE or --json"), style="dim"))
@@ -232,19 +235,20 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
         rent, median = r["rent_usd_per_chip_hour"], r["rent_median_usd_per_chip_hour"]
         listing = f"{r['rent_source'].split(';')[0]}, as of {r['rent_as_of']}"
         rent_text = (
-            f"${rent:,.3g} per chip-hour ({listing})"
+            f"{fmt.usd_rate(rent, 3)} per chip-hour ({listing})"
             if np.isclose(rent, median)
-            else f"${rent:,.3g} per chip-hour on average over its range (the median listing: "
-            f"{listing}, ${median:,.3g})"
+            else f"{fmt.usd_rate(rent, 3)} per chip-hour on average over its range (the median "
+            f"listing: {listing}, {fmt.usd_rate(median, 3)})"
         )
         out.print(
             f"Renting costs {rent_text}. Buying costs "
             f"{fmt.usd(r['cluster_usd_per_chip'], exact=True)} per chip as part of a cluster "
             f"(chip, server share and network), losing value at "
             f"{r['depreciation_ooms_per_year']:.2g} orders of magnitude a year as hardware "
-            f"improves (Cottier et al. 2024), plus ${r['electricity_usd_per_chip_hour']:.3g} "
-            f"of electricity per busy chip-hour and ${r['facility_usd_per_chip_hour']:.3g} of "
-            "facility per chip-hour, busy or idle."
+            f"improves (Cottier et al. 2024), plus "
+            f"{fmt.usd_rate(r['electricity_usd_per_chip_hour'], 3)} of electricity per busy "
+            f"chip-hour and {fmt.usd_rate(r['facility_usd_per_chip_hour'], 3)} of facility per "
+            "chip-hour, busy or idle."
         )
         v = r["verdict"]
         years = v["years"]
@@ -318,6 +322,7 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
             _range(s["spot_days"], _days),
             s["spot_price"].split(";")[0],
         )
+        table, _ = fit_table(table, out)
         out.print(table)
         out.print(
             f"Spot costs less in {s['probability_spot_costs_less']:.0%} of paired draws; work "
@@ -341,6 +346,7 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
                 fmt.usd(x["usd"]),
                 fmt.co2e(x["co2e_kg"]),
             )
+        table, _ = fit_table(table, out)
         out.print(table)
         which = (
             f"All {len(result.regions)} listings"

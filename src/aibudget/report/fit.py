@@ -66,7 +66,9 @@ def _cell_widths(cell: RenderableType, no_wrap: bool, console: Console) -> tuple
 
 
 #: How narrow a column that folds its words (``overflow="fold"``) may become: long names fold.
-FOLDED = 12
+FOLDED = 10
+#: Headers up to this wide never fold ("Accelerator"); longer ones (field paths) may.
+SHORT_HEADER = 14
 
 
 def _column_widths(table: Table, column: Column, console: Console) -> tuple[int, int]:
@@ -75,8 +77,8 @@ def _column_widths(table: Table, column: Column, console: Console) -> tuple[int,
     header = _cell_widths(column.header, column.no_wrap, console)
     cells = [_cell_widths(cell, column.no_wrap, console) for cell in column.cells] or [(0, 0)]
     narrowest = max(header[0], max(p[0] for p in cells))
-    if not column.no_wrap and column.overflow == "fold":
-        narrowest = min(narrowest, FOLDED)
+    if not column.no_wrap and column.overflow == "fold":  # a short header's words stay whole
+        narrowest = max(min(narrowest, FOLDED), header[0] if header[0] <= SHORT_HEADER else 0)
     widest = max(header[1], max(p[1] for p in cells))
     if column.width is not None:
         return column.width, column.width

@@ -36,9 +36,10 @@ def usd(value: float, exact: bool = False) -> str:
     if exact or abs(value) < 10_000:
         return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
     rounded = _round(value)
-    for suffix, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+    for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(rounded) >= scale:
-            return f"${rounded / scale:.3g}{suffix}"
+            scaled = rounded / scale
+            return f"${scaled:,.0f}{suffix}" if abs(scaled) >= 1000 else f"${scaled:.3g}{suffix}"
     return f"${value:,.0f}"
 
 
@@ -120,6 +121,14 @@ def _span_in(
     return f"{a}–{b}"
 
 
+def span(low: float, high: float, show: Callable[[float], str]) -> str:
+    """``1.79–5.37 days``: a range with its unit written once when both ends share it."""
+    a, b = show(low), show(high)
+    if " " in a and " " in b and a.rsplit(" ", 1)[1] == b.rsplit(" ", 1)[1]:
+        return f"{a.rsplit(' ', 1)[0]}–{b}"
+    return f"{a}–{b}"
+
+
 def energy_span(low_kwh: float, high_kwh: float) -> str:
     """A range of energy with its unit once: 1.00–3.79 GWh, 420–1,100 kWh."""
     return _span_in(low_kwh, high_kwh, (*_ENERGY_UNITS, ("mWh", _MWH)), energy)
@@ -194,7 +203,8 @@ def days(value: float) -> str:
         return f"{approx(hours * 3600)} seconds"
     text = f"{value:,.{_decimals(value)}f} days"
     if value >= 365:
-        return f"{text} ({value / 365.25:.2g} years)"
+        years = value / 365.25
+        return f"{text} ({years:.2g} years)" if years < 99.5 else f"{text} ({years:,.0f} years)"
     if value >= 14:
         return f"{text} ({value / 7:.2g} weeks)"
     return text

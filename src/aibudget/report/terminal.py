@@ -434,8 +434,8 @@ def _serving(est: Estimate) -> Table:
 
 def _money_over_time(est: Estimate) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("Cash flow (means)", no_wrap=True)
-    table.add_column("USD", justify="right")
+    table.add_column("Cash flow (means)", overflow="fold")
+    table.add_column("USD", justify="right", no_wrap=True)
     cash = np.atleast_2d(est.cash_flow_usd)
     capital = sum(
         (_p50(item.measures["usd"]) for phase in est.phases for item in phase.memo), start=0.0
