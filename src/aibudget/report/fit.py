@@ -125,16 +125,12 @@ def fit_table(table: Table, console: Console, spare: Sequence[str] = ()) -> tupl
         return table, dropped  # nothing left to leave out: rich wraps what it can
     widths = [narrowest for narrowest, _ in ranges]
     extra = room - sum(widths)
-    wants = [widest - narrowest for narrowest, widest in ranges]
-    total_want = sum(wants)
-    for index, want in enumerate(wants):
-        share = min(want, extra * want // total_want) if total_want else 0
-        widths[index] += share
-    left = room - sum(widths)
-    for index in range(len(wants)):  # what rounding left, to the first that want it
-        give = min(left, ranges[index][1] - widths[index])
+    # The columns that want least first, each in full while it lasts: as few columns wrap as
+    # can be, and the one that wants most (a long name, a note) takes what is left.
+    for index in sorted(range(len(ranges)), key=lambda i: ranges[i][1] - ranges[i][0]):
+        give = min(extra, ranges[index][1] - widths[index])
         widths[index] += give
-        left -= give
+        extra -= give
     for column, width in zip(table.columns, widths, strict=True):
         if not column.no_wrap:
             column.width = width

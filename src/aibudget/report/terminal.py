@@ -1,6 +1,7 @@
 """The terminal view of an estimate: the bill, the training run, the assumptions and notes.
 
-Written to read like a bill an engineering manager would forward, within 100 columns.
+Written to read like a bill an engineering manager would forward, within 100 columns, and
+narrower (80, 60) without a figure cut: labels and notes wrap, figures never do.
 """
 
 from __future__ import annotations
