@@ -13,8 +13,18 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 # The terminal's width is the user's (COLUMNS, when set, as in a terminal of that width): the
-# tests draw at the width a file or a pipe gets, 100 columns, unless a test sets one.
+# tests draw at the width a file or a pipe gets, 100 columns, unless a test sets one. GNU
+# readline (loaded by pytest) exports COLUMNS=80 into the C environment, which child processes
+# inherit though os.environ does not show it: unset it there too.
 os.environ.pop("COLUMNS", None)
+os.unsetenv("COLUMNS")
+
+
+@pytest.fixture(autouse=True)
+def _no_columns() -> None:
+    """COLUMNS unset for every test, whatever set it since."""
+    os.environ.pop("COLUMNS", None)
+    os.unsetenv("COLUMNS")
 
 
 @pytest.fixture

@@ -56,6 +56,13 @@ _SPANS: dict[str, Callable[[float, float], str]] = {
 }
 
 
+def _span(measure: str, low: float, high: float) -> str:
+    """A measure's p10–p90, its unit written once where the ends share it."""
+    if measure in _SPANS:
+        return _SPANS[measure](low, high)
+    return fmt.span(low, high, SHOW[measure])
+
+
 def _comparison_table(result: Comparison, headers: list[str]) -> Table:
     """Phases, totals and their ranges, and key figures, a column per scenario. Figures wrap
     only at a space (a range before its unit), never inside a number."""
@@ -79,7 +86,7 @@ def _comparison_table(result: Comparison, headers: list[str]) -> Table:
         if any(not np.isclose(lo, hi) for lo, hi in spreads):
             table.add_row(
                 Text("  p10–p90", style="dim"),
-                *(Text(_SPANS[measure](lo, hi), style="dim") for lo, hi in spreads),
+                *(Text(_span(measure, lo, hi), style="dim") for lo, hi in spreads),
             )
     shown = [k for k in ("training_days", "chip_hours", "serving_usd_per_month", "loss")]
     per = [figures(e) for e in result.estimates]

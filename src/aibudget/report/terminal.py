@@ -127,7 +127,12 @@ def _bill(est: Estimate, width: int = MAX_WIDTH) -> tuple[Table, Text | None]:
     )
     spreads = [_spread(est.total(m)) for m in MEASURES]
     ranges = [
-        Text(_SPANS[m](s[0], s[1]), style="dim") if s is not None else Text("")
+        Text(
+            _SPANS[m](s[0], s[1]) if m in _SPANS else fmt.span(s[0], s[1], fmt.number),
+            style="dim",
+        )
+        if s is not None
+        else Text("")
         for m, s in zip(MEASURES, spreads, strict=True)
     ]
     aside = Text("not in the total", style="dim italic")
