@@ -12,17 +12,41 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The terminal's width is the user's (COLUMNS, when set, as in a terminal of that width): the
+# tests draw at the width a file or a pipe gets, 100 columns, unless a test sets one. GNU
+# readline (loaded by pytest) exports COLUMNS=80 into the C environment, which child processes
+# inherit though os.environ does not show it: unset it there too.
+os.environ.pop("COLUMNS", None)
+os.unsetenv("COLUMNS")
+
+
+@pytest.fixture(autouse=True)
+def _no_columns() -> None:
+    """COLUMNS unset for every test, whatever set it since."""
+    os.environ.pop("COLUMNS", None)
+    os.unsetenv("COLUMNS")
+
 
 @pytest.fixture
 def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run the real ``aibudget`` command in a new process (as a user would)."""
+    """Run the real ``aibudget`` command in a new process (as a user would); ``env`` adds to
+    (or, with a None value, removes from) the environment, e.g. ``{"COLUMNS": "80"}``."""
 
-    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, cwd: Path | None = None, env: dict[str, str | None] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        environ = dict(os.environ)
+        for key, value in (env or {}).items():
+            if value is None:
+                environ.pop(key, None)
+            else:
+                environ[key] = value
         return subprocess.run(
             [sys.executable, "-m", "aibudget", *args],
             capture_output=True,
             text=True,
             cwd=cwd,
+            env=environ,
             timeout=120,
             check=False,
         )

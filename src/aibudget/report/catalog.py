@@ -13,6 +13,7 @@ from rich.text import Text
 from aibudget import catalog
 from aibudget.catalog import packs
 from aibudget.report import formatting as fmt
+from aibudget.report.fit import fit_table, left_out_note
 from aibudget.units import format_quantity
 
 
@@ -34,7 +35,12 @@ def _accelerators(rows: Sequence[catalog.Accelerator]) -> Table:
         ("TDP W", "right"),
         ("Price $", "right"),
     ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=name != "Vendor",
+            overflow="fold",
+        )
     for a in rows:
         peaks = a.peak_dense_tflops
         table.add_row(
@@ -78,12 +84,12 @@ def _prices(rows: Sequence[catalog.CloudPrice]) -> Table:
 
 def _grid(rows: Sequence[catalog.GridIntensity]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("Kind", no_wrap=True)
+    table.add_column("Kind", overflow="fold")
     table.add_column("Code", no_wrap=True)
     table.add_column("Name", overflow="fold", max_width=30)
     table.add_column("gCO2e/kWh", justify="right", no_wrap=True)
     table.add_column("Year", no_wrap=True)
-    table.add_column("Source", no_wrap=True, overflow="ellipsis", max_width=28)
+    table.add_column("Source", overflow="fold", max_width=28)
     for g in rows:
         table.add_row(
             g.kind,
@@ -128,8 +134,8 @@ def _apis(rows: Sequence[catalog.ApiModel]) -> Table:
 def _runs(rows: Sequence[Any]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Row", no_wrap=True)
-    table.add_column("Run", max_width=24, overflow="ellipsis", no_wrap=True)
-    table.add_column("Accelerator", max_width=14, overflow="ellipsis", no_wrap=True)
+    table.add_column("Run", max_width=24, overflow="fold")
+    table.add_column("Accelerator", max_width=14, overflow="fold")
     table.add_column("Chips", justify="right", no_wrap=True)
     table.add_column("Params", justify="right", no_wrap=True)
     table.add_column("Tokens", justify="right", no_wrap=True)
@@ -174,7 +180,7 @@ def _runs_uses(rows: Sequence[Any]) -> str:
 
 def _constants(rows: Sequence[catalog.Constant]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("Key", no_wrap=True)
+    table.add_column("Key", overflow="fold")
     table.add_column("Value", justify="right", no_wrap=True)
     table.add_column("Unit", max_width=12, overflow="fold")
     table.add_column("Source", overflow="fold")
@@ -224,7 +230,12 @@ def _electricity(rows: Sequence[catalog.ElectricityPrice]) -> Table:
 def _price_history(rows: Sequence[catalog.HistoricPrice]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("Accelerator", "Provider", "Instance", "Pricing", "$/chip-h", "From", "To"):
-        table.add_column(name, no_wrap=True, justify="right" if name == "$/chip-h" else "left")
+        table.add_column(
+            name,
+            no_wrap=name not in ("Instance", "To"),
+            overflow="fold",
+            justify="right" if name == "$/chip-h" else "left",
+        )
     for h in rows:
         table.add_row(
             h.accelerator,
@@ -256,8 +267,11 @@ def render_catalog(kind: str, rows: Sequence[Any], out: Console, words: Sequence
         "electricity": _electricity,
         "price_history": _price_history,
     }
-    render = renderers[kind]
-    out.print(render(rows))
+    table, dropped = fit_table(renderers[kind](rows), out, _SPARE.get(kind, ()))
+    note = left_out_note(dropped)
+    if note:
+        table.caption = f"{table.caption} {note}" if table.caption else note
+    out.print(table)
 
 
 def render_check(result: packs.CheckResult, out: Console) -> None:
@@ -293,3 +307,17 @@ def render_check(result: packs.CheckResult, out: Console) -> None:
                 out.print(f"    … and {len(keys) - 20} more", highlight=False)
     if result.ignored:
         out.print(Text(f"  not tables, ignored: {', '.join(result.ignored)}", "dim"))
+
+
+#: The columns each listing can spare on a narrow terminal, the first left out first.
+_SPARE: dict[str, tuple[str, ...]] = {
+    "accelerators": ("Vendor", "Year", "FP8", "FP16", "TB/s"),
+    "prices": ("Instance", "As of", "Provider"),
+    "grid": ("Source", "Year", "Name"),
+    "apis": ("As of", "Open", "Params (active)"),
+    "runs": ("Tokens", "Chips", "Params"),
+    "constants": ("Unit",),
+    "wages": ("p10–p90",),
+    "electricity": ("p10–p90",),
+    "price_history": ("Provider", "From", "Pricing"),
+}

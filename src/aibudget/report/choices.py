@@ -13,6 +13,7 @@ from rich.text import Text
 from aibudget.comparison import FIGURES, Comparison, Sweep, figures
 from aibudget.estimation import MEASURES, PHASES
 from aibudget.report import formatting as fmt
+from aibudget.report.fit import fit_table, left_out_note, needed_width
 from aibudget.report.terminal import sizing_table
 from aibudget.tradeoffs import Tradeoffs
 
@@ -48,15 +49,27 @@ def _signed_usd(value: float) -> str:
     return fmt.usd(value) if value >= 0 else "−" + fmt.usd(-value)
 
 
-def render_comparison(result: Comparison, out: Console) -> None:
-    """Phases and totals side by side (means, which add up), then each scenario against the
-    baseline."""
-    names = result.names
+_SPANS: dict[str, Callable[[float, float], str]] = {
+    "usd": lambda low, high: f"{fmt.usd(low)}–{fmt.usd(high)}",
+    "energy_kwh": fmt.energy_span,
+    "co2e_kg": fmt.co2e_span,
+}
+
+
+def _span(measure: str, low: float, high: float) -> str:
+    """A measure's p10–p90, its unit written once where the ends share it."""
+    if measure in _SPANS:
+        return _SPANS[measure](low, high)
+    return fmt.span(low, high, SHOW[measure])
+
+
+def _comparison_table(result: Comparison, headers: list[str]) -> Table:
+    """Phases, totals and their ranges, and key figures, a column per scenario. Figures wrap
+    only at a space (a range before its unit), never inside a number."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
-    table.add_column("Cost by phase", no_wrap=True)
-    for i, name in enumerate(names):
-        label = f"{chr(65 + i)}: {name}" if i < 26 else name
-        table.add_column(label, justify="right", overflow="fold", max_width=24)
+    table.add_column("Cost by phase", overflow="fold")
+    for header in headers:
+        table.add_column(header, justify="right", max_width=24)
     for phase in PHASES:
         values = [_mean(e.phase(phase).measure("usd")) for e in result.estimates]
         if any(values):
@@ -73,10 +86,7 @@ def render_comparison(result: Comparison, out: Console) -> None:
         if any(not np.isclose(lo, hi) for lo, hi in spreads):
             table.add_row(
                 Text("  p10–p90", style="dim"),
-                *(
-                    Text(f"{SHOW[measure](lo)}–{SHOW[measure](hi)}", style="dim")
-                    for lo, hi in spreads
-                ),
+                *(Text(_span(measure, lo, hi), style="dim") for lo, hi in spreads),
             )
     shown = [k for k in ("training_days", "chip_hours", "serving_usd_per_month", "loss")]
     per = [figures(e) for e in result.estimates]
@@ -85,7 +95,25 @@ def render_comparison(result: Comparison, out: Console) -> None:
         table.add_section()
         for key in rows:
             table.add_row(FIGURES[key][0], *(SHOW[key](_mean(f[key])) for f in per))
-    out.print(table)
+    return table
+
+
+def render_comparison(result: Comparison, out: Console) -> None:
+    """Phases and totals side by side (means, which add up), then each scenario against the
+    baseline."""
+    names = result.names
+    letters = [chr(65 + i) if i < 26 else str(i + 1) for i in range(len(names))]
+    table = _comparison_table(result, [f"{a}: {n}" for a, n in zip(letters, names, strict=True)])
+    table, _ = fit_table(table, out)
+    if needed_width(table, out) > out.width:  # too narrow for the names: letters, named below
+        table, _ = fit_table(_comparison_table(result, letters), out)
+        table, _ = fit_table(table, out)
+        out.print(table)
+        for letter, name in zip(letters, names, strict=True):
+            out.print(Text.assemble((f"{letter}: ", "bold"), name))
+    else:
+        table, _ = fit_table(table, out)
+        out.print(table)
     base = result.estimates[0]
     for i, est in enumerate(result.estimates[1:], start=1):
         a, b = base.total("usd"), est.total("usd")
@@ -135,7 +163,7 @@ def render_sweep(result: Sweep, out: Console, pareto: str | None = None) -> None
         title += f", only those no other point beats on both {pareto.replace(',', ' and ')}"
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
     for axis in result.axes:
-        table.add_column(axis.path, no_wrap=True, overflow="ellipsis", max_width=24)
+        table.add_column(axis.path, overflow="fold", max_width=24)
     for key in columns:
         table.add_column(_SWEEP_COLUMNS[key][0], justify="right", no_wrap=True)
     reasons: dict[str, int] = {}
@@ -153,7 +181,12 @@ def render_sweep(result: Sweep, out: Console, pareto: str | None = None) -> None
                     text += f"\n{show(m['p10'])}–{show(m['p90'])}"
                 cells.append(text)
         table.add_row(*cells)
+    spare = [_SWEEP_COLUMNS[k][0] for k in ("serving_usd_per_month", "co2e_kg", "energy_kwh")]
+    table, dropped = fit_table(table, out, spare)
+    table, _ = fit_table(table, out)
     out.print(table)
+    if dropped:
+        out.print(Text(left_out_note(dropped, "--csv FILE or --json"), style="dim"))
     for reason, number in reasons.items():
         out.print(Text(f"({number}) not estimated: {reason}", style="yellow"))
     note = (
@@ -209,19 +242,20 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
         rent, median = r["rent_usd_per_chip_hour"], r["rent_median_usd_per_chip_hour"]
         listing = f"{r['rent_source'].split(';')[0]}, as of {r['rent_as_of']}"
         rent_text = (
-            f"${rent:,.3g} per chip-hour ({listing})"
+            f"{fmt.usd_rate(rent, 3)} per chip-hour ({listing})"
             if np.isclose(rent, median)
-            else f"${rent:,.3g} per chip-hour on average over its range (the median listing: "
-            f"{listing}, ${median:,.3g})"
+            else f"{fmt.usd_rate(rent, 3)} per chip-hour on average over its range (the median "
+            f"listing: {listing}, {fmt.usd_rate(median, 3)})"
         )
         out.print(
             f"Renting costs {rent_text}. Buying costs "
             f"{fmt.usd(r['cluster_usd_per_chip'], exact=True)} per chip as part of a cluster "
             f"(chip, server share and network), losing value at "
             f"{r['depreciation_ooms_per_year']:.2g} orders of magnitude a year as hardware "
-            f"improves (Cottier et al. 2024), plus ${r['electricity_usd_per_chip_hour']:.3g} "
-            f"of electricity per busy chip-hour and ${r['facility_usd_per_chip_hour']:.3g} of "
-            "facility per chip-hour, busy or idle."
+            f"improves (Cottier et al. 2024), plus "
+            f"{fmt.usd_rate(r['electricity_usd_per_chip_hour'], 3)} of electricity per busy "
+            f"chip-hour and {fmt.usd_rate(r['facility_usd_per_chip_hour'], 3)} of facility per "
+            "chip-hour, busy or idle."
         )
         v = r["verdict"]
         years = v["years"]
@@ -295,6 +329,7 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
             _range(s["spot_days"], _days),
             s["spot_price"].split(";")[0],
         )
+        table, _ = fit_table(table, out)
         out.print(table)
         out.print(
             f"Spot costs less in {s['probability_spot_costs_less']:.0%} of paired draws; work "
@@ -318,6 +353,7 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
                 fmt.usd(x["usd"]),
                 fmt.co2e(x["co2e_kg"]),
             )
+        table, _ = fit_table(table, out)
         out.print(table)
         which = (
             f"All {len(result.regions)} listings"

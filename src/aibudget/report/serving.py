@@ -13,13 +13,14 @@ from rich.text import Text
 
 from aibudget.estimation import Estimate
 from aibudget.report import formatting as fmt
+from aibudget.report.fit import fit_table, left_out_note
 from aibudget.serving_validation import TARGET_FACTOR, ServingValidation
 
 __all__ = ["crossover", "render_serving_curve", "render_serving_validation"]
 
 
 def _price(value: float) -> str:
-    return f"${value:,.3g}" if value < 1000 else fmt.usd(value)
+    return f"{fmt.usd_rate(value, 3)}" if value < 1000 else fmt.usd(value)
 
 
 def crossover(curve: Mapping[str, Any], mode: str, api_usd: float) -> float | None:
@@ -46,8 +47,8 @@ def render_serving_curve(est: Estimate, out: Console) -> None:
     if "dedicated" not in curve:
         for api in apis:
             out.print(
-                f"{api['name']}: ${api['usd_per_million_tokens']:,.3g} per million tokens at "
-                f"this mix (${api['usd_per_million_input']:g} input, "
+                f"{api['name']}: {fmt.usd_rate(api['usd_per_million_tokens'], 3)} per million "
+                f"tokens at this mix (${api['usd_per_million_input']:g} input, "
                 f"${api['usd_per_million_output']:g} output), at any traffic"
             )
         return
@@ -57,7 +58,7 @@ def render_serving_curve(est: Estimate, out: Console) -> None:
     table.add_column("utilisation", justify="right")
     table.add_column("dedicated $/M", justify="right")
     table.add_column("autoscaled $/M", justify="right")
-    table.add_column("kWh/1k req (ded.)", justify="right")
+    table.add_column("energy/1k req (ded.)", justify="right")
     here = curve["scenario_requests_per_day"]
     rates = curve["requests_per_day"]
     nearest = min(range(len(rates)), key=lambda i: abs(rates[i] / max(here, 1e-9) - 1.0))
@@ -70,16 +71,20 @@ def render_serving_curve(est: Estimate, out: Console) -> None:
             f"{curve['dedicated']['utilisation'][i]:.0%}",
             _price(curve["dedicated"]["usd_per_million_tokens"][i]),
             _price(curve["autoscaled"]["usd_per_million_tokens"][i]),
-            f"{curve['dedicated']['kwh_per_1000_requests'][i]:,.3g}",
+            fmt.energy(curve["dedicated"]["kwh_per_1000_requests"][i]),
         ]
         table.add_row(*row, style="bold" if i == nearest else None)
+    spare = ("energy/1k req (ded.)", "utilisation", "dedicated replicas")
+    table, dropped = fit_table(table, out, spare)
     out.print(table)
+    if dropped:
+        out.print(Text(left_out_note(dropped, "`aibudget serving --json`"), style="dim"))
     f = est.serving
     out.print(
         f"At this scenario's {fmt.number(here)} requests/day ({spec.mode}): "
-        f"${float(f['usd_per_million_input'].flat[0]):,.3g} per million input tokens, "
-        f"${float(f['usd_per_million_output'].flat[0]):,.3g} per million output tokens, "
-        f"${float(f['usd_per_million_tokens'].flat[0]):,.3g} blended "
+        f"{fmt.usd_rate(float(f['usd_per_million_input'].flat[0]), 3)} per million input tokens, "
+        f"{fmt.usd_rate(float(f['usd_per_million_output'].flat[0]), 3)} per million output tokens, "
+        f"{fmt.usd_rate(float(f['usd_per_million_tokens'].flat[0]), 3)} blended "
         f"({curve['input_tokens']:,.0f} in + {curve['output_tokens']:,.0f} out per request)."
     )
     if not apis:
@@ -102,7 +107,7 @@ def render_serving_curve(est: Estimate, out: Console) -> None:
                 else f"{mode} never cheaper on this curve"
             )
         out.print(
-            f"  {api['name']}: ${price:,.3g}/M (${api['usd_per_million_input']:g} in, "
+            f"  {api['name']}: {fmt.usd_rate(price, 3)}/M (${api['usd_per_million_input']:g} in, "
             f"${api['usd_per_million_output']:g} out): " + "; ".join(parts)
         )
     out.print(
@@ -130,7 +135,11 @@ def render_serving_validation(result: ServingValidation, out: Console) -> None:
         ("predicted", "right"),
         ("ratio", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            overflow="fold" if justify == "left" else "ellipsis",
+        )
     for g in result.groups:
         spread = (
             f"{g.published_median:,.0f} ({g.published_low:,.0f}–{g.published_high:,.0f})"
@@ -154,6 +163,7 @@ def render_serving_validation(result: ServingValidation, out: Console) -> None:
             style="bold",
         )
     )
+    table, _ = fit_table(table, out)
     out.print(table)
     summary = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("benchmark", "groups", "median |ln ratio|", f"within ×{TARGET_FACTOR:g}", "range"):
@@ -167,6 +177,7 @@ def render_serving_validation(result: ServingValidation, out: Console) -> None:
             f"{s['within_1_25']:.0%}",
             f"×{s['worst_ratio_low']:.2f}–×{s['worst_ratio_high']:.2f}",
         )
+    summary, _ = fit_table(summary, out)
     out.print(summary)
     e = result.fitted
     rounds = ", ".join(f"{v} ×{f:.2f}" for v, f in sorted(e.round_factors.items()))
@@ -184,11 +195,12 @@ def render_serving_validation(result: ServingValidation, out: Console) -> None:
                 c.row,
                 c.subject,
                 c.boundary,
-                f"{c.published_wh:.3g}",
-                f"{c.predicted_wh:.3g}",
+                fmt.number(c.published_wh),
+                fmt.number(c.predicted_wh),
                 f"×{c.ratio:.2f}",
             )
         out.print(Text("Energy per request against published measurements", style="bold"))
+        energy, _ = fit_table(energy, out)
         out.print(energy)
     out.print(
         Text(

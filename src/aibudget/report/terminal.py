@@ -1,16 +1,19 @@
 """The terminal view of an estimate: the bill, the training run, the assumptions and notes.
 
-Written to read like a bill an engineering manager would forward, within 100 columns.
+Written to read like a bill an engineering manager would forward, within 100 columns, and
+narrower (80, 60) without a figure cut: labels and notes wrap, figures never do.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from rich import box
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -20,12 +23,31 @@ from aibudget.estimation import MEASURES, Estimate, Explanation
 from aibudget.report import formatting as fmt
 
 MAX_WIDTH = 100
+#: The narrowest layout drawn: below it tables would fold every word.
+MIN_WIDTH = 40
+
+
+def console_width(
+    is_terminal: bool, terminal_width: int, environ: Mapping[str, str] | None = None
+) -> int:
+    """The width to draw at: ``COLUMNS`` when set (as in a real terminal of that width), else
+    the terminal's width, else (output to a file or a pipe) 100; never over 100 nor under 40."""
+    environ = os.environ if environ is None else environ
+    columns = environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        width = int(columns)
+    elif is_terminal and terminal_width > 0:
+        width = terminal_width
+    else:
+        width = MAX_WIDTH
+    return max(MIN_WIDTH, min(width, MAX_WIDTH))
 
 
 def console(stderr: bool = False) -> Console:
-    """A console 100 columns wide at most (exactly 100 when the output is not a terminal)."""
+    """A console as wide as the terminal (or ``COLUMNS``), 40 to 100 columns; 100 when the
+    output is a file or a pipe and ``COLUMNS`` is not set."""
     probe = Console(stderr=stderr)
-    width = min(probe.width, MAX_WIDTH) if probe.is_terminal else MAX_WIDTH
+    width = console_width(probe.is_terminal, probe.width)
     return Console(stderr=stderr, width=width)
 
 
@@ -58,50 +80,114 @@ _PHASE_HINTS = {
 }
 
 
-def _bill(est: Estimate) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, title_justify="left")
-    table.add_column("Bill", no_wrap=True)
-    table.add_column("Cost", justify="right")
-    table.add_column("Energy", justify="right")
-    table.add_column("Carbon", justify="right")
+#: The narrowest the bill's labels may become before its likely range moves below it.
+_LABEL_ROOM = 24
+
+
+def _indented(text: Text) -> Padding:
+    """A line item's label, two spaces in, its wrapped lines too."""
+    return Padding(text, (0, 0, 0, 2))
+
+
+def _bill(est: Estimate, width: int = MAX_WIDTH) -> tuple[Table, Text | None]:
+    """The bill by phase and line, and its total's likely range: a row of the table, or (when
+    the terminal is too narrow for its figures beside the labels) a line to print below it."""
+    rows: list[tuple[Text | Padding, list[Text]] | None] = []  # None: the line above the total
+    memos: list[tuple[int, str]] = []  # the memo rows, by index, and their label
     years = est.horizon_years
     for phase in est.phases:
         label = phase.name
         if phase.name in ("deployment", "maintenance") and phase.items and years:
             label = f"{phase.name} ({years:g} year{'s' if years != 1 else ''})"
         if not phase.items:
-            table.add_row(
-                Text(f"{label}  ({_PHASE_HINTS[phase.name]})", style="dim"),
-                *(_cell(m, 0.0) for m in MEASURES),
+            rows.append(
+                (
+                    Text(f"{label}  ({_PHASE_HINTS[phase.name]})", style="dim"),
+                    [_cell(m, 0.0) for m in MEASURES],
+                )
             )
             continue
-        table.add_row(
-            Text(label, style="bold"),
-            *(_cell(m, _p50(phase.measure(m)), bold=True) for m in MEASURES),
+        rows.append(
+            (
+                Text(label, style="bold"),
+                [_cell(m, _p50(phase.measure(m)), bold=True) for m in MEASURES],
+            )
         )
         for item in phase.items:
-            table.add_row(f"  {item.name}", *(_cell(m, _p50(item.measures[m])) for m in MEASURES))
-        for item in phase.memo:
-            table.add_row(
-                Text(f"  memo: {item.name}", style="dim italic"),
-                Text(fmt.usd(_p50(item.measures["usd"]), exact=True), style="dim italic"),
-                Text("not in the total", style="dim italic"),
-                Text(""),
+            rows.append(
+                (_indented(Text(item.name)), [_cell(m, _p50(item.measures[m])) for m in MEASURES])
             )
-    table.add_section()
-    table.add_row(
-        Text("Total", style="bold"), *(_cell(m, _p50(est.total(m)), bold=True) for m in MEASURES)
+        for item in phase.memo:
+            memos.append((len(rows), f"memo: {item.name}"))
+            usd = Text(fmt.usd(_p50(item.measures["usd"]), exact=True), style="dim italic")
+            rows.append((Text(""), [usd, *(Text("") for _ in MEASURES[1:])]))
+    rows.append(None)
+    rows.append(
+        (Text("Total", style="bold"), [_cell(m, _p50(est.total(m)), bold=True) for m in MEASURES])
     )
     spreads = [_spread(est.total(m)) for m in MEASURES]
-    if any(spreads):
-        table.add_row(
-            Text("  likely range (p10–p90)", style="dim"),
-            *(
-                Text(_span(_SHORT[m], s[0], s[1]), style="dim") if s is not None else Text("")
-                for m, s in zip(MEASURES, spreads, strict=True)
-            ),
+    ranges = [
+        Text(
+            _SPANS[m](s[0], s[1]) if m in _SPANS else fmt.span(s[0], s[1], fmt.number),
+            style="dim",
         )
-    return table
+        if s is not None
+        else Text("")
+        for m, s in zip(MEASURES, spreads, strict=True)
+    ]
+    aside = Text("not in the total", style="dim italic")
+
+    def room(with_ranges: bool, with_aside: bool) -> int:
+        """What the labels keep of the width beside the figures (each column padded by 2)."""
+        columns = [
+            [cell for row in rows if row is not None for cell in row[1][i : i + 1]]
+            for i in range(len(MEASURES))
+        ]
+        if with_ranges:
+            columns = [[*column, r] for column, r in zip(columns, ranges, strict=True)]
+        if with_aside and memos and len(columns) > 1:
+            columns[1] = [*columns[1], aside]
+        return width - sum(max(c.cell_len for c in column) + 2 for column in columns)
+
+    has_range = any(spreads)
+    in_table = has_range and (
+        room(True, False) >= _LABEL_ROOM or room(True, False) >= room(False, False)
+    )
+    # "not in the total" beside a memo's figure when its label still fits on one line there
+    aside_in_column = bool(memos) and room(in_table, True) >= max(
+        len(label) + 2 for _, label in memos
+    )
+    for index, label in memos:
+        cells = rows[index]
+        assert cells is not None
+        if aside_in_column and len(MEASURES) > 1:
+            cells[1][1] = aside
+        else:
+            label = f"{label}, not in the total"
+        rows[index] = (_indented(Text(label, style="dim italic")), cells[1])
+
+    table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, title_justify="left")
+    # Figures never wrap nor shrink: on a narrow terminal the labels wrap instead.
+    table.add_column("Bill", overflow="fold")
+    table.add_column("Cost", justify="right", no_wrap=True)
+    table.add_column("Energy", justify="right", no_wrap=True)
+    table.add_column("Carbon", justify="right", no_wrap=True)
+    for row in rows:
+        if row is None:
+            table.add_section()
+        else:
+            table.add_row(row[0], *row[1])
+    if not has_range:
+        return table, None
+    if in_table:
+        table.add_row(_indented(Text("likely range (p10–p90)", style="dim")), *ranges)
+        return table, None
+    named = [
+        f"{column.header} {r.plain}"
+        for column, r in zip(table.columns[1:], ranges, strict=True)
+        if r.plain
+    ]
+    return table, Text(f"Likely range (p10–p90) of the total: {'; '.join(named)}.", style="dim")
 
 
 def _span(show: Callable[[float], str], low: float, high: float) -> str:
@@ -112,10 +198,10 @@ def _span(show: Callable[[float], str], low: float, high: float) -> str:
     return f"{a}–{b}"
 
 
-_SHORT: dict[str, Callable[[float], str]] = {
-    "usd": fmt.usd,
-    "energy_kwh": fmt.energy,
-    "co2e_kg": fmt.co2e,
+_SPANS: dict[str, Callable[[float, float], str]] = {
+    "usd": lambda low, high: _span(fmt.usd, low, high),
+    "energy_kwh": fmt.energy_span,
+    "co2e_kg": fmt.co2e_span,
 }
 
 
@@ -168,14 +254,14 @@ def _training(est: Estimate) -> Table:
     kwh, co2 = _p50(t["energy_kwh"]), _p50(t["co2e_kg"])
     table.add_row(
         "Energy",
-        f"{_with_range(t['energy_kwh'], fmt.energy)} = {kwh / household:,.3g} US "
+        f"{_with_range(t['energy_kwh'], fmt.energy)} = {fmt.approx(kwh / household)} US "
         "household-years of electricity",
     )
     grid = est.assumption("energy.grid_gco2e_per_kwh")
     table.add_row(
         "Carbon",
         f"{_with_range(t['co2e_kg'], fmt.co2e)} at {float(grid.value):,.0f} gCO2e/kWh = "
-        f"{co2 / car:,.3g} passenger-car years",
+        f"{fmt.approx(co2 / car)} passenger-car years",
     )
     for label, text in _environment_rows(est, t):
         table.add_row(label, text)
@@ -232,13 +318,13 @@ def _floor_row(table: Table, floor: dict[str, Any] | None) -> None:
     parts, times = [], []
     if "usd" in floor:
         parts.append(fmt.usd(floor["usd"]))
-        times.append(f"{floor['times_usd']:.3g}× in cost")
+        times.append(f"{fmt.number(floor['times_usd'])}× in cost")
     if "energy_kwh" in floor:
         parts.append(fmt.energy(floor["energy_kwh"]))
-        times.append(f"{floor['times_energy']:.3g}× in energy")
+        times.append(f"{fmt.number(floor['times_energy'])}× in energy")
     where = (
-        f" on {floor['listing']} (${floor['price_usd_per_chip_hour']:,.4g}/chip-hour), chips at "
-        "TDP, PUE 1"
+        f" on {floor['listing']} ({fmt.usd_rate(floor['price_usd_per_chip_hour'])}/chip-hour), "
+        "chips at TDP, PUE 1"
         if "listing" in floor
         else ", chips at TDP, PUE 1"
     )
@@ -291,7 +377,7 @@ def _cost_line(est: Estimate) -> str:
     total = _with_range(est.training["usd"], fmt.usd)
     if spec.hardware == "cloud":
         price = est.assumption("training.cloud.price_usd_per_chip_hour")
-        text = f"{total} at ${float(price.value):,.4g} per chip-hour ({_dated(price)})"
+        text = f"{total} at {fmt.usd_rate(float(price.value))} per chip-hour ({_dated(price)})"
         dating = price.note.split("; priced at ", 1)[1] if "; priced at " in price.note else ""
         if dating:
             text += f", priced at {dating}"
@@ -308,7 +394,7 @@ def _cost_line(est: Estimate) -> str:
         if today is not None and "usd_at_today_prices" in est.training:
             at_today = _p50(est.training["usd_at_today_prices"])
             text += (
-                f"; at today's ${float(today.value):,.4g} per chip-hour "
+                f"; at today's {fmt.usd_rate(float(today.value))} per chip-hour "
                 f"({today.note.split(': ', 1)[-1]}, as of {today.as_of}): {fmt.usd(at_today)}"
             )
         return text
@@ -379,9 +465,9 @@ def _serving(est: Estimate) -> Table:
     table.add_row(
         "Cost",
         f"{fmt.usd(_p50(f['usd_per_month']))} per month; per million tokens "
-        f"${_p50(f['usd_per_million_input']):,.3g} input, "
-        f"${_p50(f['usd_per_million_output']):,.3g} output, "
-        f"${_p50(f['usd_per_million_tokens']):,.3g} blended",
+        f"{fmt.usd_rate(_p50(f['usd_per_million_input']), 3)} input, "
+        f"{fmt.usd_rate(_p50(f['usd_per_million_output']), 3)} output, "
+        f"{fmt.usd_rate(_p50(f['usd_per_million_tokens']), 3)} blended",
     )
     where = (
         f" at {_p50(f['utilisation']):.0%} utilisation (idle chips counted)"
@@ -389,7 +475,7 @@ def _serving(est: Estimate) -> Table:
         else ""
     )
     table.add_row(
-        "Energy", f"{_p50(f['kwh_per_1000_requests']):,.3g} kWh per 1,000 requests{where}"
+        "Energy", f"{fmt.energy(_p50(f['kwh_per_1000_requests']))} per 1,000 requests{where}"
     )
     _floor_row(table, est.floor.get("serving"))
     return table
@@ -397,8 +483,8 @@ def _serving(est: Estimate) -> Table:
 
 def _money_over_time(est: Estimate) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("Cash flow (means)", no_wrap=True)
-    table.add_column("USD", justify="right")
+    table.add_column("Cash flow (means)", overflow="fold")
+    table.add_column("USD", justify="right", no_wrap=True)
     cash = np.atleast_2d(est.cash_flow_usd)
     capital = sum(
         (_p50(item.measures["usd"]) for phase in est.phases for item in phase.memo), start=0.0
@@ -470,28 +556,35 @@ def _section_order(a: Assumption) -> int:
     return _SECTIONS.index(section) if section in _SECTIONS else len(_SECTIONS)
 
 
-def _assumptions(assumptions: Sequence[Assumption]) -> Table:
+def _assumptions(assumptions: Sequence[Assumption], width: int = MAX_WIDTH) -> Table:
+    """Every assumption with its value, what it is and where it came from: three columns at
+    100 columns; narrower, each name and value on a line with its detail below, full width."""
+    stacked = width < MAX_WIDTH
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("Assumption", no_wrap=True, max_width=38, overflow="ellipsis")
-    table.add_column("Value", justify="right", no_wrap=True, max_width=20, overflow="ellipsis")
-    table.add_column("What and where from", overflow="fold")
+    table.add_column("Assumption", overflow="fold", max_width=None if stacked else 38)
+    table.add_column("Value", justify="right", no_wrap=stacked, max_width=None if stacked else 20)
+    if not stacked:
+        table.add_column("What and where from", overflow="fold")
     for a in assumptions:
         value = fmt.value_with_unit(a.value, a.unit)
         spread = _range_text(a)
         if a.origin == "scenario":
-            table.add_row(
-                Text(a.name, style="cyan"),
-                value,
-                Text("your scenario" + (f"; {spread}" if spread else ""), style="cyan"),
-            )
-            continue
-        detail = Text()
-        if a.note:
-            detail.append(a.note + "\n", style="dim")
-        if spread:
-            detail.append(spread + "\n", style="magenta")
-        detail.append(_source(a))
-        table.add_row(a.name, value, detail)
+            name: Text | str = Text(a.name, style="cyan")
+            detail = Text("your scenario" + (f"; {spread}" if spread else ""), style="cyan")
+        else:
+            name, detail = a.name, Text()
+            if a.note:
+                detail.append(a.note + "\n", style="dim")
+            if spread:
+                detail.append(spread + "\n", style="magenta")
+            detail.append(_source(a))
+        if stacked and a.origin == "scenario" and not spread:
+            table.add_row(Text.assemble(name, " (", detail, ")"), value)
+        elif stacked:
+            table.add_row(name, value)
+            table.add_row(_indented(detail), "")
+        else:
+            table.add_row(name, value, detail)
     return table
 
 
@@ -506,14 +599,14 @@ def _range_text(a: Assumption) -> str:
     return f"range {fmt.number(d.p10)}–{fmt.number(d.p90)}{unit} (p10–p90, {d.kind})"
 
 
-def _tornado(est: Estimate, limit: int = 8) -> Table | None:
+def _tornado(est: Estimate, limit: int = 8, width: int = MAX_WIDTH) -> Table | None:
     """The assumptions that move the total cost most, each from its p10 to its p90."""
     bars = [b for b in est.sensitivity if b.swing("usd") > 1e-9 * max(est.point["usd"], 1.0)]
     if not bars:
         return None
     base = est.point["usd"]
     widest = max(max(abs(b.at_p10["usd"] - base), abs(b.at_p90["usd"] - base)) for b in bars)
-    half = 8
+    half = 8 if width >= 80 else 5  # the bar's half-width
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -523,9 +616,12 @@ def _tornado(est: Estimate, limit: int = 8) -> Table | None:
         caption_justify="left",
         caption_style="dim",
     )
-    table.add_column("Assumption", no_wrap=True, max_width=38, overflow="ellipsis")
-    table.add_column("p10 → p90", no_wrap=True, max_width=20, overflow="ellipsis")
-    table.add_column("Total at p10", justify="right", no_wrap=True)
+    # Narrower than 100 columns, each range goes under its name; names fold, figures never do.
+    wide = width >= MAX_WIDTH
+    table.add_column("Assumption", overflow="fold", max_width=38 if wide else None)
+    if wide:
+        table.add_column("p10 → p90", no_wrap=True, max_width=20, overflow="fold")
+    table.add_column("Total at p10" if wide else "at p10", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
     table.add_column("at p90", no_wrap=True)
     for b in bars[:limit]:
@@ -536,9 +632,9 @@ def _tornado(est: Estimate, limit: int = 8) -> Table | None:
             span = range(half, half + n) if delta > 0 else range(half - n, half)
             for i in span:
                 cells[i] = "█" if delta > 0 else "▒"
+        between = f"{fmt.number(b.p10)} → {fmt.number(b.p90)}"
         table.add_row(
-            b.name,
-            f"{fmt.number(b.p10)} → {fmt.number(b.p90)}",
+            *((b.name, between) if wide else (Text.assemble(b.name, "\n  ", (between, "dim")),)),
             fmt.usd(b.at_p10["usd"]),
             "".join(cells),
             fmt.usd(b.at_p90["usd"]),
@@ -552,7 +648,10 @@ def render_estimate(est: Estimate, out: Console) -> None:
     if est.scenario.description:
         header.append(Text(est.scenario.description.strip(), style="dim"))
     out.print(Panel(Group(*header), box=box.ROUNDED, expand=True))
-    out.print(_bill(est))
+    bill, below = _bill(est, out.width)
+    out.print(bill)
+    if below is not None:
+        out.print(below)
     out.print(Text(_bill_note(est), style="dim"))
     out.print(Text(_environment_line(est)))
     out.print()
@@ -586,7 +685,7 @@ def render_estimate(est: Estimate, out: Console) -> None:
                 )
             )
         out.print()
-    tornado = _tornado(est)
+    tornado = _tornado(est, width=out.width)
     if tornado is not None:
         out.print(
             Text(
@@ -598,7 +697,7 @@ def render_estimate(est: Estimate, out: Console) -> None:
         out.print(tornado)
         out.print()
     out.print(Text("Assumptions", style="bold underline"))
-    out.print(_assumptions(sorted(est.assumptions, key=_section_order)))
+    out.print(_assumptions(sorted(est.assumptions, key=_section_order), out.width))
     prices = _prices_line(est)
     if prices is not None:
         out.print(prices)
@@ -692,7 +791,7 @@ def _explanation(est: Estimate, e: Explanation) -> Group:
             f"{fmt.value_with_unit(e.at_medians, e.unit)})",
             style="dim",
         )
-    formula = Text(f"  {e.formula}", style="italic")
+    formula = Padding(Text(e.formula, style="italic"), (0, 0, 0, 2))
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 4))
     table.add_column(no_wrap=True, style="bold")
     table.add_column(justify="right", no_wrap=True)

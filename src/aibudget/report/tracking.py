@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aibudget.report import formatting as fmt
+from aibudget.report.fit import fit_table, left_out_note
 from aibudget.tracking.actuals import Actuals, Comparison
 from aibudget.tracking.ledger import LedgerRun
 
@@ -54,6 +55,24 @@ def render_runs(runs: Sequence[LedgerRun], path: str | Path, out: Console) -> No
     out.print(table)
 
 
+def energy_basis(methods: Mapping[str, str]) -> str:
+    """How a run's energy was had, from its sensors' methods: "measured" only when every
+    source measured it (NVML, RAPL, a scheduler's or exporter's counters), "modelled" when
+    every source is a model (CPU seconds × watts per core, where RAPL cannot be read), both
+    named when the run mixes them, "not measured" without a source."""
+    sources = {k.removeprefix("energy (").removesuffix(")"): v for k, v in methods.items()
+               if k.startswith("energy")}  # fmt: skip
+    if not sources:
+        return "not measured (no energy sensor)"
+    modelled = [k for k, v in sources.items() if k == "cpu-model" or v.startswith("model")]
+    measured = [k for k in sources if k not in modelled]
+    if not modelled:
+        return "measured"
+    if not measured:
+        return "modelled"
+    return f"measured ({', '.join(measured)}) and modelled ({', '.join(modelled)})"
+
+
 def render_actuals(a: Actuals, out: Console) -> None:
     r = a.run
     out.print(
@@ -68,7 +87,7 @@ def render_actuals(a: Actuals, out: Console) -> None:
     table.add_column()
     table.add_column(style="dim", overflow="fold")
     table.add_row("Wall clock", _duration(a.elapsed_s), a.methods.get("wall clock", ""))
-    table.add_row("CPU", f"{a.cpu_s:,.1f} core-seconds", a.methods.get("cpu", ""))
+    table.add_row("CPU", f"{fmt.number(a.cpu_s)} core-seconds", a.methods.get("cpu", ""))
     if a.gpus:
         table.add_row(
             "Accelerators",
@@ -76,7 +95,7 @@ def render_actuals(a: Actuals, out: Console) -> None:
             "GPUs measured × wall clock",
         )
     energy = "; ".join(v for k, v in a.methods.items() if k.startswith("energy"))
-    table.add_row("Energy", f"{fmt.energy(a.energy_kwh)} measured", energy)
+    table.add_row("Energy", f"{fmt.energy(a.energy_kwh)} {energy_basis(a.methods)}", energy)
     if a.facility_kwh is not None:
         table.add_row(
             "Facility",
@@ -108,6 +127,19 @@ _MEASURES = {
     "co2e_kg": ("carbon", fmt.co2e),
     "usd": ("cost", fmt.usd),
 }
+#: A range of each measure with its unit written once where the ends share one.
+_SPANS: dict[str, Callable[[float, float], str]] = {
+    "energy_kwh": fmt.energy_span,
+    "co2e_kg": fmt.co2e_span,
+}
+
+
+def _with_range(key: str, figure: Mapping[str, float]) -> str:
+    """``4.84 MWh (2.80–10.0 MWh)``: the median and its p10–p90."""
+    show = _MEASURES[key][1]
+    low, high = figure["p10"], figure["p90"]
+    span = _SPANS[key](low, high) if key in _SPANS else fmt.span(low, high, show)
+    return f"{show(figure['p50'])} ({span})"
 
 
 def render_plan_comparison(c: Comparison, out: Console) -> None:
@@ -128,18 +160,18 @@ def render_plan_comparison(c: Comparison, out: Console) -> None:
     table.add_column("plan (p10–p90)", justify="right")
     table.add_column("so far", justify="right")
     table.add_column("at completion (p10–p90)", justify="right")
+    # the figures wrap at a space (before a range), never inside a number: fit_table sizes them
     for key, (label, show) in _MEASURES.items():
         plan = c.plan[key]
         projected = (c.at_completion or {}).get(key)
         value = actual_values[key]
         table.add_row(
             label,
-            f"{show(plan['p50'])} ({show(plan['p10'])}–{show(plan['p90'])})",
+            _with_range(key, plan),
             "–" if value is None else show(value),
-            "–"
-            if projected is None
-            else f"{show(projected['p50'])} ({show(projected['p10'])}–{show(projected['p90'])})",
+            "–" if projected is None else _with_range(key, projected),
         )
+    table, _ = fit_table(table, out)
     out.print(table)
     if c.fraction_done is not None:
         out.print(f"{c.fraction_done:.1%} of the planned tokens done.")
@@ -167,7 +199,8 @@ def render_summary(groups: Sequence[Any], by: str, path: str, out: Console) -> N
                   title_justify="left")  # fmt: skip
     for title in (by, "runs", "GPU-h", "energy", "CO2e", "spent", "burn/day", "budget", "left",
                   "at completion"):  # fmt: skip
-        table.add_column(title, justify="left" if title == by else "right", no_wrap=True)
+        table.add_column(title, justify="left" if title == by else "right",
+                         no_wrap=title != by, overflow="fold")  # fmt: skip
 
     def usd(value: float | None) -> str:
         return "" if value is None else fmt.usd(value)
@@ -179,7 +212,11 @@ def render_summary(groups: Sequence[Any], by: str, path: str, out: Console) -> N
             Text(usd(g.left_usd), style="red" if (g.left_usd or 0) < 0 else ""),
             usd(g.at_completion_usd),
         )  # fmt: skip
+    spare = ("burn/day", "at completion", "left", "budget", "GPU-h")
+    table, dropped = fit_table(table, out, spare)
     out.print(table)
+    if dropped:
+        out.print(Text(left_out_note(dropped, "--json"), style="dim"))
     for g in groups:
         for note in g.notes:
             out.print(Text(f"{g.key}: {note}", style="dim"))

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aibudget._errors import ScenarioError
+from aibudget.report.fit import fit_table
 from aibudget.runs import reason_kind
 from aibudget.validation import CONFIGURATIONS, MEASURES, RunResult, Validation
 
@@ -88,8 +89,8 @@ def render_validation(result: Validation, out: Console, runs: bool = True) -> No
             )
     for line in lines:
         out.print(Text(line, style="bold" if line is lines[0] else ""))
-    out.print(_summary_table(result))
-    out.print(_family_table(result))
+    out.print(fit_table(_summary_table(result), out)[0])
+    out.print(fit_table(_family_table(result), out)[0])
     main = headline(result)
     for m in MEASURES:
         score = result.summary[main][m]
@@ -99,12 +100,11 @@ def render_validation(result: Validation, out: Console, runs: bool = True) -> No
                     f"  {LABELS[m]}: {worst['row_id']} {worst['name']}: {worst['reason']}",
                     style="dim",
                 ),
-                overflow="ellipsis",
-                no_wrap=True,
+                overflow="fold",
             )
     if runs:
         out.print()
-        out.print(_runs_table(result, main))
+        out.print(fit_table(_runs_table(result, main), out)[0])
     _render_skipped(result, out)
     out.print(
         Text(
@@ -127,10 +127,11 @@ def _summary_table(result: Validation) -> Table:
         caption_justify="left",
         caption_style="dim",
     )
-    table.add_column("measure", no_wrap=True, max_width=24, overflow="ellipsis")
+    # Each cell wraps at its space (the share below the score) on a narrow terminal.
+    table.add_column("measure", max_width=24, overflow="fold")
     table.add_column("runs", justify="right")
     for c in configurations:
-        table.add_column(HEADINGS[c], justify="right", no_wrap=True)
+        table.add_column(HEADINGS[c], justify="right")
     for m in MEASURES:
         first = result.summary["shipped"][m]
         if not first.get("count"):
@@ -159,7 +160,7 @@ def _family_table(result: Validation) -> Table:
     table.add_column("family", no_wrap=True)
     table.add_column("runs", justify="right")
     for c in configurations:
-        table.add_column(HEADINGS[c], justify="right", no_wrap=True)
+        table.add_column(HEADINGS[c], justify="right")
     families = result.summary["shipped"]["chip_hours"].get("by_family", {})
     for family, first in families.items():
         cells = [family, str(first["count"])]
@@ -173,8 +174,8 @@ def _family_table(result: Validation) -> Table:
 def _runs_table(result: Validation, configuration: str) -> Table:
     title = f"Each run ({HEADINGS[configuration]})"
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title)
-    table.add_column("run", no_wrap=True, max_width=30, overflow="ellipsis")
-    table.add_column("chip", no_wrap=True, max_width=10, overflow="ellipsis")
+    table.add_column("run", max_width=30, overflow="fold")
+    table.add_column("chip", max_width=10, overflow="fold")
     for m in MEASURES:
         table.add_column(_SHORT[m], justify="right", no_wrap=True)
     for r in result.results:
@@ -211,9 +212,8 @@ def _render_skipped(result: Validation, out: Console) -> None:
     for kind, members in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
         examples = ", ".join(f"{m.run.row_id} {m.run.name}" for m in members[:2])
         out.print(
-            Text(f"  {len(members):4d}  {kind}: {examples}, …", style="yellow"),
-            overflow="ellipsis",
-            no_wrap=True,
+            Text(f"  {len(members):4d}  {kind}: {examples} and others", style="yellow"),
+            overflow="fold",
         )
 
 
