@@ -5,8 +5,10 @@ committed with it (so the notebook on GitHub is current; rebuild it with
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import nbformat
@@ -15,6 +17,7 @@ import pytest
 from nbclient import NotebookClient
 
 import aibudget
+from aibudget._clock import epoch_of
 from conftest import REPO
 
 NOTEBOOK = REPO / "docs" / "notebook.ipynb"
@@ -23,6 +26,17 @@ NOTEBOOK = REPO / "docs" / "notebook.ipynb"
 def _float_format(v: float) -> str:
     """The display format the notebook sets for its DataFrames."""
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def on_its_day() -> Iterator[None]:
+    """Every estimate of this module, in the kernel and here, is made on the day the committed
+    notebook was built: prices' ages and today's prices depend on the day."""
+    committed = nbformat.read(NOTEBOOK, as_version=4)
+    day = dt.date.fromisoformat(committed.metadata["aibudget"]["priced_on"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", epoch_of(day))
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,18 @@ is not part of the package and is never imported by it.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
+
+from aibudget._clock import epoch_of, today
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "docs" / "notebook.ipynb"
@@ -34,7 +40,9 @@ table, named measures with their ranges, DataFrames, and the CLI's `compare`, `s
 `tradeoffs`, `validate` and `report` as functions. Every number is the one `aibudget estimate`
 prints for the same scenario, samples and seed. [docs/python.md](python.md) describes the API.
 
-DataFrames need pandas: `pip install "aibudget[pandas]"`. Everything here runs offline.""",
+DataFrames need pandas: `pip install "aibudget[pandas]"`. Everything here runs offline.
+Prices are taken, and their age counted, on PRICED_ON, the day the notebook was built (its
+`aibudget.priced_on` metadata; `SOURCE_DATE_EPOCH` fixes that day for a rebuild).""",
     ),
     (
         "markdown",
@@ -188,9 +196,10 @@ print("\\n".join(text.splitlines()[:10]))""",
 ]
 
 
-def build() -> Any:
-    """The notebook's cells, unexecuted."""
+def build(priced_on: dt.date) -> Any:
+    """The notebook's cells, unexecuted, for estimates made on ``priced_on``."""
     nb = nbformat.v4.new_notebook()
+    nb.metadata["aibudget"] = {"priced_on": priced_on.isoformat()}
     nb.metadata["kernelspec"] = {
         "display_name": "Python 3",
         "language": "python",
@@ -198,7 +207,7 @@ def build() -> Any:
     }
     for i, (kind, tag, source) in enumerate(CELLS):
         if kind == "markdown":
-            cell = nbformat.v4.new_markdown_cell(source)
+            cell = nbformat.v4.new_markdown_cell(source.replace("PRICED_ON", priced_on.isoformat()))
         else:
             cell = nbformat.v4.new_code_cell(source, metadata={"tags": [tag]})
         cell.id = tag or f"text-{i}"  # stable ids: a rebuild changes only what changed
@@ -206,13 +215,34 @@ def build() -> Any:
     return nb
 
 
+def priced_on(nb: Any) -> dt.date:
+    """The day a built notebook's estimates were made on (its ``aibudget.priced_on``)."""
+    return dt.date.fromisoformat(nb.metadata["aibudget"]["priced_on"])
+
+
+@contextlib.contextmanager
+def estimates_on(day: dt.date) -> Iterator[None]:
+    """Estimates in this process, and in kernels started here, are made on ``day``."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = epoch_of(day)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
 def execute(nb: Any, cwd: Path) -> Any:
-    """Run every cell in a fresh kernel, in ``cwd``; raises on the first cell that fails."""
+    """Run every cell in a fresh kernel, in ``cwd``, on the notebook's own day (see
+    :func:`priced_on`); raises on the first cell that fails."""
     client = NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
     )
     client.record_timing = False
-    client.execute()
+    with estimates_on(priced_on(nb)):
+        client.execute()
     return nb
 
 
@@ -231,14 +261,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if docs/notebook.ipynb is stale")
     args = parser.parse_args()
-    nb = execute(build(), TARGET.parent)
     if args.check:
         committed = nbformat.read(TARGET, as_version=4)
+        nb = execute(build(priced_on(committed)), TARGET.parent)
         if comparable(committed) != comparable(nb):
             print(f"{TARGET} is stale: run python tools/build_notebook.py", file=sys.stderr)
             return 1
         print(f"{TARGET} is current")
         return 0
+    nb = execute(build(today()), TARGET.parent)
     nbformat.write(nb, TARGET)
     print(f"wrote {TARGET}")
     return 0

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget import catalog
+from aibudget import _clock, catalog
 from aibudget._errors import DoesNotFitError, ScenarioError
 from aibudget.assumptions import Assumption, MonteCarlo, Tornado
 from aibudget.catalog import Accelerator, packs
@@ -1670,7 +1670,7 @@ def _estimate(
         )
     serving = {k: v for k, v in result.serving.items() if k != "fits"} if scenario.serving else {}
     t = scenario.training
-    day = t.start_date if t is not None and t.start_date is not None else dt.date.today()
+    day = t.start_date if t is not None and t.start_date is not None else _clock.today()
     max_age = catalog.constant("price_max_age_days").value
     prices = _prices(resolved, day, max_age)
     return Estimate(

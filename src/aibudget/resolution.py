@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget import calibration, catalog
+from aibudget._clock import today
 from aibudget._errors import ScenarioError, UnknownNameError, closest
 from aibudget.assumptions import FROM_SCENARIO, Assumption, Distribution, Point, Sampler
 from aibudget.catalog import mfu as fitted_mfu
@@ -76,7 +77,7 @@ class Resolver:
         t = scenario.training
         self.start_given = t is not None and t.start_date is not None
         self.start: dt.date = (
-            t.start_date if t is not None and t.start_date is not None else dt.date.today()
+            t.start_date if t is not None and t.start_date is not None else today()
         )
         self.price_date = self.start  # the date prices are taken at: not before the chip existed
         if t is not None and self.start_given:

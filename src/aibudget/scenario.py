@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from aibudget import catalog
+from aibudget._clock import today
 from aibudget._errors import ScenarioError, UnknownNameError, closest, overrides_wording
 from aibudget._files import MAX_SCENARIO_BYTES, read_user_text
 from aibudget.assumptions import Distribution, distribution_from_spec
@@ -356,7 +357,7 @@ class TrainingSpec(_Section):
     @model_validator(mode="after")
     def _dates(self) -> TrainingSpec:
         bought = self.owned.purchase_date
-        start = self.start_date or dt.date.today()
+        start = self.start_date or today()
         if bought is not None and bought > start:
             raise _at(
                 "owned.purchase_date",

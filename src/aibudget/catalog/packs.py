@@ -39,6 +39,7 @@ from importlib import resources
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+from aibudget._clock import today
 from aibudget._errors import AibudgetError, CatalogDataError, closest
 from aibudget._files import read_user_text
 
@@ -409,7 +410,7 @@ def _value_problems(column: str, rule: _Column, value: str) -> list[str]:
         day = _date(value)
         if day is None:
             out.append(f"must be a date: YYYY-MM-DD, YYYY-MM or YYYY, got {value!r}")
-        elif column.endswith("as_of") and day.replace(day=1) > dt.date.today():
+        elif column.endswith("as_of") and day.replace(day=1) > today():
             out.append(f"{value!r} is in the future: give the date the value was read")
     if rule.choices and value not in rule.choices:
         out.append(f"must be one of {', '.join(rule.choices)}, got {value!r}")

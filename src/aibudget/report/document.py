@@ -11,13 +11,13 @@ chart draws can be checked against the estimate.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from aibudget import __version__
+from aibudget._clock import today
 from aibudget.comparison import Comparison
 from aibudget.estimation import MEASURES, Estimate
 from aibudget.report import charts
@@ -260,7 +260,7 @@ def render_html(estimates: Sequence[Estimate], comparison: Comparison | None = N
     )
     body = [
         f"<h1>{_e(title)}</h1>",
-        f"<p class='dim'>aibudget {_e(__version__)}, {dt.date.today().isoformat()}. {method} "
+        f"<p class='dim'>aibudget {_e(__version__)}, {today().isoformat()}. {method} "
         "Every number comes from a formula and a sourced assumption listed below.</p>",
     ]
     if comparison is not None:
