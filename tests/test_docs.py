@@ -84,7 +84,9 @@ def test_readme_gpt3_figures_match_the_estimate(run_cli: Run) -> None:
         "21.4 days",
         "201 US household-years",
         "$6.34M–$24M",
-        "1.00 GWh–3.79 GWh",
+        "1.00–3.79 GWh",
+        "63.0 tCO2e (p10–p90 22.3–119 tCO2e)",
+        "685 m³ (p10–p90 284–1,236 m³)",
         "$563k and 216 MWh",
         "as of 2026-11-27): $8.93M",
     )

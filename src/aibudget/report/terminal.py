@@ -51,7 +51,7 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, width=width)
 
 
-def _p50(values: object) -> float:
+def _mean(values: object) -> float:
     """The figure shown: the mean of the draws (bills add up in means, not in medians)."""
     return float(np.mean(np.atleast_1d(np.asarray(values, dtype=float))))
 
@@ -65,9 +65,13 @@ def _spread(values: object) -> tuple[float, float] | None:
 
 def _with_range(values: object, show: Callable[[float], str]) -> str:
     """``12.7 days (p10–p90 11.9–15.3 days)``, or just the mean when nothing varies."""
-    text = show(_p50(values))
+    text = show(_mean(values))
     spread = _spread(values)
-    return text if spread is None else f"{text} (p10–p90 {show(spread[0])}–{show(spread[1])})"
+    if spread is None:
+        return text
+    spans = {fmt.energy: fmt.energy_span, fmt.co2e: fmt.co2e_span}
+    shown = spans[show](*spread) if show in spans else fmt.span(*spread, show)
+    return f"{text} (p10–p90 {shown})"
 
 
 _PHASE_HINTS = {
@@ -110,20 +114,20 @@ def _bill(est: Estimate, width: int = MAX_WIDTH) -> tuple[Table, Text | None]:
         rows.append(
             (
                 Text(label, style="bold"),
-                [_cell(m, _p50(phase.measure(m)), bold=True) for m in MEASURES],
+                [_cell(m, _mean(phase.measure(m)), bold=True) for m in MEASURES],
             )
         )
         for item in phase.items:
             rows.append(
-                (_indented(Text(item.name)), [_cell(m, _p50(item.measures[m])) for m in MEASURES])
+                (_indented(Text(item.name)), [_cell(m, _mean(item.measures[m])) for m in MEASURES])
             )
         for item in phase.memo:
             memos.append((len(rows), f"memo: {item.name}"))
-            usd = Text(fmt.usd(_p50(item.measures["usd"]), exact=True), style="dim italic")
+            usd = Text(fmt.usd(_mean(item.measures["usd"]), exact=True), style="dim italic")
             rows.append((Text(""), [usd, *(Text("") for _ in MEASURES[1:])]))
     rows.append(None)
     rows.append(
-        (Text("Total", style="bold"), [_cell(m, _p50(est.total(m)), bold=True) for m in MEASURES])
+        (Text("Total", style="bold"), [_cell(m, _mean(est.total(m)), bold=True) for m in MEASURES])
     )
     spreads = [_spread(est.total(m)) for m in MEASURES]
     ranges = [
@@ -231,27 +235,27 @@ def _training(est: Estimate) -> Table:
     assert spec is not None
     table = _facts()
     flops_formula = next(e.formula for e in est.explanations if e.figure == "training.flops")
-    table.add_row("Compute", f"{fmt.number(_p50(t['flops']))} FLOP ({flops_formula})")
+    table.add_row("Compute", f"{fmt.number(_mean(t['flops']))} FLOP ({flops_formula})")
     table.add_row(
         "Hardware",
-        f"{int(_p50(t['chips'])):,} × {spec.accelerator}, {spec.precision}, "
-        f"MFU {_p50(t['mfu']):.1%}",
+        f"{int(_mean(t['chips'])):,} × {spec.accelerator}, {spec.precision}, "
+        f"MFU {_mean(t['mfu']):.1%}",
     )
     table.add_row("Chip-hours", f"{_with_range(t['chip_hours'], fmt.number)} accelerator-hours")
     table.add_row("Wall clock", _with_range(t["wall_clock_days"], fmt.days))
     table.add_row(
         "Memory",
-        f"{_p50(t['memory_gb']):,.0f} GB of training state and activations: "
-        f"needs at least {_plural(int(_p50(t['min_chips'])), 'chip')}",
+        f"{_mean(t['memory_gb']):,.0f} GB of training state and activations: "
+        f"needs at least {_plural(int(_mean(t['min_chips'])), 'chip')}",
     )
     pue = est.assumption("energy.pue").value
     table.add_row(
         "Power",
-        f"{_p50(t['system_power_w_per_chip']):,.0f} W per chip with its host share, PUE {pue}",
+        f"{_mean(t['system_power_w_per_chip']):,.0f} W per chip with its host share, PUE {pue}",
     )
     household = float(est.assumption("equivalents.us_household_electricity_kwh_per_year").value)
     car = float(est.assumption("equivalents.passenger_car_co2_kg_per_year").value)
-    kwh, co2 = _p50(t["energy_kwh"]), _p50(t["co2e_kg"])
+    kwh, co2 = _mean(t["energy_kwh"]), _mean(t["co2e_kg"])
     table.add_row(
         "Energy",
         f"{_with_range(t['energy_kwh'], fmt.energy)} = {fmt.approx(kwh / household)} US "
@@ -392,7 +396,7 @@ def _cost_line(est: Estimate) -> str:
             None,
         )
         if today is not None and "usd_at_today_prices" in est.training:
-            at_today = _p50(est.training["usd_at_today_prices"])
+            at_today = _mean(est.training["usd_at_today_prices"])
             text += (
                 f"; at today's {fmt.usd_rate(float(today.value))} per chip-hour "
                 f"({today.note.split(': ', 1)[-1]}, as of {today.as_of}): {fmt.usd(at_today)}"
@@ -429,53 +433,53 @@ def _serving(est: Estimate) -> Table:
         name = api.model or "a hosted API"
         table.add_row("Mode", f"hosted API: {name}, billed per million input and output tokens")
     else:
-        chips = int(_p50(f["chips_per_replica"]))
-        replicas = _p50(f["replicas"])
+        chips = int(_mean(f["chips_per_replica"]))
+        replicas = _mean(f["replicas"])
         acc = est.assumption("serving.accelerator").value
         count = (
             f"{replicas:,.0f} replicas"
             if spec.mode == "dedicated"
             else f"{replicas:,.2f} replicas on average"
         )
-        spares = _p50(f["spare_replicas"])
+        spares = _mean(f["spare_replicas"])
         table.add_row(
             "Fleet",
             f"{spec.mode}: {count} × {chips} {acc} ({spec.precision}), "
-            f"batch {_p50(f['batch']):,.0f}"
+            f"batch {_mean(f['batch']):,.0f}"
             + (f", {spares:g} spare (N+{spares:g})" if spares else ""),
         )
         table.add_row(
             "Latency",
-            f"{_p50(f['tpot_ms']):,.3g} ms per output token at this batch "
-            f"(fastest reachable {_p50(f['min_tpot_ms']):,.3g} ms)"
+            f"{_mean(f['tpot_ms']):,.3g} ms per output token at this batch "
+            f"(fastest reachable {_mean(f['min_tpot_ms']):,.3g} ms)"
             + (f"; target {spec.tpot_ms:g} ms" if spec.tpot_ms is not None else ""),
         )
         prefill = (
-            f"{_p50(f['prefill_tokens_per_s_per_chip']):,.0f} input tokens/s per chip (prefill)"
+            f"{_mean(f['prefill_tokens_per_s_per_chip']):,.0f} input tokens/s per chip (prefill)"
         )
         if spec.output_tokens_per_request > 0:
-            decode = f"{_p50(f['decode_tokens_per_s_per_chip']):,.0f} output tokens/s per chip"
+            decode = f"{_mean(f['decode_tokens_per_s_per_chip']):,.0f} output tokens/s per chip"
             prefill = f"{decode} (decode), {prefill}"
         table.add_row("Throughput", prefill)
-        use = _p50(f["utilisation"])
+        use = _mean(f["utilisation"])
         table.add_row(
             "Utilisation",
             f"{'<1%' if 0 < use < 0.01 else format(use, '.0%')} of the capacity provisioned",
         )
     table.add_row(
         "Cost",
-        f"{fmt.usd(_p50(f['usd_per_month']))} per month; per million tokens "
-        f"{fmt.usd_rate(_p50(f['usd_per_million_input']), 3)} input, "
-        f"{fmt.usd_rate(_p50(f['usd_per_million_output']), 3)} output, "
-        f"{fmt.usd_rate(_p50(f['usd_per_million_tokens']), 3)} blended",
+        f"{fmt.usd(_mean(f['usd_per_month']))} per month; per million tokens "
+        f"{fmt.usd_rate(_mean(f['usd_per_million_input']), 3)} input, "
+        f"{fmt.usd_rate(_mean(f['usd_per_million_output']), 3)} output, "
+        f"{fmt.usd_rate(_mean(f['usd_per_million_tokens']), 3)} blended",
     )
     where = (
-        f" at {_p50(f['utilisation']):.0%} utilisation (idle chips counted)"
+        f" at {_mean(f['utilisation']):.0%} utilisation (idle chips counted)"
         if spec.mode != "api"
         else ""
     )
     table.add_row(
-        "Energy", f"{fmt.energy(_p50(f['kwh_per_1000_requests']))} per 1,000 requests{where}"
+        "Energy", f"{fmt.energy(_mean(f['kwh_per_1000_requests']))} per 1,000 requests{where}"
     )
     _floor_row(table, est.floor.get("serving"))
     return table
@@ -487,14 +491,14 @@ def _money_over_time(est: Estimate) -> Table:
     table.add_column("USD", justify="right", no_wrap=True)
     cash = np.atleast_2d(est.cash_flow_usd)
     capital = sum(
-        (_p50(item.measures["usd"]) for phase in est.phases for item in phase.memo), start=0.0
+        (_mean(item.measures["usd"]) for phase in est.phases for item in phase.memo), start=0.0
     )
     for year in range(cash.shape[-1]):
         label = "year 0 (build)" if year == 0 else f"year {year}"
         if year == 0 and capital > 0:
             label = f"year 0 (build, with {fmt.usd(capital)} of hardware)"
         table.add_row(label, fmt.usd(float(np.mean(cash[..., year])), exact=True))
-    resale = _p50(est.resale_usd)
+    resale = _mean(est.resale_usd)
     last = cash.shape[-1] - 1
     rate = 0.0
     if est.scenario.horizon is not None:
@@ -507,12 +511,12 @@ def _money_over_time(est: Estimate) -> Table:
     table.add_row(
         Text(paid_label, style="bold" if resale <= 0 else ""),
         Text(
-            fmt.usd(_p50(est.present_value_paid_usd), exact=True),
+            fmt.usd(_mean(est.present_value_paid_usd), exact=True),
             style="bold" if resale <= 0 else "",
         ),
     )
     if resale > 0:
-        credit = _p50(est.present_value_paid_usd) - _p50(est.present_value_usd)
+        credit = _mean(est.present_value_paid_usd) - _mean(est.present_value_usd)
         table.add_row(
             f"hardware value left, end of year {last} (a credit)",
             f"−{fmt.usd(resale, exact=True)}",
@@ -520,7 +524,7 @@ def _money_over_time(est: Estimate) -> Table:
         table.add_row(f"  the credit at {rate:.0%}", f"−{fmt.usd(credit, exact=True)}")
         table.add_row(
             Text(f"present value at {rate:.0%}, net of the credit", style="bold"),
-            Text(fmt.usd(_p50(est.present_value_usd), exact=True), style="bold"),
+            Text(fmt.usd(_mean(est.present_value_usd), exact=True), style="bold"),
         )
     return table
 

@@ -111,6 +111,13 @@ class _Worker:
     def pid(self) -> int:
         return int(self.process.pid)
 
+    @property
+    def alive(self) -> bool:
+        """Still able to take a request: its process runs and its end of the socket is open.
+        A killed worker's socket closes at once, while its process may still read as alive
+        until the fork server reaps it (later, on a loaded machine)."""
+        return bool(self.process.is_alive()) and not self.reader.at_eof()
+
     async def receive(self) -> bytes:
         (size,) = _SIZE.unpack(await self.reader.readexactly(_SIZE.size))
         return await self.reader.readexactly(size)
@@ -287,7 +294,7 @@ class Pool:
         try:
             async with asyncio.timeout(self.timeout):
                 worker = await self._idle.get()
-                while not worker.process.is_alive():  # died while idle: the system killed it
+                while not worker.alive:  # died while idle: the system killed it
                     self._drop(worker)
                     worker = None
                     worker = await self._idle.get()
