@@ -282,15 +282,42 @@ def test_sci_per_training_run_is_the_training_carbon(run_cli: Run, gpt3: Estimat
     assert result["I_gco2e_per_kwh"] == {"mean": 429.0, "p10": 429.0, "p50": 429.0, "p90": 429.0}
 
 
-def test_sci_states_m_not_estimated_today(gpt3: Estimate) -> None:
-    """This version's line items carry no embodied carbon, so M is said to be missing, not 0;
-    when the carbon measures land, this test is the one to change."""
-    assert not any("embodied_co2e_kg" in i.measures for p in gpt3.phases for i in p.items)
-    result = exports.sci(gpt3)
+def _without_embodied(est: Estimate) -> Estimate:
+    """``est`` with no embodied_co2e_kg on any line, as this version's estimates have."""
+    phases = tuple(
+        dataclasses.replace(
+            phase,
+            items=tuple(
+                dataclasses.replace(
+                    item,
+                    measures={k: v for k, v in item.measures.items() if k != "embodied_co2e_kg"},
+                )
+                for item in phase.items
+            ),
+        )
+        for phase in est.phases
+    )
+    return dataclasses.replace(est, phases=phases)
+
+
+def test_sci_states_m_not_estimated_when_no_line_carries_it(gpt3: Estimate) -> None:
+    """M is said to be missing, never taken as 0."""
+    result = exports.sci(_without_embodied(gpt3))
     assert result["M_gco2e"] == "not estimated"
     assert "operational only (M not estimated)" in result["reported"]
     assert "understates SCI" in result["method"]
     assert all(c["M_gco2e"] == "not estimated" for c in result["components"])
+
+
+def test_sci_m_follows_what_the_estimate_carries(gpt3: Estimate) -> None:
+    """Today's estimates carry no embodied carbon, so their SCI says M is not estimated; once
+    the lines carry embodied_co2e_kg, the same export includes it."""
+    carried = any("embodied_co2e_kg" in i.measures for p in gpt3.phases for i in p.items)
+    m = exports.sci(gpt3)["M_gco2e"]
+    if carried:
+        _same(m, summarize(gpt3.total("embodied_co2e_kg") * 1000))
+    else:
+        assert m == "not estimated"
 
 
 def _with_embodied(est: Estimate, kg_per_kwh: float) -> Estimate:

@@ -493,9 +493,9 @@ def export_command(
     samples: Samples = 10_000,
     seed: Seed = 0,
 ) -> None:
-    """Write an estimate in a form to file: a model card's co2_eq_emissions, the EU AI Act's
-    model documentation (compute and energy), a Software Carbon Intensity score, the JSON or
-    the bill's lines as CSV; each field from the estimate, sourced in docs/exports.md."""
+    """Export an estimate as a form people file: a model card's co2_eq_emissions, the EU AI
+    Act's model documentation (compute and energy), a Software Carbon Intensity score, the JSON
+    or the bill's lines as CSV; each field from the estimate, sourced in docs/exports.md."""
     from aibudget.estimation import estimate as run_estimate
     from aibudget.report.exports import render
 
