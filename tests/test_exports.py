@@ -236,9 +236,10 @@ def test_bad_functional_units_say_what_is_valid(text: str, says: str) -> None:
 def test_sci_per_thousand_requests_is_the_formula(served: Estimate) -> None:
     result = exports.sci(served, "1000 requests")
     o = served.total("co2e_kg") * 1000  # E × I: the bill's location-based carbon, in grams
+    m = served.total("embodied_co2e_kg") * 1000  # zero while no line carries embodied carbon
     e = served.total("energy_kwh")
     r = np.asarray(served.serving["requests_over_horizon"]) / 1000
-    _same(result["sci"], summarize(o / r))
+    _same(result["sci"], summarize((o + m) / r))
     _same(result["E_kwh"], summarize(e))
     _same(result["I_gco2e_per_kwh"], summarize(o / e))
     _same(result["R"]["functional_units"], summarize(r))
@@ -263,8 +264,9 @@ def test_sci_per_million_tokens_from_the_cli(run_cli: Run, served: Estimate) -> 
     out = _export(run_cli, "gpt3-175b-serving", "-f", "sci", "--per", "1M tokens").stdout
     result = yaml.safe_load(out)["software_carbon_intensity"]
     o = served.total("co2e_kg") * 1000
+    m = served.total("embodied_co2e_kg") * 1000
     r = np.asarray(served.serving["tokens_over_horizon"]) / 1e6
-    _same(result["sci"], summarize(o / r))
+    _same(result["sci"], summarize((o + m) / r))
     assert result["functional_unit"] == "1,000,000 tokens"
     assert result["formula"] == "SCI = ((E × I) + M) per R"
 
@@ -274,10 +276,13 @@ def test_sci_per_training_run_is_the_training_carbon(run_cli: Run, gpt3: Estimat
     result = yaml.safe_load(out)["software_carbon_intensity"]
     assert result["functional_unit"] == "training run"
     grams = (
-        gpt3.phase("data").measure("co2e_kg")
-        + gpt3.phase("training").measure("co2e_kg")
-        + gpt3.phase("experiments").measure("co2e_kg")
-    ) * 1000
+        sum(
+            gpt3.phase(name).measure(measure)
+            for name in ("data", "training", "experiments")
+            for measure in ("co2e_kg", "embodied_co2e_kg")
+        )
+        * 1000
+    )
     _same(result["sci"], summarize(grams))
     assert result["I_gco2e_per_kwh"] == {"mean": 429.0, "p10": 429.0, "p50": 429.0, "p90": 429.0}
 
