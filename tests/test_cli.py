@@ -36,7 +36,9 @@ def test_json_is_the_contract(run_cli: Run) -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["name"] == "GPT-3 175B (2020)"
-    assert set(data["total"]) == {"usd", "energy_kwh", "co2e_kg"}
+    # additive: embodied carbon and water beside the operational measures (no market-based
+    # figure without a contract factor or a carbon-free share)
+    assert set(data["total"]) == {"usd", "energy_kwh", "co2e_kg", "embodied_co2e_kg", "water_l"}
 
 
 def test_json_with_explain_includes_formulas(run_cli: Run) -> None:

@@ -93,7 +93,9 @@ def test_gpt3_uses_patterson_pue_and_grid(gpt3: dict[str, Any]) -> None:
 def test_json_contract_shape(gpt3: dict[str, Any]) -> None:
     measure = {"mean", "p10", "p50", "p90"}
     assert set(gpt3) >= {"name", "total", "phases", "training", "equivalents", "assumptions"}
-    assert set(gpt3["total"]) == {"usd", "energy_kwh", "co2e_kg"}
+    # embodied carbon and water beside the operational measures; no market-based figure
+    # without a contract factor or a carbon-free share
+    assert set(gpt3["total"]) == {"usd", "energy_kwh", "co2e_kg", "embodied_co2e_kg", "water_l"}
     for key in ("flops", "chip_hours", "wall_clock_days", "mfu", "energy_kwh", "co2e_kg", "usd"):
         assert set(gpt3["training"][key]) == measure, key
     assert isinstance(gpt3["training"]["chips"], int)
@@ -109,9 +111,11 @@ def test_json_contract_shape(gpt3: dict[str, Any]) -> None:
 def test_every_example_phases_sum_to_the_total(name: str) -> None:
     est = point_estimate(name)
     data = est.to_dict()
-    for measure in ("usd", "energy_kwh", "co2e_kg"):
+    for measure in ("usd", "energy_kwh", "co2e_kg", "embodied_co2e_kg", "water_l"):
         phases = sum(p50(phase[measure]) for phase in data["phases"])
-        items = sum(p50(i[measure]) for phase in data["phases"] for i in phase["items"])
+        items = sum(
+            p50(i[measure]) for phase in data["phases"] for i in phase["items"] if measure in i
+        )
         assert phases == pytest.approx(p50(data["total"][measure]), rel=1e-12)
         assert items == pytest.approx(phases, rel=1e-12)
     s = est.scenario

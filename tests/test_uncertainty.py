@@ -181,6 +181,11 @@ def test_nothing_uncertain_gives_equal_percentiles() -> None:
         "training.cloud.price_usd_per_chip_hour=2",
         "energy.system_power_w_per_chip=400",
         "training.cloud.min_job_hours=1",
+        # the embodied-carbon factors and the provider's WUE have sourced ranges too
+        "energy.embodied_kgco2e_per_accelerator=150",
+        "energy.embodied_kgco2e_per_server=2500",
+        "energy.hardware_life_years=5",
+        "energy.wue_l_per_kwh=0.3",
     ]
     est = aibudget.estimate("gpt3-175b", fixed)
     data = est.to_dict()
@@ -192,10 +197,12 @@ def test_nothing_uncertain_gives_equal_percentiles() -> None:
 @pytest.mark.parametrize("name", sorted(builtin_examples()))
 def test_every_draw_adds_up(name: str) -> None:
     est = aibudget.estimate(name, samples=500)
-    for measure in ("usd", "energy_kwh", "co2e_kg"):
+    for measure in ("usd", "energy_kwh", "co2e_kg", "embodied_co2e_kg", "water_l"):
         phases = sum(phase.measure(measure) for phase in est.phases)
         np.testing.assert_allclose(phases, est.total(measure), rtol=1e-12)
-        items = sum(item.measures[measure] for phase in est.phases for item in phase.items)
+        items = sum(
+            item.measures.get(measure, np.zeros(1)) for phase in est.phases for item in phase.items
+        )
         np.testing.assert_allclose(np.broadcast_to(items, np.shape(phases)), phases, rtol=1e-9)
         assert np.all(np.isfinite(est.total(measure)))
 

@@ -5,7 +5,11 @@ The public API::
     import aibudget
     est = aibudget.estimate("gpt3-175b")               # a built-in example, a file, or a dict
     est = aibudget.estimate("my.yaml", ["training.chips=512"])
-    est.total("usd"), est.training["wall_clock_days"], est.to_dict()
+    est.summary(), est.usd.p50, est.co2e_kg.draws, est.to_pandas(), est.to_dict()
+    est.total("usd"), est.training["wall_clock_days"]
+    aibudget.compare(["a.yaml", "b.yaml"])
+    aibudget.sweep("a.yaml", {"training.chips": [512, 1024]})
+    aibudget.tradeoffs("a.yaml"), aibudget.validate(), aibudget.report("a.yaml", output="a.html")
     with aibudget.track("pretrain", scenario="my.yaml") as run:   # measure the real job
         run.progress(tokens=tokens_so_far)
 
@@ -30,6 +34,7 @@ from aibudget._errors import (
 )
 
 if TYPE_CHECKING:
+    from aibudget.api import Measure, Summary, compare, report, sweep, tradeoffs, validate
     from aibudget.assumptions import Assumption
     from aibudget.estimation import Estimate, estimate
     from aibudget.scenario import Scenario, load_scenario
@@ -43,22 +48,36 @@ __all__ = [
     "CatalogDataError",
     "DoesNotFitError",
     "Estimate",
+    "Measure",
     "Scenario",
     "ScenarioError",
+    "Summary",
     "UnknownNameError",
     "__version__",
+    "compare",
     "estimate",
     "load_scenario",
+    "report",
+    "sweep",
     "track",
+    "tradeoffs",
+    "validate",
 ]
 
 _LAZY = {
     "Assumption": "aibudget.assumptions",
     "Estimate": "aibudget.estimation",
+    "Measure": "aibudget.api",
+    "Summary": "aibudget.api",
+    "compare": "aibudget.api",
     "estimate": "aibudget.estimation",
     "Scenario": "aibudget.scenario",
     "load_scenario": "aibudget.scenario",
+    "report": "aibudget.report",  # a package, callable as aibudget.api.report
+    "sweep": "aibudget.api",
     "track": "aibudget.tracking",
+    "tradeoffs": "aibudget.tradeoffs",  # a module, callable as aibudget.api.tradeoffs
+    "validate": "aibudget.api",
 }
 
 getLogger(__name__).addHandler(NullHandler())
@@ -68,6 +87,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'aibudget' has no attribute {name!r}")
+    if module == f"{__name__}.{name}":  # a module that is also the function (aibudget._callable)
+        return import_module(module)
     value = getattr(import_module(module), name)
     globals()[name] = value
     return value

@@ -16,16 +16,24 @@ would be valid. The CLI prints the message and exits non-zero; it never shows a 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 
 __all__ = [
+    "FROM_CLI",
     "AibudgetError",
     "CatalogDataError",
     "DoesNotFitError",
     "ScenarioError",
     "UnknownNameError",
+    "cli_words",
     "closest",
+    "overrides_wording",
 ]
+
+#: True while the command line runs a command: errors then name its options (``--set``); from
+#: Python (a script, a notebook, the web API) they name the arguments given.
+FROM_CLI: ContextVar[bool] = ContextVar("aibudget_from_cli", default=False)
 
 
 class AibudgetError(Exception):
@@ -66,3 +74,20 @@ def closest(name: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.
         by_lower.setdefault(c.lower(), c)
     matches = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=cutoff)
     return [by_lower[m] for m in matches]
+
+
+def overrides_wording(overrides: Sequence[str]) -> str:
+    """How an error names the overrides a scenario was loaded with: ``with --set overrides`` on
+    the command line; from Python the overrides themselves (``with overrides
+    'training.chips=0'``), the first three, each cut at 60 characters."""
+    if FROM_CLI.get():
+        return "with --set overrides"
+    shown = [repr(o if len(o) <= 60 else f"{o[:57]}...") for o in overrides[:3]]
+    more = f" and {len(overrides) - 3} more" if len(overrides) > 3 else ""
+    return f"with overrides {', '.join(shown)}{more}"
+
+
+def cli_words(cli: str, python: str) -> str:
+    """``cli`` (an option's name, ``--vary``) while the command line runs, else ``python`` (the
+    argument's, ``vary``)."""
+    return cli if FROM_CLI.get() else python

@@ -18,7 +18,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from aibudget import __version__
-from aibudget._errors import AibudgetError
+from aibudget._errors import FROM_CLI, AibudgetError
 
 app = typer.Typer(
     name="aibudget",
@@ -41,6 +41,7 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = FROM_CLI.set(True)  # errors name the command's options (--set)
         try:
             return command(*args, **kwargs)
         except AibudgetError as error:
@@ -49,6 +50,8 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             err = console(stderr=True)
             err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        finally:
+            FROM_CLI.reset(token)
 
     return wrapper
 
@@ -578,6 +581,8 @@ def serve(
 ) -> None:
     """Serve the web planner at / and the JSON API under /api (OpenAPI docs at /docs)."""
     import uvicorn
+
+    FROM_CLI.set(False)  # the API's errors name its fields ("overrides"), not this CLI's --set
 
     if ledger is not None:
         from aibudget.tracking.ledger import refuse_password_in_url

@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 from numpy.typing import NDArray
 
-from aibudget._errors import AibudgetError, ScenarioError, closest
+from aibudget._errors import AibudgetError, ScenarioError, cli_words, closest
 from aibudget._files import csv_cell
 from aibudget.estimation import DEFAULT_SAMPLES, MEASURES, PHASES, Estimate, estimate, summarize
 from aibudget.scenario import (
@@ -33,6 +33,9 @@ from aibudget.scenario import (
     set_value,
 )
 from aibudget.units import parse_quantity
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "FIGURES",
@@ -112,6 +115,29 @@ class Comparison:
         """P(scenario ``i``'s ``measure`` < scenario ``j``'s), over paired draws."""
         return _probability_less(self.estimates[i].total(measure), self.estimates[j].total(measure))
 
+    def to_pandas(self) -> pd.DataFrame:
+        """A row per scenario: each figure's mean, p10, p50 and p90, and the probability over
+        paired draws that it costs (emits) less than the baseline.
+        Needs pandas: ``pip install "aibudget[pandas]"``."""
+        from aibudget.api import comparison_frame
+
+        return comparison_frame(self)
+
+    def __repr__(self) -> str:
+        from aibudget.api import result_repr
+
+        return result_repr(self)
+
+    def __str__(self) -> str:  # what the CLI prints
+        from aibudget.api import result_text
+
+        return result_text(self)
+
+    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
+        from aibudget.api import result_html
+
+        return result_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """Totals, phases and figures per scenario (lists in scenario order), and each
         scenario against the baseline: the paired difference, the ratio and the probability
@@ -186,8 +212,14 @@ class Axis:
     values: tuple[Any, ...]
 
 
+def _vary() -> str:
+    """How an error names the grid: the CLI's option, or the Python argument."""
+    return cli_words("--vary", "vary")
+
+
 def _range_values(path: str, text: str) -> tuple[Any, ...]:
     """``1B..70B:6`` (6 log-spaced values) or ``0.3..0.5:5:linear``."""
+    where = f"{_vary()} {path}={text}"
     ends, _, rest = text.partition(":")
     low_text, _, high_text = ends.partition("..")
     count_text, _, spacing = rest.partition(":")
@@ -196,16 +228,16 @@ def _range_values(path: str, text: str) -> tuple[Any, ...]:
         count = int(count_text) if count_text.strip() else 5
     except ValueError as error:
         raise ScenarioError(
-            f"--vary {path}={text}: {error}; a range is written LOW..HIGH:COUNT, "
+            f"{where}: {error}; a range is written LOW..HIGH:COUNT, "
             "e.g. 1B..70B:6 (log-spaced) or 0.3..0.5:5:linear"
         ) from None
     spacing = spacing.strip() or "log"
     if spacing not in ("log", "linear"):
-        raise ScenarioError(f"--vary {path}={text}: spacing must be log or linear, got {spacing!r}")
+        raise ScenarioError(f"{where}: spacing must be log or linear, got {spacing!r}")
     if count < 2:
-        raise ScenarioError(f"--vary {path}={text}: give at least 2 values")
+        raise ScenarioError(f"{where}: give at least 2 values")
     if spacing == "log" and (low <= 0 or high <= 0):
-        raise ScenarioError(f"--vary {path}={text}: a log range needs positive ends (add :linear)")
+        raise ScenarioError(f"{where}: a log range needs positive ends (add :linear)")
     grid = np.geomspace(low, high, count) if spacing == "log" else np.linspace(low, high, count)
     whole = low == int(low) and high == int(high) and low >= 1
     values = [float(f"{v:.3g}") for v in grid]
@@ -218,14 +250,14 @@ def parse_vary(text: str) -> Axis:
     path = path.strip()
     if not sep or not path or not spec.strip():
         raise ScenarioError(
-            f"--vary {text!r} must look like section.field=A,B,C or section.field=LOW..HIGH:N, "
+            f"{_vary()} {text!r} must look like section.field=A,B,C or section.field=LOW..HIGH:N, "
             "e.g. training.accelerator=A100-80GB,H100-80GB or model.params=1B..70B:6"
         )
     if ".." in spec:
         return Axis(path, _range_values(path, spec.strip()))
     values = []
     for part in spec.split(","):
-        check_nesting(part, f"--vary {path}")
+        check_nesting(part, f"{_vary()} {path}")
         try:
             values.append(yaml.safe_load(part.strip()))
         except yaml.YAMLError:
@@ -265,7 +297,7 @@ class Sweep:
             if name not in known:
                 hint = closest(name, known)
                 raise ScenarioError(
-                    f"--pareto: no figure {name!r}"
+                    f"{cli_words('--pareto', 'pareto')}: no figure {name!r}"
                     + (f"; did you mean {' or '.join(hint)}?" if hint else "")
                     + f" (figures: {', '.join(known)})"
                 )
@@ -279,6 +311,29 @@ class Sweep:
                 kept.append(r)
                 best_y = r.figures[y]["p50"]
         return Sweep(self.name, self.axes, tuple(kept), self.samples, self.seed)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """A row per point: the values varied, each figure (p50 alone for point estimates;
+        else mean, p10, p50, p90) and the error of a point not estimated.
+        Needs pandas: ``pip install "aibudget[pandas]"``."""
+        from aibudget.api import sweep_frame
+
+        return sweep_frame(self)
+
+    def __repr__(self) -> str:
+        from aibudget.api import result_repr
+
+        return result_repr(self)
+
+    def __str__(self) -> str:  # what the CLI prints
+        from aibudget.api import result_text
+
+        return result_text(self)
+
+    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
+        from aibudget.api import result_html
+
+        return result_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -331,12 +386,12 @@ def sweep(
     kept as a row with its error. ``progress(done, total)`` is called after each point."""
     parsed = tuple(a if isinstance(a, Axis) else parse_vary(a) for a in axes)
     if not parsed:
-        raise ScenarioError("sweep needs at least one --vary")
+        raise ScenarioError(f"sweep needs at least one {cli_words('--vary', 'field to vary')}")
     total = math.prod(len(a.values) for a in parsed)
     if total > MAX_SWEEP_POINTS:
         raise ScenarioError(
             f"the sweep has {total:,} points; at most {MAX_SWEEP_POINTS:,} are allowed "
-            "(fewer values per --vary)"
+            f"(fewer values per {cli_words('--vary', 'field')})"
         )
     if isinstance(scenario, Scenario):
         data, name = scenario.to_dict(), scenario.name
@@ -352,7 +407,7 @@ def sweep(
     for done, values in enumerate(_points(parsed), start=1):
         point = deepcopy(data)
         for path, value in values.items():
-            set_value(point, path, value, f"--vary {path}")
+            set_value(point, path, value, f"{_vary()} {path}")
         try:
             est = estimate(scenario_from_dict(point, f"{name} at {values}"), (), samples, seed)
         except AibudgetError as error:

@@ -14,7 +14,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,12 +27,25 @@ from aibudget.catalog import serving as serving_catalog
 from aibudget.model import compute, memory, scaling
 from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle, serving_curve
-from aibudget.resolution import SERVING_WEIGHT_BYTES, Resolved, resolve, serving_variant
+from aibudget.model.training import TrainingRun
+from aibudget.resolution import (
+    SERVING_WEIGHT_BYTES,
+    Resolved,
+    market_based,
+    resolve,
+    serving_variant,
+)
 from aibudget.scenario import Scenario, TrainingSpec, field_limits, load_scenario
 from aibudget.units import format_quantity
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from aibudget.api import Measure, Summary
+
 __all__ = [
     "DEFAULT_SAMPLES",
+    "ENVIRONMENT_MEASURES",
     "MEASURES",
     "PHASES",
     "Estimate",
@@ -49,6 +62,10 @@ Array = NDArray[np.float64]
 
 #: Measures every line item carries, in this order.
 MEASURES = ("usd", "energy_kwh", "co2e_kg")
+#: Environmental measures beside them on the lines that use hardware or energy: embodied
+#: (manufacturing) carbon, on-site water and, when the scenario gives a contract factor or a
+#: carbon-free share, market-based carbon. ``co2e_kg`` stays location-based.
+ENVIRONMENT_MEASURES = ("embodied_co2e_kg", "water_l", "co2e_market_kg")
 #: Monte Carlo draws of an estimate unless asked otherwise: a few milliseconds of model time,
 #: and percentiles that move by well under 1% between seeds.
 DEFAULT_SAMPLES = 10_000
@@ -169,8 +186,93 @@ class Estimate:
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
 
     def total(self, key: str) -> Array:
-        """A measure summed over every phase."""
+        """A measure summed over every phase. ``co2e_market_kg`` raises ``KeyError`` when the
+        scenario has no market-based figure (see :attr:`environment_measures`), never a zero."""
+        if key == "co2e_market_kg" and key not in self.environment_measures:
+            raise KeyError(
+                "co2e_market_kg: no market-based figure, as the scenario gives no "
+                "energy.market.contract_kgco2e_per_kwh or carbon_free_share (location-based "
+                "co2e_kg only, per the GHG Protocol Scope 2 Guidance)"
+            )
         return sum((phase.measure(key) for phase in self.phases), start=np.zeros(1))
+
+    @property
+    def environment_measures(self) -> tuple[str, ...]:
+        """The environmental measures this estimate reports (:data:`ENVIRONMENT_MEASURES`):
+        embodied carbon and water always (zero without hardware of the user's), market-based
+        carbon only when the scenario gives what it needs (a contract factor or a carbon-free
+        share)."""
+        present = {k for p in self.phases for item in p.items for k in item.measures}
+        return tuple(m for m in ENVIRONMENT_MEASURES if m != "co2e_market_kg" or m in present)
+
+    # The notebook's views (aibudget.api): each a thin view over total() and summarize().
+
+    def summary(self) -> Summary:
+        """The totals as a small table: usd, energy_kwh, co2e_kg and, when the scenario
+        trains, the final run's chip_hours and training_days; each row's measure, mean, p10,
+        p50, p90 and unit."""
+        from aibudget.api import summary
+
+        return summary(self)
+
+    def measure(self, name: str) -> Measure:
+        """A figure as a :class:`~aibudget.api.Measure` (``.mean``, ``.p10``, ``.p50``,
+        ``.p90``, ``.draws``): a lifecycle total or any of ``aibudget.comparison.FIGURES``
+        (``"serving_usd_per_month"``, ``"loss"``...)."""
+        from aibudget.api import measure
+
+        return measure(self, name)
+
+    def _named(self, name: str) -> Measure:
+        from aibudget._errors import UnknownNameError
+
+        try:
+            return self.measure(name)
+        except UnknownNameError as error:  # hasattr() and tab completion expect AttributeError
+            raise AttributeError(str(error)) from None
+
+    @property
+    def usd(self) -> Measure:
+        """The lifecycle's total cost (USD): ``est.usd.p50``, ``est.usd.draws``."""
+        return self._named("usd")
+
+    @property
+    def energy_kwh(self) -> Measure:
+        """The lifecycle's total energy (kWh)."""
+        return self._named("energy_kwh")
+
+    @property
+    def co2e_kg(self) -> Measure:
+        """The lifecycle's total emissions (kgCO2e)."""
+        return self._named("co2e_kg")
+
+    @property
+    def chip_hours(self) -> Measure:
+        """The final training run's accelerator-hours (no training section: AttributeError)."""
+        return self._named("chip_hours")
+
+    @property
+    def training_days(self) -> Measure:
+        """The final training run's wall clock in days (no training section: AttributeError)."""
+        return self._named("training_days")
+
+    def to_pandas(self, draws: bool = False) -> pd.DataFrame:
+        """The bill as a DataFrame, a row per line item (phase, item, ``<measure>_mean``,
+        ``_p10``, ``_p50``, ``_p90``); ``draws=True``: a row per Monte Carlo draw, a column per
+        summary measure. Needs pandas: ``pip install "aibudget[pandas]"``."""
+        from aibudget.api import estimate_frame
+
+        return estimate_frame(self, draws)
+
+    def __repr__(self) -> str:
+        from aibudget.api import estimate_repr
+
+        return estimate_repr(self)
+
+    def _repr_html_(self) -> str:
+        from aibudget.api import estimate_html
+
+        return estimate_html(self)
 
     def phase(self, name: str) -> Phase:
         """The phase called ``name`` (one of :data:`PHASES`)."""
@@ -188,13 +290,14 @@ class Estimate:
         training: dict[str, Any] = {k: summarize(v) for k, v in self.training.items()}
         for key in ("chips", "min_chips"):
             training[key] = round(float(np.median(self.training[key])))
+        environment = self.environment_measures
         out: dict[str, Any] = {
             "name": self.name,
-            "total": {m: summarize(self.total(m)) for m in MEASURES},
+            "total": {m: summarize(self.total(m)) for m in (*MEASURES, *environment)},
             "phases": [
                 {
                     "name": phase.name,
-                    **{m: summarize(phase.measure(m)) for m in MEASURES},
+                    **{m: summarize(phase.measure(m)) for m in (*MEASURES, *environment)},
                     "items": [
                         {"name": item.name, **{k: summarize(v) for k, v in item.measures.items()}}
                         for item in phase.items
@@ -457,12 +560,15 @@ _ITEMS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
 
 def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
     known = _known(resolved)
+    market = market_based(resolved)
     phases = []
     for name in PHASES:
         items = []
         for i, (item_name, measures) in enumerate(result.phases[name].items()):
             if not any(np.any(np.asarray(measures[m]) != 0) for m in MEASURES):
                 continue
+            if not market:  # no contractual instrument: location-based only (Scope 2 Guidance)
+                measures = {k: v for k, v in measures.items() if k != "co2e_market_kg"}
             inputs: tuple[str, ...]
             if name == "people":
                 path = f"team.roles.{i}"
@@ -606,6 +712,29 @@ def _explanations(
             tuple((p.name, f"phase: {p.name}") for p in phases if p.items),
         )
     )
+    units = {"embodied_co2e_kg": "kgCO2e", "water_l": "L", "co2e_market_kg": "kgCO2e"}
+    what = {
+        "embodied_co2e_kg": "embodied (manufacturing) carbon",
+        "water_l": "on-site water",
+        "co2e_market_kg": "market-based carbon (location-based on lines no contract covers)",
+    }
+    present = {k for p in phases for item in p.items for k in item.measures}
+    for m in (m for m in ENVIRONMENT_MEASURES if m in present):
+        lines = [
+            f"{p.name}: {item.name}"
+            for p in phases
+            for item in p.items
+            if m in item.measures and np.any(np.asarray(item.measures[m]) != 0)
+        ]
+        out.append(
+            Explanation(
+                f"total.{m}",
+                sum(_first(p.measure(m)) for p in point_phases),
+                units[m],
+                f"the sum of the {what[m]} over the lines: {'; '.join(lines) or 'none'}",
+                (),
+            )
+        )
     used = {a.name: a for a in resolved.assumptions}
     household = used["equivalents.us_household_electricity_kwh_per_year"]
     car = used["equivalents.passenger_car_co2_kg_per_year"]
@@ -789,6 +918,8 @@ def _training_explanations(
             (("energy", "training.energy_kwh"), ("grid", "energy.grid_gco2e_per_kwh")),
         )
     )
+    market = {a.name for a in resolved.assumptions if a.name.startswith("energy.market.")}
+    out.extend(_environment_explanations("training", run, market or None))
     if t.hardware == "cloud":
         out.append(
             Explanation(
@@ -817,6 +948,67 @@ def _training_explanations(
                     ("f", "training.owned.interconnect_cost_fraction"),
                     ("energy", "training.energy_kwh"),
                     ("electricity price", "energy.electricity_usd_per_kwh"),
+                ),
+            )
+        )
+    return out
+
+
+def _environment_explanations(
+    prefix: str, run: TrainingRun, market: set[str] | None
+) -> list[Explanation]:
+    """How the run's embodied carbon, water and market-based carbon are computed; ``market``
+    names the market inputs the scenario gives (None: no market-based figure)."""
+    out = [
+        Explanation(
+            f"{prefix}.embodied_co2e_kg",
+            _first(run.embodied_co2e_kg),
+            "kgCO2e",
+            "chip-hours × (accelerator + server / accelerators per server) / (life × 8766 h), "
+            "the same for rented and owned hardware",
+            (
+                ("chip-hours", f"{prefix}.chip_hours"),
+                ("accelerator", "energy.embodied_kgco2e_per_accelerator"),
+                ("server", "energy.embodied_kgco2e_per_server"),
+                ("accelerators per server", "energy.accelerators_per_server"),
+                ("life", "energy.hardware_life_years"),
+            ),
+        ),
+        Explanation(
+            f"{prefix}.water_l",
+            _first(run.water_l),
+            "L",
+            "energy / PUE × WUE (on-site water per kWh of IT energy; off-site water not counted)",
+            (
+                ("energy", f"{prefix}.energy_kwh"),
+                ("PUE", "energy.pue"),
+                ("WUE", "energy.wue_l_per_kwh"),
+            ),
+        ),
+    ]
+    if market is not None:
+        share = "energy.market.carbon_free_share"
+        contract = "energy.market.contract_kgco2e_per_kwh"
+        factor = (
+            (("contract factor", contract),)
+            if contract in market
+            else (("grid", "energy.grid_gco2e_per_kwh"),)
+        )
+        out.append(
+            Explanation(
+                f"{prefix}.co2e_market_kg",
+                _first(run.co2e_market_kg),
+                "kgCO2e",
+                "energy × (1 − carbon-free share) × "
+                + (
+                    "contract factor"
+                    if contract in market
+                    else "grid / 1000 (no contract factor: the grid average stands in)"
+                ),
+                (
+                    ("energy", f"{prefix}.energy_kwh"),
+                    *((("carbon-free share", share),) if share in market else ()),
+                    *factor,
                 ),
             )
         )
@@ -957,6 +1149,8 @@ def _drawn_figures(
         for item in (*phase.items, *phase.memo):
             out[f"{phase.name}: {item.name}"] = np.asarray(item.measures["usd"])
     out["total"] = sum((p.measure("usd") for p in phases), start=np.zeros(1))
+    for m in ENVIRONMENT_MEASURES:
+        out[f"total.{m}"] = sum((p.measure(m) for p in phases), start=np.zeros(1))
     out["equivalents.us_household_years"] = total_kwh / household
     out["equivalents.passenger_car_years"] = total_co2 / car
     return out
@@ -1400,6 +1594,9 @@ def estimate(
         "mfu": np.broadcast_to(resolved.inputs.training.mfu, run.usd.shape),
         "energy_kwh": run.energy_kwh,
         "co2e_kg": run.co2e_kg,
+        "embodied_co2e_kg": run.embodied_co2e_kg,
+        "water_l": run.water_l,
+        **({"co2e_market_kg": run.co2e_market_kg} if market_based(resolved) else {}),
         "usd": run.usd,
         "min_chips": run.min_chips,
         "memory_gb": (run.training_state_bytes + run.activation_bytes) / memory.BYTES_PER_GB,

@@ -38,7 +38,7 @@ from aibudget.model.site import Site, flat_names
 from aibudget.model.training import TrainingInputs
 from aibudget.scenario import CloudSpec, OwnedSpec, Scenario
 
-__all__ = ["Resolved", "Resolver", "resolve", "serving_variant"]
+__all__ = ["Resolved", "Resolver", "market_based", "resolve", "serving_variant"]
 
 #: What an assumption resolves to: a number, or an array of draws from a sampler.
 Value = float | NDArray[np.float64]
@@ -293,7 +293,9 @@ def _site(
         grid = r.given(f"energy.grid_gco2e_per_kwh{tag}", e.grid_gco2e_per_kwh, "gCO2e/kWh")
     else:
         grid = _grid(r, tag, price_row)
+    environment = _environment(r, tag, acc.qualifiers, pue_qualifiers)
     return dict(
+        **environment,
         owned=1.0 if owned else 0.0,
         price_usd_per_chip_hour=price,
         purchase_price_usd_per_chip=purchase,
@@ -309,6 +311,69 @@ def _site(
         pue=pue,
         grid_gco2e_per_kwh=grid,
     )
+
+
+def _environment(
+    r: Resolver,
+    tag: str,
+    accelerator_qualifiers: Sequence[str],
+    site_qualifiers: Sequence[str],
+    hardware: bool = True,
+) -> dict[str, Value]:
+    """Embodied carbon, water and market-based carbon of a site, as the fields of
+    :class:`~aibudget.model.site.Site`. Embodied factors go by the accelerator's family, with a
+    default for the others; WUE by the provider, with an industry average for the others. The
+    market-based figure needs the user's contract factor or carbon-free share: without either
+    it is not reported (the model then carries the location-based figure)."""
+    e = r.scenario.energy
+    out: dict[str, Value] = {}
+    if hardware:
+        for field, unit in (
+            ("embodied_kgco2e_per_accelerator", "kgCO2e"),
+            ("embodied_kgco2e_per_server", "kgCO2e"),
+            ("accelerators_per_server", "count"),
+            ("hardware_life_years", "years"),
+        ):
+            qualifiers = (
+                accelerator_qualifiers if field == "embodied_kgco2e_per_accelerator" else ()
+            )
+            out[field] = r.pick(f"energy.{field}{tag}", getattr(e, field), unit, field, qualifiers)
+    if e.wue_l_per_kwh is None:
+        row = catalog.constant_for("wue_l_per_kwh", site_qualifiers)
+        provider = next((q for q in site_qualifiers if q not in ("cloud", "owned")), None)
+        if provider is not None and row.key == "wue_l_per_kwh":
+            note = (
+                f"{provider} publishes no water usage effectiveness in the catalog: the industry "
+                "average stands in (set energy.wue_l_per_kwh)"
+            )
+            if note not in r.notes:
+                r.notes.append(note)
+    out["wue_l_per_kwh"] = r.pick(
+        f"energy.wue_l_per_kwh{tag}", e.wue_l_per_kwh, "L/kWh", "wue_l_per_kwh", site_qualifiers
+    )
+    market = e.market
+    contract: Value = math.nan
+    share: Value = 0.0
+    if market is not None and market.contract_kgco2e_per_kwh is not None:
+        contract = r.given(
+            f"energy.market.contract_kgco2e_per_kwh{tag}",
+            market.contract_kgco2e_per_kwh,
+            "kgCO2e/kWh",
+        )
+    if market is not None and market.carbon_free_share is not None:
+        share = r.given(
+            f"energy.market.carbon_free_share{tag}", market.carbon_free_share, "fraction"
+        )
+    out["contract_kgco2e_per_kwh"] = contract
+    out["carbon_free_share"] = share
+    return out
+
+
+def market_based(resolved: Resolved) -> bool:
+    """Whether the scenario gives what a market-based figure needs: a contract emission factor
+    or a carbon-free share (GHG Protocol Scope 2 Guidance: without contractual instruments only
+    the location-based figure is reported)."""
+    return any(a.name.startswith("energy.market.") for a in resolved.assumptions)
 
 
 def _hardware_age(r: Resolver, prefix: str, owned: OwnedSpec) -> Value:
@@ -1794,6 +1859,9 @@ def _no_training(r: Resolver) -> TrainingInputs:
         else _grid(r, "", None)
     )
     values: dict[str, object] = {f: 0.0 for f in flat_names(TrainingInputs, {"site": Site})}
+    # no accelerators of the user's: data work at the site still draws water and may have a
+    # market-based figure
+    values.update(_environment(r, "", (), ("cloud",), hardware=False))
     values.update(
         flops_given=math.nan,
         deadline_days=math.nan,

@@ -37,7 +37,7 @@ from pydantic import (
 )
 
 from aibudget import catalog
-from aibudget._errors import ScenarioError, UnknownNameError, closest
+from aibudget._errors import ScenarioError, UnknownNameError, closest, overrides_wording
 from aibudget._files import MAX_SCENARIO_BYTES, read_user_text
 from aibudget.assumptions import Distribution, distribution_from_spec
 from aibudget.units import parse_quantity
@@ -419,6 +419,26 @@ class TrainingSpec(_Section):
         return self
 
 
+class MarketSpec(_Section):
+    """Market-based carbon (GHG Protocol Scope 2 Guidance): the electricity contract's emission
+    factor and the share of energy covered by carbon-free instruments. Without either, only the
+    location-based figure is reported."""
+
+    contract_kgco2e_per_kwh: NonNegativeQuantity | None = Field(
+        None,
+        le=2,
+        description="emission factor of the contracted supply (a supplier-specific rate; 0 for a "
+        "renewable PPA); default: the grid average stands in for the residual mix",
+    )
+    carbon_free_share: (
+        Annotated[float, BeforeValidator(parse_quantity), Field(ge=0, le=1)] | None
+    ) = Field(
+        None,
+        description="share of the energy matched by carbon-free certificates or PPAs, counted "
+        "at zero",
+    )
+
+
 class EnergySpec(_Section):
     """Where and how efficiently the electricity is used."""
 
@@ -448,6 +468,25 @@ class EnergySpec(_Section):
     average_power_fraction: Annotated[float, Field(gt=0, le=1)] | None = Field(
         None, description="average power during training / server TDP"
     )
+    embodied_kgco2e_per_accelerator: NonNegativeQuantity | None = Field(
+        None, le=100_000, description="manufacturing carbon of one accelerator"
+    )
+    embodied_kgco2e_per_server: NonNegativeQuantity | None = Field(
+        None,
+        le=100_000,
+        description="manufacturing carbon of one server without its accelerators (CPUs, "
+        "memory, storage, board, chassis)",
+    )
+    accelerators_per_server: Annotated[float, BeforeValidator(parse_quantity)] | None = Field(
+        None, ge=1, le=1_000, description="accelerators sharing one server's embodied carbon"
+    )
+    hardware_life_years: Annotated[float, BeforeValidator(parse_quantity)] | None = Field(
+        None, ge=0.5, le=30, description="service life the embodied carbon is amortised over"
+    )
+    wue_l_per_kwh: NonNegativeQuantity | None = Field(
+        None, le=20, description="on-site water per kWh of IT energy (water usage effectiveness)"
+    )
+    market: MarketSpec | None = None
 
     @field_validator("location")
     @classmethod
@@ -1397,5 +1436,5 @@ def load_scenario(
         data, source = read_scenario_data(path_or_name)
     if overrides:
         data = apply_overrides(data, overrides)
-        source = f"{source} (with --set overrides)"
+        source = f"{source} ({overrides_wording(overrides)})"
     return scenario_from_dict(data, source)

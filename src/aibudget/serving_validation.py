@@ -428,6 +428,21 @@ class ServingValidation:
     rows: int
     energy: tuple[EnergyCheck, ...] = ()
 
+    def __repr__(self) -> str:
+        from aibudget.api import result_repr
+
+        return result_repr(self)
+
+    def __str__(self) -> str:  # what the CLI prints
+        from aibudget.api import result_text
+
+        return result_text(self)
+
+    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
+        from aibudget.api import result_html
+
+        return result_html(self)
+
     def summary(self, benchmark: str | None = None) -> dict[str, float]:
         chosen = [g for g in self.groups if benchmark is None or g.benchmark == benchmark]
         errors = [abs(math.log(g.ratio)) for g in chosen]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from aibudget import catalog
+from aibudget._callable import make_callable
 from aibudget._errors import AibudgetError
 from aibudget.assumptions import MonteCarlo
 from aibudget.estimation import Estimate, estimate, summarize
@@ -23,6 +24,9 @@ from aibudget.model.training import training_run
 from aibudget.resolution import resolve
 from aibudget.scenario import Scenario, load_scenario
 from aibudget.units import HOURS_PER_YEAR
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["UTILISATIONS", "Tradeoffs", "tradeoffs"]
 
@@ -43,6 +47,29 @@ class Tradeoffs:
     later: Mapping[str, Any] = field(default_factory=dict)
     sizing: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The region trade-off: a row per provider and region (price, grid intensity, the run's
+        cost and emissions), cheapest first; the other trade-offs are in ``to_dict()``.
+        Needs pandas: ``pip install "aibudget[pandas]"``."""
+        from aibudget.api import regions_frame
+
+        return regions_frame(self)
+
+    def __repr__(self) -> str:
+        from aibudget.api import result_repr
+
+        return result_repr(self)
+
+    def __str__(self) -> str:  # what the CLI prints
+        from aibudget.api import result_text
+
+        return result_text(self)
+
+    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
+        from aibudget.api import result_html
+
+        return result_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -305,3 +332,6 @@ def tradeoffs(
         sizing=here.sizing,
         notes=tuple(notes),
     )
+
+
+make_callable(__name__, "aibudget.api:tradeoffs")  # aibudget.tradeoffs(...) is the API's function

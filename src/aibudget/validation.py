@@ -64,6 +64,8 @@ from aibudget.runs import (
 from aibudget.runs import accelerator as _accelerator
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from aibudget.estimation import Estimate
 
 __all__ = [
@@ -701,6 +703,29 @@ class Validation:
     source: str = ""
     packaged: bool = False
     fit: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """A row per run: published figures, the shipped model's p10, p50 and p90, and p50 ÷
+        published.
+        Needs pandas: ``pip install "aibudget[pandas]"``."""
+        from aibudget.api import validation_frame
+
+        return validation_frame(self)
+
+    def __repr__(self) -> str:
+        from aibudget.api import result_repr
+
+        return result_repr(self)
+
+    def __str__(self) -> str:  # what the CLI prints
+        from aibudget.api import result_text
+
+        return result_text(self)
+
+    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
+        from aibudget.api import result_html
+
+        return result_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {

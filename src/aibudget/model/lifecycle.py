@@ -3,10 +3,12 @@ a horizon of years, with a yearly cash flow and its present value.
 
 :func:`lifecycle` takes a :class:`LifecycleInputs` (arrays for every phase; a phase whose
 scenario section is absent has zero quantities) and returns a :class:`Lifecycle`: per phase, per
-line item, the measures ``usd``, ``energy_kwh`` and ``co2e_kg``; memo lines that are shown but
-not summed (the capital paid for owned hardware, whose use the bill counts amortised); the key
-figures of training and serving; and the cash flow by year, with the owned hardware's value at
-the end kept apart as a credit. Loops run over roles and years, never over samples.
+line item, the measures ``usd``, ``energy_kwh`` and ``co2e_kg`` (location-based), and on lines
+that use hardware or energy ``embodied_co2e_kg``, ``water_l`` and ``co2e_market_kg``; memo lines
+that are shown but not summed (the capital paid for owned hardware, whose use the bill counts
+amortised); the key figures of training and serving; and the cash flow by year, with the owned
+hardware's value at the end kept apart as a credit. Loops run over roles and years, never over
+samples.
 """
 
 from __future__ import annotations
@@ -174,13 +176,44 @@ class Lifecycle:
 def _item(
     usd: Array, kwh: Array | float = 0.0, co2e: Array | float = 0.0, **extra: Array
 ) -> dict[str, Array]:
-    usd_, kwh_, co2e_ = np.broadcast_arrays(
-        np.asarray(usd, float), np.asarray(kwh, float), np.asarray(co2e, float)
+    usd_, kwh_, co2e_, *rest = np.broadcast_arrays(
+        np.asarray(usd, float),
+        np.asarray(kwh, float),
+        np.asarray(co2e, float),
+        *(np.asarray(v, float) for v in extra.values()),
     )
-    return {"usd": usd_, "energy_kwh": kwh_, "co2e_kg": co2e_, **extra}
+    return {
+        "usd": usd_,
+        "energy_kwh": kwh_,
+        "co2e_kg": co2e_,
+        **dict(zip(extra, rest, strict=True)),
+    }
 
 
-def _data_items(d: DataInputs, pue: Array, grid: Array) -> Items:
+def _environment(
+    embodied: Array | float, water: Array | float, market: Array | float
+) -> dict[str, Array]:
+    """The environmental measures beside a line's operational carbon."""
+    return {
+        "embodied_co2e_kg": np.asarray(embodied, float),
+        "water_l": np.asarray(water, float),
+        "co2e_market_kg": np.asarray(market, float),
+    }
+
+
+def _site_energy(site: Site, kwh: Array) -> dict[str, Array]:
+    """Water and market-based carbon of ``kwh`` drawn at ``site`` (no hardware of its own)."""
+    return _environment(
+        0.0,
+        energy.water_l(kwh, site.pue, site.wue_l_per_kwh),
+        energy.market_co2e_kg(
+            kwh, site.grid_gco2e_per_kwh, site.contract_kgco2e_per_kwh, site.carbon_free_share
+        ),
+    )
+
+
+def _data_items(d: DataInputs, site: Site) -> Items:
+    pue, grid = site.pue, site.grid_gco2e_per_kwh
     acquisition = data.acquisition_usd(
         d.acquisition_tokens,
         d.acquisition_usd_per_million_tokens,
@@ -195,6 +228,7 @@ def _data_items(d: DataInputs, pue: Array, grid: Array) -> Items:
         d.expert_items, d.readers_per_item, d.minutes_per_item, d.rework_fraction
     )
     synthetic_kwh = d.synthetic_output_tokens * d.api_wh_per_output_token / W_PER_KW
+    synthetic_co2e = energy.co2e_kg(synthetic_kwh, d.api_grid_gco2e_per_kwh)
     return {
         "acquisition": _item(acquisition),
         "cleaning compute": _item(
@@ -202,6 +236,7 @@ def _data_items(d: DataInputs, pue: Array, grid: Array) -> Items:
             cpu_kwh,
             energy.co2e_kg(cpu_kwh, grid),
             cpu_hours=cpu_hours,
+            **_site_energy(site, cpu_kwh),
         ),
         "cleaning people": _item(d.cleaning_people_hours * d.cleaning_usd_per_hour),
         "annotation": _item(
@@ -213,7 +248,9 @@ def _data_items(d: DataInputs, pue: Array, grid: Array) -> Items:
             data.per_million(d.synthetic_input_tokens, d.synthetic_usd_per_million_input)
             + data.per_million(d.synthetic_output_tokens, d.synthetic_usd_per_million_output),
             synthetic_kwh,
-            energy.co2e_kg(synthetic_kwh, d.api_grid_gco2e_per_kwh),
+            synthetic_co2e,
+            # a provider's site: no contract of the user's covers it (location-based stands in)
+            co2e_market_kg=synthetic_co2e,
         ),
     }
 
@@ -225,6 +262,9 @@ def _experiment_items(x: ExperimentInputs, run: TrainingRun) -> Items:
         "usd": (run.usd - run.minimum_billing_usd) / safe,
         "energy_kwh": run.energy_kwh / safe,
         "co2e_kg": run.co2e_kg / safe,
+        "embodied_co2e_kg": run.embodied_co2e_kg / safe,
+        "water_l": run.water_l / safe,
+        "co2e_market_kg": run.co2e_market_kg / safe,
     }
     lines = {
         "ablations and failed runs": experiments.ablation_chip_hours(
@@ -309,6 +349,9 @@ def _serving_year(
         "overhead_usd": overhead,
         "hosted_kwh": costs.energy_kwh,
         "hosted_co2e_kg": costs.co2e_kg,
+        "hosted_embodied_co2e_kg": costs.embodied_co2e_kg,
+        "hosted_water_l": costs.water_l,
+        "hosted_co2e_market_kg": costs.co2e_market_kg,
         "api_kwh": api_kwh,
         "api_co2e_kg": energy.co2e_kg(api_kwh, s.api_grid_gco2e_per_kwh),
         "usd": compute + overhead,
@@ -374,7 +417,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     zero = np.zeros(shape)
 
     phases: dict[str, Items] = {name: {} for name in PHASES}
-    phases["data"] = _data_items(x.data, x.training.site.pue, x.training.site.grid_gco2e_per_kwh)
+    phases["data"] = _data_items(x.data, x.training.site)
     phases["experiments"] = _experiment_items(x.experiments, run)
     phases["people"] = {
         role.name: _item(
@@ -411,6 +454,9 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         "retraining": zero.copy(),
         "retraining_kwh": zero.copy(),
         "retraining_co2e": zero.copy(),
+        "retraining_embodied": zero.copy(),
+        "retraining_water": zero.copy(),
+        "retraining_market": zero.copy(),
         "monitoring": zero.copy(),
     }
     for year in range(1, last_year + 1):
@@ -427,6 +473,12 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
             maintenance["retraining_kwh"] + retrains * retrain.energy_kwh
         )
         maintenance["retraining_co2e"] = maintenance["retraining_co2e"] + retrains * retrain.co2e_kg
+        for key, value in (
+            ("retraining_embodied", retrain.embodied_co2e_kg),
+            ("retraining_water", retrain.water_l),
+            ("retraining_market", retrain.co2e_market_kg),
+        ):
+            maintenance[key] = maintenance[key] + retrains * value
         monitoring = x.maintenance.monitoring_usd_per_month * MONTHS_PER_YEAR * share
         maintenance["monitoring"] = maintenance["monitoring"] + monitoring
         # cash: owned hardware is bought in year 0, so its amortisation is not a cash cost; the
@@ -465,28 +517,51 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
             )
         }
     hosted_hardware = get("accelerators_usd") + get("servers_usd")
+    serving_rented = 1.0 - s.site.owned
     phases["deployment"] = {
         "serving compute (cloud rental)": _item(
             get("rental_usd"),
-            get("hosted_kwh") * (1.0 - s.site.owned),
-            get("hosted_co2e_kg") * (1.0 - s.site.owned),
-            chip_hours=get("chip_hours") * (1.0 - s.site.owned),
+            get("hosted_kwh") * serving_rented,
+            get("hosted_co2e_kg") * serving_rented,
+            chip_hours=get("chip_hours") * serving_rented,
+            **_environment(
+                get("hosted_embodied_co2e_kg") * serving_rented,
+                get("hosted_water_l") * serving_rented,
+                get("hosted_co2e_market_kg") * serving_rented,
+            ),
         ),
         "serving hardware (amortised)": _item(
-            hosted_hardware, chip_hours=get("chip_hours") * s.site.owned
+            hosted_hardware,
+            chip_hours=get("chip_hours") * s.site.owned,
+            **_environment(get("hosted_embodied_co2e_kg") * s.site.owned, 0.0, 0.0),
         ),
         "serving electricity": _item(
             get("electricity_usd"),
             get("hosted_kwh") * s.site.owned,
             get("hosted_co2e_kg") * s.site.owned,
+            **_environment(
+                0.0,
+                get("hosted_water_l") * s.site.owned,
+                get("hosted_co2e_market_kg") * s.site.owned,
+            ),
         ),
         "serving facility": _item(get("facility_usd")),
-        "hosted API": _item(get("api_usd"), get("api_kwh"), get("api_co2e_kg")),
+        # a provider's site: no contract of the user's covers it (location-based stands in)
+        "hosted API": _item(
+            get("api_usd"), get("api_kwh"), get("api_co2e_kg"), co2e_market_kg=get("api_co2e_kg")
+        ),
         "infrastructure overhead": _item(get("overhead_usd")),
     }
     phases["maintenance"] = {
         "retraining": _item(
-            maintenance["retraining"], maintenance["retraining_kwh"], maintenance["retraining_co2e"]
+            maintenance["retraining"],
+            maintenance["retraining_kwh"],
+            maintenance["retraining_co2e"],
+            **_environment(
+                maintenance["retraining_embodied"],
+                maintenance["retraining_water"],
+                maintenance["retraining_market"],
+            ),
         ),
         "monitoring": _item(maintenance["monitoring"]),
     }
@@ -499,17 +574,36 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
             run.energy_kwh * cloud * (1.0 - lost),
             run.co2e_kg * cloud * (1.0 - lost),
             chip_hours=run.chip_hours * cloud,
+            **_environment(
+                run.embodied_co2e_kg * cloud * (1.0 - lost),
+                run.water_l * cloud * (1.0 - lost),
+                run.co2e_market_kg * cloud * (1.0 - lost),
+            ),
         ),
         "spot preemptions (work lost, restarts)": _item(
             run.rental_usd * lost,
             run.energy_kwh * cloud * lost,
             run.co2e_kg * cloud * lost,
             chip_hours=run.preemption_chip_hours * cloud,
+            **_environment(
+                run.embodied_co2e_kg * cloud * lost,
+                run.water_l * cloud * lost,
+                run.co2e_market_kg * cloud * lost,
+            ),
         ),
-        "accelerators (amortised)": _item(run.accelerators_usd, chip_hours=run.chip_hours * owned),
+        "accelerators (amortised)": _item(
+            run.accelerators_usd,
+            chip_hours=run.chip_hours * owned,
+            **_environment(run.embodied_co2e_kg * owned, 0.0, 0.0),
+        ),
         "other server components (amortised)": _item(run.servers_usd),
         "cluster interconnect (amortised)": _item(run.interconnect_usd),
-        "electricity": _item(run.electricity_usd, run.energy_kwh * owned, run.co2e_kg * owned),
+        "electricity": _item(
+            run.electricity_usd,
+            run.energy_kwh * owned,
+            run.co2e_kg * owned,
+            **_environment(0.0, run.water_l * owned, run.co2e_market_kg * owned),
+        ),
         "facility": _item(run.facility_usd),
         "minimum billing": _item(
             run.minimum_billing_usd, chip_hours=run.minimum_billing_chip_hours

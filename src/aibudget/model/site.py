@@ -63,6 +63,17 @@ class Site:
     facility_usd_per_kw_month: Array = field(default_factory=lambda: np.zeros(1))
     # owned: years from the purchase to the run's start; 0: new hardware
     hardware_age_years: Array = field(default_factory=lambda: np.zeros(1))
+    # embodied (manufacturing) carbon, amortised over the service life; 0: not counted
+    embodied_kgco2e_per_accelerator: Array = field(default_factory=lambda: np.zeros(1))
+    embodied_kgco2e_per_server: Array = field(default_factory=lambda: np.zeros(1))
+    accelerators_per_server: Array = field(default_factory=lambda: np.ones(1))
+    hardware_life_years: Array = field(default_factory=lambda: np.ones(1))
+    # on-site water per kWh of IT energy; 0: not counted
+    wue_l_per_kwh: Array = field(default_factory=lambda: np.zeros(1))
+    # market-based carbon: the contract's factor (NaN: none, the grid average stands in) and
+    # the share of energy covered by carbon-free instruments
+    contract_kgco2e_per_kwh: Array = field(default_factory=lambda: np.full(1, np.nan))
+    carbon_free_share: Array = field(default_factory=lambda: np.zeros(1))
 
     def cluster_price_per_chip(self) -> Array:
         """Cluster purchase price per accelerator: price × server ratio / (1 − network share)."""
@@ -104,6 +115,9 @@ class SiteCosts:
     interconnect_usd: Array
     electricity_usd: Array
     facility_usd: Array
+    embodied_co2e_kg: Array
+    water_l: Array
+    co2e_market_kg: Array
 
     @property
     def usd(self) -> Array:
@@ -121,7 +135,9 @@ class SiteCosts:
 def run_at(site: Site, chip_hours: Array) -> SiteCosts:
     """Power, energy, carbon and money of ``chip_hours`` at ``site``: rented chips pay the hourly
     price (which includes electricity); owned chips pay the amortised value of the hardware at
-    the run's start, electricity and the facility's fee for the capacity the hours hold."""
+    the run's start, electricity and the facility's fee for the capacity the hours hold. Both
+    carry the hardware's embodied carbon for the hours (amortised over its service life), the
+    site's water and the market-based carbon beside the location-based one."""
     power = energy.system_power_w_per_chip(
         site.tdp_w, site.server_power_ratio, site.average_power_fraction
     )
@@ -144,6 +160,17 @@ def run_at(site: Site, chip_hours: Array) -> SiteCosts:
         power_w_per_chip=power,
         energy_kwh=kwh,
         co2e_kg=energy.co2e_kg(kwh, site.grid_gco2e_per_kwh),
+        embodied_co2e_kg=energy.embodied_co2e_kg(
+            chip_hours,
+            site.embodied_kgco2e_per_accelerator,
+            site.embodied_kgco2e_per_server,
+            site.accelerators_per_server,
+            site.hardware_life_years,
+        ),
+        water_l=energy.water_l(kwh, site.pue, site.wue_l_per_kwh),
+        co2e_market_kg=energy.market_co2e_kg(
+            kwh, site.grid_gco2e_per_kwh, site.contract_kgco2e_per_kwh, site.carbon_free_share
+        ),
         rental_usd=(1.0 - site.owned)
         * hardware.rental_usd(chip_hours, site.price_usd_per_chip_hour),
         accelerators_usd=accelerators,

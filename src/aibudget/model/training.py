@@ -79,6 +79,9 @@ class TrainingRun:
     system_power_w_per_chip: Array
     energy_kwh: Array
     co2e_kg: Array
+    embodied_co2e_kg: Array  # the hardware's manufacturing carbon for the chip-hours used
+    water_l: Array  # on-site water
+    co2e_market_kg: Array  # market-based (equal to co2e_kg without a contract)
     rental_usd: Array
     accelerators_usd: Array
     servers_usd: Array
@@ -163,6 +166,9 @@ def training_run(x: TrainingInputs) -> TrainingRun:
         "system_power_w_per_chip": costs.power_w_per_chip,
         "energy_kwh": costs.energy_kwh,
         "co2e_kg": costs.co2e_kg,
+        "embodied_co2e_kg": costs.embodied_co2e_kg,
+        "water_l": costs.water_l,
+        "co2e_market_kg": costs.co2e_market_kg,
         "rental_usd": costs.rental_usd,
         "accelerators_usd": costs.accelerators_usd,
         "servers_usd": costs.servers_usd,

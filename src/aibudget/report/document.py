@@ -29,6 +29,9 @@ _SHOW: dict[str, Callable[[float], str]] = {
     "usd": fmt.usd,
     "energy_kwh": fmt.energy,
     "co2e_kg": fmt.co2e,
+    "embodied_co2e_kg": fmt.co2e,
+    "water_l": fmt.water,
+    "co2e_market_kg": fmt.co2e,
 }
 _LABEL = {"usd": "Cost", "energy_kwh": "Energy", "co2e_kg": "Carbon"}
 #: The line under every bill: which statistic it shows and why it adds up.
@@ -136,6 +139,13 @@ def _training_table(est: Estimate, data: dict[str, Any]) -> str:
             m("co2e_kg", fmt.co2e)
             + f" = {eq['passenger_car_years']['mean']:,.3g} passenger-car years",
         ),
+        ("Embodied carbon", m("embodied_co2e_kg", fmt.co2e) + " of the hardware's manufacturing"),
+        ("Water", m("water_l", fmt.water) + " on site"),
+        *(
+            [("Market-based carbon", m("co2e_market_kg", fmt.co2e) + " (Scope 2)")]
+            if "co2e_market_kg" in t
+            else []
+        ),
         ("Cost", m("usd", fmt.usd)),
     ]
     floor = data.get("floor", {}).get("training")
@@ -175,12 +185,34 @@ def _assumptions_table(data: dict[str, Any]) -> str:
     )
 
 
+def environment_text(total: dict[str, Any]) -> str:
+    """Beside the bill's operational (location-based) carbon: the embodied carbon, the on-site
+    water and the market-based carbon of the whole lifecycle (``total`` of the JSON), or why
+    the market-based figure is not shown."""
+    parts = [
+        f"embodied {_plain('embodied_co2e_kg', total['embodied_co2e_kg'])}",
+        f"on-site water {_plain('water_l', total['water_l'])}",
+        f"market-based {_plain('co2e_market_kg', total['co2e_market_kg'])}"
+        if "co2e_market_kg" in total
+        else "market-based not reported (no energy.market contract factor or carbon-free share: "
+        "location-based only, per the GHG Protocol Scope 2 Guidance)",
+    ]
+    return "Carbon above is operational and location-based. Beside it: " + "; ".join(parts) + "."
+
+
+def _plain(measure: str, m: dict[str, float]) -> str:
+    show = _SHOW[measure]
+    mean = show(m["mean"])
+    return mean if m["p10"] == m["p90"] else f"{mean} (p10–p90 {show(m['p10'])}–{show(m['p90'])})"
+
+
 def _scenario_section(est: Estimate) -> str:
     data = est.to_dict()
     parts = [f"<h2>{_e(est.name)}</h2>"]
     if est.scenario.description:
         parts.append(f"<p class='dim'>{_e(est.scenario.description.strip())}</p>")
     parts.append(_bill_table(data))
+    parts.append(f"<p>{_e(environment_text(data['total']))}</p>")
     parts.append(_chart("bill", charts.bill_chart([data])))
     parts.append(_training_table(est, data))
     parts.append(_chart("distribution", charts.distribution_chart(est)))
@@ -275,7 +307,7 @@ def render_markdown(estimates: Sequence[Estimate], comparison: Comparison | None
                 usd = fmt.usd(item["usd"]["mean"], exact=True)
                 out.append(f"| *memo: {item['name']}* | *{usd}* | *not in the total* | |")
         out.append("| **Total** | " + " | ".join(m(k, data["total"][k]) for k in MEASURES) + " |")
-        out += ["", BILL_NOTE]
+        out += ["", BILL_NOTE, "", environment_text(data["total"])]
         out += ["", "| Assumption | Value | Source |", "|---|---|---|"]
         for a in data["assumptions"]:
             source = "your scenario" if a["source"] == "scenario" else a["source"]

@@ -80,3 +80,11 @@ def value_with_unit(value: float | str, unit: str) -> str:
         return f"{value:.3g}"
     text = number(value)
     return f"{text} {unit}".strip()
+
+
+def water(litres: float) -> str:
+    """685 m³, 4.12 m³, 310 L."""
+    if abs(litres) >= 1e3:
+        m3 = litres / 1e3
+        return f"{m3:,.{_decimals(m3)}f} m³"
+    return f"{litres:,.{_decimals(litres)}f} L"

@@ -177,9 +177,52 @@ def _training(est: Estimate) -> Table:
         f"{_with_range(t['co2e_kg'], fmt.co2e)} at {float(grid.value):,.0f} gCO2e/kWh = "
         f"{co2 / car:,.3g} passenger-car years",
     )
+    for label, text in _environment_rows(est, t):
+        table.add_row(label, text)
     table.add_row("Cost", _cost_line(est))
     _floor_row(table, est.floor.get("training"))
     return table
+
+
+def _environment_rows(est: Estimate, t: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The run's embodied carbon, water and (when a contract is given) market-based carbon."""
+    life = est.assumption("energy.hardware_life_years").value
+    wue = est.assumption("energy.wue_l_per_kwh").value
+    rows = [
+        (
+            "Embodied",
+            f"{_with_range(t['embodied_co2e_kg'], fmt.co2e)} of the hardware's manufacturing, "
+            f"amortised over a {float(life):g}-year life",
+        ),
+        (
+            "Water",
+            f"{_with_range(t['water_l'], fmt.water)} on site at {float(wue):.3g} L/kWh (WUE)",
+        ),
+    ]
+    if "co2e_market_kg" in t:
+        rows.append(("Market-based", f"{_with_range(t['co2e_market_kg'], fmt.co2e)} (Scope 2)"))
+    return rows
+
+
+def _environment_line(est: Estimate) -> str:
+    """Beside the bill's operational (location-based) carbon: the lifecycle's embodied carbon,
+    water and market-based carbon, or why the market-based figure is not shown."""
+    parts = [
+        f"embodied {_with_range(est.total('embodied_co2e_kg'), fmt.co2e)}",
+        f"on-site water {_with_range(est.total('water_l'), fmt.water)}",
+    ]
+    if "co2e_market_kg" in est.environment_measures:
+        market = f"market-based {_with_range(est.total('co2e_market_kg'), fmt.co2e)}"
+    else:
+        market = (
+            "market-based not reported (no energy.market contract factor or carbon-free share: "
+            "location-based only, per the GHG Protocol Scope 2 Guidance)"
+        )
+    return (
+        "Carbon above is operational and location-based. Beside it: "
+        + "; ".join([*parts, market])
+        + "."
+    )
 
 
 def _floor_row(table: Table, floor: dict[str, Any] | None) -> None:
@@ -510,6 +553,7 @@ def render_estimate(est: Estimate, out: Console) -> None:
     out.print(Panel(Group(*header), box=box.ROUNDED, expand=True))
     out.print(_bill(est))
     out.print(Text(_bill_note(est), style="dim"))
+    out.print(Text(_environment_line(est)))
     out.print()
     if est.scenario.training is not None:
         out.print(Text("Final training run", style="bold underline"))

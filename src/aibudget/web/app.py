@@ -237,6 +237,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
                 "admitted": pool.waiting,
                 "limit": pool.workers + pool.queue,
                 "workers": pool.workers,
+                "ready": pool.ready,
                 "timeout_s": pool.timeout,
             },
         }

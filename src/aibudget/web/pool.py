@@ -262,6 +262,11 @@ class Pool:
         return sorted(self._all)
 
     @property
+    def ready(self) -> int:
+        """Workers warmed up and idle: a request admitted now starts at once."""
+        return self._idle.qsize()
+
+    @property
     def waiting(self) -> int:
         """Requests admitted and not yet answered (running or queued)."""
         return self._admitted
