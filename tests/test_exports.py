@@ -82,6 +82,16 @@ def test_model_card_training_phase_equals_the_final_run(gpt3: Estimate) -> None:
     assert block["emissions"] == float(f"{grams:.3g}")
 
 
+def test_model_card_comment_names_what_it_leaves_out(run_cli: Run, served: Estimate) -> None:
+    out = _export(run_cli, "gpt3-175b-serving", "--format", "model-card").stdout
+    comments = " ".join(line[2:] for line in out.splitlines() if line.startswith("# "))
+    experiments = float(np.mean(served.phase("experiments").measure("co2e_kg"))) / 1000
+    assert f"experiments before the final run, {experiments:.3g} tCO2e" in comments
+    embodied = float(np.mean(served.phase("training").measure("embodied_co2e_kg"))) / 1000
+    if embodied > 0:  # the estimate carries the hardware's manufacturing carbon
+        assert f"embodied (manufacturing) carbon for the run, {embodied:.3g} tCO2e" in comments
+
+
 @pytest.mark.parametrize(
     ("scenario", "given", "expected"),
     [
@@ -385,7 +395,8 @@ def test_csv_lines_add_up_to_the_totals(run_cli: Run, served: Estimate) -> None:
     out = _export(run_cli, "gpt3-175b-serving", "--format", "csv").stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     assert list(rows[0]) == list(exports.CSV_COLUMNS)
-    for measure in MEASURES:
+    carried = {r["measure"] for r in rows} - set(MEASURES) - {"chip_hours"}
+    for measure in (*MEASURES, *sorted(carried)):
         lines = [r for r in rows if r["measure"] == measure and r["kind"] == "item"]
         total = sum(float(r["mean"]) for r in lines)
         assert total == pytest.approx(float(np.mean(served.total(measure))), rel=1e-9), measure

@@ -250,6 +250,12 @@ def _render_model_card(est: Estimate, training_type: str | None) -> str:
             f"Not included: experiments before the final run, {_sig(experiments / 1e3, 3)} "
             "tCO2e (aibudget export --format csv lists them)."
         )
+    embodied = float(np.mean(est.phase("training").measure("embodied_co2e_kg")))
+    if embodied > 0:
+        lines.append(
+            f"Not included: the hardware's embodied (manufacturing) carbon for the run, "
+            f"{_sig(embodied / 1e3, 3)} tCO2e (aibudget export --format sci adds it)."
+        )
     return _comment(*lines) + _yaml(block)
 
 
@@ -581,6 +587,7 @@ _UNITS = {
     "chip_hours": "chip-hours",
     "embodied_co2e_kg": "kgCO2e",
     "water_l": "L",
+    "co2e_market_kg": "kgCO2e",
 }
 CSV_COLUMNS = ("phase", "item", "kind", "measure", "unit", "mean", "p10", "p50", "p90")
 
