@@ -129,7 +129,7 @@ def _quoted_runs(doc: str) -> list[tuple[list[str], list[str]]]:
 
 QUOTED = [
     run
-    for doc in ("tradeoffs.md", "validation.md")
+    for doc in ("tradeoffs.md", "validation.md", "exports.md")
     for run in _quoted_runs((REPO / "docs" / doc).read_text("utf-8"))
 ]
 

@@ -458,6 +458,89 @@ def report(
     _stderr().print(f"[dim]wrote {output}[/]", highlight=False)
 
 
+class ExportFormat(StrEnum):
+    """The forms ``aibudget export`` writes."""
+
+    model_card = "model-card"
+    eu_gpai = "eu-gpai"
+    sci = "sci"
+    json = "json"
+    csv = "csv"
+
+
+class TrainingType(StrEnum):
+    """A model card's training_type."""
+
+    pre_training = "pre-training"
+    fine_tuning = "fine-tuning"
+
+
+@app.command("export")
+@_reports_errors
+def export_command(
+    scenario: Annotated[
+        str,
+        typer.Argument(help="A scenario file or a built-in example's name.", show_default=False),
+    ],
+    form: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="model-card (Hugging Face co2_eq_emissions, YAML), eu-gpai (the EU Code of "
+            "Practice's Model Documentation Form: compute and energy), sci (Software Carbon "
+            "Intensity per --per), json (as estimate --json) or csv (the bill's lines).",
+            show_default=False,
+        ),
+    ],
+    per: Annotated[
+        str | None,
+        typer.Option(
+            "--per",
+            help="sci: the functional unit R, e.g. '1000 requests', '1M tokens' or 'training "
+            "run' (default: 1000 requests when the scenario serves, else training run).",
+        ),
+    ] = None,
+    training_type: Annotated[
+        TrainingType | None,
+        typer.Option(
+            "--training-type",
+            help="model-card: pre-training or fine-tuning (default: fine-tuning for "
+            "training.method lora, else pre-training).",
+        ),
+    ] = None,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="The file to write ('-': stdout).")
+    ] = "-",
+    set_: SetOption = None,
+    samples: Samples = 10_000,
+    seed: Seed = 0,
+) -> None:
+    """Export an estimate as a form people file: a model card's co2_eq_emissions, the EU AI
+    Act's model documentation (compute and energy), a Software Carbon Intensity score, the JSON
+    or the bill's lines as CSV; each field from the estimate, sourced in docs/exports.md."""
+    from aibudget.estimation import estimate as run_estimate
+    from aibudget.report.exports import render
+
+    result = run_estimate(scenario, set_ or (), samples=samples, seed=seed)
+    text = render(
+        result,
+        form.value,
+        per=per,
+        training_type=training_type.value if training_type is not None else None,
+    )
+    if output == "-":
+        sys.stdout.write(text)
+        return
+    from pathlib import Path
+
+    try:
+        Path(output).write_text(text, "utf-8")
+    except OSError as error:
+        raise AibudgetError(f"cannot write {output}: {error.strerror or error}") from None
+    _stderr().print(f"[dim]wrote {output}[/]", highlight=False)
+
+
 @app.command()
 @_reports_errors
 def serve(

@@ -680,6 +680,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
             requests > 0, first_kwh / np.where(requests > 0, requests, 1) * 1e3, 0.0
         ),
         "tokens_over_horizon": np.broadcast_to(get("tokens"), shape),
+        "requests_over_horizon": np.broadcast_to(get("requests"), shape),
     }
     return Lifecycle(
         phases=phases,
