@@ -180,7 +180,9 @@ def main() -> int:
     parser.add_argument("--day", type=dt.date.fromisoformat, help="price on this day instead")
     parser.add_argument("--samples", type=int, help="Monte Carlo draws instead")
     args = parser.parse_args()
-    meta = read_meta() if META.exists() else {"priced_on": None, "samples": 2000, "seed": 0}
+    meta: dict[str, Any] = (
+        read_meta() if META.exists() else {"priced_on": None, "samples": 2000, "seed": 0}
+    )
     if args.check:
         if args.day or args.samples:
             parser.error("--check uses the recorded day and samples")
