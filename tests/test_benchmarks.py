@@ -16,6 +16,14 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
     [
         ("bench_estimate.py", ["--draws", "1000", "--repeat", "1", "--loop-sample", "10"]),
         ("bench_montecarlo.py", ["--draws", "1000", "--repeat", "1", "--loop", "5"]),
+        (
+            "bench_montecarlo.py",
+            ["--draws", "1000", "--repeat", "1", "--loop", "0", "--no-default", "--json"],
+        ),
+        (
+            "bench_pipeline.py",
+            ["--sweep", "2,20", "--draws", "1000,2000", "--calls", "2", "--repeat", "1"],
+        ),
         ("tracker_overhead.py", ["--seconds", "0.2", "--repeat", "1", "--interval", "0.05"]),
         ("serve_load.py", ["--clients", "2", "--requests", "2", "--workers", "1"]),
         ("bench_validate.py", ["--rows", "200", "--samples", "100"]),
@@ -32,5 +40,6 @@ def test_benchmark_runs(script: str, args: list[str]) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert any(
-        word in out.stdout for word in ("per second", "per scenario", "overhead", "per request")
+        word in out.stdout
+        for word in ("per second", "per scenario", "overhead", "per request", "per point", "_s")
     )
