@@ -481,3 +481,25 @@ def test_framework_callbacks_say_how_to_install_their_framework() -> None:
                 make()
         else:  # installed here: the callback is that framework's callback class
             assert make() is not None
+
+
+def test_the_process_sensor_never_reads_less_cpu_than_before() -> None:
+    """Between the job's reaping and the exact wait4 total, the tree cannot be read (its root is
+    gone): a sampler reading then must keep the total it read before, not fall to zero (seen
+    once in eight concurrent trackers: a counter that went down)."""
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; sum(range(10**7)); time.sleep(30)"]
+    )
+    sensor = ProcessSensor(child.pid)
+    try:
+        deadline = time.monotonic() + 60
+        while (before := sensor.read().cpu_s or 0.0) < 0.05:
+            assert time.monotonic() < deadline, "the child used no CPU"
+            time.sleep(0.05)
+    finally:
+        child.kill()
+        child.wait()  # reaped: nothing of the tree is left to read
+    after = sensor.read()
+    assert after.cpu_s is not None
+    assert after.cpu_s >= before

@@ -122,6 +122,7 @@ class ProcessSensor:
         self.root = psutil.Process(self.pid)
         self._seen: dict[int, float] = {}  # live descendants' last CPU seconds
         self._gone = 0.0  # CPU seconds of descendants that exited since last read
+        self._last = 0.0  # the last total read: a counter of used CPU never goes down
 
     def _tree(self) -> Iterator[Any]:
         yield self.root
@@ -154,7 +155,10 @@ class ProcessSensor:
             if pid not in live:
                 self._gone += used
         self._seen = {pid: used for pid, used in live.items() if pid != self.pid}
-        return Reading(self.name, self.method, cpu_s=cpu + self._gone, rss_bytes=rss)
+        # Between the root's exit and its reaping, psutil cannot read it (a zombie): the tree
+        # then reads as less than it has used. The total read before stands until wait4's.
+        self._last = max(self._last, cpu + self._gone)
+        return Reading(self.name, self.method, cpu_s=self._last, rss_bytes=rss)
 
     def close(self) -> None:
         return None
