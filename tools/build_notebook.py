@@ -12,18 +12,15 @@ is not part of the package and is never imported by it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
 
-from aibudget._clock import epoch_of, today
+from aibudget._clock import estimates_on, today
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "docs" / "notebook.ipynb"
@@ -218,20 +215,6 @@ def build(priced_on: dt.date) -> Any:
 def priced_on(nb: Any) -> dt.date:
     """The day a built notebook's estimates were made on (its ``aibudget.priced_on``)."""
     return dt.date.fromisoformat(nb.metadata["aibudget"]["priced_on"])
-
-
-@contextlib.contextmanager
-def estimates_on(day: dt.date) -> Iterator[None]:
-    """Estimates in this process, and in kernels started here, are made on ``day``."""
-    before = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = epoch_of(day)
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["SOURCE_DATE_EPOCH"]
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = before
 
 
 def execute(nb: Any, cwd: Path) -> Any:

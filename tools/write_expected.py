@@ -16,15 +16,14 @@ checks). This tool is not part of the package and is never imported by it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import math
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from aibudget._clock import estimates_on
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "tests" / "expected"
@@ -35,22 +34,6 @@ REL_TOL = 1e-9
 ABS_TOL = 1e-12
 #: At most this many differences are named in a message.
 SHOWN = 20
-
-
-@contextlib.contextmanager
-def estimates_on(day: dt.date) -> Iterator[None]:
-    """Estimates in this process are made on ``day`` (``SOURCE_DATE_EPOCH``)."""
-    from aibudget._clock import epoch_of
-
-    before = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = epoch_of(day)
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["SOURCE_DATE_EPOCH"]
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = before
 
 
 def read_meta() -> dict[str, Any]:

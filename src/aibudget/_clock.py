@@ -8,8 +8,10 @@ a report kept for an audit) comes out the same on a later day.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+from collections.abc import Iterator
 
 from aibudget._errors import AibudgetError
 
@@ -38,3 +40,18 @@ def today() -> dt.date:
 def epoch_of(day: dt.date) -> str:
     """``SOURCE_DATE_EPOCH``'s value for ``day`` (its midnight, UTC)."""
     return str(int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()))
+
+
+@contextlib.contextmanager
+def estimates_on(day: dt.date) -> Iterator[None]:
+    """Estimates in this process, and in processes started from it, are made on ``day`` (by
+    ``SOURCE_DATE_EPOCH``, set for the block and put back after)."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = epoch_of(day)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before

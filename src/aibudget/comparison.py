@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from aibudget._errors import AibudgetError, ScenarioError, cli_words, closest
 from aibudget._files import csv_cell
+from aibudget._shown import ShownAsTheCli
 from aibudget.estimation import DEFAULT_SAMPLES, MEASURES, PHASES, Estimate, estimate, summarize
 from aibudget.scenario import (
     Scenario,
@@ -95,8 +96,8 @@ def _probability_less(a: Array, b: Array) -> float:
     return float(np.mean(a < b) + 0.5 * np.mean(a == b))
 
 
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, repr=False)
+class Comparison(ShownAsTheCli):
     """Estimates of several scenarios made with the same seed; the first is the baseline."""
 
     estimates: tuple[Estimate, ...]
@@ -122,21 +123,6 @@ class Comparison:
         from aibudget.api import comparison_frame
 
         return comparison_frame(self)
-
-    def __repr__(self) -> str:
-        from aibudget.api import result_repr
-
-        return result_repr(self)
-
-    def __str__(self) -> str:  # what the CLI prints
-        from aibudget.api import result_text
-
-        return result_text(self)
-
-    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
-        from aibudget.api import result_html
-
-        return result_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Totals, phases and figures per scenario (lists in scenario order), and each
@@ -274,8 +260,8 @@ class SweepRow:
     error: str = ""
 
 
-@dataclass(frozen=True)
-class Sweep:
+@dataclass(frozen=True, repr=False)
+class Sweep(ShownAsTheCli):
     """A scenario estimated at every point of a grid."""
 
     name: str
@@ -319,21 +305,6 @@ class Sweep:
         from aibudget.api import sweep_frame
 
         return sweep_frame(self)
-
-    def __repr__(self) -> str:
-        from aibudget.api import result_repr
-
-        return result_repr(self)
-
-    def __str__(self) -> str:  # what the CLI prints
-        from aibudget.api import result_text
-
-        return result_text(self)
-
-    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
-        from aibudget.api import result_html
-
-        return result_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget import catalog
+from aibudget._shown import ShownAsTheCli
 from aibudget.catalog import serving as serving_catalog
 from aibudget.catalog.serving import MlperfResult
 from aibudget.model import memory
@@ -417,8 +418,8 @@ class GroupResult:
         }
 
 
-@dataclass(frozen=True)
-class ServingValidation:
+@dataclass(frozen=True, repr=False)
+class ServingValidation(ShownAsTheCli):
     """Every group's predictions, the fit on all results, each left-out fit, and the summary."""
 
     groups: tuple[GroupResult, ...]
@@ -427,21 +428,6 @@ class ServingValidation:
     residual_spread: dict[str, tuple[float, float]]  # compute / memory: p10, p90 of pub/pred
     rows: int
     energy: tuple[EnergyCheck, ...] = ()
-
-    def __repr__(self) -> str:
-        from aibudget.api import result_repr
-
-        return result_repr(self)
-
-    def __str__(self) -> str:  # what the CLI prints
-        from aibudget.api import result_text
-
-        return result_text(self)
-
-    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
-        from aibudget.api import result_html
-
-        return result_html(self)
 
     def summary(self, benchmark: str | None = None) -> dict[str, float]:
         chosen = [g for g in self.groups if benchmark is None or g.benchmark == benchmark]

@@ -17,6 +17,7 @@ import numpy as np
 from aibudget import catalog
 from aibudget._callable import make_callable
 from aibudget._errors import AibudgetError
+from aibudget._shown import ShownAsTheCli
 from aibudget.assumptions import MonteCarlo
 from aibudget.estimation import Estimate, estimate, summarize
 from aibudget.model import energy, hardware
@@ -36,8 +37,8 @@ UTILISATIONS = (1.0, 0.75, 0.5, 0.25)
 YEARS_AHEAD = (1, 2)
 
 
-@dataclass(frozen=True)
-class Tradeoffs:
+@dataclass(frozen=True, repr=False)
+class Tradeoffs(ShownAsTheCli):
     """Each trade-off as plain data (the JSON), with notes on what could not be computed."""
 
     name: str
@@ -55,21 +56,6 @@ class Tradeoffs:
         from aibudget.api import regions_frame
 
         return regions_frame(self)
-
-    def __repr__(self) -> str:
-        from aibudget.api import result_repr
-
-        return result_repr(self)
-
-    def __str__(self) -> str:  # what the CLI prints
-        from aibudget.api import result_text
-
-        return result_text(self)
-
-    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
-        from aibudget.api import result_html
-
-        return result_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {

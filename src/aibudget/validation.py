@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget import catalog
+from aibudget._shown import ShownAsTheCli
 from aibudget.assumptions import Distribution, MonteCarlo
 from aibudget.calibration import (
     HeldOut,
@@ -693,8 +694,8 @@ def _reason(run: Run, log_error: float) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Validation:
+@dataclass(frozen=True, repr=False)
+class Validation(ShownAsTheCli):
     """Every run's predictions under each configuration, and the scores."""
 
     results: tuple[RunResult, ...]
@@ -712,21 +713,6 @@ class Validation:
         from aibudget.api import validation_frame
 
         return validation_frame(self)
-
-    def __repr__(self) -> str:
-        from aibudget.api import result_repr
-
-        return result_repr(self)
-
-    def __str__(self) -> str:  # what the CLI prints
-        from aibudget.api import result_text
-
-        return result_text(self)
-
-    def _repr_html_(self) -> str:  # Jupyter: the CLI's text, coloured, in a <pre>
-        from aibudget.api import result_html
-
-        return result_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
