@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,12 +91,20 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(*args: str, cwd: Path | None = None, home: Path | None = None) -> Iterator[Server]:
+def serve(
+    *args: str,
+    cwd: Path | None = None,
+    home: Path | None = None,
+    options: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    """``aibudget [OPTIONS] serve --port P [ARGS]`` on a free port, until it answers its health
+    check; ``env`` replaces the environment (``HOME`` still set from ``home``)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "aibudget", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "aibudget", *options, "serve", "--port", str(port), *args],
         cwd=cwd,
-        env={**os.environ, **({"HOME": str(home)} if home else {})},
+        env={**(os.environ if env is None else env), **({"HOME": str(home)} if home else {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import os
 import pickle
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 import aibudget
+from _api import serve
 from aibudget import catalog
 from aibudget._errors import CatalogDataError
 from aibudget.catalog import packs
@@ -551,12 +551,6 @@ def test_a_price_from_the_scenario_is_never_stale() -> None:
 # --------------------------------------------------------------------------- the web
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
     """``aibudget --catalog SERVER_PACK serve``, and a pack only a client knows about."""
@@ -565,40 +559,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     client_pack = write(
         root / "client", "cloud_prices.csv", [cloud_row(price_usd_per_chip_hour="0.0123")]
     )
-    port = _free_port()
     environ = {k: v for k, v in os.environ.items() if k != packs.ENV}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aibudget",
-            "--catalog",
-            str(server_pack),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=environ,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise AssertionError("the server did not start")
-    yield base, server_pack, client_pack
-    proc.terminate()
-    proc.wait(timeout=30)
+    with serve("--workers", "1", options=["--catalog", str(server_pack)], env=environ) as server:
+        yield server.base, server_pack, client_pack
 
 
 def _post(base: str, path: str, payload: Any) -> tuple[int, Any]:
