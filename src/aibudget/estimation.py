@@ -26,6 +26,7 @@ from aibudget._errors import DoesNotFitError, ScenarioError
 from aibudget.assumptions import Assumption, MonteCarlo, Tornado
 from aibudget.catalog import Accelerator, packs
 from aibudget.catalog import serving as serving_catalog
+from aibudget.defaults import DEFAULT_SAMPLES
 from aibudget.model import compute, memory, scaling
 from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle, serving_curve
@@ -68,9 +69,6 @@ MEASURES = ("usd", "energy_kwh", "co2e_kg")
 #: (manufacturing) carbon, on-site water and, when the scenario gives a contract factor or a
 #: carbon-free share, market-based carbon. ``co2e_kg`` stays location-based.
 ENVIRONMENT_MEASURES = ("embodied_co2e_kg", "water_l", "co2e_market_kg")
-#: Monte Carlo draws of an estimate unless asked otherwise: a few milliseconds of model time,
-#: and percentiles that move by well under 1% between seeds.
-DEFAULT_SAMPLES = 10_000
 
 
 def summarize(values: Array | float) -> dict[str, float]:
