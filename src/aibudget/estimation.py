@@ -32,7 +32,6 @@ from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import PHASES, Lifecycle, Line, lifecycle, serving_curve
 from aibudget.model.training import TrainingRun
 from aibudget.resolution import (
-    SERVING_WEIGHT_BYTES,
     Resolved,
     market_based,
     resolve,
@@ -1056,11 +1055,11 @@ def _check_latency(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
     fastest, size = serving_model.fastest_tpot_s(x, chips)
     best_ms, best_chips = float(np.max(fastest)) * 1e3, float(size.flat[0])
     target = serving.tpot_ms
-    current = SERVING_WEIGHT_BYTES[serving.precision]
+    current = serving_model.WEIGHT_BYTES[serving.precision]
     fixes: list[str] = []
     for precision in _NARROWER:
         native = serving_catalog.serving_peak(acc, precision)[0] == precision
-        if SERVING_WEIGHT_BYTES[precision] < current and (precision != "fp4" or native):
+        if serving_model.WEIGHT_BYTES[precision] < current and (precision != "fp4" or native):
             t, _ = serving_model.fastest_tpot_s(
                 serving_variant(x, acc.name, precision, serving.precision), chips
             )
