@@ -383,6 +383,18 @@ def test_people_cost_by_hand() -> None:
     assert usd(est, "people") == pytest.approx(2 * 0.5 * 112_590 * 1.3, rel=1e-12)
 
 
+def test_two_roles_of_one_kind_are_two_lines() -> None:
+    """Each role is its own line, read from its own entry (one name does not merge them)."""
+    roles = [{"role": "data_scientist"}, {"role": "data_scientist", "months": 3}]
+    est = point_estimate(scenario(team={"months": 6, "overhead": 1.3, "roles": roles}))
+    lines = est.phase("people").items
+    assert [line.name for line in lines] == [lines[0].name] * 2
+    assert [line.inputs[1] for line in lines] == ["team.roles.0.months", "team.roles.1.months"]
+    assert [float(line.measures["usd"][0]) for line in lines] == pytest.approx(
+        [0.5 * 112_590 * 1.3, 0.25 * 112_590 * 1.3], rel=1e-12
+    )
+
+
 def test_expert_annotation_by_hand() -> None:
     est = point_estimate(
         scenario(

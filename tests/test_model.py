@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aibudget.model import compute, energy, hardware, memory
+from aibudget.model import compute, energy, experiments, hardware, memory
 from aibudget.model.training import TrainingInputs, training_run
 
 # --------------------------------------------------------------------------- worked examples
@@ -218,3 +218,15 @@ def test_memory_fit_flag() -> None:
     tiny = run(chips_given=1, params=70e9, active_params=70e9)
     assert tiny.fits == 0.0
     assert tiny.min_chips[0] == math.ceil((70e9 * 16 + tiny.activation_bytes[0]) / 80e9)
+
+
+def test_interruption_maths_by_hand() -> None:
+    # one reclaim a day per 8-chip instance: 1000 / 8 per 1000 chip-days
+    rate = experiments.per_1000_chip_days(np.array([30.44]), 8)
+    assert float(rate[0]) == pytest.approx(125.0, rel=1e-12)
+    # 1 interruption per 1000 chip-days on 1000 chips: one a day, 24 h apart
+    mtbf = experiments.job_mtbf_hours(np.array([1.0]), 1000.0)
+    assert float(mtbf[0]) == pytest.approx(24.0, rel=1e-12)
+    # Young: √(2 × 0.12 h × 24 h) = 2.4 h
+    interval = experiments.checkpoint_interval_hours(0.12, mtbf)
+    assert float(interval[0]) == pytest.approx(2.4, rel=1e-12)

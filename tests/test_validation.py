@@ -28,8 +28,8 @@ from aibudget.calibration import (
     residual_quantiles,
 )
 from aibudget.catalog.mfu import mfu_model, model_info
+from aibudget.catalog.runs import energy_basis, map_hardware, organisation_key, read_runs
 from aibudget.estimation import summarize
-from aibudget.runs import energy_basis, map_hardware, organisation_key, read_runs
 from aibudget.validation import (
     MfuInput,
     estimate_run,

@@ -3,8 +3,8 @@
     python tools/build_epoch_runs.py [--epoch ../shared/data/epoch_notable_models.csv] [--check]
 
 Every row of Epoch AI's file (CC BY 4.0; cite Epoch AI and the row's link) is kept, mapped onto
-the schema of ``reference_runs.csv`` by :func:`aibudget.runs.from_epoch` (the mapping a user's
-own copy of the file gets too), plus what a careful reading of each row's own notes adds:
+the schema of ``reference_runs.csv`` by :func:`aibudget.catalog.runs.from_epoch` (the mapping a
+user's own copy of the file gets too), plus what a careful reading of each row's own notes adds:
 
 * ``training_tokens_count``: the tokens trained, where the row's notes state them (steps × batch
   × sequence length, or a count) for a dense language model; with them the work is 6·N·D,
@@ -30,7 +30,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from aibudget.runs import from_epoch, read_runs, reason_kind
+from aibudget.catalog.runs import from_epoch, read_runs, reason_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "src" / "aibudget" / "catalog" / "data" / "epoch_runs.csv"

@@ -41,7 +41,7 @@ from aibudget.calibration import (
     folds,
     residual_quantiles,
 )
-from aibudget.runs import read_runs
+from aibudget.catalog.runs import read_runs
 from aibudget.validation import observations, priors
 
 ROOT = Path(__file__).resolve().parents[1]

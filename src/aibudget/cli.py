@@ -19,6 +19,7 @@ import typer
 
 from aibudget import __version__
 from aibudget._errors import FROM_CLI, AibudgetError
+from aibudget.defaults import DEFAULT_SAMPLES
 
 app = typer.Typer(
     name="aibudget",
@@ -140,7 +141,7 @@ def estimate(
     explain: Annotated[
         bool, typer.Option("--explain", help="Show each figure's formula and inputs.")
     ] = False,
-    samples: Samples = 10_000,
+    samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = 0,
 ) -> None:
     """Estimate a scenario's lifecycle bill: every phase's cost, energy and carbon, with the
@@ -176,7 +177,7 @@ def compare(
     ],
     set_: SetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
-    samples: Samples = 10_000,
+    samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = 0,
 ) -> None:
     """Compare scenarios side by side: phases and totals, the differences and ratios against
@@ -432,7 +433,7 @@ def report(
         typer.Option("--format", help="html (self-contained, charts inline) or md."),
     ] = ReportFormat.html,
     set_: SetOption = None,
-    samples: Samples = 10_000,
+    samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = 0,
 ) -> None:
     """Write a report to send: the bill by phase, the training run, the ranges and what drives
@@ -513,7 +514,7 @@ def export_command(
         str, typer.Option("--output", "-o", help="The file to write ('-': stdout).")
     ] = "-",
     set_: SetOption = None,
-    samples: Samples = 10_000,
+    samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = 0,
 ) -> None:
     """Export an estimate as a form people file: a model card's co2_eq_emissions, the EU AI

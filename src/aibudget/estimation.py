@@ -26,12 +26,12 @@ from aibudget._errors import DoesNotFitError, ScenarioError
 from aibudget.assumptions import Assumption, MonteCarlo, Tornado
 from aibudget.catalog import Accelerator, packs
 from aibudget.catalog import serving as serving_catalog
+from aibudget.defaults import DEFAULT_SAMPLES
 from aibudget.model import compute, memory, scaling
 from aibudget.model import serving as serving_model
-from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle, serving_curve
+from aibudget.model.lifecycle import PHASES, Lifecycle, Line, lifecycle, serving_curve
 from aibudget.model.training import TrainingRun
 from aibudget.resolution import (
-    SERVING_WEIGHT_BYTES,
     Resolved,
     market_based,
     resolve,
@@ -68,9 +68,6 @@ MEASURES = ("usd", "energy_kwh", "co2e_kg")
 #: (manufacturing) carbon, on-site water and, when the scenario gives a contract factor or a
 #: carbon-free share, market-based carbon. ``co2e_kg`` stays location-based.
 ENVIRONMENT_MEASURES = ("embodied_co2e_kg", "water_l", "co2e_market_kg")
-#: Monte Carlo draws of an estimate unless asked otherwise: a few milliseconds of model time,
-#: and percentiles that move by well under 1% between seeds.
-DEFAULT_SAMPLES = 10_000
 
 
 def summarize(values: Array | float) -> dict[str, float]:
@@ -350,291 +347,34 @@ class Estimate:
 
 # --------------------------------------------------------------------------- how each line is made
 
-_PER_CHIP_HOUR = "priced per chip-hour like the final run"
-#: Phase and item → (formula, inputs). People rows are built per role.
-_ITEMS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
-    ("training", "accelerator rental"): (
-        "chip-hours × price per chip-hour; energy = chip-hours × power × PUE",
-        ("training.chip_hours", "training.cloud.price_usd_per_chip_hour", "training.energy_kwh"),
-    ),
-    ("training", "spot preemptions (work lost, restarts)"): (
-        "reclaims × chips × (checkpoint interval / 2 + restart), priced like the run; reclaims = "
-        "rate × chip-days / 1000",
-        (
-            "training.spot_interruptions_per_instance_month",
-            "training.spot_preemptions_per_1000_chip_days",
-            "training.spot_checkpoint_interval_hours",
-            "training.spot_restart_hours",
-            "training.chips",
-        ),
-    ),
-    ("training", "accelerators (amortised)"): (
-        "chip-hours × value at the start × r·ln(10) / 8766 h; value at the start = price × "
-        "10^(−r × years since purchase) (Cottier et al. 2024)",
-        (
-            "training.chip_hours",
-            "training.owned.price_usd_per_chip",
-            "training.owned.depreciation_ooms_per_year",
-            "training.owned.hardware_age_years",
-        ),
-    ),
-    ("training", "other server components (amortised)"): (
-        "accelerators × (server cost ratio − 1)",
-        ("training.owned.server_cost_ratio",),
-    ),
-    ("training", "cluster interconnect (amortised)"): (
-        "accelerators × server cost ratio × f / (1 − f)",
-        ("training.owned.server_cost_ratio", "training.owned.interconnect_cost_fraction"),
-    ),
-    ("training", "electricity"): (
-        "facility energy × electricity price",
-        ("training.energy_kwh", "energy.electricity_usd_per_kwh"),
-    ),
-    ("training", "facility"): (
-        "chip-hours × TDP × server power ratio / 1000 × price per kW-month / 730.5 h",
-        (
-            "training.chip_hours",
-            "training.system_power_w_per_chip",
-            "training.owned.facility_usd_per_kw_month",
-        ),
-    ),
-    ("training", "minimum billing"): (
-        "(⌈chips / chips per node⌉ × chips per node × max(job hours, minimum job hours) − "
-        "chip-hours used) × price per chip-hour",
-        (
-            "training.chips",
-            "training.cloud.chips_per_node",
-            "training.cloud.min_job_hours",
-            "training.cloud.price_usd_per_chip_hour",
-        ),
-    ),
-    ("training", "cluster purchase"): (
-        "chips × value at the start per chip; value = price × server cost ratio / (1 − network "
-        "share) × 10^(−r × years since purchase): chips, servers and networking, paid in year 0 "
-        "(a memo: the bill counts the amortised share the run uses)",
-        (
-            "training.chips",
-            "training.owned.price_usd_per_chip",
-            "training.owned.server_cost_ratio",
-            "training.owned.interconnect_cost_fraction",
-            "training.owned.depreciation_ooms_per_year",
-            "training.owned.hardware_age_years",
-        ),
-    ),
-    ("data", "acquisition"): (
-        "tokens / 10⁶ × price per million tokens + samples × price per sample + licence",
-        (
-            "data.acquisition.tokens",
-            "data.acquisition.usd_per_million_tokens",
-            "data.acquisition.samples",
-            "data.acquisition.usd_per_sample",
-            "data.acquisition.licence_usd",
-        ),
-    ),
-    ("data", "cleaning compute"): (
-        "tokens / 10⁹ × core-hours per 10⁹ tokens × price per core-hour; "
-        "energy = core-hours × W per core × PUE",
-        (
-            "data.cleaning.tokens",
-            "data.cleaning.cpu_hours_per_billion_tokens",
-            "data.cleaning.usd_per_cpu_hour",
-            "data.cleaning.cpu_w_per_core",
-            "energy.pue",
-        ),
-    ),
-    ("data", "cleaning people"): (
-        "hours × loaded hourly cost",
-        ("data.cleaning.people_hours", "data.cleaning.usd_per_hour"),
-    ),
-    ("data", "annotation"): (
-        "items × labels per item × (1 + rework) × price per label, or "
-        "items × readers × minutes / 60 × (1 + rework) × hourly cost",
-        (
-            "data.annotation.items",
-            "data.annotation.labels_per_item",
-            "data.annotation.usd_per_label",
-            "data.annotation.readers_per_item",
-            "data.annotation.minutes_per_item",
-            "data.annotation.usd_per_hour",
-            "data.annotation.rework_fraction",
-        ),
-    ),
-    ("data", "synthetic data"): (
-        "(input tokens × input price + tokens × output price) / 10⁶; "
-        "energy = tokens × Wh per token",
-        (
-            "data.synthetic.input_tokens",
-            "data.synthetic.usd_per_million_input",
-            "data.synthetic.tokens",
-            "data.synthetic.usd_per_million_tokens",
-            "data.synthetic.wh_per_token",
-            "data.synthetic.grid_gco2e_per_kwh",
-        ),
-    ),
-    ("experiments", "ablations and failed runs"): (
-        f"(multiplier − 1) × final-run chip-hours, {_PER_CHIP_HOUR}",
-        ("tuning.experiment_multiplier", "training.chip_hours", "training.usd"),
-    ),
-    ("experiments", "hyperparameter search"): (
-        f"trials × fraction per trial × final-run chip-hours, {_PER_CHIP_HOUR}",
-        ("tuning.search.trials", "tuning.search.fraction_per_trial", "training.chip_hours"),
-    ),
-    ("experiments", "restarts after hardware failures"): (
-        "chip-hours × rate × chips / 24,000 × (interval / 2 + restart), " + _PER_CHIP_HOUR,
-        (
-            "training.chip_hours",
-            "training.chips",
-            "tuning.failures.interruptions_per_1000_chip_days",
-            "tuning.failures.checkpoint_interval_hours",
-            "tuning.failures.restart_hours",
-        ),
-    ),
-    ("deployment", "serving compute (cloud rental)"): (
-        "Σ years: replicas × chips per replica × 8,766 h × price per chip-hour",
-        (
-            "serving.replicas",
-            "serving.chips_per_replica",
-            "serving.cloud.price_usd_per_chip_hour",
-            "horizon.years",
-            "maintenance.traffic_growth_per_year",
-        ),
-    ),
-    ("deployment", "serving hardware (amortised)"): (
-        "Σ years: chip-hours × price × r·ln(10) / 8766 h × ratio / (1 − f)",
-        (
-            "serving.chips",
-            "serving.owned.price_usd_per_chip",
-            "serving.owned.server_cost_ratio",
-            "serving.owned.interconnect_cost_fraction",
-            "serving.owned.depreciation_ooms_per_year",
-            "horizon.years",
-        ),
-    ),
-    ("deployment", "serving electricity"): (
-        "Σ years: chip-hours × power × PUE × electricity price",
-        (
-            "serving.chips",
-            "energy.pue [serving]",
-            "energy.electricity_usd_per_kwh",
-            "horizon.years",
-        ),
-    ),
-    ("deployment", "serving facility"): (
-        "Σ years: chip-hours × TDP × server power ratio / 1000 × price per kW-month / 730.5 h",
-        ("serving.chips", "serving.owned.facility_usd_per_kw_month", "horizon.years"),
-    ),
-    ("deployment", "serving hardware purchase"): (
-        "first year's chips × price × server cost ratio / (1 − network share) × "
-        "10^(−r × years since purchase) (a memo: the bill counts the amortised share)",
-        (
-            "serving.chips",
-            "serving.owned.price_usd_per_chip",
-            "serving.owned.server_cost_ratio",
-            "serving.owned.interconnect_cost_fraction",
-            "serving.owned.hardware_age_years",
-        ),
-    ),
-    ("deployment", "hosted API"): (
-        "Σ years: requests × (input tokens × input price + output tokens × output price) / 10⁶",
-        (
-            "serving.requests_per_day",
-            "serving.input_tokens_per_request",
-            "serving.output_tokens_per_request",
-            "serving.api.usd_per_million_input",
-            "serving.api.usd_per_million_output",
-            "horizon.years",
-        ),
-    ),
-    ("deployment", "infrastructure overhead"): (
-        "(weights storage + explicit) per month × 12 × years + output tokens × egress price "
-        "+ share × compute",
-        (
-            "serving.storage_usd_per_month",
-            "serving.egress_usd_per_million_tokens",
-            "serving.overhead_usd_per_month",
-            "serving.overhead_fraction",
-            "horizon.years",
-        ),
-    ),
-    ("maintenance", "retraining"): (
-        "retrains per year × years × one retrain (the training model at tokens per retrain)",
-        ("maintenance.retrains_per_year", "maintenance.tokens_per_retrain", "horizon.years"),
-    ),
-    ("maintenance", "monitoring"): (
-        "USD per month × 12 × years",
-        ("maintenance.monitoring_usd_per_month", "horizon.years"),
-    ),
-}
-
 
 def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
+    """The bill's phases: each line the model computed that is not zero, with the label, formula
+    and inputs of its definition (inputs this scenario does not have left out)."""
     known = _known(resolved)
+    values = {a.name: a.value for a in resolved.assumptions}
     market = market_based(resolved)
+
+    def item(line: Line, measures: Mapping[str, Array]) -> LineItem:
+        used = tuple(n for n in line.inputs if n in known)
+        return LineItem(line.shown(values), measures, line.formula, used)
+
     phases = []
     for name in PHASES:
         items = []
-        for i, (item_name, measures) in enumerate(result.phases[name].items()):
+        for line, measures in result.phases[name].items():
             if not any(np.any(np.asarray(measures[m]) != 0) for m in MEASURES):
                 continue
             if not market:  # no contractual instrument: location-based only (Scope 2 Guidance)
                 measures = {k: v for k, v in measures.items() if k != "co2e_market_kg"}
-            inputs: tuple[str, ...]
-            if name == "people":
-                path = f"team.roles.{i}"
-                formula, inputs = (
-                    "count × months / 12 × (wage × country ratio × burden + equity); burden = "
-                    "benefits and payroll taxes + equipment and office (fully loaded cost)",
-                    (
-                        f"{path}.count",
-                        f"{path}.months",
-                        f"{path}.salary_usd_per_year",
-                        "team.wage_ratio",
-                        "team.overhead",
-                        "team.equipment_office_ratio",
-                        f"{path}.equity_usd_per_year",
-                    ),
-                )
-            else:
-                formula, inputs = _ITEMS[(name, item_name)]
-            used = tuple(n for n in inputs if n in known or "." not in n)
-            items.append(LineItem(_label(item_name, resolved), measures, formula, used))
-        memo = []
-        for item_name, measures in result.memo.get(name, {}).items():
-            if not np.any(np.asarray(measures["usd"]) != 0):
-                continue
-            formula, inputs = _ITEMS[(name, item_name)]
-            used = tuple(n for n in inputs if n in known)
-            memo.append(LineItem(_memo_label(item_name, name, resolved), measures, formula, used))
+            items.append(item(line, measures))
+        memo = [
+            item(line, measures)
+            for line, measures in result.memo.get(name, {}).items()
+            if np.any(np.asarray(measures["usd"]) != 0)
+        ]
         phases.append(Phase(name, tuple(items), tuple(memo)))
     return tuple(phases)
-
-
-def _label(item_name: str, resolved: Resolved) -> str:
-    """A line's label with the figures that make it: the node size and the minimum job length
-    of the minimum billing, the kind of facility."""
-    used = {a.name: a for a in resolved.assumptions}
-    if item_name == "minimum billing":
-        nodes = float(used["training.cloud.chips_per_node"].value)
-        hours = float(used["training.cloud.min_job_hours"].value)
-        return f"minimum billing ({nodes:g}-chip nodes, ≥ {hours:g} h jobs)"
-    if item_name.endswith("facility"):
-        prefix = "serving" if item_name.startswith("serving") else "training"
-        kind = used.get(f"{prefix}.owned.facility")
-        what = "colocation" if kind is None or kind.value == "colocation" else "own data centre"
-        return f"{item_name} ({what})"
-    return item_name
-
-
-def _memo_label(item_name: str, phase: str, resolved: Resolved) -> str:
-    """A capital memo line's label: the purchase in year 0, or the value at the start of
-    hardware bought before the run (already owned)."""
-    prefix = "training" if phase == "training" else "serving"
-    age = next(
-        (a for a in resolved.assumptions if a.name == f"{prefix}.owned.hardware_age_years"), None
-    )
-    if age is not None and float(age.value) > 0:
-        return item_name.replace("purchase", "value at start (owned)")
-    return f"{item_name} (capital, year 0)"
 
 
 def _known(resolved: Resolved) -> set[str]:
@@ -1315,11 +1055,11 @@ def _check_latency(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
     fastest, size = serving_model.fastest_tpot_s(x, chips)
     best_ms, best_chips = float(np.max(fastest)) * 1e3, float(size.flat[0])
     target = serving.tpot_ms
-    current = SERVING_WEIGHT_BYTES[serving.precision]
+    current = serving_model.WEIGHT_BYTES[serving.precision]
     fixes: list[str] = []
     for precision in _NARROWER:
         native = serving_catalog.serving_peak(acc, precision)[0] == precision
-        if SERVING_WEIGHT_BYTES[precision] < current and (precision != "fp4" or native):
+        if serving_model.WEIGHT_BYTES[precision] < current and (precision != "fp4" or native):
             t, _ = serving_model.fastest_tpot_s(
                 serving_variant(x, acc.name, precision, serving.precision), chips
             )

@@ -23,7 +23,7 @@ from aibudget._errors import ScenarioError, UnknownNameError, closest
 from aibudget.assumptions import FROM_SCENARIO, Assumption, Distribution, Point, Sampler
 from aibudget.catalog import mfu as fitted_mfu
 from aibudget.catalog import serving as serving_catalog
-from aibudget.model import compute, memory, scaling, utilisation
+from aibudget.model import compute, experiments, memory, scaling, utilisation
 from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import (
     DataInputs,
@@ -44,16 +44,6 @@ __all__ = ["Resolved", "Resolver", "market_based", "resolve", "serving_variant"]
 #: What an assumption resolves to: a number, or an array of draws from a sampler.
 Value = float | NDArray[np.float64]
 
-#: Bytes per weight when serving, by precision (FP4 and INT4 pack two weights a byte).
-SERVING_WEIGHT_BYTES = {
-    "fp32": 4.0,
-    "fp16": 2.0,
-    "bf16": 2.0,
-    "fp8": 1.0,
-    "int8": 1.0,
-    "fp4": 0.5,
-    "int4": 0.5,
-}
 #: vLLM's default most sequences per engine rises from 256 to 1,024 on accelerators with at
 #: least 70 GiB, A100s excepted (``get_batch_defaults`` in vllm/engine/arg_utils.py).
 LARGE_BATCH_MEMORY_GB = 70 * 2**30 / 1e9
@@ -800,20 +790,21 @@ def _spot_preemptions(r: Resolver, prefix: str, pricing: str) -> dict[str, Value
     monthly = r.constant(
         f"{prefix}.spot_interruptions_per_instance_month", "spot_interruptions_per_instance_month"
     )
-    rate = np.asarray(monthly) * 1000.0 / (30.44 * per_instance)
+    rate = experiments.per_1000_chip_days(np.asarray(monthly), per_instance)
     r.derived(
         f"{prefix}.spot_preemptions_per_1000_chip_days",
         float(np.median(rate)),
         "1/(1000 chip-days)",
-        "interruptions per instance-month × 1000 / (30.44 days × chips per instance)",
+        f"interruptions per instance-month × 1000 / ({experiments.DAYS_PER_MONTH} days × chips "
+        "per instance)",
         f"{per_instance} accelerators per instance",
     )
     hardware = catalog.constant("interruptions_per_1000_chip_days").value
     write = catalog.constant("checkpoint_write_hours")
     given = r.scenario.training.chips if r.scenario.training is not None else None
     chips = float(given or 1)  # a deadline's chips are not known yet: one chip's interval
-    mtbf = 24_000.0 / np.maximum((rate + hardware) * chips, 1e-12)
-    interval = np.sqrt(2.0 * write.value * mtbf)
+    mtbf = experiments.job_mtbf_hours(rate + hardware, chips)
+    interval = experiments.checkpoint_interval_hours(write.value, mtbf)
     r.add(
         Assumption(
             f"{prefix}.spot_checkpoint_interval_hours",
@@ -1374,8 +1365,8 @@ def _experiments(r: Resolver, training: TrainingInputs) -> ExperimentInputs:
     else:
         write = catalog.constant("checkpoint_write_hours")
         chips = float(np.nan_to_num(training.chips_given[0], nan=1.0))
-        mtbf = 24_000.0 / np.maximum(np.multiply(rate, chips), 1e-12)
-        interval = np.sqrt(2.0 * write.value * mtbf)
+        mtbf = experiments.job_mtbf_hours(np.asarray(rate), chips)
+        interval = experiments.checkpoint_interval_hours(write.value, mtbf)
         r.add(
             Assumption(
                 "tuning.failures.checkpoint_interval_hours",
@@ -1543,7 +1534,7 @@ def _serving(
     values["autoscaled"] = 1.0 if s.mode == "autoscaled" else 0.0
     params, active = _served_params(r)
     values["active_params"] = active
-    weight_bytes = SERVING_WEIGHT_BYTES[s.precision]
+    weight_bytes = serving_model.WEIGHT_BYTES[s.precision]
     r.given("serving.precision", s.precision, "")
     values["weights_total_bytes"] = params * weight_bytes
     values["weights_active_bytes"] = active * weight_bytes
@@ -1748,8 +1739,8 @@ def _egress(r: Resolver, values: dict[str, object]) -> None:
 
 
 def _kv_cache(r: Resolver, weight_bytes: float) -> Value:
-    """KV-cache bytes per token (:func:`aibudget.model.serving.kv_cache_bytes_per_token`): a
-    16-bit cache unless the weights are 8-bit or narrower, when the cache is 8-bit too."""
+    """KV-cache bytes per token (:func:`aibudget.model.serving.kv_cache_bytes_per_token`) at
+    the cache precision the weights set (:func:`aibudget.model.serving.kv_cache_value_bytes`)."""
     m = r.scenario.model
     assert m is not None
     layers = float(r.used["model.layers"].value)
@@ -1768,7 +1759,7 @@ def _kv_cache(r: Resolver, weight_bytes: float) -> Value:
             "no heads/kv_heads given: every head keeps its own keys and values; "
             "grouped-query attention (Llama 2 70B, Llama 3) caches 8x less",
         )
-    cache_bytes = 2.0 if weight_bytes >= 2.0 else 1.0
+    cache_bytes = serving_model.kv_cache_value_bytes(weight_bytes)
     value = serving_model.kv_cache_bytes_per_token(
         *(np.atleast_1d(float(v)) for v in (layers, d_model, ratio, cache_bytes))
     )[0]
@@ -1789,9 +1780,13 @@ def serving_variant(
     meet a latency target the scenario's choice cannot."""
     acc = catalog.accelerator(accelerator)
     extra = serving_catalog.accelerator_serving(acc.name)
-    scale = SERVING_WEIGHT_BYTES[precision] / SERVING_WEIGHT_BYTES[precision_now]
-    kv_scale = (2.0 if SERVING_WEIGHT_BYTES[precision] >= 2.0 else 1.0) / (
-        2.0 if SERVING_WEIGHT_BYTES[precision_now] >= 2.0 else 1.0
+    weight_bytes, weight_bytes_now = (
+        serving_model.WEIGHT_BYTES[precision],
+        serving_model.WEIGHT_BYTES[precision_now],
+    )
+    scale = weight_bytes / weight_bytes_now
+    kv_scale = serving_model.kv_cache_value_bytes(weight_bytes) / (
+        serving_model.kv_cache_value_bytes(weight_bytes_now)
     )
     _, peak, _, _ = serving_catalog.serving_peak(acc, precision)
     return dataclasses.replace(

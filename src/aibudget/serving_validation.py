@@ -42,7 +42,6 @@ from aibudget.model import memory
 from aibudget.model import serving as model
 
 __all__ = [
-    "BYTES_PER_WEIGHT",
     "FORMS",
     "MODEL",
     "Efficiencies",
@@ -59,16 +58,6 @@ __all__ = [
 
 Array = NDArray[np.float64]
 
-#: Bytes per weight by serving precision (FP4 and INT4 pack two weights a byte).
-BYTES_PER_WEIGHT = {
-    "fp32": 4.0,
-    "fp16": 2.0,
-    "bf16": 2.0,
-    "fp8": 1.0,
-    "int8": 1.0,
-    "fp4": 0.5,
-    "int4": 0.5,
-}
 #: Rounds whose software is the baseline (factor 1); later rounds get a fitted factor.
 BASELINE_ROUNDS = ("v4.0", "v4.1")
 #: Replica sizes an MLPerf system may use: within one node.
@@ -80,12 +69,6 @@ MEMORY_FRACTION = 0.9
 MLPERF_MAX_BATCH = 2048.0
 #: A result within this factor of the published median counts as a hit.
 TARGET_FACTOR = 1.25
-
-
-def kv_bytes_for(weight_bytes: float) -> float:
-    """KV-cache bytes per value: 8-bit when the weights are 8-bit or narrower, else 16-bit
-    (NVIDIA's and AMD's MLPerf recipes run an FP8 KV cache with FP8 and FP4 weights)."""
-    return 2.0 if weight_bytes >= 2.0 else 1.0
 
 
 @dataclass(frozen=True)
@@ -197,13 +180,13 @@ def _batch(results: Sequence[MlperfResult]) -> _Batch:
         b = serving_catalog.mlperf_benchmark(r.benchmark)
         acc = catalog.accelerator(r.accelerator)
         extra = serving_catalog.accelerator_serving(acc.name)
-        weight_bytes = BYTES_PER_WEIGHT[r.weight_precision]
+        weight_bytes = model.WEIGHT_BYTES[r.weight_precision]
         kv = float(
             model.kv_cache_bytes_per_token(
                 np.atleast_1d(float(b.layers)),
                 np.atleast_1d(float(b.d_model)),
                 np.atleast_1d(b.kv_heads / b.heads),
-                np.atleast_1d(kv_bytes_for(weight_bytes)),
+                np.atleast_1d(model.kv_cache_value_bytes(weight_bytes)),
             )[0]
         )
         _, peak, _, _ = serving_catalog.serving_peak(acc, r.weight_precision)

@@ -1,6 +1,6 @@
 """Predictions against published training runs: ``aibudget validate``.
 
-Each run of a runs file (:mod:`aibudget.runs`; the packaged ``reference_runs.csv`` and
+Each run of a runs file (:mod:`aibudget.catalog.runs`; the packaged ``reference_runs.csv`` and
 ``epoch_runs.csv`` by default) is predicted from its inputs alone (parameters, tokens or
 FLOPs, the accelerator, the chips, and the PUE and grid factor the publisher used, which
 describe the place, not the outcome), never from its own published chip-hours, wall clock,
@@ -52,9 +52,7 @@ from aibudget.calibration import (
 )
 from aibudget.catalog import mfu as fitted_mfu
 from aibudget.catalog.packs import layered
-from aibudget.model.training import TrainingInputs, training_run
-from aibudget.model.utilisation import REFERENCE_CHIPS, fp8_peak_flops_per_s
-from aibudget.runs import (
+from aibudget.catalog.runs import (
     MEASURES,
     Run,
     energy_basis,
@@ -63,7 +61,9 @@ from aibudget.runs import (
     read_runs,
     reference_peak_flops_per_s,
 )
-from aibudget.runs import accelerator as _accelerator
+from aibudget.catalog.runs import accelerator as _accelerator
+from aibudget.model.training import TrainingInputs, training_run
+from aibudget.model.utilisation import REFERENCE_CHIPS, fp8_peak_flops_per_s
 
 if TYPE_CHECKING:
     import pandas as pd

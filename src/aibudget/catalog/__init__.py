@@ -1036,7 +1036,7 @@ TABLES = (
 def table(name: str) -> list[Any]:
     """The rows of one catalog table, in the order they are listed: prices by accelerator,
     pricing and price; hosted models by name; fitted defaults before sourced constants; the
-    published runs as :class:`aibudget.runs.Run` records."""
+    published runs as :class:`aibudget.catalog.runs.Run` records."""
     if name == "accelerators":
         return list(accelerators())
     if name == "prices":
@@ -1048,7 +1048,7 @@ def table(name: str) -> list[Any]:
     if name == "constants":
         return [*calibration().values(), *constants().values()]
     if name == "runs":
-        from aibudget.runs import read_runs  # parsed with their reasons, where they are read
+        from aibudget.catalog.runs import read_runs  # parsed with their reasons
 
         return list(read_runs())
     if name == "wages":

@@ -651,7 +651,7 @@ def _load_everything() -> None:
     known accelerators, p10 ≤ value ≤ p90, names claimed twice …)."""
     import aibudget.catalog as catalog
     from aibudget.catalog import serving
-    from aibudget.runs import read_runs
+    from aibudget.catalog.runs import read_runs
 
     for reader in (
         catalog.accelerators,

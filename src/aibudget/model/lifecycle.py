@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +27,27 @@ from aibudget.model.training import TrainingInputs, TrainingRun, training_run
 from aibudget.units import HOURS_PER_YEAR, W_PER_KW
 
 Array = NDArray[np.float64]
-Items = dict[str, dict[str, Array]]
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line item of the bill, defined once beside the code that computes it: a stable id, the
+    label shown, the formula and the names of the assumptions and figures it reads.
+    ``label_of``, when given, words the label from the assumption values (name → value)."""
+
+    id: str
+    label: str
+    formula: str
+    inputs: tuple[str, ...]
+    label_of: Callable[[Mapping[str, float | str]], str] | None = field(default=None, compare=False)
+
+    def shown(self, values: Mapping[str, float | str]) -> str:
+        """The label shown for a scenario whose assumptions have ``values``."""
+        return self.label if self.label_of is None else self.label_of(values)
+
+
+#: A phase's lines and the measures of each.
+Items = dict[Line, dict[str, Array]]
 
 #: The fixed phase names of the bill, in order.
 PHASES = ("data", "training", "experiments", "people", "deployment", "maintenance")
@@ -212,6 +233,67 @@ def _site_energy(site: Site, kwh: Array) -> dict[str, Array]:
     )
 
 
+ACQUISITION = Line(
+    "data.acquisition",
+    "acquisition",
+    "tokens / 10⁶ × price per million tokens + samples × price per sample + licence",
+    (
+        "data.acquisition.tokens",
+        "data.acquisition.usd_per_million_tokens",
+        "data.acquisition.samples",
+        "data.acquisition.usd_per_sample",
+        "data.acquisition.licence_usd",
+    ),
+)
+CLEANING_COMPUTE = Line(
+    "data.cleaning_compute",
+    "cleaning compute",
+    "tokens / 10⁹ × core-hours per 10⁹ tokens × price per core-hour; "
+    "energy = core-hours × W per core × PUE",
+    (
+        "data.cleaning.tokens",
+        "data.cleaning.cpu_hours_per_billion_tokens",
+        "data.cleaning.usd_per_cpu_hour",
+        "data.cleaning.cpu_w_per_core",
+        "energy.pue",
+    ),
+)
+CLEANING_PEOPLE = Line(
+    "data.cleaning_people",
+    "cleaning people",
+    "hours × loaded hourly cost",
+    ("data.cleaning.people_hours", "data.cleaning.usd_per_hour"),
+)
+ANNOTATION = Line(
+    "data.annotation",
+    "annotation",
+    "items × labels per item × (1 + rework) × price per label, or "
+    "items × readers × minutes / 60 × (1 + rework) × hourly cost",
+    (
+        "data.annotation.items",
+        "data.annotation.labels_per_item",
+        "data.annotation.usd_per_label",
+        "data.annotation.readers_per_item",
+        "data.annotation.minutes_per_item",
+        "data.annotation.usd_per_hour",
+        "data.annotation.rework_fraction",
+    ),
+)
+SYNTHETIC = Line(
+    "data.synthetic",
+    "synthetic data",
+    "(input tokens × input price + tokens × output price) / 10⁶; energy = tokens × Wh per token",
+    (
+        "data.synthetic.input_tokens",
+        "data.synthetic.usd_per_million_input",
+        "data.synthetic.tokens",
+        "data.synthetic.usd_per_million_tokens",
+        "data.synthetic.wh_per_token",
+        "data.synthetic.grid_gco2e_per_kwh",
+    ),
+)
+
+
 def _data_items(d: DataInputs, site: Site) -> Items:
     pue, grid = site.pue, site.grid_gco2e_per_kwh
     acquisition = data.acquisition_usd(
@@ -230,21 +312,21 @@ def _data_items(d: DataInputs, site: Site) -> Items:
     synthetic_kwh = d.synthetic_output_tokens * d.api_wh_per_output_token / W_PER_KW
     synthetic_co2e = energy.co2e_kg(synthetic_kwh, d.api_grid_gco2e_per_kwh)
     return {
-        "acquisition": _item(acquisition),
-        "cleaning compute": _item(
+        ACQUISITION: _item(acquisition),
+        CLEANING_COMPUTE: _item(
             cpu_hours * d.usd_per_cpu_hour,
             cpu_kwh,
             energy.co2e_kg(cpu_kwh, grid),
             cpu_hours=cpu_hours,
             **_site_energy(site, cpu_kwh),
         ),
-        "cleaning people": _item(d.cleaning_people_hours * d.cleaning_usd_per_hour),
-        "annotation": _item(
+        CLEANING_PEOPLE: _item(d.cleaning_people_hours * d.cleaning_usd_per_hour),
+        ANNOTATION: _item(
             labels * d.usd_per_label + expert * d.expert_usd_per_hour,
             labels=labels,
             expert_hours=expert,
         ),
-        "synthetic data": _item(
+        SYNTHETIC: _item(
             data.per_million(d.synthetic_input_tokens, d.synthetic_usd_per_million_input)
             + data.per_million(d.synthetic_output_tokens, d.synthetic_usd_per_million_output),
             synthetic_kwh,
@@ -253,6 +335,33 @@ def _data_items(d: DataInputs, site: Site) -> Items:
             co2e_market_kg=synthetic_co2e,
         ),
     }
+
+
+_PER_CHIP_HOUR = "priced per chip-hour like the final run"
+ABLATIONS = Line(
+    "experiments.ablations",
+    "ablations and failed runs",
+    f"(multiplier − 1) × final-run chip-hours, {_PER_CHIP_HOUR}",
+    ("tuning.experiment_multiplier", "training.chip_hours", "training.usd"),
+)
+SEARCH = Line(
+    "experiments.search",
+    "hyperparameter search",
+    f"trials × fraction per trial × final-run chip-hours, {_PER_CHIP_HOUR}",
+    ("tuning.search.trials", "tuning.search.fraction_per_trial", "training.chip_hours"),
+)
+FAILURES = Line(
+    "experiments.failures",
+    "restarts after hardware failures",
+    f"chip-hours × rate × chips / 24,000 × (interval / 2 + restart), {_PER_CHIP_HOUR}",
+    (
+        "training.chip_hours",
+        "training.chips",
+        "tuning.failures.interruptions_per_1000_chip_days",
+        "tuning.failures.checkpoint_interval_hours",
+        "tuning.failures.restart_hours",
+    ),
+)
 
 
 def _experiment_items(x: ExperimentInputs, run: TrainingRun) -> Items:
@@ -267,13 +376,9 @@ def _experiment_items(x: ExperimentInputs, run: TrainingRun) -> Items:
         "co2e_market_kg": run.co2e_market_kg / safe,
     }
     lines = {
-        "ablations and failed runs": experiments.ablation_chip_hours(
-            hours, x.experiment_multiplier
-        ),
-        "hyperparameter search": experiments.search_chip_hours(
-            hours, x.search_trials, x.search_fraction_per_trial
-        ),
-        "restarts after hardware failures": experiments.failure_chip_hours(
+        ABLATIONS: experiments.ablation_chip_hours(hours, x.experiment_multiplier),
+        SEARCH: experiments.search_chip_hours(hours, x.search_trials, x.search_fraction_per_trial),
+        FAILURES: experiments.failure_chip_hours(
             hours,
             run.chips,
             x.interruptions_per_1000_chip_days,
@@ -282,8 +387,8 @@ def _experiment_items(x: ExperimentInputs, run: TrainingRun) -> Items:
         ),
     }
     return {
-        name: {**{m: chip_hours * rate for m, rate in per_hour.items()}, "chip_hours": chip_hours}
-        for name, chip_hours in lines.items()
+        line: {**{m: chip_hours * rate for m, rate in per_hour.items()}, "chip_hours": chip_hours}
+        for line, chip_hours in lines.items()
     }
 
 
@@ -410,6 +515,238 @@ def _discount(rate: Array, year: Array | int) -> Array:
     return 1.0 / (1.0 + rate) ** year
 
 
+def _facility_label(prefix: str, label: str) -> Callable[[Mapping[str, float | str]], str]:
+    """The facility line's label with the kind of facility."""
+
+    def shown(values: Mapping[str, float | str]) -> str:
+        kind = values.get(f"{prefix}.owned.facility")
+        what = "colocation" if kind is None or kind == "colocation" else "own data centre"
+        return f"{label} ({what})"
+
+    return shown
+
+
+def _capital_label(prefix: str, label: str) -> Callable[[Mapping[str, float | str]], str]:
+    """A capital memo line's label: the purchase in year 0, or the value at the start of
+    hardware bought before the run (already owned)."""
+
+    def shown(values: Mapping[str, float | str]) -> str:
+        age = values.get(f"{prefix}.owned.hardware_age_years")
+        if age is not None and float(age) > 0:
+            return label.replace("purchase", "value at start (owned)")
+        return f"{label} (capital, year 0)"
+
+    return shown
+
+
+def _billing_label(values: Mapping[str, float | str]) -> str:
+    """The minimum billing's label with the node size and the minimum job length."""
+    nodes = float(values["training.cloud.chips_per_node"])
+    hours = float(values["training.cloud.min_job_hours"])
+    return f"minimum billing ({nodes:g}-chip nodes, ≥ {hours:g} h jobs)"
+
+
+TRAINING_RENTAL = Line(
+    "training.rental",
+    "accelerator rental",
+    "chip-hours × price per chip-hour; energy = chip-hours × power × PUE",
+    ("training.chip_hours", "training.cloud.price_usd_per_chip_hour", "training.energy_kwh"),
+)
+TRAINING_PREEMPTIONS = Line(
+    "training.preemptions",
+    "spot preemptions (work lost, restarts)",
+    "reclaims × chips × (checkpoint interval / 2 + restart), priced like the run; reclaims = "
+    "rate × chip-days / 1000",
+    (
+        "training.spot_interruptions_per_instance_month",
+        "training.spot_preemptions_per_1000_chip_days",
+        "training.spot_checkpoint_interval_hours",
+        "training.spot_restart_hours",
+        "training.chips",
+    ),
+)
+TRAINING_ACCELERATORS = Line(
+    "training.accelerators",
+    "accelerators (amortised)",
+    "chip-hours × value at the start × r·ln(10) / 8766 h; value at the start = price × "
+    "10^(−r × years since purchase) (Cottier et al. 2024)",
+    (
+        "training.chip_hours",
+        "training.owned.price_usd_per_chip",
+        "training.owned.depreciation_ooms_per_year",
+        "training.owned.hardware_age_years",
+    ),
+)
+TRAINING_SERVERS = Line(
+    "training.servers",
+    "other server components (amortised)",
+    "accelerators × (server cost ratio − 1)",
+    ("training.owned.server_cost_ratio",),
+)
+TRAINING_INTERCONNECT = Line(
+    "training.interconnect",
+    "cluster interconnect (amortised)",
+    "accelerators × server cost ratio × f / (1 − f)",
+    ("training.owned.server_cost_ratio", "training.owned.interconnect_cost_fraction"),
+)
+TRAINING_ELECTRICITY = Line(
+    "training.electricity",
+    "electricity",
+    "facility energy × electricity price",
+    ("training.energy_kwh", "energy.electricity_usd_per_kwh"),
+)
+TRAINING_FACILITY = Line(
+    "training.facility",
+    "facility",
+    "chip-hours × TDP × server power ratio / 1000 × price per kW-month / 730.5 h",
+    (
+        "training.chip_hours",
+        "training.system_power_w_per_chip",
+        "training.owned.facility_usd_per_kw_month",
+    ),
+    _facility_label("training", "facility"),
+)
+TRAINING_MINIMUM_BILLING = Line(
+    "training.minimum_billing",
+    "minimum billing",
+    "(⌈chips / chips per node⌉ × chips per node × max(job hours, minimum job hours) − "
+    "chip-hours used) × price per chip-hour",
+    (
+        "training.chips",
+        "training.cloud.chips_per_node",
+        "training.cloud.min_job_hours",
+        "training.cloud.price_usd_per_chip_hour",
+    ),
+    _billing_label,
+)
+TRAINING_PURCHASE = Line(
+    "training.purchase",
+    "cluster purchase",
+    "chips × value at the start per chip; value = price × server cost ratio / (1 − network "
+    "share) × 10^(−r × years since purchase): chips, servers and networking, paid in year 0 "
+    "(a memo: the bill counts the amortised share the run uses)",
+    (
+        "training.chips",
+        "training.owned.price_usd_per_chip",
+        "training.owned.server_cost_ratio",
+        "training.owned.interconnect_cost_fraction",
+        "training.owned.depreciation_ooms_per_year",
+        "training.owned.hardware_age_years",
+    ),
+    _capital_label("training", "cluster purchase"),
+)
+SERVING_RENTAL = Line(
+    "deployment.rental",
+    "serving compute (cloud rental)",
+    "Σ years: replicas × chips per replica × 8,766 h × price per chip-hour",
+    (
+        "serving.replicas",
+        "serving.chips_per_replica",
+        "serving.cloud.price_usd_per_chip_hour",
+        "horizon.years",
+        "maintenance.traffic_growth_per_year",
+    ),
+)
+SERVING_HARDWARE = Line(
+    "deployment.hardware",
+    "serving hardware (amortised)",
+    "Σ years: chip-hours × price × r·ln(10) / 8766 h × ratio / (1 − f)",
+    (
+        "serving.chips",
+        "serving.owned.price_usd_per_chip",
+        "serving.owned.server_cost_ratio",
+        "serving.owned.interconnect_cost_fraction",
+        "serving.owned.depreciation_ooms_per_year",
+        "horizon.years",
+    ),
+)
+SERVING_ELECTRICITY = Line(
+    "deployment.electricity",
+    "serving electricity",
+    "Σ years: chip-hours × power × PUE × electricity price",
+    ("serving.chips", "energy.pue [serving]", "energy.electricity_usd_per_kwh", "horizon.years"),
+)
+SERVING_FACILITY = Line(
+    "deployment.facility",
+    "serving facility",
+    "Σ years: chip-hours × TDP × server power ratio / 1000 × price per kW-month / 730.5 h",
+    ("serving.chips", "serving.owned.facility_usd_per_kw_month", "horizon.years"),
+    _facility_label("serving", "serving facility"),
+)
+SERVING_PURCHASE = Line(
+    "deployment.purchase",
+    "serving hardware purchase",
+    "first year's chips × price × server cost ratio / (1 − network share) × "
+    "10^(−r × years since purchase) (a memo: the bill counts the amortised share)",
+    (
+        "serving.chips",
+        "serving.owned.price_usd_per_chip",
+        "serving.owned.server_cost_ratio",
+        "serving.owned.interconnect_cost_fraction",
+        "serving.owned.hardware_age_years",
+    ),
+    _capital_label("serving", "serving hardware purchase"),
+)
+HOSTED_API = Line(
+    "deployment.api",
+    "hosted API",
+    "Σ years: requests × (input tokens × input price + output tokens × output price) / 10⁶",
+    (
+        "serving.requests_per_day",
+        "serving.input_tokens_per_request",
+        "serving.output_tokens_per_request",
+        "serving.api.usd_per_million_input",
+        "serving.api.usd_per_million_output",
+        "horizon.years",
+    ),
+)
+SERVING_OVERHEAD = Line(
+    "deployment.overhead",
+    "infrastructure overhead",
+    "(weights storage + explicit) per month × 12 × years + output tokens × egress price "
+    "+ share × compute",
+    (
+        "serving.storage_usd_per_month",
+        "serving.egress_usd_per_million_tokens",
+        "serving.overhead_usd_per_month",
+        "serving.overhead_fraction",
+        "horizon.years",
+    ),
+)
+RETRAINING = Line(
+    "maintenance.retraining",
+    "retraining",
+    "retrains per year × years × one retrain (the training model at tokens per retrain)",
+    ("maintenance.retrains_per_year", "maintenance.tokens_per_retrain", "horizon.years"),
+)
+MONITORING = Line(
+    "maintenance.monitoring",
+    "monitoring",
+    "USD per month × 12 × years",
+    ("maintenance.monitoring_usd_per_month", "horizon.years"),
+)
+
+
+def role_line(index: int, name: str) -> Line:
+    """The line of the team's role ``index`` (``team.roles.<index>`` in the scenario)."""
+    path = f"team.roles.{index}"
+    return Line(
+        f"people.roles.{index}",
+        name,
+        "count × months / 12 × (wage × country ratio × burden + equity); burden = "
+        "benefits and payroll taxes + equipment and office (fully loaded cost)",
+        (
+            f"{path}.count",
+            f"{path}.months",
+            f"{path}.salary_usd_per_year",
+            "team.wage_ratio",
+            "team.overhead",
+            "team.equipment_office_ratio",
+            f"{path}.equity_usd_per_year",
+        ),
+    )
+
+
 def lifecycle(x: LifecycleInputs) -> Lifecycle:
     """Evaluate every phase for every element of the inputs."""
     run = training_run(x.training)
@@ -420,7 +757,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     phases["data"] = _data_items(x.data, x.training.site)
     phases["experiments"] = _experiment_items(x.experiments, run)
     phases["people"] = {
-        role.name: _item(
+        role_line(i, role.name): _item(
             np.broadcast_to(
                 people.loaded_usd(
                     role.count,
@@ -432,7 +769,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
                 shape,
             )
         )
-        for role in x.roles
+        for i, role in enumerate(x.roles)
     }
 
     # years of operation: serving grows each year; maintenance recurs
@@ -519,7 +856,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     hosted_hardware = get("accelerators_usd") + get("servers_usd")
     serving_rented = 1.0 - s.site.owned
     phases["deployment"] = {
-        "serving compute (cloud rental)": _item(
+        SERVING_RENTAL: _item(
             get("rental_usd"),
             get("hosted_kwh") * serving_rented,
             get("hosted_co2e_kg") * serving_rented,
@@ -530,12 +867,12 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
                 get("hosted_co2e_market_kg") * serving_rented,
             ),
         ),
-        "serving hardware (amortised)": _item(
+        SERVING_HARDWARE: _item(
             hosted_hardware,
             chip_hours=get("chip_hours") * s.site.owned,
             **_environment(get("hosted_embodied_co2e_kg") * s.site.owned, 0.0, 0.0),
         ),
-        "serving electricity": _item(
+        SERVING_ELECTRICITY: _item(
             get("electricity_usd"),
             get("hosted_kwh") * s.site.owned,
             get("hosted_co2e_kg") * s.site.owned,
@@ -545,15 +882,15 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
                 get("hosted_co2e_market_kg") * s.site.owned,
             ),
         ),
-        "serving facility": _item(get("facility_usd")),
+        SERVING_FACILITY: _item(get("facility_usd")),
         # a provider's site: no contract of the user's covers it (location-based stands in)
-        "hosted API": _item(
+        HOSTED_API: _item(
             get("api_usd"), get("api_kwh"), get("api_co2e_kg"), co2e_market_kg=get("api_co2e_kg")
         ),
-        "infrastructure overhead": _item(get("overhead_usd")),
+        SERVING_OVERHEAD: _item(get("overhead_usd")),
     }
     phases["maintenance"] = {
-        "retraining": _item(
+        RETRAINING: _item(
             maintenance["retraining"],
             maintenance["retraining_kwh"],
             maintenance["retraining_co2e"],
@@ -563,13 +900,13 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
                 maintenance["retraining_market"],
             ),
         ),
-        "monitoring": _item(maintenance["monitoring"]),
+        MONITORING: _item(maintenance["monitoring"]),
     }
     cloud, owned = 1.0 - x.training.site.owned, x.training.site.owned
     billed = run.chip_hours + run.preemption_chip_hours
     lost = np.divide(run.preemption_chip_hours, billed, out=np.zeros(shape), where=billed > 0)
     phases["training"] = {
-        "accelerator rental": _item(
+        TRAINING_RENTAL: _item(
             run.rental_usd * (1.0 - lost),
             run.energy_kwh * cloud * (1.0 - lost),
             run.co2e_kg * cloud * (1.0 - lost),
@@ -580,7 +917,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
                 run.co2e_market_kg * cloud * (1.0 - lost),
             ),
         ),
-        "spot preemptions (work lost, restarts)": _item(
+        TRAINING_PREEMPTIONS: _item(
             run.rental_usd * lost,
             run.energy_kwh * cloud * lost,
             run.co2e_kg * cloud * lost,
@@ -591,21 +928,21 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
                 run.co2e_market_kg * cloud * lost,
             ),
         ),
-        "accelerators (amortised)": _item(
+        TRAINING_ACCELERATORS: _item(
             run.accelerators_usd,
             chip_hours=run.chip_hours * owned,
             **_environment(run.embodied_co2e_kg * owned, 0.0, 0.0),
         ),
-        "other server components (amortised)": _item(run.servers_usd),
-        "cluster interconnect (amortised)": _item(run.interconnect_usd),
-        "electricity": _item(
+        TRAINING_SERVERS: _item(run.servers_usd),
+        TRAINING_INTERCONNECT: _item(run.interconnect_usd),
+        TRAINING_ELECTRICITY: _item(
             run.electricity_usd,
             run.energy_kwh * owned,
             run.co2e_kg * owned,
             **_environment(0.0, run.water_l * owned, run.co2e_market_kg * owned),
         ),
-        "facility": _item(run.facility_usd),
-        "minimum billing": _item(
+        TRAINING_FACILITY: _item(run.facility_usd),
+        TRAINING_MINIMUM_BILLING: _item(
             run.minimum_billing_usd, chip_hours=run.minimum_billing_chip_hours
         ),
     }
@@ -643,8 +980,8 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     paid = np.sum(cash * factors, axis=-1)
     present = paid - resale * np.take_along_axis(factors, end[..., None], -1).reshape(shape)
     memo: dict[str, Items] = {
-        "training": {"cluster purchase": _item(training_capex)},
-        "deployment": {"serving hardware purchase": _item(serving_capex)},
+        "training": {TRAINING_PURCHASE: _item(training_capex)},
+        "deployment": {SERVING_PURCHASE: _item(serving_capex)},
     }
 
     tokens = np.broadcast_to(first_year["tokens"], shape)
@@ -700,9 +1037,11 @@ __all__ = [
     "ExperimentInputs",
     "Lifecycle",
     "LifecycleInputs",
+    "Line",
     "MaintenanceInputs",
     "RoleInputs",
     "ServingInputs",
     "lifecycle",
+    "role_line",
     "serving_curve",
 ]

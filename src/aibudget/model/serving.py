@@ -57,6 +57,17 @@ ALL_REDUCES_PER_LAYER = 2.0
 ACTIVATION_BYTES = 2.0
 #: Halvings of the batch search: enough for any batch below 2^48 sequences.
 _BISECTIONS = 48
+#: Bytes per weight when serving, by precision (FP4 and INT4 pack two weights a byte). Not
+#: :data:`aibudget.model.memory.WEIGHT_BYTES`: training keeps an FP8 run's weights in 16 bits.
+WEIGHT_BYTES = {
+    "fp32": 4.0,
+    "fp16": 2.0,
+    "bf16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "fp4": 0.5,
+    "int4": 0.5,
+}
 
 
 def _ones() -> Array:
@@ -73,6 +84,12 @@ def kv_cache_bytes_per_token(
     """Keys and values of one token in every layer: 2 × L × d × (kv heads / heads) × bytes
     (Pope et al. 2022)."""
     return 2.0 * layers * d_model * kv_heads_fraction * bytes_per_value
+
+
+def kv_cache_value_bytes(weight_bytes: float) -> float:
+    """KV-cache bytes per value: 8-bit when the weights are 8-bit or narrower, else 16-bit
+    (NVIDIA's and AMD's MLPerf recipes run an FP8 KV cache with FP8 and FP4 weights)."""
+    return 2.0 if weight_bytes >= 2.0 else 1.0
 
 
 def weights_read_bytes(weights_total: Array, weights_active: Array, batch: Array) -> Array:

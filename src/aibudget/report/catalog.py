@@ -162,7 +162,7 @@ def _runs(rows: Sequence[Any]) -> Table:
 def _runs_uses(rows: Sequence[Any]) -> str:
     """How many of the listed rows are used for what."""
     from aibudget.catalog.mfu import fitted_runs
-    from aibudget.runs import reason_kind
+    from aibudget.catalog.runs import reason_kind
 
     fitted = {r.row_id for r in fitted_runs()}
     uses: dict[str, int] = {}

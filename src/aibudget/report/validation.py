@@ -13,8 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from aibudget._errors import ScenarioError
+from aibudget.catalog.runs import reason_kind
 from aibudget.report.fit import fit_table
-from aibudget.runs import reason_kind
 from aibudget.validation import CONFIGURATIONS, MEASURES, RunResult, Validation
 
 #: How each measure is named in the tables.
