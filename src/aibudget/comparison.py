@@ -1,8 +1,9 @@
 """Choices side by side: :func:`compare` several scenarios with paired draws, and :func:`sweep`
 one scenario over a grid of values.
 
-Both are built on :func:`~aibudget.estimation.estimate`, so every number in a comparison or a
-sweep is the number ``aibudget estimate`` gives for that scenario. Estimates made with one seed
+Every number in a comparison or a sweep is the number ``aibudget estimate`` gives for that
+scenario: a comparison estimates each one; a sweep evaluates its points in groups, many in one
+resolution and one model call (:mod:`aibudget.grid`), computing only its figures. Estimates made with one seed
 draw each shared assumption identically (see :class:`~aibudget.assumptions.MonteCarlo`), so
 "A costs less than B in 83% of draws" compares the choices, not the luck of two draws.
 """
