@@ -63,6 +63,10 @@ CASES = [
         0,
         0,
     ),
+    # quantities written as text ("7B") share a resolution too; 70B does not fit on 8 chips
+    ("llama-7b-h100-cloud", ["model.params=1B,7B,70B", "training.tokens=100B,1T"], 0, 0),
+    # a range as a swept value: that point is drawn from it
+    ("gpt3-175b", ["training.mfu=0.3,{p10: 0.3, p90: 0.5}"], 50, 2),
     # the scaling law's loss figure; owned hardware
     ("tradeoff-model-size", ["model.params=1B..8B:3"], 0, 0),
     ("1b-owned-a100", ["training.tokens=10B..100B:2", "serving.requests_per_day=1k,1M"], 50, 3),

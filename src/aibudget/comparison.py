@@ -3,9 +3,10 @@ one scenario over a grid of values.
 
 Every number in a comparison or a sweep is the number ``aibudget estimate`` gives for that
 scenario: a comparison estimates each one; a sweep evaluates its points in groups, many in one
-resolution and one model call (:mod:`aibudget.grid`), computing only its figures. Estimates made with one seed
-draw each shared assumption identically (see :class:`~aibudget.assumptions.MonteCarlo`), so
-"A costs less than B in 83% of draws" compares the choices, not the luck of two draws.
+resolution and one model call (:mod:`aibudget.grid`), computing only its figures. Estimates
+made with one seed draw each shared assumption identically (see
+:class:`~aibudget.assumptions.MonteCarlo`), so "A costs less than B in 83% of draws" compares
+the choices, not the luck of two draws.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from aibudget._errors import AibudgetError, ScenarioError, cli_words, closest
 from aibudget._files import csv_cell
 from aibudget._shown import ShownAsTheCli
 from aibudget.assumptions import MonteCarlo, Point
+from aibudget.catalog import packs
 from aibudget.estimation import DEFAULT_SAMPLES, MEASURES, PHASES, Estimate, estimate, summarize
 from aibudget.grid import Grid, Swept, Varies
 from aibudget.model import scaling
@@ -401,7 +403,13 @@ def sweep(
 
     run = _SweepRun(apply_overrides(base.to_dict(), overrides), name, parsed, samples, seed)
     run.progress = progress
-    run.evaluate(range(total), tuple(k for k, a in enumerate(parsed) if _numeric(a)))
+    try:
+        packs.ready()  # as estimate() checks the price packs in use before anything else
+    except AibudgetError:
+        for i in range(total):
+            run.one(i)  # each point's row carries the pack's error, as estimate() gives it
+    else:
+        run.evaluate(range(total), tuple(k for k in range(len(parsed)) if run.numeric(k)))
     rows = tuple(row for row in run.rows if row is not None)
     assert len(rows) == total
     return Sweep(base.name, parsed, rows, samples, seed)
@@ -421,13 +429,6 @@ def sweep(
 #: The most rows (points × draws) one grid call evaluates: a Monte Carlo sweep is cut into
 #: chunks of points so its memory stays that of one estimate of this many draws.
 MAX_GRID_ROWS = 200_000
-
-
-def _numeric(axis: Axis) -> bool:
-    return all(
-        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        for v in axis.values
-    )
 
 
 class _SweepRun:
@@ -540,6 +541,13 @@ class _SweepRun:
         if k not in self.checked:
             self.checked[k] = _field_values(self.axes[k])
         return self.checked[k]
+
+    def numeric(self, k: int) -> bool:
+        """Whether axis ``k`` sets a numeric field to numbers (``7B`` included), so its
+        points may share a resolution; any other axis is grouped."""
+        if _field_at(self.axes[k].path) is None:
+            return False
+        return any(v is not None for v in self._field_values(k))
 
     def _narrow(self, points: list[int], broadcast: tuple[int, ...], path: str | None) -> None:
         """Evaluate ``points`` again with the axis at ``path`` (unknown: the first) grouped."""
@@ -675,7 +683,8 @@ def _adapter(owner: type[BaseModel], name: str) -> TypeAdapter[Any]:
 
 
 def _field_values(axis: Axis) -> list[float | None]:
-    """Each value of a numeric axis as its field reads it, None where the field refuses it."""
+    """Each value of an axis as its field reads it: a number, or None where the field refuses
+    it or reads something else (a name, a range: such points are estimated on their own)."""
     found = _field_at(axis.path)
     assert found is not None
     owner, name = found
@@ -690,10 +699,11 @@ def _field_values(axis: Axis) -> list[float | None]:
             for check in before:
                 value = check(value)
             parsed = _adapter(owner, name).validate_python(value)
-        except (ValidationError, ValueError):
+        except (ValidationError, ValueError, TypeError):
             out.append(None)
             continue
-        out.append(None if parsed is None else float(parsed))
+        number = isinstance(parsed, int | float) and not isinstance(parsed, bool)
+        out.append(float(parsed) if number and math.isfinite(parsed) else None)
     return out
 
 
