@@ -164,3 +164,22 @@ def test_grid_rows_are_point_major_with_each_points_draws() -> None:
     with pytest.raises(Varies):
         grid.scalar(np.repeat([1.0, 2.0, 3.0], 4), np.median)
     assert Grid(2, Point()).values("x", dist) == dist.p50
+
+
+def test_a_scenario_object_with_ranges_and_progress() -> None:
+    scenario = aibudget.load_scenario("gpt3-175b")
+    assert scenario.uncertain  # the V100 price is a range
+    seen: list[tuple[int, int]] = []
+    result = sweep(
+        scenario,
+        ["training.tokens=100B..300B:4"],
+        samples=30,
+        seed=9,
+        progress=lambda *a: seen.append(a),
+    )
+    assert seen == [(i, 4) for i in range(1, 5)]
+    for row in result.rows:
+        est = aibudget.estimate(
+            scenario, [f"training.tokens={row.values['training.tokens']}"], 30, 9
+        )
+        assert row.figures["usd"] == pytest.approx(summarize(est.total("usd")), rel=1e-9)

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from aibudget.assumptions import Distribution, MonteCarlo, Point
 
-__all__ = ["Grid", "Swept", "Varies"]
+__all__ = ["Grid", "Swept", "Varies", "first"]
 
 Array = NDArray[np.float64]
 
