@@ -1,34 +1,48 @@
 """Choices side by side: :func:`compare` several scenarios with paired draws, and :func:`sweep`
 one scenario over a grid of values.
 
-Both are built on :func:`~aibudget.estimation.estimate`, so every number in a comparison or a
-sweep is the number ``aibudget estimate`` gives for that scenario. Estimates made with one seed
-draw each shared assumption identically (see :class:`~aibudget.assumptions.MonteCarlo`), so
-"A costs less than B in 83% of draws" compares the choices, not the luck of two draws.
+Every number in a comparison or a sweep is the number ``aibudget estimate`` gives for that
+scenario: a comparison estimates each one; a sweep evaluates its points in groups, many in one
+resolution and one model call (:mod:`aibudget.grid`), computing only its figures. Estimates
+made with one seed draw each shared assumption identically (see
+:class:`~aibudget.assumptions.MonteCarlo`), so "A costs less than B in 83% of draws" compares
+the choices, not the luck of two draws.
 """
 
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import product
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import numpy as np
 import yaml
 from numpy.typing import NDArray
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from aibudget._errors import AibudgetError, ScenarioError, cli_words, closest
 from aibudget._files import csv_cell
 from aibudget._shown import ShownAsTheCli
+from aibudget.assumptions import MonteCarlo, Point
+from aibudget.catalog import packs
 from aibudget.estimation import DEFAULT_SAMPLES, MEASURES, PHASES, Estimate, estimate, summarize
+from aibudget.grid import Grid, Swept, Varies
+from aibudget.model import scaling
+from aibudget.model.lifecycle import Lifecycle, lifecycle
+from aibudget.resolution import Resolved, resolve
 from aibudget.scenario import (
     Scenario,
+    TrainingSpec,
+    _model_at,
     check_nesting,
+    field_limits,
     read_scenario_data,
     scenario_from_dict,
     set_value,
@@ -344,6 +358,14 @@ def _points(axes: Sequence[Axis]) -> Iterator[dict[str, Any]]:
         yield {a.path: v for a, v in zip(axes, combo, strict=True)}
 
 
+def _reason(error: AibudgetError) -> str:
+    """A sweep row's error: each problem at its field, or the message's first line."""
+    problems = getattr(error, "problems", None)
+    if problems:
+        return "; ".join(f"{p}: {m}" for p, m in problems)
+    return str(error).split("\n")[0]
+
+
 def sweep(
     scenario: str | Mapping[str, Any] | Scenario,
     axes: Sequence[Axis | str],
@@ -354,7 +376,11 @@ def sweep(
 ) -> Sweep:
     """Estimate ``scenario`` at every combination of the ``axes`` values (``"path=a,b"`` or
     :class:`Axis`). A point that cannot be estimated (it does not fit, a name is unknown) is
-    kept as a row with its error. ``progress(done, total)`` is called after each point."""
+    kept as a row with its error. ``progress(done, total)`` is called as points are done.
+
+    Every row's figures are those of ``estimate()`` at that point, with the same ``samples``
+    and ``seed``; the points are evaluated together, many in one model call
+    (:class:`_SweepRun`)."""
     parsed = tuple(a if isinstance(a, Axis) else parse_vary(a) for a in axes)
     if not parsed:
         raise ScenarioError(f"sweep needs at least one {cli_words('--vary', 'field to vary')}")
@@ -364,6 +390,8 @@ def sweep(
             f"the sweep has {total:,} points; at most {MAX_SWEEP_POINTS:,} are allowed "
             f"(fewer values per {cli_words('--vary', 'field')})"
         )
+    if samples < 0:
+        raise ValueError(f"samples must be 0 (a point estimate) or more, got {samples}")
     if isinstance(scenario, Scenario):
         data, name = scenario.to_dict(), scenario.name
     elif isinstance(scenario, Mapping):
@@ -373,24 +401,349 @@ def sweep(
     base = scenario_from_dict(data, name)  # the scenario itself must be valid
     from aibudget.scenario import apply_overrides
 
-    data = apply_overrides(base.to_dict(), overrides)
-    rows = []
-    for done, values in enumerate(_points(parsed), start=1):
-        point = deepcopy(data)
-        for path, value in values.items():
+    run = _SweepRun(apply_overrides(base.to_dict(), overrides), name, parsed, samples, seed)
+    run.progress = progress
+    try:
+        packs.ready()  # as estimate() checks the price packs in use before anything else
+    except AibudgetError:
+        for i in range(total):
+            run.one(i)  # each point's row carries the pack's error, as estimate() gives it
+    else:
+        run.evaluate(range(total), tuple(k for k in range(len(parsed)) if run.numeric(k)))
+    rows = tuple(row for row in run.rows if row is not None)
+    assert len(rows) == total
+    return Sweep(base.name, parsed, rows, samples, seed)
+
+
+# --------------------------------------------------------------------------- the sweep's grid
+#
+# The points of a sweep that share every categorical value (an accelerator, a pricing, a
+# provider) and differ in numeric fields are one group: one resolution through a
+# ``grid.Grid`` sampler, the group's scenario holding a ``grid.Swept`` column in each such
+# field, and one model call. Where the resolution reads a swept value as one number (a
+# threshold, a fitted default, a check) it raises ``grid.Varies``; that axis is then grouped
+# too, down to single points. Validation goes the same way: each numeric value is checked by
+# its field's own rules, and no section's validator may read it. A point that fails anything
+# is estimated on its own, exactly as ``estimate()`` would, for its error.
+
+#: The most rows (points × draws) one grid call evaluates: a Monte Carlo sweep is cut into
+#: chunks of points so its memory stays that of one estimate of this many draws.
+MAX_GRID_ROWS = 200_000
+
+
+class _SweepRun:
+    """One sweep's points, evaluated in groups; ``rows`` fill in the grid's order."""
+
+    def __init__(
+        self, data: dict[str, Any], name: str, axes: tuple[Axis, ...], samples: int, seed: int
+    ) -> None:
+        self.data, self.name, self.axes = data, name, axes
+        self.samples, self.seed = samples, seed
+        self.values = list(_points(axes))
+        self.index = list(product(*(range(len(a.values)) for a in axes)))
+        self.rows: list[SweepRow | None] = [None] * len(self.values)
+        self.progress: Callable[[int, int], None] | None = None
+        self.done = 0
+        self.checked: dict[int, list[float | None]] = {}
+
+    def _set(self, i: int, row: SweepRow) -> None:
+        self.rows[i] = row
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, len(self.rows))
+
+    def _point_data(self, i: int) -> dict[str, Any]:
+        point = deepcopy(self.data)
+        for path, value in self.values[i].items():
             set_value(point, path, value, f"{_vary()} {path}")
+        return point
+
+    def one(self, i: int) -> None:
+        """Point ``i`` estimated on its own, as the sweep always could: its figures or error."""
+        values = self.values[i]
         try:
-            est = estimate(scenario_from_dict(point, f"{name} at {values}"), (), samples, seed)
-        except AibudgetError as error:
-            problems = getattr(error, "problems", None)
-            reason = (
-                "; ".join(f"{p}: {m}" for p, m in problems)
-                if problems
-                else str(error).split("\n")[0]
+            est = estimate(
+                scenario_from_dict(self._point_data(i), f"{self.name} at {values}"),
+                (),
+                self.samples,
+                self.seed,
             )
-            rows.append(SweepRow(values, error=reason))
+        except AibudgetError as error:
+            self._set(i, SweepRow(values, error=_reason(error)))
         else:
-            rows.append(SweepRow(values, {k: summarize(v) for k, v in figures(est).items()}))
-        if progress is not None:
-            progress(done, total)
-    return Sweep(base.name, parsed, tuple(rows), samples, seed)
+            self._set(i, SweepRow(values, {k: summarize(v) for k, v in figures(est).items()}))
+
+    def evaluate(self, points: Sequence[int], broadcast: tuple[int, ...]) -> None:
+        """``points`` in groups sharing the values of every axis not in ``broadcast``."""
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i in points:
+            key = tuple(v for k, v in enumerate(self.index[i]) if k not in broadcast)
+            groups.setdefault(key, []).append(i)
+        for members in groups.values():
+            self._group(members, broadcast if len(members) > 1 else ())
+
+    def _group(self, members: list[int], broadcast: tuple[int, ...]) -> None:
+        for k in broadcast:  # an axis whose field's validation reads other values: per point
+            if not _checked_alone(self.axes[k].path):
+                self.evaluate(members, tuple(b for b in broadcast if b != k))
+                return
+        checked = {k: self._field_values(k) for k in broadcast}
+        valid = [
+            i for i in members if all(checked[k][self.index[i][k]] is not None for k in checked)
+        ]
+        kept = set(valid)
+        for i in members:
+            if i not in kept:
+                self.one(i)  # a value its field refuses: the point's own error
+        if not valid:
+            return
+        try:
+            representative = scenario_from_dict(
+                self._point_data(valid[0]), f"{self.name} at {self.values[valid[0]]}"
+            )
+            for k in broadcast:
+                _refuses_reading(representative, self.axes[k].path)
+        except Varies as signal:
+            self._narrow(valid, broadcast, signal.path)
+            return
+        except AibudgetError:
+            for i in valid:
+                self.one(i)
+            return
+        size = max(1, MAX_GRID_ROWS // max(self.samples, 1))
+        for start in range(0, len(valid), size):
+            chunk = valid[start : start + size]
+            scenario = representative
+            for k in broadcast:
+                column = np.array([checked[k][self.index[i][k]] for i in chunk], float)
+                scenario = _with_value(
+                    scenario, self.axes[k].path, Swept(self.axes[k].path, column)
+                )
+            try:
+                failing, rows = self._grid(scenario, len(chunk))
+            except Varies as signal:
+                self._narrow(chunk, broadcast, signal.path)
+                continue
+            except Exception:
+                if not broadcast:  # the real scenario of one point: as estimate() does
+                    for i in chunk:
+                        self.one(i)
+                    continue
+                self._narrow(chunk, broadcast, None)  # an array where one number was read
+                continue
+            for j, i in enumerate(chunk):
+                if failing[j]:
+                    self.one(i)  # does not fit, or misses its latency target: its own error
+                else:
+                    self._set(i, SweepRow(self.values[i], rows[j]))
+
+    def _field_values(self, k: int) -> list[float | None]:
+        if k not in self.checked:
+            self.checked[k] = _field_values(self.axes[k])
+        return self.checked[k]
+
+    def numeric(self, k: int) -> bool:
+        """Whether axis ``k`` sets a numeric field to numbers (``7B`` included), so its
+        points may share a resolution; any other axis is grouped."""
+        if _field_at(self.axes[k].path) is None:
+            return False
+        return any(v is not None for v in self._field_values(k))
+
+    def _narrow(self, points: list[int], broadcast: tuple[int, ...], path: str | None) -> None:
+        """Evaluate ``points`` again with the axis at ``path`` (unknown: the first) grouped."""
+        if not broadcast:
+            for i in points:
+                self.one(i)
+            return
+        paths = [self.axes[k].path for k in broadcast]
+        drop = broadcast[paths.index(path)] if path in paths else broadcast[0]
+        self.evaluate(points, tuple(k for k in broadcast if k != drop))
+
+    def _grid(
+        self, scenario: Scenario, count: int
+    ) -> tuple[NDArray[np.bool_], list[dict[str, Any]]]:
+        """The figures of ``count`` points in one resolution and one model call (two with
+        draws: the point estimate for the checks, then the draws), and which points would
+        fail ``estimate()``'s checks."""
+        point = resolve(scenario, Grid(count, Point()))
+        point_result = lifecycle(point.inputs)
+        failing = _failing(scenario, point_result, point, count)
+        result, draws = point_result, 1
+        if point.uncertain and self.samples > 0:
+            drawn = resolve(scenario, Grid(count, MonteCarlo(self.samples, self.seed)))
+            result, draws = lifecycle(drawn.inputs), self.samples
+        arrays = _figure_arrays(scenario, point, result, count, draws)
+        summaries = {k: _summaries(v, count, draws) for k, v in arrays.items()}
+        return failing, [{k: s[j] for k, s in summaries.items()} for j in range(count)]
+
+
+def _per_point(values: Any, count: int) -> NDArray[Any]:
+    """A point grid's array as one value per point."""
+    return np.broadcast_to(np.asarray(values).reshape(-1), (count,))
+
+
+def _failing(s: Scenario, result: Lifecycle, resolved: Resolved, count: int) -> NDArray[np.bool_]:
+    """The points ``estimate()`` would refuse after resolving (``_check_fits``,
+    ``_check_latency``): a superset, as each is then estimated on its own."""
+    bad = np.zeros(count, bool)
+    run = result.training
+    if s.training is not None:
+        if s.training.wall_clock_days is not None:
+            most = field_limits(TrainingSpec.model_fields["chips"])[1] or math.inf
+            bad |= _per_point(run.chips, count) > most
+        if resolved.accelerator is not None:
+            bad |= ~_per_point(run.fits, count).astype(bool)
+    if s.serving is not None and s.serving.mode != "api":
+        bad |= ~_per_point(result.serving["fits"], count).astype(bool)
+        if s.serving.tpot_ms is not None and resolved.serving_accelerator is not None:
+            bad |= _per_point(result.serving["meets_latency"], count) != 1.0
+    return bad
+
+
+def _figure_arrays(
+    s: Scenario, point: Resolved, result: Lifecycle, count: int, draws: int
+) -> dict[str, Array]:
+    """:func:`figures` of the grid's rows, computed as ``estimate()`` computes them."""
+    out: dict[str, Array] = {}
+    for m in MEASURES:  # Estimate.total: the phases' sums, each its items' sum
+        out[m] = sum(
+            (
+                sum(
+                    (
+                        np.asarray(item[m])
+                        for item in result.phases[name].values()
+                        if any(np.any(np.asarray(item[k]) != 0) for k in MEASURES)
+                    ),
+                    np.zeros(1),
+                )
+                for name in PHASES
+            ),
+            start=np.zeros(1),
+        )
+    out["present_value_usd"] = np.atleast_1d(result.present_value_usd)
+    if s.training is not None:
+        run = result.training
+        out["training_usd"] = run.usd
+        out["training_days"] = run.wall_clock_days
+        out["chip_hours"] = run.chip_hours
+        out["training_energy_kwh"] = run.energy_kwh
+    if s.serving is not None:
+        out["serving_usd_per_month"] = result.serving["usd_per_month"]
+    if s.training is not None and point.law is not None:  # at the point estimate's inputs
+        t_in = point.inputs.training
+        loss = np.asarray(scaling.loss(point.law, t_in.active_params, t_in.tokens)).reshape(-1)
+        out["loss"] = np.repeat(loss, draws) if loss.size == count else loss
+    return out
+
+
+def _summaries(values: Any, count: int, draws: int) -> list[dict[str, float]]:
+    """:func:`~aibudget.estimation.summarize` of each point's draws, in one pass."""
+    array = np.asarray(values, float).reshape(-1)
+    rows = np.broadcast_to(array, (count * draws,)).reshape(count, draws)
+    one = rows[:, 0]
+    if draws == 1:
+        return [{"mean": v, "p10": v, "p50": v, "p90": v} for v in one.tolist()]
+    flat = rows.min(axis=1) == rows.max(axis=1)
+    p10, p50, p90 = np.percentile(rows, [10, 50, 90], axis=1)
+    mean = rows.mean(axis=1)
+    columns = [np.where(flat, one, c).tolist() for c in (mean, p10, p50, p90)]
+    return [{"mean": m, "p10": a, "p50": b, "p90": c} for m, a, b, c in zip(*columns, strict=True)]
+
+
+def _field_at(path: str) -> tuple[type[BaseModel], str] | None:
+    """The section class that owns the field at ``path``, and the field's name."""
+    *parents, last = path.split(".")
+    owner = _model_at(parents)
+    if owner is None or last not in owner.model_fields:
+        return None
+    return owner, last
+
+
+@cache
+def _checked_alone(path: str) -> bool:
+    """Whether the field at ``path`` is validated by its own rules alone: no validator of its
+    section names it, and none may read other fields (a ``ValidationInfo`` argument)."""
+    found = _field_at(path)
+    if found is None:
+        return False
+    owner, name = found
+    for dec in owner.__pydantic_decorators__.field_validators.values():
+        fields = dec.info.fields
+        if name in fields or ("*" in fields and dec.info.mode != "before"):
+            return False
+        if len(inspect.signature(dec.func).parameters) > 1:
+            return False
+    return True
+
+
+@cache
+def _adapter(owner: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    field = owner.model_fields[name]
+    return TypeAdapter(cast(Any, Annotated)[field.annotation, field])
+
+
+def _field_values(axis: Axis) -> list[float | None]:
+    """Each value of an axis as its field reads it: a number, or None where the field refuses
+    it or reads something else (a name, a range: such points are estimated on their own)."""
+    found = _field_at(axis.path)
+    assert found is not None
+    owner, name = found
+    before = [
+        dec.func
+        for dec in owner.__pydantic_decorators__.field_validators.values()
+        if "*" in dec.info.fields
+    ]
+    out: list[float | None] = []
+    for value in axis.values:
+        try:
+            for check in before:
+                value = check(value)
+            parsed = _adapter(owner, name).validate_python(value)
+        except (ValidationError, ValueError, TypeError):
+            out.append(None)
+            continue
+        number = isinstance(parsed, int | float) and not isinstance(parsed, bool)
+        out.append(float(parsed) if number and math.isfinite(parsed) else None)
+    return out
+
+
+def _with_value(model: Any, path: str, value: Any) -> Any:
+    """A copy of ``model`` (a scenario or a section) with the field at ``path`` set to
+    ``value``, unvalidated; every section on the way is copied, the rest shared."""
+    head, _, rest = path.partition(".")
+    if not rest:
+        return model.model_copy(update={head: value})
+    child = getattr(model, head)
+    if isinstance(child, list):
+        index, _, rest = rest.partition(".")
+        items = list(child)
+        items[int(index)] = _with_value(items[int(index)], rest, value)
+        return model.model_copy(update={head: items})
+    return model.model_copy(update={head: _with_value(child, rest, value)})
+
+
+def _refuses_reading(scenario: Scenario, path: str) -> None:
+    """Run the model validators of every section from the scenario down to the field at
+    ``path`` with a :class:`~aibudget.grid.Swept` there: :class:`~aibudget.grid.Varies` when
+    one reads the value (``active_params > params``), so the points cannot share a check."""
+    swept: Any = _with_value(scenario, path, Swept(path, np.zeros(0)))
+    parts = path.split(".")[:-1]
+    sections: list[Any] = [swept]
+    for part in parts:
+        node = sections[-1]
+        sections.append(node[int(part)] if isinstance(node, list) else getattr(node, part))
+    for section in sections:
+        if not isinstance(section, BaseModel):
+            continue
+        for dec in type(section).__pydantic_decorators__.model_validators.values():
+            try:
+                if dec.info.mode == "after":
+                    dec.func(section)
+                elif dec.info.mode == "before":
+                    dec.func({k: getattr(section, k) for k in type(section).model_fields})
+                else:
+                    raise Varies(path)  # a wrap validator: not checked, so not shared
+            except Varies:
+                raise
+            except Exception:  # refused with the column in place: not shared either
+                raise Varies(path) from None

@@ -23,6 +23,7 @@ from aibudget._errors import ScenarioError, UnknownNameError, closest
 from aibudget.assumptions import FROM_SCENARIO, Assumption, Distribution, Point, Sampler
 from aibudget.catalog import mfu as fitted_mfu
 from aibudget.catalog import serving as serving_catalog
+from aibudget.grid import Grid, Swept, first
 from aibudget.model import compute, experiments, memory, scaling, utilisation
 from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import (
@@ -84,6 +85,9 @@ class Resolver:
         self.used[assumption.name] = assumption
         if isinstance(assumption.value, str):
             return math.nan
+        if isinstance(assumption.value, Swept):  # a sweep's field: one value per grid point
+            assert isinstance(self.sampler, Grid)
+            return self.sampler.column(assumption.value)
         if assumption.distribution is None:
             return float(assumption.value)
         self.uncertain[assumption.key] = None
@@ -120,6 +124,20 @@ class Resolver:
         if given is not None:
             return self.given(name, given, unit)
         return self.constant(name, parameter, qualifiers)
+
+    def median(self, value: Value) -> float:
+        """The median of ``value``: every place a value is collapsed to one number goes
+        through here (or :meth:`first`), so a sweep's grid refuses (``grid.Varies``) where
+        its points would collapse to different numbers."""
+        if isinstance(self.sampler, Grid):
+            return self.sampler.scalar(value, np.median)
+        return float(np.median(value))
+
+    def first(self, value: Value) -> float:
+        """The first element of ``value`` (grid: of each point's rows, as :meth:`median`)."""
+        if isinstance(self.sampler, Grid):
+            return self.sampler.scalar(value, first)
+        return float(np.asarray(value).flat[0])
 
     def error(self, path: str, message: str) -> ScenarioError:
         return ScenarioError(
@@ -518,7 +536,7 @@ def _cloud_price(
     trend: Value | None = None
     day = r.price_date.isoformat()
     if prefix == "training" and r.start_given and day < row.as_of:
-        _price_today(r, prefix, acc, cloud, pricing, row.price_usd_per_chip_hour * _median(ratio))
+        _price_today(r, prefix, acc, cloud, pricing, row.price_usd_per_chip_hour * r.median(ratio))
         dated = catalog.dated_price(row, day)
         if dated is not None:
             if spread is not None:
@@ -529,7 +547,7 @@ def _cloud_price(
             trend = _price_trend(r, prefix, row)
             how = (
                 f"; priced at {day} by the listed-price trend applied to today's price (no dated "
-                f"price for this listing in the catalog): × {_median(trend):.3g}"
+                f"price for this listing in the catalog): × {r.median(trend):.3g}"
             )
     name = f"{prefix}.cloud.price_usd_per_chip_hour"
     adjusted = discounted or trend is not None
@@ -555,7 +573,7 @@ def _cloud_price(
     r.add(
         Assumption(
             name,
-            value * _median(ratio) * _median(factor),
+            value * r.median(ratio) * r.median(factor),
             "USD/chip-hour",
             f"derived: the listed price{steps}",
             as_of,
@@ -563,10 +581,6 @@ def _cloud_price(
         )
     )
     return listed * ratio * factor, row
-
-
-def _median(value: Value) -> float:
-    return float(np.median(value))
 
 
 def _price_trend(r: Resolver, prefix: str, row: catalog.CloudPrice) -> Value:
@@ -604,7 +618,7 @@ def _price_trend(r: Resolver, prefix: str, row: catalog.CloudPrice) -> Value:
     factor = 10.0 ** (np.asarray(rate, float) * years)
     r.derived(
         f"{prefix}.cloud.price_trend_factor",
-        _median(factor),
+        r.median(factor),
         "ratio",
         f"10^(r × {years:.3g} years)",
         "labelled: a trend, not a dated price",
@@ -728,7 +742,7 @@ def _tokens_for_loss(r: Resolver, law: ScalingLaw, params: Value, target: float)
         )
     r.derived(
         "training.tokens",
-        float(np.median(tokens)),
+        r.median(tokens),
         "tokens",
         "scaling law: D = (B / (target − E − A/N^α))^(1/β)",
         "the tokens at which the model reaches training.target_loss",
@@ -793,7 +807,7 @@ def _spot_preemptions(r: Resolver, prefix: str, pricing: str) -> dict[str, Value
     rate = experiments.per_1000_chip_days(np.asarray(monthly), per_instance)
     r.derived(
         f"{prefix}.spot_preemptions_per_1000_chip_days",
-        float(np.median(rate)),
+        r.median(rate),
         "1/(1000 chip-days)",
         f"interruptions per instance-month × 1000 / ({experiments.DAYS_PER_MONTH} days × chips "
         "per instance)",
@@ -808,7 +822,7 @@ def _spot_preemptions(r: Resolver, prefix: str, pricing: str) -> dict[str, Value
     r.add(
         Assumption(
             f"{prefix}.spot_checkpoint_interval_hours",
-            float(np.median(interval)),
+            r.median(interval),
             "hours",
             write.source_url,
             write.as_of,
@@ -975,12 +989,12 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
             work = flops_given if t.flops is not None else 6.0 * np.asarray(active) * tokens
             chips_for_mfu = fitted_mfu.mfu_model().deadline_chips(
                 acc.family,
-                float(np.median(active)),
-                float(np.median(work)),
-                float(np.median(peak)),
+                r.median(active),
+                r.median(work),
+                r.median(peak),
                 t.wall_clock_days,
             )
-        mfu = r.add(default_mfu(acc, float(np.median(active)), chips_for_mfu))
+        mfu = r.add(default_mfu(acc, r.median(active), chips_for_mfu))
     chips = r.given("training.chips", t.chips, "chips") if t.chips is not None else math.nan
     deadline = (
         r.given("training.wall_clock_days", t.wall_clock_days, "days")
@@ -1364,18 +1378,18 @@ def _experiments(r: Resolver, training: TrainingInputs) -> ExperimentInputs:
         )
     else:
         write = catalog.constant("checkpoint_write_hours")
-        chips = float(np.nan_to_num(training.chips_given[0], nan=1.0))
+        chips = float(np.nan_to_num(r.first(training.chips_given), nan=1.0))
         mtbf = experiments.job_mtbf_hours(np.asarray(rate), chips)
         interval = experiments.checkpoint_interval_hours(write.value, mtbf)
         r.add(
             Assumption(
                 "tuning.failures.checkpoint_interval_hours",
-                float(np.median(interval)),
+                r.median(interval),
                 "hours",
                 write.source_url,
                 write.as_of,
                 f"Young's optimum √(2 × {write.value:.3g} h write × "
-                f"{float(np.median(mtbf)):,.3g} h job MTBF at {chips:,.0f} chips)",
+                f"{r.median(mtbf):,.3g} h job MTBF at {chips:,.0f} chips)",
             )
         )
         values["checkpoint_interval_hours"] = interval
