@@ -39,4 +39,5 @@ def test_every_module_of_the_package_is_in_a_layer() -> None:
     modules = {p.stem for p in package.glob("*.py")} | {
         p.parent.name for p in package.glob("*/__init__.py")
     }
-    assert modules - {"__init__", "__main__"} - named == set()
+    outside = modules - {"__init__", "__main__"} - named
+    assert not outside, f"in no layer of [tool.importlinter]: {sorted(outside)}"

@@ -15,8 +15,14 @@ defaults, field annotations, module-level values); a use only inside a function 
 a cycle becomes an import inside that function, an annotation-only one a ``TYPE_CHECKING``
 import. The package's ``__init__`` re-exports the old module's names, so ``aibudget.x.name``
 keeps working; every ``from aibudget.x import name`` in src, tests, tools, benchmarks and the
-docs is rewritten to the defining module. A move or split whose source is gone (someone did it
-already) is skipped, saying so. The script stops, changing nothing, on a cycle it cannot break.
+docs is rewritten to the defining module, and dotted names and paths of moved modules in any text
+(strings, docs, pyproject's mypy overrides and import-linter contracts; ``aibudget.tradeoffs(...)``,
+the API's function, is left alone). Prose lines the longer names push past 100 columns are
+rewrapped; ruff fixes the import order and formats. A move or split whose source is gone (someone
+did it already) is skipped, saying so. The script stops, changing nothing, on a cycle it cannot
+break (two groups that need each other when they load: regroup them in SPLITS).
+
+Afterwards: ``ruff check src tests benchmarks tools``, ``mypy``, ``lint-imports`` and the tests.
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ from __future__ import annotations
 import argparse
 import ast
 import fnmatch
+import io
 import re
 import subprocess
 import sys
+import textwrap
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -347,25 +356,49 @@ class Unit:
     in_annotations: set[str] = field(default_factory=set)  # in signatures (not evaluated)
     in_bodies: dict[int, set[str]] = field(default_factory=dict)  # function index → names
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=list)
+    lead: str = ""  # the comment lines just above it in the original module
+    gap: int = 2  # blank lines between it and the statement before it in the original
 
 
-def _names(node: ast.AST | None) -> set[str]:
+def _names(node: ast.AST | None, annotation: bool = False) -> set[str]:
+    """The names ``node`` reads; in an annotation, those of string annotations too."""
     found: set[str] = set()
     if node is None:
         return found
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name):
             found.add(sub.id)
-        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+        elif annotation and isinstance(sub, ast.Constant) and isinstance(sub.value, str):
             try:  # a string annotation such as "pd.DataFrame"
-                found |= {
-                    n.id
-                    for n in ast.walk(ast.parse(sub.value, mode="eval"))
-                    if isinstance(n, ast.Name)
-                }
+                tree = ast.parse(sub.value, mode="eval")
             except SyntaxError:
-                pass
+                continue
+            found |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     return found
+
+
+def _locals(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Names a function binds itself (arguments, assignments, loops, imports, nested defs)."""
+    a = fn.args
+    bound = {
+        arg.arg
+        for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
+        if arg is not None
+    }
+    for sub in ast.walk(fn):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store | ast.Del):
+            bound.add(sub.id)
+        elif (
+            isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and sub is not fn
+        ):
+            bound.add(sub.name)
+        elif isinstance(sub, ast.Import | ast.ImportFrom):
+            bound |= {x.asname or x.name.split(".")[0] for x in sub.names}
+        elif isinstance(sub, ast.arg):
+            bound.add(sub.arg)
+        elif isinstance(sub, ast.ExceptHandler) and sub.name:
+            bound.add(sub.name)
+    return bound
 
 
 def _signature(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:
@@ -374,10 +407,10 @@ def _signature(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], se
     a = fn.args
     for d in [*a.defaults, *a.kw_defaults]:
         now |= _names(d)
-    notes = _names(fn.returns)
+    notes = _names(fn.returns, annotation=True)
     for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
         if arg is not None:
-            notes |= _names(arg.annotation)
+            notes |= _names(arg.annotation, annotation=True)
     return now, notes
 
 
@@ -388,7 +421,7 @@ def _defined(node: ast.stmt) -> list[str]:
         return [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
     if isinstance(node, ast.AnnAssign | ast.AugAssign) and isinstance(node.target, ast.Name):
         return [node.target.id]
-    if isinstance(node, ast.TypeAlias) and isinstance(node.name, ast.Name):
+    if isinstance(node, getattr(ast, "TypeAlias", ())) and isinstance(node.name, ast.Name):
         return [node.name.id]
     if isinstance(node, ast.If | ast.Try | ast.With):
         return [
@@ -408,7 +441,8 @@ def _unit(node: ast.stmt) -> Unit:
         unit.at_import |= now
         unit.in_annotations |= notes
         unit.functions.append(fn)
-        unit.in_bodies[len(unit.functions) - 1] = set().union(*(_names(s) for s in fn.body))
+        used = set().union(*(_names(s) for s in fn.body))
+        unit.in_bodies[len(unit.functions) - 1] = used - _locals(fn)
 
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
         function(node)
@@ -420,6 +454,8 @@ def _unit(node: ast.stmt) -> Unit:
                 function(stmt)
             else:  # field annotations count: pydantic and dataclasses read them at definition
                 unit.at_import |= _names(stmt)
+                if isinstance(stmt, ast.AnnAssign):
+                    unit.at_import |= _names(stmt.annotation, annotation=True)
     else:
         unit.at_import |= _names(node)
     return unit
@@ -455,7 +491,12 @@ def read_module(path: Path) -> Module:
     units: list[Unit] = []
     all_names: list[str] | None = None
     imported: dict[str, str] = {}
+    lines = text.splitlines(keepends=True)
+    previous_end = tree.body[0].end_lineno if doc is not None else 0
     for node in body:
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        between = lines[(previous_end or 0) : start - 1]
+        previous_end = node.end_lineno
         if isinstance(node, ast.Import | ast.ImportFrom) or (
             _is_type_checking(node)
             and all(isinstance(s, ast.Import | ast.ImportFrom) for s in node.body)  # type: ignore[attr-defined]
@@ -476,7 +517,17 @@ def read_module(path: Path) -> Module:
         ):
             all_names = list(ast.literal_eval(node.value))
         else:
-            units.append(_unit(node))
+            unit = _unit(node)
+            gap = 0
+            while between and not between[0].strip():
+                between.pop(0)
+                gap += 1
+            while between and not between[-1].strip():
+                between.pop()
+            if between and all(line.lstrip().startswith("#") for line in between):
+                unit.lead = "".join(between)
+            unit.gap = min(gap, 2)
+            units.append(unit)
     return Module(path, text, tree, doc, header, units, all_names, imported)
 
 
@@ -609,12 +660,6 @@ def plan_split(split: Split) -> Plan:
 # Writing a split
 
 
-def _source(mod: Module, node: ast.stmt) -> str:
-    start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-    lines = mod.text.splitlines(keepends=True)
-    return "".join(lines[start - 1 : node.end_lineno])
-
-
 def _with_lazy(mod: Module, unit: Unit, inserts: dict[int, list[str]]) -> str:
     """The unit's source with an import line at the start of each function listed."""
     node = unit.node
@@ -637,7 +682,7 @@ def _with_lazy(mod: Module, unit: Unit, inserts: dict[int, list[str]]) -> str:
             raise SystemExit(f"{mod.path}: {fn.name} is on one line; cannot add an import")
         indent = " " * first.col_offset
         at.setdefault(first.lineno - start, []).extend(f"{indent}{i}\n" for i in imports)
-    out: list[str] = []
+    out: list[str] = [unit.lead]
     for i, line in enumerate(lines):
         out.extend(at.get(i, []))
         out.append(line)
@@ -696,8 +741,11 @@ def write_split(plan: Plan, dry_run: bool) -> None:
         for i in indices:
             u = mod.units[i]
             used |= u.at_import | u.in_annotations | set().union(*u.in_bodies.values())
-        body_parts = []
+        body_parts: list[str] = []
         for i in indices:
+            if body_parts:  # the original spacing between neighbours, two blank lines otherwise
+                gap = mod.units[i].gap if i - 1 in indices else 2
+                body_parts.append("\n" * gap)
             inserts: dict[int, list[str]] = {}
             for (s, ui, fi), wants in plan.lazy.items():
                 if s == sub and ui == i:
@@ -718,13 +766,13 @@ def write_split(plan: Plan, dry_run: bool) -> None:
             if not any(re.match(r"from typing import .*\bTYPE_CHECKING\b", h) for h in header):
                 header.insert(0, "from typing import TYPE_CHECKING\n")
         text = (
-            f'"""{doc}"""\n\nfrom __future__ import annotations\n\n'
+            f'"""{_wrap(doc)}"""\n\nfrom __future__ import annotations\n\n'
             + "".join(header)
             + "".join(line + "\n" for line in siblings)
         )
         if typing:
             text += "\nif TYPE_CHECKING:\n" + "".join(f"    {t}\n" for t in typing)
-        text += "\n\n" + "\n\n".join(body_parts)
+        text += "\n\n" + "".join(body_parts)
         files[pkg_dir / f"{sub}.py"] = text
     # The package: the old module's names, re-exported from where each is defined now.
     public = mod.all_names or [n for u in mod.units for n in u.defines if not n.startswith("_")]
@@ -744,13 +792,13 @@ def write_split(plan: Plan, dry_run: bool) -> None:
         ),
     ):
         names = sorted(by_origin[origin])
-        lines.append(
-            f"from {origin} import (\n" + "".join(f"    {n} as {n},\n" for n in names) + ")\n"
-        )
+        listed = set(mod.all_names or ())  # exported by __all__; any other name by "as"
+        shown = [n if n in listed else f"{n} as {n}" for n in names]
+        lines.append(f"from {origin} import {', '.join(shown)}\n")  # ruff format wraps it
     modules = ", ".join(s for s in plan.order if by_sub[s])
     old_doc = (mod.doc or "").strip()
     init = (
-        f'"""{split.doc}\n\nModules: {modules}.\n\n{old_doc}\n"""\n\n'
+        f'"""{_wrap(split.doc)}\n\n{_wrap(f"Modules: {modules}.")}\n\n{old_doc}\n"""\n\n'
         "from __future__ import annotations\n\n" + "".join(lines)
     )
     if mod.all_names is not None:
@@ -895,16 +943,66 @@ def rewrite_imports(source: str, where: Where) -> str:
     return "".join(lines)
 
 
-def rewrite_dotted(text: str, where: Where) -> str:
+def rewrite_dotted(text: str, where: Where, guard_api: bool = True) -> str:
     """Dotted names and paths of moved modules in any text (docs, strings, pyproject)."""
     for old, new in sorted(where.moves.items(), key=lambda kv: -len(kv[0])):
-        text = re.sub(rf"(?<![\w.]){re.escape(old)}(?![\w])", new, text)
+        # aibudget.tradeoffs(...) is also the API's function: only its dotted members move
+        public = guard_api and old.count(".") == 1 and old.rsplit(".", 1)[1] in _public_api()
+        after = r"(?=\.\w)" if public else r"(?![\w])"
+        pattern = re.compile(rf"(?<![\w.]){re.escape(old)}{after}")
+        anywhere = re.compile(rf"(?<![\w.]){re.escape(old)}(?![\w])")
+        text = "".join(  # on a line that imports it, the module is meant even if public
+            anywhere.sub(new, line) if re.search(r"\bimport\b", line) else pattern.sub(new, line)
+            for line in text.splitlines(keepends=True)
+        )
         old_path, new_path = old.replace(".", "/") + ".py", new.replace(".", "/") + ".py"
         text = re.sub(rf"(?<![\w/]){re.escape(old_path)}", new_path, text)
     return text
 
 
+def _public_api() -> set[str]:
+    """The names ``aibudget`` itself exports (its ``__all__``)."""
+    init = read_module(PKG / "__init__.py")
+    return set(init.all_names or ())
+
+
 _CODE_BLOCK = re.compile(r"(```(?:python|py|pycon)?\n)(.*?)(```)", re.S)
+
+
+def rewrap(text: str, width: int = 100) -> str:
+    """Prose lines (comments, docstrings) the longer names pushed past ``width``: the words
+    past it start the next line (a comment's with its ``#``). Code is left to ruff format."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return text
+    prose: set[int] = set()  # lines inside a multi-line string
+    for tok in tokens:
+        if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
+            prose.update(range(tok.start[0] + 1, tok.end[0] + 1))
+    lines = text.splitlines(keepends=True)
+    i = 0
+    while i < len(lines):
+        body = lines[i].rstrip("\n")
+        stripped = body.lstrip()
+        comment = stripped.startswith("#")
+        cut = body.rfind(" ", len(body) - len(stripped) + 2, width + 1)
+        if len(body) <= width or not (comment or i + 1 in prose) or cut < 0:
+            i += 1
+            continue
+        indent = body[: len(body) - len(stripped)]
+        lead = indent + ("# " if comment else "")
+        rest = body[cut + 1 :]
+        lines[i] = body[:cut] + "\n"
+        after = lines[i + 1].rstrip("\n") if i + 1 < len(lines) else ""
+        same = after.startswith(lead) and after[len(lead) :][:1] not in ("", " ", "-", "*", '"')
+        if same and (comment or i + 2 in prose) and not rest.rstrip().endswith('"""'):
+            lines[i + 1] = lead + rest + " " + after[len(lead) :] + "\n"  # joined, then refit
+        else:
+            lines.insert(i + 1, lead + rest + "\n")
+            prose = {n + 1 if n > i + 1 else n for n in prose} | ({i + 2} if not comment else set())
+        i += 1
+    return "".join(lines)
 
 
 def rewrite_file(path: Path, where: Where) -> bool:
@@ -914,7 +1012,9 @@ def rewrite_file(path: Path, where: Where) -> bool:
         text = rewrite_imports(text, where)
     elif path.suffix == ".md":
         text = _CODE_BLOCK.sub(lambda m: m[1] + rewrite_imports(m[2], where) + m[3], text)
-    text = rewrite_dotted(text, where)
+    text = rewrite_dotted(text, where, guard_api=path.suffix != ".toml")
+    if path.suffix == ".py" and text != before:
+        text = rewrap(text)
     if text != before:
         path.write_text(text, "utf-8")
         return True
@@ -935,7 +1035,11 @@ def fix_lazy_api(where: Where) -> None:
     for old, new in where.moves.items():
         leaf = old.rsplit(".", 1)[1]
         if old == f"aibudget.{leaf}" and leaf in api_names:
-            text = re.sub(rf'("{leaf}":\s*)"{re.escape(new)}"', rf'\1"aibudget.api"', text)
+            text = re.sub(
+                rf'("{leaf}":\s*)"(?:{re.escape(new)}|{re.escape(old)})"(,\s*#[^\n]*)?',
+                r'\1"aibudget.api",  # a function of the API (the module moved to the layers)',
+                text,
+            )
     init.write_text(text, "utf-8")
 
 
@@ -944,9 +1048,40 @@ def fix_pyproject(where: Where, splits: list[Split]) -> None:
     text = path.read_text("utf-8")
     for split in splits:  # a mypy override of a split module covers its new modules too
         text = re.sub(
-            rf'"{re.escape(split.module)}"(?=[,\]])', f'"{split.module}", "{split.module}.*"', text
+            rf'^(module = \[.*)"{re.escape(split.module)}"(?=[,\]])',
+            rf'\1"{split.module}", "{split.module}.*"',
+            text,
+            flags=re.M,
         )
+    text = re.sub(r'^(\s*)"(aibudget[\w.]*(?: [:|] aibudget[\w.]*)+)",$', _layer, text, flags=re.M)
+    text = re.sub(r"^(source_modules = )\[(.*)\]$", _sources, text, flags=re.M)
     path.write_text(text, "utf-8")
+
+
+def _sources(match: re.Match[str]) -> str:
+    """A forbidden contract's sources, all now in one new package: the package (so a module
+    added to it later is covered)."""
+    names = re.findall(r'"([\w.]+)"', match[2])
+    parents = {n.rpartition(".")[0] for n in names}
+    if len(parents) == 1 and parents <= set(PACKAGES):
+        return f'{match[1]}["{parents.pop()}"]'
+    return match[0]
+
+
+def _layer(match: re.Match[str]) -> str:
+    """A layer of the import-linter contract after the move: a module now inside another of
+    the layer left out; modules now all in one new package replaced by the package."""
+    sep = " | " if " | " in match[2] else " : "
+    names = match[2].split(sep)
+    names = [n for n in names if not any(n.startswith(o + ".") for o in names)]
+    parents = {n.rpartition(".")[0] for n in names}
+    if len(parents) == 1 and parents <= set(PACKAGES):
+        names = list(parents)
+    return f'{match[1]}"{sep.join(names)}",'
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, 96)
 
 
 def _git(*args: str) -> None:
@@ -998,7 +1133,7 @@ def main() -> int:
             folder.mkdir()
         init = folder / "__init__.py"
         if not init.exists():
-            init.write_text(f'"""{doc}"""\n', "utf-8")
+            init.write_text(f'"""{_wrap(doc)}"""\n', "utf-8")
             _git("add", str(init))
     for old, new in moves.items():
         _git("mv", str(module_path(old)), str(SRC.joinpath(*new.split(".")).with_suffix(".py")))
@@ -1016,7 +1151,8 @@ def main() -> int:
     for package, doc in PACKAGES.items():  # the map of each new package's modules
         folder = SRC.joinpath(*package.split("."))
         subs = sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__")
-        (folder / "__init__.py").write_text(f'"""{doc}\n\nModules: {", ".join(subs)}.\n"""\n')
+        modules = _wrap(f"Modules: {', '.join(subs)}.")
+        (folder / "__init__.py").write_text(f'"""{_wrap(doc)}\n\n{modules}\n"""\n', "utf-8")
     # Imports resolved through the new homes may point at a moved module: resolve those too.
     for names in where.homes.values():
         for name, home in names.items():
@@ -1044,6 +1180,22 @@ def main() -> int:
     )
     subprocess.run([sys.executable, "-m", "ruff", "format", "-q", *tidy], cwd=ROOT, check=False)
     _git("add", "-A", "src", "tests", "tools", "benchmarks", "docs", "pyproject.toml")
+    print("lines the longer names made too long (rewrap by hand):")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--select",
+            "E501",
+            "--output-format",
+            "concise",
+            *tidy,
+        ],
+        cwd=ROOT,
+        check=False,
+    )
     return 0
 
 
