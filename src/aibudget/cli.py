@@ -45,7 +45,7 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except AibudgetError as error:
-            from aibudget.report.terminal import console
+            from aibudget.report.console import console
 
             err = console(stderr=True)
             err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
@@ -155,7 +155,8 @@ def estimate(
             data["explanations"] = [dataclasses.asdict(e) for e in result.explanations]
         _dump(data)
         return
-    from aibudget.report.terminal import console, render_estimate, render_explanations
+    from aibudget.report.console import console
+    from aibudget.report.terminal import render_estimate, render_explanations
 
     out = console()
     if explain:
@@ -188,7 +189,7 @@ def compare(
         _dump(result.to_dict())
         return
     from aibudget.report.choices import render_comparison
-    from aibudget.report.terminal import console
+    from aibudget.report.console import console
 
     render_comparison(result, console())
 
@@ -236,7 +237,7 @@ def sweep(
     """Estimate a scenario over a grid of values and tabulate the key figures of each point."""
     from aibudget.comparison import parse_vary
     from aibudget.comparison import sweep as run_sweep
-    from aibudget.report.terminal import console
+    from aibudget.report.console import console
 
     axes = [parse_vary(v) for v in vary]
     err = console(stderr=True)
@@ -301,7 +302,7 @@ def tradeoffs(
         _dump(result.to_dict())
         return
     from aibudget.report.choices import render_tradeoffs
-    from aibudget.report.terminal import console
+    from aibudget.report.console import console
 
     render_tradeoffs(result, console())
 
@@ -327,8 +328,8 @@ def serving_view(
     if as_json:
         _dump(result.to_dict().get("serving_curve", {}))
         return
+    from aibudget.report.console import console
     from aibudget.report.serving import render_serving_curve
-    from aibudget.report.terminal import console
 
     render_serving_curve(result, console())
 
@@ -382,8 +383,8 @@ def validate(
         if as_json:
             _dump(checked.to_dict())
             return
+        from aibudget.report.console import console
         from aibudget.report.serving import render_serving_validation
-        from aibudget.report.terminal import console
 
         render_serving_validation(checked, console())
         return
@@ -401,7 +402,7 @@ def validate(
     if as_json:
         _dump(result.to_dict())
         return
-    from aibudget.report.terminal import console
+    from aibudget.report.console import console
     from aibudget.report.validation import render_validation
 
     render_validation(result, console())
@@ -733,7 +734,7 @@ def track(
 
 
 def _stderr() -> Any:
-    from aibudget.report.terminal import console
+    from aibudget.report.console import console
 
     return console(stderr=True)
 
@@ -769,7 +770,7 @@ def ledger_list(
     if as_json:
         _dump([r.to_dict() for r in runs])
         return
-    from aibudget.report.terminal import console
+    from aibudget.report.console import console
     from aibudget.report.tracking import render_runs
 
     render_runs(runs, path, console())
@@ -795,7 +796,7 @@ def ledger_show(
     if as_json:
         _dump(result.to_dict())
         return
-    from aibudget.report.terminal import console
+    from aibudget.report.console import console
     from aibudget.report.tracking import render_actuals
 
     render_actuals(result, console())
@@ -881,7 +882,7 @@ def ledger_summary(
     if as_json:
         _dump({"by": by.value, "ledger": book.path, "groups": [g.to_dict() for g in groups]})
         return
-    from aibudget.report.terminal import console
+    from aibudget.report.console import console
     from aibudget.report.tracking import render_summary
 
     render_summary(groups, by.value, book.path, console())
@@ -1008,7 +1009,7 @@ def ledger_compare(
     if as_json:
         _dump(result.to_dict())
         return
-    from aibudget.report.terminal import console
+    from aibudget.report.console import console
     from aibudget.report.tracking import render_plan_comparison
 
     render_plan_comparison(result, console())
@@ -1091,7 +1092,7 @@ def catalog_command(
         _dump([dataclasses.asdict(row) for row in rows])
         return
     from aibudget.report.catalog import render_catalog
-    from aibudget.report.terminal import console
+    from aibudget.report.console import console
 
     render_catalog(table.value, rows, console(), words)
 
@@ -1099,7 +1100,7 @@ def catalog_command(
 def _check_packs(folders: list[str], as_json: bool) -> None:
     from aibudget.catalog import packs
     from aibudget.report.catalog import render_check
-    from aibudget.report.terminal import console
+    from aibudget.report.console import console
 
     if not folders:
         raise typer.BadParameter("give the price-pack folder to check", param_hint="DIR")
