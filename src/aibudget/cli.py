@@ -4,7 +4,8 @@ Every command validates through the same models as the API and prints errors as 
 naming the field and what would be valid, with a non-zero exit and no traceback.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: typer evaluates every command's string
+# annotations (twice) on each run, tens of milliseconds; annotations as objects cost nothing.
 
 import dataclasses
 import json
