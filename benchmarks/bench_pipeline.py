@@ -15,7 +15,8 @@ asserts nothing (machines are shared and noisy).
    accelerators`` end to end in new processes, against ``python -c "import numpy"`` in the same
    run (median of ``--repeat``).
 
-The targets quoted are issue 15's.
+An empty ``--sweep`` or ``--draws`` and ``--calls 0`` skip their part: ``--sweep '' --draws ''
+--calls 0`` measures the start-up alone. The targets quoted are issue 15's.
 """
 
 from __future__ import annotations
@@ -118,10 +119,22 @@ def main() -> None:
     print(f"aibudget {aibudget.__version__}, Python {platform.python_version()}, ", end="")
     print(f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
 
+    if sizes(args.sweep):
+        sweep_section(sizes(args.sweep))
+    if sizes(args.draws):
+        monte_carlo_section(sizes(args.draws))
+    if args.calls:
+        print(f"\n3. aibudget.estimate(..., samples=0) in process (median of {args.calls}):")
+        for name in ("gpt3-175b", EXAMPLE):
+            print(f"  {name:12}  {point_estimate_ms(name, args.calls):7.2f} ms   (target ≤ 3 ms)")
+    start_up(args.repeat)
+
+
+def sweep_section(point_sizes: list[int]) -> None:
     print(f"\n1. Sweep of {EXAMPLE!r}, point estimates (after a 2-point one, untimed):")
     aibudget.sweep(EXAMPLE, ["training.chips=16,32"])  # warm: the catalog read, imports
     per_point = {}
-    for points in sizes(args.sweep):
+    for points in point_sizes:
         seconds = sweep_seconds(points)
         per_point[points] = seconds / points
         print(
@@ -133,9 +146,11 @@ def main() -> None:
         ratio = per_point[large] * large / (per_point[small] * small)
         print(f"  {large:,} points / {small:,} points: {ratio:.1f}× the time (target ≤ 2×)")
 
+
+def monte_carlo_section(draw_sizes: list[int]) -> None:
     print(f"\n2. Monte Carlo of {EXAMPLE!r}, sampled and evaluated, a process per size:")
     peaks = {}
-    for draws in sizes(args.draws):
+    for draws in draw_sizes:
         mc = monte_carlo(draws)
         peaks[draws] = mc["peak_rss_bytes"]
         print(
@@ -149,11 +164,9 @@ def main() -> None:
     print(f"  {mc['uncertain']} uncertain assumptions. Targets: ≥ 1,000,000 draws/s at 1e6;")
     print("  1e7 draws under 1.5 GB peak; 1e8 possible")
 
-    print(f"\n3. aibudget.estimate(..., samples=0) in process (median of {args.calls}):")
-    for name in ("gpt3-175b", EXAMPLE):
-        print(f"  {name:12}  {point_estimate_ms(name, args.calls):7.2f} ms   (target ≤ 3 ms)")
 
-    print(f"\n4. Start-up, new processes (median of {args.repeat}):")
+def start_up(repeat: int) -> None:
+    print(f"\n4. Start-up, new processes (median of {repeat}):")
     py = sys.executable
     commands = [
         ("python -c 'import numpy'", [py, "-c", "import numpy"], ""),
@@ -171,7 +184,7 @@ def main() -> None:
     ]
     numpy_s = None
     for label, cmd, target in commands:
-        seconds = wall(cmd, args.repeat)
+        seconds = wall(cmd, repeat)
         numpy_s = numpy_s or seconds
         print(
             f"  {label:32} {seconds * 1000:6.0f} ms  {seconds / numpy_s:5.1f}× import numpy"

@@ -23,10 +23,13 @@ import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import numpy as np
-from numpy.typing import NDArray
+if TYPE_CHECKING:  # numpy loads on the first draw: `aibudget catalog` needs none
+    import numpy as np
+    from numpy.typing import NDArray
+
+    Array = NDArray[np.float64]
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -38,8 +41,6 @@ __all__ = [
     "Sampler",
     "Tornado",
 ]
-
-Array = NDArray[np.float64]
 
 #: The ``source`` of an assumption the user wrote in the scenario (or set with ``--set``).
 FROM_SCENARIO = "scenario"
@@ -99,6 +100,8 @@ class Distribution:
         _ordered(mode, high, "mode", "high")
         if low == high:
             raise ValueError("low and high must differ")
+        import numpy as np
+
         p10, p50, p90 = _triangular_quantiles(low, mode, high, np.array([0.1, 0.5, 0.9]))
         return cls("triangular", float(p10), float(p50), float(p90), low, mode, high, **bounds)
 
@@ -156,6 +159,8 @@ class Distribution:
     def from_standard(self, numbers: Array) -> Array:
         """Values for standard draws: uniform numbers in [0, 1) for uniform and triangular, standard
         normal numbers for the others. The same numbers give paired draws."""
+        import numpy as np
+
         if self.kind == "uniform":
             values = self.low + numbers * (self.high - self.low)
         elif self.kind == "triangular":
@@ -213,6 +218,8 @@ def _ordered(a: float, b: float, name_a: str, name_b: str) -> None:
 
 
 def _triangular_quantiles(low: float, mode: float, high: float, q: Array) -> Array:
+    import numpy as np
+
     width = high - low
     split = (mode - low) / width
     left = low + np.sqrt(q * width * (mode - low))
@@ -352,6 +359,8 @@ class MonteCarlo:
     def numbers(self, key: str, uniform: bool) -> Array:
         """The standard draws behind ``key``: uniform in [0, 1) or standard normal. Many
         scenarios evaluated at once (``aibudget validate``) share them per key."""
+        import numpy as np
+
         rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
         return rng.random(self.n) if uniform else rng.standard_normal(self.n)
 
@@ -368,6 +377,8 @@ class Tornado:
         self._index = {key: i for i, key in enumerate(self.keys)}
 
     def values(self, key: str, distribution: Distribution) -> float | Array:
+        import numpy as np
+
         rows = np.full(2 * len(self.keys), distribution.p50)
         i = self._index[key]
         rows[2 * i], rows[2 * i + 1] = distribution.p10, distribution.p90
