@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import aibudget
-from aibudget import comparison
+from aibudget import comparison, estimation
 from aibudget.assumptions import Distribution, MonteCarlo, Point
 from aibudget.comparison import figures, parse_vary, sweep
 from aibudget.estimation import summarize
@@ -106,13 +106,13 @@ def test_the_cases_cover_errors_and_draws() -> None:
 
 def test_numeric_axes_share_one_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    real = comparison.resolve
+    real = estimation.resolve
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(comparison, "resolve", counted)
+    monkeypatch.setattr(estimation, "resolve", counted)
     result = sweep(
         "startup-1b", ["training.tokens=100B..1T:20", "serving.requests_per_day=1k..1M:2"]
     )
@@ -124,13 +124,13 @@ def test_numeric_axes_share_one_resolution(monkeypatch: pytest.MonkeyPatch) -> N
 def test_an_axis_a_decision_reads_is_grouped(monkeypatch: pytest.MonkeyPatch) -> None:
     """training.chips sets the pricing and the default MFU: one resolution per chip count."""
     calls: list[int] = []
-    real = comparison.resolve
+    real = estimation.resolve
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(comparison, "resolve", counted)
+    monkeypatch.setattr(estimation, "resolve", counted)
     sweep("startup-1b", ["training.chips=64,1024", "training.tokens=100B..1T:5"])
     assert len(calls) <= 2 + 2  # a refused attempt with both axes, then one per chip count
 
