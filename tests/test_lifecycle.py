@@ -505,3 +505,15 @@ def test_replica_size_needs_the_fewest_chips_for_the_traffic() -> None:
             except DoesNotFitError:
                 continue
             assert chosen <= float(other.serving["chips"][0]) + 1e-9
+
+
+def test_a_serving_only_scenario_varies_its_serving_inputs() -> None:
+    """A scenario with no training run has an empty training run of one element; the draws and
+    the tornado rows of its serving inputs (here the PUE) set the lifecycle's size, not it."""
+    base = aibudget.estimate("llama-3.1-8b-serving-h100", samples=0)
+    lower = aibudget.estimate("llama-3.1-8b-serving-h100", ["energy.pue=1.05"], samples=0)
+    drawn = aibudget.estimate("llama-3.1-8b-serving-h100", ["energy.pue=1.05"], samples=200)
+    assert float(lower.total("energy_kwh")[0]) < float(base.total("energy_kwh")[0])
+    assert drawn.total("usd").shape == (200,)
+    assert np.all(np.isfinite(drawn.total("energy_kwh")))
+    assert lower.sensitivity, "the tornado rows were evaluated"

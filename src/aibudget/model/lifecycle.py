@@ -747,10 +747,22 @@ def role_line(index: int, name: str) -> Line:
     )
 
 
+def _elements(record: object) -> tuple[int, ...]:
+    """The broadcast shape of every array in an input record, nested records included."""
+    if isinstance(record, tuple):
+        return np.broadcast_shapes((), *(_elements(r) for r in record))
+    if dataclasses.is_dataclass(record):
+        return np.broadcast_shapes(
+            (), *(_elements(getattr(record, f.name)) for f in dataclasses.fields(record))
+        )
+    return np.shape(record) if isinstance(record, np.ndarray) else ()
+
+
 def lifecycle(x: LifecycleInputs) -> Lifecycle:
-    """Evaluate every phase for every element of the inputs."""
+    """Evaluate every phase for every element of the inputs (of every phase: a serving-only
+    scenario's draws vary nothing of its empty training run)."""
     run = training_run(x.training)
-    shape = run.usd.shape
+    shape = np.broadcast_shapes(run.usd.shape, _elements(x))
     zero = np.zeros(shape)
 
     phases: dict[str, Items] = {name: {} for name in PHASES}
