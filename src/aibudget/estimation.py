@@ -100,21 +100,28 @@ class _Summaries:
         for size, pending in self._pending.items():
             stacked = np.stack([array for _, array in pending])
             rows = (
-                np.flatnonzero(stacked.min(axis=1) != stacked.max(axis=1))
+                np.flatnonzero(stacked.min(axis=1) != stacked.max(axis=1)).tolist()
                 if size != 1
-                else np.zeros(0, dtype=int)
+                else []
             )
             first = stacked[:, 0].tolist()
-            drawn = stacked[rows]
+            # the same draws (a phase of one item, a run's cost and its line) summarised once
+            distinct: dict[bytes, int] = {}  # draws → their row in ``drawn``
+            ranged: dict[int, int] = {}  # row of ``stacked`` → its row in ``drawn``
+            taken: list[int] = []
+            for row in rows:
+                ranged[row] = distinct.setdefault(stacked[row].tobytes(), len(taken))
+                if ranged[row] == len(taken):
+                    taken.append(row)
+            drawn = stacked[taken]
             means = drawn.mean(axis=1).tolist()
             p10, p50, p90 = np.percentile(drawn, [10, 50, 90], axis=1).tolist()
-            ranged = {int(row): i for i, row in enumerate(rows)}
             for row, (out, _) in enumerate(pending):
-                i = ranged.get(row)
-                if i is None:  # one value: no percentiles to take
+                if row not in ranged:  # one value: no percentiles to take
                     one = first[row]
                     out.update(mean=one, p10=one, p50=one, p90=one)
                 else:
+                    i = ranged[row]
                     out.update(mean=means[i], p10=p10[i], p50=p50[i], p90=p90[i])
         self._pending.clear()
 
