@@ -74,12 +74,54 @@ ENVIRONMENT_MEASURES = ("embodied_co2e_kg", "water_l", "co2e_market_kg")
 def summarize(values: Array | float) -> dict[str, float]:
     """The JSON contract's ``{mean, p10, p50, p90}`` of a measure's draws (equal for one
     value). Bills show the mean, which adds up; p10–p90 is the range beside it."""
-    array = np.atleast_1d(np.asarray(values, dtype=float))
-    if array.size == 1 or array.min() == array.max():  # one value: no percentiles to take
-        one = float(array.flat[0])
-        return {"mean": one, "p10": one, "p50": one, "p90": one}
-    p10, p50, p90 = np.percentile(array, [10, 50, 90])
-    return {"mean": float(np.mean(array)), "p10": float(p10), "p50": float(p50), "p90": float(p90)}
+    summaries = _Summaries()
+    out = summaries(values)
+    summaries.fill()
+    return out
+
+
+class _Summaries:
+    """Many measures summarised at once (:func:`summarize` of each): calling it returns an
+    empty dict and :meth:`fill` fills every one, with one percentile call per draw count
+    instead of one per measure (an estimate's JSON has a few hundred)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[int, list[tuple[dict[str, float], Array]]] = {}
+
+    def __call__(self, values: Array | float) -> dict[str, float]:
+        array = np.asarray(values, dtype=float).ravel()
+        out: dict[str, float] = {}
+        self._pending.setdefault(array.size, []).append((out, array))
+        return out
+
+    def fill(self) -> None:
+        for size, pending in self._pending.items():
+            stacked = np.stack([array for _, array in pending])
+            rows = (
+                np.flatnonzero(stacked.min(axis=1) != stacked.max(axis=1)).tolist()
+                if size != 1
+                else []
+            )
+            first = stacked[:, 0].tolist()
+            # the same draws (a phase of one item, a run's cost and its line) summarised once
+            distinct: dict[bytes, int] = {}  # draws → their row in ``drawn``
+            ranged: dict[int, int] = {}  # row of ``stacked`` → its row in ``drawn``
+            taken: list[int] = []
+            for row in rows:
+                ranged[row] = distinct.setdefault(stacked[row].tobytes(), len(taken))
+                if ranged[row] == len(taken):
+                    taken.append(row)
+            drawn = stacked[taken]
+            means = drawn.mean(axis=1).tolist()
+            p10, p50, p90 = np.percentile(drawn, [10, 50, 90], axis=1).tolist()
+            for row, (out, _) in enumerate(pending):
+                if row not in ranged:  # one value: no percentiles to take
+                    one = first[row]
+                    out.update(mean=one, p10=one, p50=one, p90=one)
+                else:
+                    i = ranged[row]
+                    out.update(mean=means[i], p10=p10[i], p50=p50[i], p90=p90[i])
+        self._pending.clear()
 
 
 def mean_of(values: Array | float) -> float:
@@ -289,45 +331,46 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of an estimate (DESIGN.md), with plain Python numbers."""
-        training: dict[str, Any] = {k: summarize(v) for k, v in self.training.items()}
+        summary = _Summaries()  # every measure's summary is filled at the end, all at once
+        training: dict[str, Any] = {k: summary(v) for k, v in self.training.items()}
         for key in ("chips", "min_chips"):
             training[key] = round(float(np.median(self.training[key])))
         environment = self.environment_measures
         out: dict[str, Any] = {
             "name": self.name,
-            "total": {m: summarize(self.total(m)) for m in (*MEASURES, *environment)},
+            "total": {m: summary(self.total(m)) for m in (*MEASURES, *environment)},
             "phases": [
                 {
                     "name": phase.name,
-                    **{m: summarize(phase.measure(m)) for m in (*MEASURES, *environment)},
+                    **{m: summary(phase.measure(m)) for m in (*MEASURES, *environment)},
                     "items": [
-                        {"name": item.name, **{k: summarize(v) for k, v in item.measures.items()}}
+                        {"name": item.name, **{k: summary(v) for k, v in item.measures.items()}}
                         for item in phase.items
                     ],
                     "memo": [
-                        {"name": item.name, **{k: summarize(v) for k, v in item.measures.items()}}
+                        {"name": item.name, **{k: summary(v) for k, v in item.measures.items()}}
                         for item in phase.memo
                     ],
                 }
                 for phase in self.phases
             ],
             "training": training,
-            "equivalents": {k: summarize(v) for k, v in self.equivalents.items()},
+            "equivalents": {k: summary(v) for k, v in self.equivalents.items()},
             "assumptions": [a.to_dict() for a in self.assumptions],
             "notes": list(self.notes),
         }
         if self.serving:
-            out["serving"] = {k: summarize(v) for k, v in self.serving.items()}
+            out["serving"] = {k: summary(v) for k, v in self.serving.items()}
         if self.serving_curve:
             out["serving_curve"] = dict(self.serving_curve)
         out["horizon_years"] = self.horizon_years
         out["cash_flow"] = [
-            {"year": year, "usd": summarize(self.cash_flow_usd[..., year])}
+            {"year": year, "usd": summary(self.cash_flow_usd[..., year])}
             for year in range(self.cash_flow_usd.shape[-1])
         ]
-        out["resale_usd"] = summarize(self.resale_usd)
-        out["present_value_usd"] = summarize(self.present_value_usd)
-        out["present_value_paid_usd"] = summarize(self.present_value_paid_usd)
+        out["resale_usd"] = summary(self.resale_usd)
+        out["present_value_usd"] = summary(self.present_value_usd)
+        out["present_value_paid_usd"] = summary(self.present_value_paid_usd)
         out["prices"] = [dict(p) for p in self.prices]
         out["catalog"] = {
             "layers": list(self.layers),
@@ -343,6 +386,7 @@ class Estimate:
         if self.sizing:
             out["sizing"] = dict(self.sizing)
         out["floor"] = dict(self.floor)
+        summary.fill()
         return out
 
 

@@ -15,10 +15,12 @@ lost, never a value.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import io
 import math
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -59,11 +61,18 @@ def _set(tree: Any, path: str, value: Any, factory: Any) -> None:
         node[last] = value
 
 
+@lru_cache(maxsize=32)
+def _tree(text: str) -> Any:
+    """The round-trip tree of ``text``, read once per worker for a text sent again (a built-in
+    example): reading is two thirds of an edit's time, a copy of the tree a tenth of it."""
+    return _round_trip().load(text)
+
+
 def _edited(text: str, overrides: Sequence[str]) -> str:
     from ruamel.yaml.comments import CommentedMap
 
     rt = _round_trip()
-    tree = rt.load(text)
+    tree = copy.deepcopy(_tree(text))
     for override in overrides:
         key, _, raw = override.partition("=")
         value = rt.load(raw) if raw.strip() else None
