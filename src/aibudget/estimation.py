@@ -1210,9 +1210,14 @@ def _serving_curve(scenario: Scenario, point: Resolved) -> dict[str, Any]:
     low = per_replica_day / 1000.0
     high = max(10.0 * traffic, 30.0 * per_replica_day)
     grid = np.unique(np.append(np.geomspace(low, high, CURVE_POINTS), traffic))
-    for mode, flag in (("dedicated", 0.0), ("autoscaled", 1.0)):
-        curve = serving_curve(point.inputs, grid, flag)
-        out[mode] = {k: [float(v) for v in curve[k]] for k in curve if k != "requests_per_day"}
+    modes = ("dedicated", "autoscaled")
+    curve = serving_curve(point.inputs, grid, np.array([0.0, 1.0]))  # both fleets, one call
+    for i, mode in enumerate(modes):
+        out[mode] = {
+            k: [float(v) for v in np.broadcast_to(curve[k], (len(modes), grid.size))[i]]
+            for k in curve
+            if k != "requests_per_day"
+        }
     out["requests_per_day"] = [float(v) for v in grid]
     out["requests_per_day_per_replica"] = per_replica_day
     return out

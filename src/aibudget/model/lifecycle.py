@@ -478,12 +478,14 @@ def _input_share(s: ServingInputs, replica: serving.Replica) -> Array:
 
 
 def serving_curve(
-    x: LifecycleInputs, requests_per_day: Array, autoscaled: float
+    x: LifecycleInputs, requests_per_day: Array, autoscaled: Array
 ) -> dict[str, Array]:
     """One year of serving at each traffic level of ``requests_per_day`` (the scenario's replica,
-    fleet rules and prices; ``autoscaled`` 1.0 or 0.0): the cost, utilisation and energy a
-    trickle or a flood of requests gives, for the throughput-against-traffic curve."""
-    s = dataclasses.replace(x.serving, autoscaled=np.full_like(x.serving.autoscaled, autoscaled))
+    fleet rules and prices) for each fleet of ``autoscaled`` (1.0 or 0.0), in one evaluation:
+    row ``i`` of each figure is the curve for ``autoscaled[i]`` (a point estimate's inputs).
+    The cost, utilisation and energy a trickle or a flood of requests gives, for the
+    throughput-against-traffic curve."""
+    s = dataclasses.replace(x.serving, autoscaled=np.asarray(autoscaled, float).reshape(-1, 1))
     replica = serving.replica(
         s.chips_per_replica, s.replica, lambda r: _fleet(s, r, s.requests_per_day).chips
     )

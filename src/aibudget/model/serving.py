@@ -96,7 +96,15 @@ def weights_read_bytes(weights_total: Array, weights_active: Array, batch: Array
     """Weight bytes a decode step reads for ``batch`` sequences: a dense model reads them all; a
     mixture of experts reads the experts its batch routes to, W·(1 − (1 − a)^B) with
     a = active / total (each sequence picks its experts uniformly and independently)."""
-    share = np.clip(weights_active / np.maximum(weights_total, 1.0), 0.0, 1.0)
+    return _weights_read(weights_total, _active_share(weights_total, weights_active), batch)
+
+
+def _active_share(weights_total: Array, weights_active: Array) -> Array:
+    """a = active / total, the share of the weights one sequence reads."""
+    return np.clip(weights_active / np.maximum(weights_total, 1.0), 0.0, 1.0)
+
+
+def _weights_read(weights_total: Array, share: Array, batch: Array) -> Array:
     return weights_total * (1.0 - (1.0 - share) ** batch)
 
 
@@ -162,32 +170,39 @@ def comm_s_per_token(x: ReplicaInputs, tensor_parallel: Array) -> Array:
     return message * share / np.maximum(x.link_bytes_per_s, 1.0)
 
 
-def _step_s(
-    x: ReplicaInputs, chips: Array, tp: Array, batch: Array, comm: Array, context: Array
-) -> tuple[Array, Array]:
-    """The decode step for ``batch`` sequences, and 1.0 where compute (not memory) limits it."""
+def _decode_step(
+    x: ReplicaInputs, chips: Array, tp: Array, comm: Array, context: Array
+) -> Callable[[Array], tuple[Array, Array]]:
+    """The decode step as a function of the batch: the step for ``batch`` sequences, and 1.0
+    where compute (not memory) limits it. What does not depend on the batch is computed once."""
     stages = chips / tp
     bandwidth = tp * x.bandwidth_bytes_per_s * x.mbu
-    weights_s = weights_read_bytes(x.weights_total_bytes, x.weights_active_bytes, batch) / bandwidth
-    kv_s = batch * context * x.kv_bytes_per_token / stages / bandwidth
-    # tokens per matrix multiply: the batch, shared among the experts in a mixture of experts
-    rows = batch * np.clip(x.weights_active_bytes / np.maximum(x.weights_total_bytes, 1.0), 0, 1)
-    gemm = np.where(x.batch_half > 0.0, (rows + x.batch_half) / np.maximum(rows, 1e-30), 1.0)
-    compute_s = (
-        FORWARD_FLOPS_PER_PARAM
-        * x.active_params
-        * batch
-        * gemm
-        / (chips * x.peak_flops_per_s * x.decode_efficiency())
-    )
-    memory_s = weights_s + (1.0 - x.kv_apart) * kv_s
-    step = (
-        np.maximum(memory_s, compute_s)
-        + x.overlap * np.minimum(memory_s, compute_s)
-        + x.kv_apart * kv_s
-        + batch * comm
-    )
-    return step, (compute_s > memory_s).astype(float)
+    share = _active_share(x.weights_total_bytes, x.weights_active_bytes)
+    flops_per_token = FORWARD_FLOPS_PER_PARAM * x.active_params
+    compute_rate = chips * x.peak_flops_per_s * x.decode_efficiency()
+    batch_half = np.any(x.batch_half > 0.0)
+
+    def step(batch: Array) -> tuple[Array, Array]:
+        weights_s = _weights_read(x.weights_total_bytes, share, batch) / bandwidth
+        kv_s = batch * context * x.kv_bytes_per_token / stages / bandwidth
+        # tokens per matrix multiply: the batch, shared among the experts in a mixture of experts
+        rows = batch * share
+        gemm = (
+            np.where(x.batch_half > 0.0, (rows + x.batch_half) / np.maximum(rows, 1e-30), 1.0)
+            if batch_half
+            else 1.0
+        )
+        compute_s = flops_per_token * batch * gemm / compute_rate
+        memory_s = weights_s + (1.0 - x.kv_apart) * kv_s
+        total = (
+            np.maximum(memory_s, compute_s)
+            + x.overlap * np.minimum(memory_s, compute_s)
+            + x.kv_apart * kv_s
+            + batch * comm
+        )
+        return total, (compute_s > memory_s).astype(float)
+
+    return step
 
 
 def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
@@ -202,8 +217,10 @@ def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
     context = x.input_tokens + x.output_tokens / 2.0
     comm = comm_s_per_token(x, tp)
 
+    decode_step = _decode_step(x, chips, tp, comm, context)
+
     def step(batch: Array) -> Array:
-        return _step_s(x, chips, tp, batch, comm, context)[0]
+        return decode_step(batch)[0]
 
     target = np.where(np.isnan(x.tpot_target_s), np.inf, x.tpot_target_s)
     fastest = step(np.ones_like(cap))
@@ -218,7 +235,7 @@ def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
         if np.all(high - low <= 1.0):
             break
     batch = np.where(fast_enough, cap, low)
-    step_time, compute_bound = _step_s(x, chips, tp, batch, comm, context)
+    step_time, compute_bound = decode_step(batch)
     decode = batch / step_time
     prefill = 1.0 / (
         FORWARD_FLOPS_PER_PARAM * x.active_params / (chips * x.peak_flops_per_s * x.prefill_mfu)
