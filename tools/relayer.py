@@ -276,7 +276,8 @@ SPLITS = [
     Split(
         "aibudget.estimation",
         "Scenario → Estimate: run the model (run), the bill (bill), explanations (explain), "
-        "checks (checks), floor and sizing (floor), sensitivity, the JSON contract (contract).",
+        "checks (checks), floor and sizing (floor), sensitivity, a sweep's points (grid), the "
+        "JSON contract (contract).",
         {
             "contract": (
                 "The Estimate and its records: what to_dict() writes (the JSON contract).",
@@ -292,6 +293,7 @@ SPLITS = [
                     "Explanation",
                     "Sensitivity",
                     "Estimate",
+                    "_Summaries",
                 ],
             ),
             "bill": (
@@ -311,6 +313,10 @@ SPLITS = [
                 ["_floor*", "_sizing", "_cheapest_listing", "CURVE_POINTS", "_serving_curve"],
             ),
             "sensitivity": ("The tornado: each assumption's swing.", ["_sensitivity"]),
+            "grid": (
+                "Many points of a sweep in one resolution and one model call: their figures.",
+                ["estimate_grid", "_per_point", "_failing", "_figure_arrays", "_summaries"],
+            ),
             "run": (
                 "estimate(): resolve, run the model (point, draws, tornado), shape it.",
                 [
