@@ -323,7 +323,7 @@ def test_owned_hardware_is_capital_in_year_zero_with_a_residual_value() -> None:
     )
     cash = est.cash_flow_usd[0]
     price = 17_500 * 1.66 / (1 - 0.19)
-    chips = float(est.training["chips"][0])
+    chips = float(est.training.chips[0])
     assert cash[0] > chips * price  # the cluster is bought before training
     memo = {i.name: float(i.measures["usd"][0]) for i in est.phase("training").memo}
     assert memo["cluster purchase (capital, year 0)"] == pytest.approx(chips * price, rel=1e-12)

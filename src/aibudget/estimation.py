@@ -37,6 +37,7 @@ from aibudget.resolution import (
     resolve,
     serving_variant,
 )
+from aibudget.results import ServingFigures, TrainingFigures
 from aibudget.scenario import Scenario, TrainingSpec, field_limits, load_scenario
 from aibudget.units import format_quantity
 
@@ -164,8 +165,8 @@ class Estimate:
     name: str
     scenario: Scenario
     phases: tuple[Phase, ...]
-    training: Mapping[str, Array]
-    serving: Mapping[str, Array]
+    training: TrainingFigures
+    serving: ServingFigures | None
     equivalents: Mapping[str, Array]
     cash_flow_usd: Array  # money paid per year (year 0: the build and any hardware bought)
     present_value_usd: Array  # per draw: discounted cash less the discounted resale credit
@@ -288,9 +289,9 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of an estimate (DESIGN.md), with plain Python numbers."""
-        training: dict[str, Any] = {k: summarize(v) for k, v in self.training.items()}
+        training: dict[str, Any] = {k: summarize(v) for k, v in self.training.to_dict().items()}
         for key in ("chips", "min_chips"):
-            training[key] = round(float(np.median(self.training[key])))
+            training[key] = round(float(np.median(getattr(self.training, key))))
         environment = self.environment_measures
         out: dict[str, Any] = {
             "name": self.name,
@@ -315,8 +316,8 @@ class Estimate:
             "assumptions": [a.to_dict() for a in self.assumptions],
             "notes": list(self.notes),
         }
-        if self.serving:
-            out["serving"] = {k: summarize(v) for k, v in self.serving.items()}
+        if self.serving is not None:
+            out["serving"] = {k: summarize(v) for k, v in self.serving.to_dict().items()}
         if self.serving_curve:
             out["serving_curve"] = dict(self.serving_curve)
         out["horizon_years"] = self.horizon_years
@@ -883,16 +884,17 @@ def _names(resolved: Resolved) -> set[str]:
 def _drawn_figures(
     result: Lifecycle,
     phases: tuple[Phase, ...],
-    training: Mapping[str, Array],
-    serving: Mapping[str, Array],
+    training: TrainingFigures,
+    serving: ServingFigures | None,
     total_kwh: Array,
     total_co2: Array,
     household: float,
     car: float,
 ) -> dict[str, Array]:
     """Every explained figure's draws, by the explanation's name."""
-    out: dict[str, Array] = {f"training.{k}": np.asarray(v) for k, v in training.items()}
-    out.update({f"serving.{k}": np.asarray(v) for k, v in serving.items()})
+    out = {f"training.{k}": np.asarray(v) for k, v in training.to_dict().items()}
+    if serving is not None:
+        out.update({f"serving.{k}": np.asarray(v) for k, v in serving.to_dict().items()})
     for phase in phases:
         out[f"phase: {phase.name}"] = phase.measure("usd")
         for item in (*phase.items, *phase.memo):
@@ -1379,36 +1381,33 @@ def _estimate(
     phases = _phases(result, resolved)
     total_kwh = sum((p.measure("energy_kwh") for p in phases), start=np.zeros(1))
     total_co2 = sum((p.measure("co2e_kg") for p in phases), start=np.zeros(1))
-    training = {
-        "flops": run.flops,
-        "chips": run.chips,
-        "chip_hours": run.chip_hours,
-        "wall_clock_days": run.wall_clock_days,
-        "mfu": np.broadcast_to(resolved.inputs.training.mfu, run.usd.shape),
-        "energy_kwh": run.energy_kwh,
-        "co2e_kg": run.co2e_kg,
-        "embodied_co2e_kg": run.embodied_co2e_kg,
-        "water_l": run.water_l,
-        **({"co2e_market_kg": run.co2e_market_kg} if market_based(resolved) else {}),
-        "usd": run.usd,
-        "min_chips": run.min_chips,
-        "memory_gb": (run.training_state_bytes + run.activation_bytes) / memory.BYTES_PER_GB,
-        "system_power_w_per_chip": run.system_power_w_per_chip,
-        "billed_chip_hours": run.chip_hours
-        + run.preemption_chip_hours
-        + run.minimum_billing_chip_hours,
-    }
-    if "training.cloud.price_today_usd_per_chip_hour" in used:  # a run priced at a past date
-        today = float(used["training.cloud.price_today_usd_per_chip_hour"].value)
-        training["usd_at_today_prices"] = training["billed_chip_hours"] * today
+    today = used.get("training.cloud.price_today_usd_per_chip_hour")  # priced at a past date
+    billed = run.chip_hours + run.preemption_chip_hours + run.minimum_billing_chip_hours
+    law, t_in = resolved.law, resolved.inputs.training
+    training = TrainingFigures(
+        flops=run.flops,
+        chips=run.chips,
+        chip_hours=run.chip_hours,
+        wall_clock_days=run.wall_clock_days,
+        mfu=np.broadcast_to(t_in.mfu, run.usd.shape),
+        energy_kwh=run.energy_kwh,
+        co2e_kg=run.co2e_kg,
+        embodied_co2e_kg=run.embodied_co2e_kg,
+        water_l=run.water_l,
+        co2e_market_kg=run.co2e_market_kg if market_based(resolved) else None,
+        usd=run.usd,
+        min_chips=run.min_chips,
+        memory_gb=(run.training_state_bytes + run.activation_bytes) / memory.BYTES_PER_GB,
+        system_power_w_per_chip=run.system_power_w_per_chip,
+        billed_chip_hours=billed,
+        usd_at_today_prices=None if today is None else billed * float(today.value),
+        loss=None
+        if law is None or scenario.training is None
+        else np.broadcast_to(scaling.loss(law, t_in.active_params, t_in.tokens), run.usd.shape),
+    )
     if scenario.training is None:  # a hosted API only: no training run to describe
-        training = {key: np.zeros_like(value) for key, value in training.items()}
-    elif resolved.law is not None:
-        t_in = resolved.inputs.training
-        training["loss"] = np.broadcast_to(
-            scaling.loss(resolved.law, t_in.active_params, t_in.tokens), run.usd.shape
-        )
-    serving = {k: v for k, v in result.serving.items() if k != "fits"} if scenario.serving else {}
+        training = training.zeros()
+    serving = ServingFigures.of(result.serving) if scenario.serving else None
     t = scenario.training
     day = t.start_date if t is not None and t.start_date is not None else _clock.today()
     max_age = catalog.constant("price_max_age_days").value
