@@ -37,7 +37,7 @@ from aibudget.resolution import (
     resolve,
     serving_variant,
 )
-from aibudget.results import ServingFigures, TrainingFigures
+from aibudget.results import Equivalents, ServingFigures, TrainingFigures
 from aibudget.scenario import Scenario, TrainingSpec, field_limits, load_scenario
 from aibudget.units import format_quantity
 
@@ -167,7 +167,7 @@ class Estimate:
     phases: tuple[Phase, ...]
     training: TrainingFigures
     serving: ServingFigures | None
-    equivalents: Mapping[str, Array]
+    equivalents: Equivalents
     cash_flow_usd: Array  # money paid per year (year 0: the build and any hardware bought)
     present_value_usd: Array  # per draw: discounted cash less the discounted resale credit
     horizon_years: float
@@ -312,7 +312,7 @@ class Estimate:
                 for phase in self.phases
             ],
             "training": training,
-            "equivalents": {k: summarize(v) for k, v in self.equivalents.items()},
+            "equivalents": {k: summarize(v) for k, v in self.equivalents.to_dict().items()},
             "assumptions": [a.to_dict() for a in self.assumptions],
             "notes": list(self.notes),
         }
@@ -488,16 +488,17 @@ def _explanations(
     used = {a.name: a for a in resolved.assumptions}
     household = used["equivalents.us_household_electricity_kwh_per_year"]
     car = used["equivalents.passenger_car_co2_kg_per_year"]
-    total_kwh = sum(
+    total_kwh: float = sum(
         _first(v["energy_kwh"]) for items in result.phases.values() for v in items.values()
     )
-    total_co2 = sum(
+    total_co2: float = sum(
         _first(v["co2e_kg"]) for items in result.phases.values() for v in items.values()
     )
+    at_point = Equivalents.of(np.full(1, total_kwh), np.full(1, total_co2), used)
     out.append(
         Explanation(
             "equivalents.us_household_years",
-            total_kwh / float(household.value),
+            _first(at_point.us_household_years),
             "household-years",
             "total energy / a US household's electricity per year",
             (("household", household.name),),
@@ -506,7 +507,7 @@ def _explanations(
     out.append(
         Explanation(
             "equivalents.passenger_car_years",
-            total_co2 / float(car.value),
+            _first(at_point.passenger_car_years),
             "car-years",
             "total CO2e / a passenger car's CO2 per year",
             (("car", car.name),),
@@ -886,10 +887,7 @@ def _drawn_figures(
     phases: tuple[Phase, ...],
     training: TrainingFigures,
     serving: ServingFigures | None,
-    total_kwh: Array,
-    total_co2: Array,
-    household: float,
-    car: float,
+    equivalents: Equivalents,
 ) -> dict[str, Array]:
     """Every explained figure's draws, by the explanation's name."""
     out = {f"training.{k}": np.asarray(v) for k, v in training.to_dict().items()}
@@ -902,8 +900,7 @@ def _drawn_figures(
     out["total"] = sum((p.measure("usd") for p in phases), start=np.zeros(1))
     for m in ENVIRONMENT_MEASURES:
         out[f"total.{m}"] = sum((p.measure(m) for p in phases), start=np.zeros(1))
-    out["equivalents.us_household_years"] = total_kwh / household
-    out["equivalents.passenger_car_years"] = total_co2 / car
+    out.update({f"equivalents.{k}": v for k, v in equivalents.to_dict().items()})
     return out
 
 
@@ -1376,11 +1373,12 @@ def _estimate(
     resolved = point
     run = result.training
     used = {a.name: a for a in resolved.assumptions}
-    household = float(used["equivalents.us_household_electricity_kwh_per_year"].value)
-    car = float(used["equivalents.passenger_car_co2_kg_per_year"].value)
     phases = _phases(result, resolved)
-    total_kwh = sum((p.measure("energy_kwh") for p in phases), start=np.zeros(1))
-    total_co2 = sum((p.measure("co2e_kg") for p in phases), start=np.zeros(1))
+    equivalents = Equivalents.of(
+        sum((p.measure("energy_kwh") for p in phases), start=np.zeros(1)),
+        sum((p.measure("co2e_kg") for p in phases), start=np.zeros(1)),
+        used,
+    )
     today = used.get("training.cloud.price_today_usd_per_chip_hour")  # priced at a past date
     billed = run.chip_hours + run.preemption_chip_hours + run.minimum_billing_chip_hours
     law, t_in = resolved.law, resolved.inputs.training
@@ -1418,10 +1416,7 @@ def _estimate(
         phases=phases,
         training=training,
         serving=serving,
-        equivalents={
-            "us_household_years": total_kwh / household,
-            "passenger_car_years": total_co2 / car,
-        },
+        equivalents=equivalents,
         cash_flow_usd=result.cash_flow_usd,
         present_value_usd=result.present_value_usd,
         resale_usd=result.resale_usd,
@@ -1433,7 +1428,7 @@ def _estimate(
         assumptions=resolved.assumptions,
         explanations=_with_draws(
             _explanations(scenario, point_result, resolved, phases, _phases(point_result, point)),
-            _drawn_figures(result, phases, training, serving, total_kwh, total_co2, household, car),
+            _drawn_figures(result, phases, training, serving, equivalents),
         ),
         notes=(*resolved.notes, *filter(None, [_stale_note(prices, day, max_age)])),
         point=base,

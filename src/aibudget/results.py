@@ -8,11 +8,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ServingFigures", "TrainingFigures"]
+__all__ = ["Equivalents", "ServingFigures", "TrainingFigures"]
+
+if TYPE_CHECKING:
+    from aibudget.assumptions import Assumption
 
 Array = NDArray[np.float64]
 
@@ -89,6 +93,27 @@ class ServingFigures:
         """The record of the model's serving figures (``Lifecycle.serving``; ``fits`` is not
         a figure: an estimate that does not fit raises)."""
         return cls(**{f.name: figures[f.name] for f in dataclasses.fields(cls)})
+
+    def to_dict(self) -> dict[str, Array]:
+        """The figures by name, in the JSON contract's order."""
+        return _present(self)
+
+
+@dataclass(frozen=True)
+class Equivalents:
+    """Energy and emissions for scale: US household-years of electricity and passenger
+    car-years of CO2."""
+
+    us_household_years: Array
+    passenger_car_years: Array
+
+    @classmethod
+    def of(cls, energy_kwh: Array, co2e_kg: Array, used: Mapping[str, Assumption]) -> Equivalents:
+        """``energy_kwh`` and ``co2e_kg`` over the sourced yearly figures in ``used`` (the
+        estimate's assumptions by name)."""
+        household = float(used["equivalents.us_household_electricity_kwh_per_year"].value)
+        car = float(used["equivalents.passenger_car_co2_kg_per_year"].value)
+        return cls(np.asarray(energy_kwh) / household, np.asarray(co2e_kg) / car)
 
     def to_dict(self) -> dict[str, Array]:
         """The figures by name, in the JSON contract's order."""

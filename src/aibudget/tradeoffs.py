@@ -97,7 +97,7 @@ def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any
     sampler = MonteCarlo(samples, seed) if samples else None
     site = resolve(owned, sampler).inputs.training.site
     rented_site = resolve(cloud, sampler).inputs.training.site
-    held = _held_years(cloud, own_est)
+    held = _held_years(own_est)
     cluster = _mean(site.value_at_start_per_chip())
     rate = _mean(site.depreciation_ooms_per_year)
     lost = _mean(
@@ -167,22 +167,20 @@ def _utilisation(scenario: Scenario, est: Estimate) -> float:
     """The share of its chips' hours this scenario keeps them busy: the final run, the
     experiments and the retraining, over the horizon (or the run's wall clock if longer)."""
     resolved = resolve(scenario)
-    years = float(resolved.inputs.years[0])
     retrain = training_run(resolved.inputs.retrain)
-    retrains = float(resolved.inputs.maintenance.retrains_per_year[0]) * years
+    retrains = float(resolved.inputs.maintenance.retrains_per_year[0]) * est.horizon_years
     run_hours = _mean(est.training.chip_hours)
     experiment_hours = sum(
         _mean(item.measures.get("chip_hours", 0.0)) for item in est.phase("experiments").items
     )
     busy = run_hours + experiment_hours + retrains * float(retrain.chip_hours.flat[0])
     chips = _mean(est.training.chips)
-    return busy / (chips * HOURS_PER_YEAR * _held_years(scenario, est))
+    return busy / (chips * HOURS_PER_YEAR * _held_years(est))
 
 
-def _held_years(scenario: Scenario, est: Estimate) -> float:
+def _held_years(est: Estimate) -> float:
     """The years an owned cluster is held: the horizon, or the run's wall clock if longer."""
-    years = float(resolve(scenario).inputs.years[0])
-    return max(years, _mean(est.training.wall_clock_days) / 365.25)
+    return max(est.horizon_years, _mean(est.training.wall_clock_days) / 365.25)
 
 
 def _spot(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any]:
