@@ -132,15 +132,18 @@ def test_a_teacher_adds_its_forward_pass_and_its_weights() -> None:
 
 def test_the_training_floor_is_the_flops_at_peak_on_the_cheapest_listing() -> None:
     est = point("llama-7b-h100-cloud")
-    floor = est.floor["training"]
+    floor = est.floor.training
+    assert floor is not None
     acc = catalog.accelerator("H100-80GB")
     hours = first(est.training.flops) / (acc.peak_flops_per_s("bf16") * 3600)
     cheapest = min(r.price_usd_per_chip_hour for r in catalog.prices() if r.accelerator == acc.name)
-    assert floor["chip_hours"] == pytest.approx(hours, rel=1e-9)
-    assert floor["usd"] == pytest.approx(hours * cheapest, rel=1e-9)
-    assert floor["energy_kwh"] == pytest.approx(hours * 0.7, rel=1e-9)
-    assert floor["times_usd"] > 1
-    assert floor["times_energy"] > 1
+    assert floor.chip_hours == pytest.approx(hours, rel=1e-9)
+    assert floor.usd == pytest.approx(hours * cheapest, rel=1e-9)
+    assert floor.energy_kwh == pytest.approx(hours * 0.7, rel=1e-9)
+    assert floor.times_usd is not None
+    assert floor.times_usd > 1
+    assert floor.times_energy is not None
+    assert floor.times_energy > 1
 
 
 @pytest.mark.parametrize(
@@ -148,11 +151,13 @@ def test_the_training_floor_is_the_flops_at_peak_on_the_cheapest_listing() -> No
 )
 def test_every_estimate_is_above_its_floor(name: str) -> None:
     est = point(name)
-    for part in est.floor.values():
-        if "usd" in part:
-            assert part["times_usd"] >= 1
-        if "energy_kwh" in part:
-            assert part["times_energy"] >= 1
+    parts = [p for p in (est.floor.training, est.floor.serving) if p is not None]
+    assert parts
+    for part in parts:
+        if part.times_usd is not None:
+            assert part.times_usd >= 1
+        if part.times_energy is not None:
+            assert part.times_energy >= 1
 
 
 # --------------------------------------------------------------------------- rent or buy

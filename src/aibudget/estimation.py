@@ -37,7 +37,7 @@ from aibudget.resolution import (
     resolve,
     serving_variant,
 )
-from aibudget.results import Equivalents, ServingFigures, TrainingFigures
+from aibudget.results import Equivalents, Floor, Floors, ServingFigures, TrainingFigures
 from aibudget.scenario import Scenario, TrainingSpec, field_limits, load_scenario
 from aibudget.units import format_quantity
 
@@ -177,7 +177,7 @@ class Estimate:
     point: Mapping[str, float] = field(default_factory=dict)
     sensitivity: tuple[Sensitivity, ...] = field(default=())
     sizing: Mapping[str, Any] = field(default_factory=dict)
-    floor: Mapping[str, Any] = field(default_factory=dict)
+    floor: Floors = field(default_factory=Floors)
     samples: int = 0
     seed: int = 0
     serving_curve: Mapping[str, Any] = field(default_factory=dict)
@@ -342,7 +342,7 @@ class Estimate:
         out["sensitivity"] = [s.to_dict() for s in self.sensitivity]
         if self.sizing:
             out["sizing"] = dict(self.sizing)
-        out["floor"] = dict(self.floor)
+        out["floor"] = self.floor.to_dict()
         return out
 
 
@@ -1177,13 +1177,11 @@ def _cheapest_listing(acc: Accelerator) -> catalog.CloudPrice | None:
     return min(listed, key=lambda row: row.price_usd_per_chip_hour) if listed else None
 
 
-def _floor_at(
-    acc: Accelerator, chip_hours: float, usd: float, kwh: float, what: str
-) -> dict[str, Any]:
+def _floor_at(acc: Accelerator, chip_hours: float, usd: float, kwh: float, what: str) -> Floor:
     """A physical floor of ``chip_hours`` at 100% of peak on ``acc``: priced at the cheapest
     catalog listing of the chip (any provider, any pricing) and powered at the chip's TDP with
     no host and a PUE of 1; with the estimate's ``usd`` and ``kwh`` as multiples of it."""
-    out: dict[str, Any] = {"what": what, "chip_hours": chip_hours}
+    out: dict[str, Any] = {}
     row = _cheapest_listing(acc)
     if row is not None and chip_hours > 0:
         floor_usd = chip_hours * row.price_usd_per_chip_hour
@@ -1197,14 +1195,14 @@ def _floor_at(
     if acc.tdp_w is not None and chip_hours > 0:
         floor_kwh = chip_hours * acc.tdp_w / 1000.0
         out.update(energy_kwh=floor_kwh, times_energy=kwh / floor_kwh)
-    return out
+    return Floor(what=what, chip_hours=chip_hours, **out)
 
 
-def _floor(point: Resolved, result: Lifecycle, drawn: Lifecycle) -> dict[str, Any]:
+def _floor(point: Resolved, result: Lifecycle, drawn: Lifecycle) -> Floors:
     """The physical floor of the training run and of the first year of serving: the same work
     at 100% of the chips' peak FLOP/s and memory bandwidth, on the cheapest listing (from the
     point estimate), against the estimate's means (``drawn``, as the bill shows them)."""
-    out: dict[str, Any] = {}
+    out: dict[str, Floor] = {}
     run, acc = result.training, point.accelerator
     if acc is not None:
         flops = float(run.flops[0])
@@ -1237,7 +1235,7 @@ def _floor(point: Resolved, result: Lifecycle, drawn: Lifecycle) -> dict[str, An
             "the first year's tokens at 100% of peak FLOP/s and memory bandwidth, every chip "
             "busy (no peak, headroom or latency target)",
         )
-    return out
+    return Floors(**out)
 
 
 def _sizing(scenario: Scenario, point: Resolved, result: Lifecycle) -> dict[str, Any]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Equivalents", "ServingFigures", "TrainingFigures"]
+__all__ = ["Equivalents", "Floor", "Floors", "ServingFigures", "TrainingFigures"]
 
 if TYPE_CHECKING:
     from aibudget.assumptions import Assumption
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 Array = NDArray[np.float64]
 
 
-def _present(record: object) -> dict[str, Array]:
+def _present(record: object) -> dict[str, Any]:
     return {
         f.name: value
         for f in dataclasses.fields(record)  # type: ignore[arg-type]
@@ -118,3 +118,37 @@ class Equivalents:
     def to_dict(self) -> dict[str, Array]:
         """The figures by name, in the JSON contract's order."""
         return _present(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Floor:
+    """A physical floor: the same work at 100% of the chips' peak, priced at the cheapest
+    catalog listing (``usd`` and the listing ``None`` when the chip has none) and powered at
+    their TDP (``energy_kwh`` ``None`` without one); ``times_*``: the estimate over it."""
+
+    what: str
+    chip_hours: float
+    usd: float | None = None
+    price_usd_per_chip_hour: float | None = None
+    listing: str | None = None
+    listing_source: str | None = None
+    times_usd: float | None = None
+    energy_kwh: float | None = None
+    times_energy: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The floor by name, as the JSON contract lists it (``None`` fields left out)."""
+        return _present(self)
+
+
+@dataclass(frozen=True)
+class Floors:
+    """The floor of the final training run and of the first year of serving (``None``: no
+    chip of the user's for that phase)."""
+
+    training: Floor | None = None
+    serving: Floor | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The floors by phase, as the JSON contract lists them."""
+        return {k: v.to_dict() for k, v in _present(self).items()}

@@ -21,7 +21,7 @@ from rich.text import Text
 from aibudget.assumptions import Assumption
 from aibudget.estimation import MEASURES, Estimate, Explanation
 from aibudget.report import formatting as fmt
-from aibudget.results import TrainingFigures
+from aibudget.results import Floor, TrainingFigures
 
 MAX_WIDTH = 100
 #: The narrowest layout drawn: below it tables would fold every word.
@@ -270,7 +270,7 @@ def _training(est: Estimate) -> Table:
     for label, text in _environment_rows(est, t):
         table.add_row(label, text)
     table.add_row("Cost", _cost_line(est))
-    _floor_row(table, est.floor.get("training"))
+    _floor_row(table, est.floor.training)
     return table
 
 
@@ -315,26 +315,26 @@ def _environment_line(est: Estimate) -> str:
     )
 
 
-def _floor_row(table: Table, floor: dict[str, Any] | None) -> None:
+def _floor_row(table: Table, floor: Floor | None) -> None:
     """The physical floor and how many times above it the (point) estimate is."""
-    if not floor or ("usd" not in floor and "energy_kwh" not in floor):
+    if floor is None or (floor.usd is None and floor.energy_kwh is None):
         return
     parts, times = [], []
-    if "usd" in floor:
-        parts.append(fmt.usd(floor["usd"]))
-        times.append(f"{fmt.number(floor['times_usd'])}× in cost")
-    if "energy_kwh" in floor:
-        parts.append(fmt.energy(floor["energy_kwh"]))
-        times.append(f"{fmt.number(floor['times_energy'])}× in energy")
+    if floor.usd is not None and floor.times_usd is not None:
+        parts.append(fmt.usd(floor.usd))
+        times.append(f"{fmt.number(floor.times_usd)}× in cost")
+    if floor.energy_kwh is not None and floor.times_energy is not None:
+        parts.append(fmt.energy(floor.energy_kwh))
+        times.append(f"{fmt.number(floor.times_energy)}× in energy")
     where = (
-        f" on {floor['listing']} ({fmt.usd_rate(floor['price_usd_per_chip_hour'])}/chip-hour), "
+        f" on {floor.listing} ({fmt.usd_rate(floor.price_usd_per_chip_hour)}/chip-hour), "
         "chips at TDP, PUE 1"
-        if "listing" in floor
+        if floor.listing is not None and floor.price_usd_per_chip_hour is not None
         else ", chips at TDP, PUE 1"
     )
     table.add_row(
         "Floor",
-        f"{' and '.join(parts)}: {floor['what']}{where}. The estimate is {', '.join(times)}",
+        f"{' and '.join(parts)}: {floor.what}{where}. The estimate is {', '.join(times)}",
     )
 
 
@@ -480,7 +480,7 @@ def _serving(est: Estimate) -> Table:
     table.add_row(
         "Energy", f"{fmt.energy(_mean(f.kwh_per_1000_requests))} per 1,000 requests{where}"
     )
-    _floor_row(table, est.floor.get("serving"))
+    _floor_row(table, est.floor.serving)
     return table
 
 
