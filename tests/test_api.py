@@ -44,7 +44,7 @@ def _draws(e: Estimate, name: str) -> np.ndarray[Any, Any]:
     """The draws a summary measure is made of, read the long way."""
     if name in MEASURES:
         return e.total(name)
-    return e.training["wall_clock_days" if name == "training_days" else name]
+    return e.training.wall_clock_days if name == "training_days" else e.training.chip_hours
 
 
 # --------------------------------------------------------------------------- summary
@@ -155,7 +155,7 @@ def test_usd_draws_are_the_public_total(est: Estimate) -> None:
 
 def test_any_figure_is_a_measure(lifecycle: Estimate) -> None:
     m = lifecycle.measure("serving_usd_per_month")
-    assert np.array_equal(m.draws, lifecycle.serving["usd_per_month"])
+    assert np.array_equal(m.draws, lifecycle.serving.usd_per_month)
     assert m.unit == "USD/month"
     assert m.what == comparison.FIGURES["serving_usd_per_month"][0]
 

@@ -129,19 +129,19 @@ def test_eu_gpai_fields_equal_the_estimate(run_cli: Run, gpt3: Estimate) -> None
     t = gpt3.training
     compute = form["amount_of_computation_used_for_training"]
     assert compute["item"] == "Amount of computation used for training"
-    _same(compute["value_flops"], summarize(t["flops"]))
+    _same(compute["value_flops"], summarize(t.flops))
     assert compute["value_flops"]["mean"] == pytest.approx(3.236973087744e23, rel=1e-12)
     assert compute["reported"] == "3.2 × 10^23 FLOPs"
     assert compute["order_of_magnitude"] == "10^23 FLOPs"
     assert "below" in compute["note"]
     time = form["training_time"]
-    _same(time["wall_clock_days"], summarize(t["wall_clock_days"]))
-    _same(time["hardware_days"], summarize(np.asarray(t["chip_hours"]) / 24))
+    _same(time["wall_clock_days"], summarize(t.wall_clock_days))
+    _same(time["hardware_days"], summarize(np.asarray(t.chip_hours) / 24))
     assert time["hardware"] == "10000 x V100-32GB"
     energy = form["amount_of_energy_used_for_training"]
     assert energy["unit"] == "MWh"
-    _same(energy["value_mwh"], summarize(np.asarray(t["energy_kwh"]) / 1000))
-    it = np.asarray(t["chip_hours"]) * np.asarray(t["system_power_w_per_chip"]) / 1e6
+    _same(energy["value_mwh"], summarize(np.asarray(t.energy_kwh) / 1000))
+    it = np.asarray(t.chip_hours) * np.asarray(t.system_power_w_per_chip) / 1e6
     _same(energy["it_equipment_mwh"], summarize(it))
     # the facility boundary is the IT equipment times the PUE the scenario gives
     assert energy["value_mwh"]["mean"] == pytest.approx(1.1 * energy["it_equipment_mwh"]["mean"])

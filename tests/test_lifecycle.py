@@ -100,7 +100,7 @@ def test_70b_in_bf16_never_fits_on_one_80gb_chip() -> None:
             serving=serving_section(),
         )
     )
-    assert float(auto.serving["chips_per_replica"][0]) >= 2
+    assert float(auto.serving.chips_per_replica[0]) >= 2
 
 
 def _replica(
@@ -179,7 +179,7 @@ def test_self_hosting_and_api_compare_at_the_same_traffic() -> None:
     assert hosted.scenario.serving.requests_per_day == api.scenario.serving.requests_per_day
     for est in (hosted, api):
         assert usd(est, "deployment") > 0
-        assert float(est.serving["usd_per_million_tokens"][0]) > 0
+        assert float(est.serving.usd_per_million_tokens[0]) > 0
 
 
 # --------------------------------------------------------------------------- phases
@@ -492,10 +492,10 @@ def test_replica_size_needs_the_fewest_chips_for_the_traffic() -> None:
     """Light traffic, which one replica serves, gets the smallest replica that fits; the size
     chosen never needs more chips than any other size that fits."""
     light = point_estimate("startup-1b")
-    assert float(light.serving["chips_per_replica"][0]) == 1
+    assert float(light.serving.chips_per_replica[0]) == 1
     for rpd in ("100k", "30M"):
         est = point_estimate("support-assistant-selfhosted", [f"serving.requests_per_day={rpd}"])
-        chosen = float(est.serving["chips"][0])
+        chosen = float(est.serving.chips[0])
         for size in (1, 2, 4, 8):
             try:
                 other = point_estimate(
@@ -504,4 +504,4 @@ def test_replica_size_needs_the_fewest_chips_for_the_traffic() -> None:
                 )
             except DoesNotFitError:
                 continue
-            assert chosen <= float(other.serving["chips"][0]) + 1e-9
+            assert chosen <= float(other.serving.chips[0]) + 1e-9
