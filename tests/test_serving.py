@@ -231,11 +231,11 @@ def test_input_and_output_prices_add_up_to_the_bill() -> None:
     f = est.serving
     requests = 1e6 * 365.25
     billed = (
-        float(f["usd_per_million_input"][0]) * requests * 1000 / 1e6
-        + float(f["usd_per_million_output"][0]) * requests * 250 / 1e6
+        float(f.usd_per_million_input[0]) * requests * 1000 / 1e6
+        + float(f.usd_per_million_output[0]) * requests * 250 / 1e6
     )
-    assert billed == pytest.approx(float(f["usd_per_month"][0]) * 12, rel=1e-9)
-    blended = float(f["usd_per_million_tokens"][0]) * requests * 1250 / 1e6
+    assert billed == pytest.approx(float(f.usd_per_month[0]) * 12, rel=1e-9)
+    blended = float(f.usd_per_million_tokens[0]) * requests * 1250 / 1e6
     assert blended == pytest.approx(billed, rel=1e-9)
 
 
@@ -305,16 +305,16 @@ def test_h200_beats_h100_per_chip_on_the_70b_example_by_bandwidth_and_memory() -
     per_chip = {}
     for name, est, bandwidth in (("H100", h100, 3.35e12), ("H200", h200, 4.8e12)):
         f = est.serving
-        batch, chips = float(f["batch"][0]), float(f["chips_per_replica"][0])
+        batch, chips = float(f.batch[0]), float(f.chips_per_replica[0])
         x = resolve(est.scenario).inputs.serving.replica
         context = 1000 + 300 / 2
         memory_s = (70.6e9 + batch * context * float(x.kv_bytes_per_token[0])) / (
             chips * bandwidth * float(x.mbu[0])
         )
         comm_s = batch * float(serving.comm_s_per_token(x, a(chips))[0])
-        step_ms = float(f["tpot_ms"][0])
+        step_ms = float(f.tpot_ms[0])
         assert step_ms == pytest.approx((memory_s + comm_s) * 1e3, rel=1e-6)  # memory-bound
-        per_chip[name] = float(f["decode_tokens_per_s_per_chip"][0])
+        per_chip[name] = float(f.decode_tokens_per_s_per_chip[0])
         assert per_chip[name] == pytest.approx(batch / chips / (step_ms / 1e3), rel=1e-6)
     assert float(h200.serving.chips_per_replica[0]) == 1
     assert float(h100.serving.chips_per_replica[0]) == 2
