@@ -44,7 +44,7 @@ def _draws(e: Estimate, name: str) -> np.ndarray[Any, Any]:
     """The draws a summary measure is made of, read the long way."""
     if name in MEASURES:
         return e.total(name)
-    return e.training["wall_clock_days" if name == "training_days" else name]
+    return e.training.wall_clock_days if name == "training_days" else e.training.chip_hours
 
 
 # --------------------------------------------------------------------------- summary
@@ -155,7 +155,7 @@ def test_usd_draws_are_the_public_total(est: Estimate) -> None:
 
 def test_any_figure_is_a_measure(lifecycle: Estimate) -> None:
     m = lifecycle.measure("serving_usd_per_month")
-    assert np.array_equal(m.draws, lifecycle.serving["usd_per_month"])
+    assert np.array_equal(m.draws, lifecycle.serving.usd_per_month)
     assert m.unit == "USD/month"
     assert m.what == comparison.FIGURES["serving_usd_per_month"][0]
 
@@ -258,7 +258,7 @@ def test_draws_frame(est: Estimate, api_only: Estimate) -> None:
     assert list(frame.columns) == list(SUMMARY_MEASURES)
     assert frame.index.name == "draw"
     assert np.array_equal(frame["usd"].to_numpy(), est.total("usd"))
-    assert np.array_equal(frame["training_days"].to_numpy(), est.training["wall_clock_days"])
+    assert np.array_equal(frame["training_days"].to_numpy(), est.training.wall_clock_days)
     assert list(api_only.to_pandas(draws=True).columns) == list(MEASURES)
     point = aibudget.estimate("gpt3-175b", samples=0).to_pandas(draws=True)
     assert len(point) == 1
@@ -361,7 +361,7 @@ def test_sweep_frame_is_a_row_per_point_with_the_estimates_figures() -> None:
             samples=0,
         )
         assert row["usd"] == float(point.total("usd")[0])
-        assert row["training_days"] == float(point.training["wall_clock_days"][0])
+        assert row["training_days"] == float(point.training.wall_clock_days[0])
         assert row["error"] == ""
     assert repr(result) == (
         "<Sweep 'GPT-3 175B (2020)': 4 points over training.chips (2) × training.accelerator (2)>"

@@ -201,7 +201,7 @@ def test_explain_shows_the_bills_figures(drawn: dict[str, aibudget.Estimate], na
             assert line.value == pytest.approx(item["usd"]["mean"], rel=1e-12, abs=1e-12)
     if "training.usd" in by_name and est.scenario.training is not None:
         usd = by_name["training.usd"].value
-        assert usd == pytest.approx(float(np.mean(est.training["usd"])), rel=1e-12)
+        assert usd == pytest.approx(float(np.mean(est.training.usd)), rel=1e-12)
     # the explain view prints the total the bill prints
     printed = aibudget.report.formatting.usd(data["total"]["usd"]["mean"], exact=True)
     assert f"total = {printed}" in _terminal(est, explain=True)
@@ -269,7 +269,7 @@ def _per_chip_hour(est: aibudget.Estimate) -> float:
     hardware = sum(
         float(i.measures["usd"][0]) for i in est.phase("training").items if "amortised" in i.name
     )
-    return hardware / float(est.training["chip_hours"][0])
+    return hardware / float(est.training.chip_hours[0])
 
 
 def test_a100s_bought_in_2020_cost_less_per_chip_hour_in_2023_by_the_depreciation() -> None:
@@ -280,7 +280,7 @@ def test_a100s_bought_in_2020_cost_less_per_chip_hour_in_2023_by_the_depreciatio
     assert float(old.assumption("training.owned.hardware_age_years").value) == pytest.approx(age)
     # Cottier et al. 2024: value at the start = price × 10^(−r × age), amortised as before
     assert _per_chip_hour(old) / _per_chip_hour(new) == pytest.approx(10 ** (-0.14 * age))
-    assert float(old.training["usd"][0]) < float(new.training["usd"][0])
+    assert float(old.training.usd[0]) < float(new.training.usd[0])
     (memo,) = old.phase("training").memo
     assert memo.name == "cluster value at start (owned)"
     assert float(memo.measures["usd"][0]) == pytest.approx(
@@ -304,7 +304,7 @@ def test_new_hardware_by_default_and_no_purchase_after_the_start() -> None:
 def test_facility_is_priced_per_kw_month_with_colocation_the_default() -> None:
     colo = point("1b-owned-a100")
     own = point("1b-owned-a100", ["training.owned.facility=on_premises"])
-    hours = float(colo.training["chip_hours"][0])
+    hours = float(colo.training.chip_hours[0])
     kw = 0.400 * 2.03  # A100 TDP × the DGX A100 server ratio: the capacity reserved per chip
     for est, rate, label in ((colo, 163, "colocation"), (own, 100, "own data centre")):
         (line,) = [i for i in est.phase("training").items if i.name.startswith("facility")]
@@ -332,8 +332,8 @@ def test_a_past_start_uses_the_price_history_and_shows_todays_price() -> None:
     assert "price history" in price.note
     today = est.assumption("training.cloud.price_today_usd_per_chip_hour")
     assert float(today.value) == pytest.approx(2.7447)
-    billed = float(est.training["billed_chip_hours"][0])
-    assert float(est.training["usd_at_today_prices"][0]) == pytest.approx(billed * 2.7447)
+    billed = float(est.training.billed_chip_hours[0])
+    assert float(est.training.usd_at_today_prices[0]) == pytest.approx(billed * 2.7447)
     out = _terminal(est)
     assert "priced at 2023-06-01: price history" in " ".join(out.split())
     assert "at today's $2.745 per chip-hour" in " ".join(out.split())
@@ -388,7 +388,7 @@ def test_the_gpt3_case_study_shows_its_2020_price_and_todays() -> None:
     ratio = catalog.reserved_ratio().value
     assert float(today.value) == pytest.approx(2.754 * ratio)
     assert f"at today's ${float(today.value):,.4g} per chip-hour" in out
-    assert float(np.mean(est.training["usd_at_today_prices"])) < float(np.mean(est.training["usd"]))
+    assert float(np.mean(est.training.usd_at_today_prices)) < float(np.mean(est.training.usd))
 
 
 def test_runs_above_the_sourced_size_are_priced_reserved_unless_told() -> None:
@@ -504,26 +504,26 @@ def test_a_us_state_with_its_own_price_uses_it_and_a_cloud_region_says_it_has_no
 
 def test_a_tiny_fine_tune_is_billed_as_whole_node_hours_with_the_minimum_job() -> None:
     est = point("medical-imaging")  # 4 A100s for ten minutes, on AWS's 8-GPU p4de
-    used = float(est.training["chip_hours"][0])
+    used = float(est.training.chip_hours[0])
     assert used / 4 < 1.0  # the job itself is shorter than the minimum
     price = float(est.assumption("training.cloud.price_usd_per_chip_hour").value)
     (line,) = [i for i in est.phase("training").items if i.name.startswith("minimum billing")]
     assert line.name == "minimum billing (8-chip nodes, ≥ 1 h jobs)"
     assert float(line.measures["chip_hours"][0]) == pytest.approx(8 * 1.0 - used)
     assert float(line.measures["usd"][0]) == pytest.approx((8 * 1.0 - used) * price)
-    assert float(est.training["usd"][0]) == pytest.approx(8 * 1.0 * price)
-    assert float(est.training["billed_chip_hours"][0]) == pytest.approx(8.0)
+    assert float(est.training.usd[0]) == pytest.approx(8 * 1.0 * price)
+    assert float(est.training.billed_chip_hours[0]) == pytest.approx(8.0)
 
 
 def test_a_tiny_lora_fine_tune_pays_a_whole_node_for_the_minimum_job() -> None:
     est = point("tradeoff-finetune-lora", ["training.tokens=20M", "training.chips=4"])
-    used = float(est.training["chip_hours"][0])
+    used = float(est.training.chip_hours[0])
     price = float(est.assumption("training.cloud.price_usd_per_chip_hour").value)
     nodes = float(est.assumption("training.cloud.chips_per_node").value)
     assert nodes == 8  # the listing's instance: 8 H100s
     (line,) = [i for i in est.phase("training").items if i.name.startswith("minimum billing")]
     assert line.name == "minimum billing (8-chip nodes, ≥ 1 h jobs)"
-    assert float(est.training["usd"][0]) == pytest.approx(8 * 1.0 * price)
+    assert float(est.training.usd[0]) == pytest.approx(8 * 1.0 * price)
     assert float(line.measures["usd"][0]) == pytest.approx((8 - used) * price)
     out = " ".join(_terminal(est).split())
     assert "minimum billing (8-chip nodes, ≥ 1 h jobs)" in out

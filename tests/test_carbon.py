@@ -124,7 +124,7 @@ def test_market_based_carbon(contract: float, share: float, expected: float) -> 
 
 def test_training_embodied_and_water_follow_the_formulas() -> None:
     est = _point("gpt3-175b")
-    t = {k: float(np.mean(v)) for k, v in est.training.items()}
+    t = {k: float(np.mean(v)) for k, v in est.training.to_dict().items()}
     per_chip = _value(est, "energy.embodied_kgco2e_per_accelerator") + _value(
         est, "energy.embodied_kgco2e_per_server"
     ) / _value(est, "energy.accelerators_per_server")
@@ -141,7 +141,7 @@ def test_embodied_scales_with_chip_hours_and_service_life() -> None:
     base = _point("gpt3-175b")
     more = _point("gpt3-175b", "training.tokens=600B")  # twice the tokens, twice the chip-hours
     longer = _point("gpt3-175b", "energy.hardware_life_years=10")
-    ratio = float(more.training["chip_hours"][0] / base.training["chip_hours"][0])
+    ratio = float(more.training.chip_hours[0] / base.training.chip_hours[0])
     assert ratio > 1.9
     embodied = float(base.total("embodied_co2e_kg")[0])
     assert float(more.total("embodied_co2e_kg")[0]) == pytest.approx(embodied * ratio, 1e-9)
@@ -160,7 +160,7 @@ def test_operational_carbon_is_unchanged_and_market_is_absent_without_a_contract
     assert "co2e_market_kg" not in plain.environment_measures
     assert "co2e_market_kg" not in plain.to_dict()["total"]
     assert all("co2e_market_kg" not in i.measures for p in plain.phases for i in p.items)
-    assert "co2e_market_kg" not in plain.training
+    assert plain.training.co2e_market_kg is None
     with pytest.raises(KeyError, match="no market-based figure"):
         plain.total("co2e_market_kg")  # never a silent zero
     # a zero-emission contract: market-based zero, beside the unchanged location-based figure
@@ -206,7 +206,7 @@ def test_owned_hardware_carries_embodied_on_its_amortised_line() -> None:
 
 def test_serving_experiments_and_retraining_carry_the_measures() -> None:
     est = _point("startup-1b")
-    run = {k: float(np.mean(v)) for k, v in est.training.items()}
+    run = {k: float(np.mean(v)) for k, v in est.training.to_dict().items()}
     rate = run["embodied_co2e_kg"] / run["chip_hours"]
     for item in est.phase("experiments").items:
         line = {k: float(np.mean(v)) for k, v in item.measures.items()}

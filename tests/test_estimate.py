@@ -142,10 +142,10 @@ def test_owned_bill_has_amortised_hardware_and_electricity() -> None:
         "electricity",
         "facility (colocation)",
     }
-    hours = float(est.training["chip_hours"][0])
+    hours = float(est.training.chip_hours[0])
     per_hour = 0.14 * math.log(10) / 8766
     assert items["accelerators (amortised)"] == pytest.approx(hours * 17_500 * per_hour, rel=1e-9)
-    kwh = float(est.training["energy_kwh"][0])
+    kwh = float(est.training.energy_kwh[0])
     # Virginia has no price of its own in the catalog: the US industrial average
     assert items["electricity"] == pytest.approx(kwh * 0.0806, rel=1e-9)
     # colocation: the A100 server's rating per chip (400 W x 2.03) at $163 per kW-month
@@ -176,11 +176,11 @@ def test_spot_is_cheaper_than_on_demand() -> None:
     assert spot.total("usd") < base.total("usd")
     # reclaimed work is redone: a little more energy, a longer wall clock, its own line
     assert base.total("energy_kwh") < spot.total("energy_kwh") < 1.05 * base.total("energy_kwh")
-    assert spot.training["wall_clock_days"] > base.training["wall_clock_days"]
+    assert spot.training.wall_clock_days > base.training.wall_clock_days
     lost = spot.phase("training").items[1]
     assert lost.name == "spot preemptions (work lost, restarts)"
-    hours = float(spot.training["chip_hours"][0])
-    chips = float(spot.training["chips"][0])
+    hours = float(spot.training.chip_hours[0])
+    chips = float(spot.training.chips[0])
     rate = spot.assumption("training.spot_preemptions_per_1000_chip_days").value
     interval = spot.assumption("training.spot_checkpoint_interval_hours").value
     restart = spot.assumption("training.spot_restart_hours").value
@@ -194,9 +194,9 @@ def test_spot_is_cheaper_than_on_demand() -> None:
 
 def test_deadline_derives_chips() -> None:
     est = point_estimate("gpt3-175b", ["training.chips=null", "training.wall_clock_days=30"])
-    chips = float(est.training["chips"][0])
-    assert float(est.training["wall_clock_days"][0]) <= 30
-    hours = float(est.training["chip_hours"][0])
+    chips = float(est.training.chips[0])
+    assert float(est.training.wall_clock_days[0]) <= 30
+    hours = float(est.training.chip_hours[0])
     assert chips == math.ceil(hours / (30 * 24))
 
 
@@ -205,17 +205,17 @@ def test_user_mfu_overrides_the_default() -> None:
     default = float(base.assumption("training.mfu").value)
     fast = point_estimate("gpt3-175b", [f"training.mfu={2 * default}"])
     assert fast.assumption("training.mfu").origin == "scenario"
-    assert float(fast.training["chip_hours"][0]) == pytest.approx(
-        float(base.training["chip_hours"][0]) / 2, rel=1e-9
+    assert float(fast.training.chip_hours[0]) == pytest.approx(
+        float(base.training.chip_hours[0]) / 2, rel=1e-9
     )
 
 
 def test_measured_power_replaces_the_chain() -> None:
     est = point_estimate("gpt3-175b", ["energy.system_power_w_per_chip=330"])
-    assert float(est.training["system_power_w_per_chip"][0]) == 330
+    assert float(est.training.system_power_w_per_chip[0]) == 330
     # with GPT-3's published chip-hours this would be Patterson's 1,287 MWh
-    assert float(est.training["energy_kwh"][0]) == pytest.approx(
-        float(est.training["chip_hours"][0]) * 0.330 * 1.1, rel=1e-12
+    assert float(est.training.energy_kwh[0]) == pytest.approx(
+        float(est.training.chip_hours[0]) * 0.330 * 1.1, rel=1e-12
     )
 
 

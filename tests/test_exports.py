@@ -78,7 +78,7 @@ def test_model_card_from_the_cli_pastes_into_front_matter(run_cli: Run, gpt3: Es
 
 def test_model_card_training_phase_equals_the_final_run(gpt3: Estimate) -> None:
     block = exports.model_card(gpt3)["co2_eq_emissions"]
-    grams = float(np.mean(gpt3.training["co2e_kg"])) * 1000
+    grams = float(np.mean(gpt3.training.co2e_kg)) * 1000
     assert block["emissions"] == float(f"{grams:.3g}")
 
 
@@ -129,19 +129,19 @@ def test_eu_gpai_fields_equal_the_estimate(run_cli: Run, gpt3: Estimate) -> None
     t = gpt3.training
     compute = form["amount_of_computation_used_for_training"]
     assert compute["item"] == "Amount of computation used for training"
-    _same(compute["value_flops"], summarize(t["flops"]))
+    _same(compute["value_flops"], summarize(t.flops))
     assert compute["value_flops"]["mean"] == pytest.approx(3.236973087744e23, rel=1e-12)
     assert compute["reported"] == "3.2 × 10^23 FLOPs"
     assert compute["order_of_magnitude"] == "10^23 FLOPs"
     assert "below" in compute["note"]
     time = form["training_time"]
-    _same(time["wall_clock_days"], summarize(t["wall_clock_days"]))
-    _same(time["hardware_days"], summarize(np.asarray(t["chip_hours"]) / 24))
+    _same(time["wall_clock_days"], summarize(t.wall_clock_days))
+    _same(time["hardware_days"], summarize(np.asarray(t.chip_hours) / 24))
     assert time["hardware"] == "10000 x V100-32GB"
     energy = form["amount_of_energy_used_for_training"]
     assert energy["unit"] == "MWh"
-    _same(energy["value_mwh"], summarize(np.asarray(t["energy_kwh"]) / 1000))
-    it = np.asarray(t["chip_hours"]) * np.asarray(t["system_power_w_per_chip"]) / 1e6
+    _same(energy["value_mwh"], summarize(np.asarray(t.energy_kwh) / 1000))
+    it = np.asarray(t.chip_hours) * np.asarray(t.system_power_w_per_chip) / 1e6
     _same(energy["it_equipment_mwh"], summarize(it))
     # the facility boundary is the IT equipment times the PUE the scenario gives
     assert energy["value_mwh"]["mean"] == pytest.approx(1.1 * energy["it_equipment_mwh"]["mean"])
@@ -155,7 +155,7 @@ def test_eu_gpai_fields_equal_the_estimate(run_cli: Run, gpt3: Estimate) -> None
 
 def test_eu_gpai_reports_to_two_significant_figures(gpt3: Estimate) -> None:
     energy = exports.eu_gpai(gpt3)["amount_of_energy_used_for_training"]
-    mwh = summarize(np.asarray(gpt3.training["energy_kwh"]) / 1000)
+    mwh = summarize(np.asarray(gpt3.training.energy_kwh) / 1000)
     mean = float(f"{mwh['mean']:.2g}")
     expected = f"{mean:,.0f} MWh"
     assert energy["reported"].startswith(expected + " (p10 ")
@@ -248,7 +248,7 @@ def test_sci_per_thousand_requests_is_the_formula(served: Estimate) -> None:
     o = served.total("co2e_kg") * 1000  # E × I: the bill's location-based carbon, in grams
     m = served.total("embodied_co2e_kg") * 1000  # zero while no line carries embodied carbon
     e = served.total("energy_kwh")
-    r = np.asarray(served.serving["requests_over_horizon"]) / 1000
+    r = np.asarray(served.serving.requests_over_horizon) / 1000
     _same(result["sci"], summarize((o + m) / r))
     _same(result["E_kwh"], summarize(e))
     _same(result["I_gco2e_per_kwh"], summarize(o / e))
@@ -264,8 +264,8 @@ def test_sci_per_thousand_requests_is_the_formula(served: Estimate) -> None:
     assert s is not None
     per_request = s.input_tokens_per_request + s.output_tokens_per_request
     assert np.allclose(
-        served.serving["requests_over_horizon"] * per_request,
-        served.serving["tokens_over_horizon"],
+        served.serving.requests_over_horizon * per_request,
+        served.serving.tokens_over_horizon,
         rtol=1e-12,
     )
 
@@ -275,7 +275,7 @@ def test_sci_per_million_tokens_from_the_cli(run_cli: Run, served: Estimate) -> 
     result = yaml.safe_load(out)["software_carbon_intensity"]
     o = served.total("co2e_kg") * 1000
     m = served.total("embodied_co2e_kg") * 1000
-    r = np.asarray(served.serving["tokens_over_horizon"]) / 1e6
+    r = np.asarray(served.serving.tokens_over_horizon) / 1e6
     _same(result["sci"], summarize((o + m) / r))
     assert result["functional_unit"] == "1,000,000 tokens"
     assert result["formula"] == "SCI = ((E × I) + M) per R"
@@ -359,7 +359,7 @@ def test_sci_adds_m_where_the_lines_carry_embodied_carbon(served: Estimate) -> N
     result = exports.sci(est, "1000 requests")
     o = est.total("co2e_kg") * 1000
     m = est.total("embodied_co2e_kg") * 1000
-    r = np.asarray(est.serving["requests_over_horizon"]) / 1000
+    r = np.asarray(est.serving.requests_over_horizon) / 1000
     _same(result["sci"], summarize((o + m) / r))
     _same(result["M_gco2e"], summarize(m))
     assert "M not estimated" not in result["reported"]

@@ -100,7 +100,7 @@ def test_70b_in_bf16_never_fits_on_one_80gb_chip() -> None:
             serving=serving_section(),
         )
     )
-    assert float(auto.serving["chips_per_replica"][0]) >= 2
+    assert float(auto.serving.chips_per_replica[0]) >= 2
 
 
 def _replica(
@@ -179,7 +179,7 @@ def test_self_hosting_and_api_compare_at_the_same_traffic() -> None:
     assert hosted.scenario.serving.requests_per_day == api.scenario.serving.requests_per_day
     for est in (hosted, api):
         assert usd(est, "deployment") > 0
-        assert float(est.serving["usd_per_million_tokens"][0]) > 0
+        assert float(est.serving.usd_per_million_tokens[0]) > 0
 
 
 # --------------------------------------------------------------------------- phases
@@ -323,7 +323,7 @@ def test_owned_hardware_is_capital_in_year_zero_with_a_residual_value() -> None:
     )
     cash = est.cash_flow_usd[0]
     price = 17_500 * 1.66 / (1 - 0.19)
-    chips = float(est.training["chips"][0])
+    chips = float(est.training.chips[0])
     assert cash[0] > chips * price  # the cluster is bought before training
     memo = {i.name: float(i.measures["usd"][0]) for i in est.phase("training").memo}
     assert memo["cluster purchase (capital, year 0)"] == pytest.approx(chips * price, rel=1e-12)
@@ -492,10 +492,10 @@ def test_replica_size_needs_the_fewest_chips_for_the_traffic() -> None:
     """Light traffic, which one replica serves, gets the smallest replica that fits; the size
     chosen never needs more chips than any other size that fits."""
     light = point_estimate("startup-1b")
-    assert float(light.serving["chips_per_replica"][0]) == 1
+    assert float(light.serving.chips_per_replica[0]) == 1
     for rpd in ("100k", "30M"):
         est = point_estimate("support-assistant-selfhosted", [f"serving.requests_per_day={rpd}"])
-        chosen = float(est.serving["chips"][0])
+        chosen = float(est.serving.chips[0])
         for size in (1, 2, 4, 8):
             try:
                 other = point_estimate(
@@ -504,7 +504,7 @@ def test_replica_size_needs_the_fewest_chips_for_the_traffic() -> None:
                 )
             except DoesNotFitError:
                 continue
-            assert chosen <= float(other.serving["chips"][0]) + 1e-9
+            assert chosen <= float(other.serving.chips[0]) + 1e-9
 
 
 def test_a_serving_only_scenario_varies_its_serving_inputs() -> None:

@@ -98,8 +98,8 @@ def test_a_pack_that_halves_the_h100_price_halves_the_training_line(
     base = aibudget.estimate(EXAMPLE, samples=samples)
     half = aibudget.estimate(EXAMPLE, samples=samples, catalog=pack)
     assert rental(half).mean() == pytest.approx(rental(base).mean() / 2, rel=1e-9)
-    assert half.training["chip_hours"].mean() == pytest.approx(
-        base.training["chip_hours"].mean(), rel=1e-12
+    assert half.training.chip_hours.mean() == pytest.approx(
+        base.training.chip_hours.mean(), rel=1e-12
     )
     price = half.assumption(PRICE)
     assert price.value == pytest.approx(float(base.assumption(PRICE).value) / 2, rel=1e-12)

@@ -194,8 +194,8 @@ def test_serving_only_examples_bill_the_deployment_alone(example: str) -> None:
     for phase in ("data", "training", "experiments", "people"):
         assert float(est.phase(phase).measure("usd")[0]) == 0.0
     assert float(est.phase("deployment").measure("usd")[0]) > 0
-    assert float(est.serving["meets_latency"][0]) == 1.0
-    assert float(est.serving["tpot_ms"][0]) <= est.scenario.serving.tpot_ms  # type: ignore[union-attr]
+    assert float(est.serving.meets_latency[0]) == 1.0
+    assert float(est.serving.tpot_ms[0]) <= est.scenario.serving.tpot_ms  # type: ignore[union-attr]
 
 
 def test_serving_only_self_hosted_needs_an_accelerator() -> None:
@@ -221,8 +221,8 @@ def test_serving_only_api_works_without_a_model() -> None:
     expected = 1e6 * 365.25 * (1000 * 0.18 + 250 * 0.18) / 1e6
     item = next(i for i in est.phase("deployment").items if i.name == "hosted API")
     assert float(item.measures["usd"][0]) == pytest.approx(expected, rel=1e-12)
-    assert float(est.serving["usd_per_million_input"][0]) == pytest.approx(
-        float(est.serving["usd_per_million_output"][0]), rel=1e-9
+    assert float(est.serving.usd_per_million_input[0]) == pytest.approx(
+        float(est.serving.usd_per_million_output[0]), rel=1e-9
     )
 
 
@@ -231,11 +231,11 @@ def test_input_and_output_prices_add_up_to_the_bill() -> None:
     f = est.serving
     requests = 1e6 * 365.25
     billed = (
-        float(f["usd_per_million_input"][0]) * requests * 1000 / 1e6
-        + float(f["usd_per_million_output"][0]) * requests * 250 / 1e6
+        float(f.usd_per_million_input[0]) * requests * 1000 / 1e6
+        + float(f.usd_per_million_output[0]) * requests * 250 / 1e6
     )
-    assert billed == pytest.approx(float(f["usd_per_month"][0]) * 12, rel=1e-9)
-    blended = float(f["usd_per_million_tokens"][0]) * requests * 1250 / 1e6
+    assert billed == pytest.approx(float(f.usd_per_month[0]) * 12, rel=1e-9)
+    blended = float(f.usd_per_million_tokens[0]) * requests * 1250 / 1e6
     assert blended == pytest.approx(billed, rel=1e-9)
 
 
@@ -252,9 +252,9 @@ def test_an_impossible_tpot_fails_at_the_field_with_the_fastest_reachable() -> N
     # what it proposes does meet the target
     assert "serving.precision: fp8" in message
     fixed = point(scenario, "serving.precision=fp8")
-    assert float(fixed.serving["tpot_ms"][0]) <= 5.0
+    assert float(fixed.serving.tpot_ms[0]) <= 5.0
     at_the_limit = point(scenario, f"serving.tpot_ms={float(fastest[0]) * 1e3 * 1.01}")
-    assert float(at_the_limit.serving["meets_latency"][0]) == 1.0
+    assert float(at_the_limit.serving.meets_latency[0]) == 1.0
 
 
 def test_fp4_needs_fp4_units() -> None:
@@ -277,18 +277,18 @@ def test_h200_serves_faster_than_h100_by_what_its_bandwidth_and_memory_imply() -
     h200 = point(long, "serving.chips_per_replica=1", "serving.accelerator=H200")
 
     def rate(est: aibudget.Estimate) -> float:
-        return float(est.serving["decode_tokens_per_s_per_chip"][0])
+        return float(est.serving.decode_tokens_per_s_per_chip[0])
 
-    batches = float(h200.serving["batch"][0]) / float(h100.serving["batch"][0])
+    batches = float(h200.serving.batch[0]) / float(h100.serving.batch[0])
     assert batches >= 1.9
     assert bandwidth <= rate(h200) / rate(h100) <= bandwidth * batches
-    fastest = float(h100.serving["min_tpot_ms"][0]) / float(h200.serving["min_tpot_ms"][0])
+    fastest = float(h100.serving.min_tpot_ms[0]) / float(h200.serving.min_tpot_ms[0])
     assert fastest == pytest.approx(bandwidth, rel=0.05)
     tight = served(LLAMA_8B, tpot_ms=12)
     t100 = point(tight, "serving.chips_per_replica=1")
     t200 = point(tight, "serving.chips_per_replica=1", "serving.accelerator=H200")
     assert rate(t200) / rate(t100) > bandwidth
-    assert float(t200.serving["chips"][0]) <= float(t100.serving["chips"][0])
+    assert float(t200.serving.chips[0]) <= float(t100.serving.chips[0])
 
 
 def test_h200_beats_h100_per_chip_on_the_70b_example_by_bandwidth_and_memory() -> None:
@@ -305,22 +305,22 @@ def test_h200_beats_h100_per_chip_on_the_70b_example_by_bandwidth_and_memory() -
     per_chip = {}
     for name, est, bandwidth in (("H100", h100, 3.35e12), ("H200", h200, 4.8e12)):
         f = est.serving
-        batch, chips = float(f["batch"][0]), float(f["chips_per_replica"][0])
+        batch, chips = float(f.batch[0]), float(f.chips_per_replica[0])
         x = resolve(est.scenario).inputs.serving.replica
         context = 1000 + 300 / 2
         memory_s = (70.6e9 + batch * context * float(x.kv_bytes_per_token[0])) / (
             chips * bandwidth * float(x.mbu[0])
         )
         comm_s = batch * float(serving.comm_s_per_token(x, a(chips))[0])
-        step_ms = float(f["tpot_ms"][0])
+        step_ms = float(f.tpot_ms[0])
         assert step_ms == pytest.approx((memory_s + comm_s) * 1e3, rel=1e-6)  # memory-bound
-        per_chip[name] = float(f["decode_tokens_per_s_per_chip"][0])
+        per_chip[name] = float(f.decode_tokens_per_s_per_chip[0])
         assert per_chip[name] == pytest.approx(batch / chips / (step_ms / 1e3), rel=1e-6)
-    assert float(h200.serving["chips_per_replica"][0]) == 1
-    assert float(h100.serving["chips_per_replica"][0]) == 2
+    assert float(h200.serving.chips_per_replica[0]) == 1
+    assert float(h100.serving.chips_per_replica[0]) == 2
     ratio = per_chip["H200"] / per_chip["H100"]
     assert 1.25 <= ratio <= 4.8 / 3.35  # above the H100's, below the bandwidth ratio
-    assert float(h200.serving["chips"][0]) < float(h100.serving["chips"][0])
+    assert float(h200.serving.chips[0]) < float(h100.serving.chips[0])
 
 
 @pytest.mark.parametrize(
@@ -334,16 +334,16 @@ def test_batch_cap_defaults_by_memory(accelerator: str, default: float) -> None:
 def test_spare_replicas_default_to_n_plus_one() -> None:
     with_spare = point(served(LLAMA_8B))
     without = point(served(LLAMA_8B, spare_replicas=0))
-    assert float(with_spare.serving["replicas"][0]) == float(without.serving["replicas"][0]) + 1
+    assert float(with_spare.serving.replicas[0]) == float(without.serving.replicas[0]) + 1
 
 
 def test_energy_per_request_counts_idle_chips_at_low_utilisation() -> None:
     busy = point(served(LLAMA_8B, requests_per_day="20M", spare_replicas=0))
     trickle = point(served(LLAMA_8B, requests_per_day="10k", spare_replicas=0))
-    assert float(trickle.serving["utilisation"][0]) < 0.05
+    assert float(trickle.serving.utilisation[0]) < 0.05
     # a barely used replica draws idle power for every request it serves
-    assert float(trickle.serving["kwh_per_1000_requests"][0]) > 10 * float(
-        busy.serving["kwh_per_1000_requests"][0]
+    assert float(trickle.serving.kwh_per_1000_requests[0]) > 10 * float(
+        busy.serving.kwh_per_1000_requests[0]
     )
 
 
@@ -358,7 +358,7 @@ def test_cost_against_traffic_falls_to_saturation_and_meets_the_api_line() -> No
     assert {api["name"] for api in curve["api"]} >= {"together/llama-3.1-70b", "groq/llama-3.3-70b"}
     here = curve["requests_per_day"].index(curve["scenario_requests_per_day"])
     assert curve["dedicated"]["usd_per_million_tokens"][here] == pytest.approx(
-        float(est.serving["usd_per_million_tokens"][0]), rel=1e-9
+        float(est.serving.usd_per_million_tokens[0]), rel=1e-9
     )
 
 

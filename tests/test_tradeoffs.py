@@ -39,7 +39,7 @@ def test_target_loss_sets_the_tokens_by_the_law() -> None:
     tokens = float(est.assumption("training.tokens").value)
     assert float(scaling.loss(LAW, 6.74e9, tokens)) == pytest.approx(2.05, rel=1e-9)
     assert est.assumption("model.scaling_law").source == BESIROGLU.source_url
-    assert first(est.training["loss"]) == pytest.approx(2.05, rel=1e-9)
+    assert first(est.training.loss) == pytest.approx(2.05, rel=1e-9)
 
 
 def test_an_unreachable_target_names_the_lowest_loss() -> None:
@@ -78,7 +78,7 @@ def test_sizing_reports_the_compute_and_lifetime_optimum() -> None:
 def test_no_scaling_law_no_sizing_and_no_loss() -> None:
     est = point("medical-imaging")
     assert not est.sizing
-    assert "loss" not in est.training
+    assert est.training.loss is None
 
 
 def test_sweeping_size_at_a_target_loss_gives_the_loss_column() -> None:
@@ -106,11 +106,11 @@ def test_lora_trains_on_four_flops_per_parameter_and_holds_frozen_weights() -> N
     )
     fraction = float(lora.assumption("training.lora_trainable_fraction").value)
     assert fraction == pytest.approx(20 * 16 / (12 * 4096))
-    ratio = first(lora.training["flops"]) / first(full.training["flops"])
+    ratio = first(lora.training.flops) / first(full.training.flops)
     assert ratio == pytest.approx((4 + 2 * fraction) / 6, rel=1e-9)
     state = float(lora.assumption("memory.training_state_bytes_per_param").value)
     assert state == pytest.approx(2 + fraction * 16)
-    assert first(lora.training["memory_gb"]) < first(full.training["memory_gb"])
+    assert first(lora.training.memory_gb) < first(full.training.memory_gb)
 
 
 def test_lora_rank_without_lora_is_an_error() -> None:
@@ -121,9 +121,9 @@ def test_lora_rank_without_lora_is_an_error() -> None:
 def test_a_teacher_adds_its_forward_pass_and_its_weights() -> None:
     base = point("llama-7b-h100-cloud")
     distil = point("llama-7b-h100-cloud", ["training.teacher_params=70B"])
-    added = first(distil.training["flops"]) - first(base.training["flops"])
+    added = first(distil.training.flops) - first(base.training.flops)
     assert added == pytest.approx(2 * 70e9 * 2e12, rel=1e-9)
-    memory = first(distil.training["memory_gb"]) - first(base.training["memory_gb"])
+    memory = first(distil.training.memory_gb) - first(base.training.memory_gb)
     assert memory == pytest.approx(70e9 * 2 / 1e9, rel=1e-9)
 
 
@@ -132,15 +132,18 @@ def test_a_teacher_adds_its_forward_pass_and_its_weights() -> None:
 
 def test_the_training_floor_is_the_flops_at_peak_on_the_cheapest_listing() -> None:
     est = point("llama-7b-h100-cloud")
-    floor = est.floor["training"]
+    floor = est.floor.training
+    assert floor is not None
     acc = catalog.accelerator("H100-80GB")
-    hours = first(est.training["flops"]) / (acc.peak_flops_per_s("bf16") * 3600)
+    hours = first(est.training.flops) / (acc.peak_flops_per_s("bf16") * 3600)
     cheapest = min(r.price_usd_per_chip_hour for r in catalog.prices() if r.accelerator == acc.name)
-    assert floor["chip_hours"] == pytest.approx(hours, rel=1e-9)
-    assert floor["usd"] == pytest.approx(hours * cheapest, rel=1e-9)
-    assert floor["energy_kwh"] == pytest.approx(hours * 0.7, rel=1e-9)
-    assert floor["times_usd"] > 1
-    assert floor["times_energy"] > 1
+    assert floor.chip_hours == pytest.approx(hours, rel=1e-9)
+    assert floor.usd == pytest.approx(hours * cheapest, rel=1e-9)
+    assert floor.energy_kwh == pytest.approx(hours * 0.7, rel=1e-9)
+    assert floor.times_usd is not None
+    assert floor.times_usd > 1
+    assert floor.times_energy is not None
+    assert floor.times_energy > 1
 
 
 @pytest.mark.parametrize(
@@ -148,11 +151,13 @@ def test_the_training_floor_is_the_flops_at_peak_on_the_cheapest_listing() -> No
 )
 def test_every_estimate_is_above_its_floor(name: str) -> None:
     est = point(name)
-    for part in est.floor.values():
-        if "usd" in part:
-            assert part["times_usd"] >= 1
-        if "energy_kwh" in part:
-            assert part["times_energy"] >= 1
+    parts = [p for p in (est.floor.training, est.floor.serving) if p is not None]
+    assert parts
+    for part in parts:
+        if part.times_usd is not None:
+            assert part.times_usd >= 1
+        if part.times_energy is not None:
+            assert part.times_energy >= 1
 
 
 # --------------------------------------------------------------------------- rent or buy

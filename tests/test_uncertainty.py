@@ -212,7 +212,7 @@ def test_paired_draws_share_each_assumption() -> None:
     difference of the choice, not of the luck of the draw."""
     a = aibudget.estimate("llama-7b-h100-cloud", samples=1_000)
     b = aibudget.estimate("llama-7b-h100-cloud", ["training.tokens=1T"], samples=1_000)
-    np.testing.assert_allclose(a.training["usd"], 2 * b.training["usd"], rtol=0.02)
+    np.testing.assert_allclose(a.training.usd, 2 * b.training.usd, rtol=0.02)
     assert np.all(b.total("usd") < a.total("usd"))
 
 

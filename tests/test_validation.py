@@ -406,7 +406,7 @@ def test_the_batched_predictions_equal_the_estimate_run_by_run() -> None:
         for mfu in (None, (0.2, 0.3, 0.45)):
             inputs = [MfuInput(mfu) for _ in picked]
             for run, got in zip(picked, predict(picked, inputs, samples, 7), strict=True):
-                est = estimate_run(run, MfuInput(mfu), samples, 7).training
+                est = estimate_run(run, MfuInput(mfu), samples, 7).training.to_dict()
                 assert any(v is not None for v in got.values()), run.row_id
                 for measure, value in got.items():
                     if value is None:

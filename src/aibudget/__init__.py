@@ -6,7 +6,7 @@ The public API::
     est = aibudget.estimate("gpt3-175b")               # a built-in example, a file, or a dict
     est = aibudget.estimate("my.yaml", ["training.chips=512"])
     est.summary(), est.usd.p50, est.co2e_kg.draws, est.to_pandas(), est.to_dict()
-    est.total("usd"), est.training["wall_clock_days"]
+    est.total("usd"), est.training.wall_clock_days
     aibudget.compare(["a.yaml", "b.yaml"])
     aibudget.sweep("a.yaml", {"training.chips": [512, 1024]})
     aibudget.tradeoffs("a.yaml"), aibudget.validate(), aibudget.report("a.yaml", output="a.html")

@@ -92,14 +92,14 @@ def figures(est: Estimate) -> dict[str, Array]:
     out: dict[str, Array] = {m: est.total(m) for m in MEASURES}
     out["present_value_usd"] = np.atleast_1d(est.present_value_usd)
     if est.scenario.training is not None:
-        out["training_usd"] = est.training["usd"]
-        out["training_days"] = est.training["wall_clock_days"]
-        out["chip_hours"] = est.training["chip_hours"]
-        out["training_energy_kwh"] = est.training["energy_kwh"]
-    if est.serving:
-        out["serving_usd_per_month"] = est.serving["usd_per_month"]
-    if "loss" in est.training:
-        out["loss"] = est.training["loss"]
+        out["training_usd"] = est.training.usd
+        out["training_days"] = est.training.wall_clock_days
+        out["chip_hours"] = est.training.chip_hours
+        out["training_energy_kwh"] = est.training.energy_kwh
+    if est.serving is not None:
+        out["serving_usd_per_month"] = est.serving.usd_per_month
+    if est.training.loss is not None:
+        out["loss"] = est.training.loss
     return out
 
 

@@ -38,6 +38,7 @@ from aibudget.resolution import (
     resolve,
     serving_variant,
 )
+from aibudget.results import Equivalents, Floor, Floors, ServingFigures, TrainingFigures
 from aibudget.scenario import Scenario, TrainingSpec, field_limits, load_scenario
 from aibudget.units import format_quantity
 
@@ -207,9 +208,9 @@ class Estimate:
     name: str
     scenario: Scenario
     phases: tuple[Phase, ...]
-    training: Mapping[str, Array]
-    serving: Mapping[str, Array]
-    equivalents: Mapping[str, Array]
+    training: TrainingFigures
+    serving: ServingFigures | None
+    equivalents: Equivalents
     cash_flow_usd: Array  # money paid per year (year 0: the build and any hardware bought)
     present_value_usd: Array  # per draw: discounted cash less the discounted resale credit
     horizon_years: float
@@ -219,7 +220,7 @@ class Estimate:
     point: Mapping[str, float] = field(default_factory=dict)
     sensitivity: tuple[Sensitivity, ...] = field(default=())
     sizing: Mapping[str, Any] = field(default_factory=dict)
-    floor: Mapping[str, Any] = field(default_factory=dict)
+    floor: Floors = field(default_factory=Floors)
     samples: int = 0
     seed: int = 0
     serving_curve: Mapping[str, Any] = field(default_factory=dict)
@@ -332,9 +333,9 @@ class Estimate:
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of an estimate (DESIGN.md), with plain Python numbers."""
         summary = _Summaries()  # every measure's summary is filled at the end, all at once
-        training: dict[str, Any] = {k: summary(v) for k, v in self.training.items()}
+        training: dict[str, Any] = {k: summary(v) for k, v in self.training.to_dict().items()}
         for key in ("chips", "min_chips"):
-            training[key] = round(float(np.median(self.training[key])))
+            training[key] = round(float(np.median(getattr(self.training, key))))
         environment = self.environment_measures
         out: dict[str, Any] = {
             "name": self.name,
@@ -355,12 +356,12 @@ class Estimate:
                 for phase in self.phases
             ],
             "training": training,
-            "equivalents": {k: summary(v) for k, v in self.equivalents.items()},
+            "equivalents": {k: summary(v) for k, v in self.equivalents.to_dict().items()},
             "assumptions": [a.to_dict() for a in self.assumptions],
             "notes": list(self.notes),
         }
-        if self.serving:
-            out["serving"] = {k: summary(v) for k, v in self.serving.items()}
+        if self.serving is not None:
+            out["serving"] = {k: summary(v) for k, v in self.serving.to_dict().items()}
         if self.serving_curve:
             out["serving_curve"] = dict(self.serving_curve)
         out["horizon_years"] = self.horizon_years
@@ -385,7 +386,7 @@ class Estimate:
         out["sensitivity"] = [s.to_dict() for s in self.sensitivity]
         if self.sizing:
             out["sizing"] = dict(self.sizing)
-        out["floor"] = dict(self.floor)
+        out["floor"] = self.floor.to_dict()
         summary.fill()
         return out
 
@@ -532,16 +533,17 @@ def _explanations(
     used = {a.name: a for a in resolved.assumptions}
     household = used["equivalents.us_household_electricity_kwh_per_year"]
     car = used["equivalents.passenger_car_co2_kg_per_year"]
-    total_kwh = sum(
+    total_kwh: float = sum(
         _first(v["energy_kwh"]) for items in result.phases.values() for v in items.values()
     )
-    total_co2 = sum(
+    total_co2: float = sum(
         _first(v["co2e_kg"]) for items in result.phases.values() for v in items.values()
     )
+    at_point = Equivalents.of(np.full(1, total_kwh), np.full(1, total_co2), used)
     out.append(
         Explanation(
             "equivalents.us_household_years",
-            total_kwh / float(household.value),
+            _first(at_point.us_household_years),
             "household-years",
             "total energy / a US household's electricity per year",
             (("household", household.name),),
@@ -550,7 +552,7 @@ def _explanations(
     out.append(
         Explanation(
             "equivalents.passenger_car_years",
-            total_co2 / float(car.value),
+            _first(at_point.passenger_car_years),
             "car-years",
             "total CO2e / a passenger car's CO2 per year",
             (("car", car.name),),
@@ -928,16 +930,14 @@ def _names(resolved: Resolved) -> set[str]:
 def _drawn_figures(
     result: Lifecycle,
     phases: tuple[Phase, ...],
-    training: Mapping[str, Array],
-    serving: Mapping[str, Array],
-    total_kwh: Array,
-    total_co2: Array,
-    household: float,
-    car: float,
+    training: TrainingFigures,
+    serving: ServingFigures | None,
+    equivalents: Equivalents,
 ) -> dict[str, Array]:
     """Every explained figure's draws, by the explanation's name."""
-    out: dict[str, Array] = {f"training.{k}": np.asarray(v) for k, v in training.items()}
-    out.update({f"serving.{k}": np.asarray(v) for k, v in serving.items()})
+    out = {f"training.{k}": np.asarray(v) for k, v in training.to_dict().items()}
+    if serving is not None:
+        out.update({f"serving.{k}": np.asarray(v) for k, v in serving.to_dict().items()})
     for phase in phases:
         out[f"phase: {phase.name}"] = phase.measure("usd")
         for item in (*phase.items, *phase.memo):
@@ -945,8 +945,7 @@ def _drawn_figures(
     out["total"] = sum((p.measure("usd") for p in phases), start=np.zeros(1))
     for m in ENVIRONMENT_MEASURES:
         out[f"total.{m}"] = sum((p.measure(m) for p in phases), start=np.zeros(1))
-    out["equivalents.us_household_years"] = total_kwh / household
-    out["equivalents.passenger_car_years"] = total_co2 / car
+    out.update({f"equivalents.{k}": v for k, v in equivalents.to_dict().items()})
     return out
 
 
@@ -1228,13 +1227,11 @@ def _cheapest_listing(acc: Accelerator) -> catalog.CloudPrice | None:
     return min(listed, key=lambda row: row.price_usd_per_chip_hour) if listed else None
 
 
-def _floor_at(
-    acc: Accelerator, chip_hours: float, usd: float, kwh: float, what: str
-) -> dict[str, Any]:
+def _floor_at(acc: Accelerator, chip_hours: float, usd: float, kwh: float, what: str) -> Floor:
     """A physical floor of ``chip_hours`` at 100% of peak on ``acc``: priced at the cheapest
     catalog listing of the chip (any provider, any pricing) and powered at the chip's TDP with
     no host and a PUE of 1; with the estimate's ``usd`` and ``kwh`` as multiples of it."""
-    out: dict[str, Any] = {"what": what, "chip_hours": chip_hours}
+    out: dict[str, Any] = {}
     row = _cheapest_listing(acc)
     if row is not None and chip_hours > 0:
         floor_usd = chip_hours * row.price_usd_per_chip_hour
@@ -1248,14 +1245,14 @@ def _floor_at(
     if acc.tdp_w is not None and chip_hours > 0:
         floor_kwh = chip_hours * acc.tdp_w / 1000.0
         out.update(energy_kwh=floor_kwh, times_energy=kwh / floor_kwh)
-    return out
+    return Floor(what=what, chip_hours=chip_hours, **out)
 
 
-def _floor(point: Resolved, result: Lifecycle, drawn: Lifecycle) -> dict[str, Any]:
+def _floor(point: Resolved, result: Lifecycle, drawn: Lifecycle) -> Floors:
     """The physical floor of the training run and of the first year of serving: the same work
     at 100% of the chips' peak FLOP/s and memory bandwidth, on the cheapest listing (from the
     point estimate), against the estimate's means (``drawn``, as the bill shows them)."""
-    out: dict[str, Any] = {}
+    out: dict[str, Floor] = {}
     run, acc = result.training, point.accelerator
     if acc is not None:
         flops = float(run.flops[0])
@@ -1288,7 +1285,7 @@ def _floor(point: Resolved, result: Lifecycle, drawn: Lifecycle) -> dict[str, An
             "the first year's tokens at 100% of peak FLOP/s and memory bandwidth, every chip "
             "busy (no peak, headroom or latency target)",
         )
-    return out
+    return Floors(**out)
 
 
 def _sizing(scenario: Scenario, point: Resolved, result: Lifecycle) -> dict[str, Any]:
@@ -1424,41 +1421,39 @@ def _estimate(
     resolved = point
     run = result.training
     used = {a.name: a for a in resolved.assumptions}
-    household = float(used["equivalents.us_household_electricity_kwh_per_year"].value)
-    car = float(used["equivalents.passenger_car_co2_kg_per_year"].value)
     phases = _phases(result, resolved)
-    total_kwh = sum((p.measure("energy_kwh") for p in phases), start=np.zeros(1))
-    total_co2 = sum((p.measure("co2e_kg") for p in phases), start=np.zeros(1))
-    training = {
-        "flops": run.flops,
-        "chips": run.chips,
-        "chip_hours": run.chip_hours,
-        "wall_clock_days": run.wall_clock_days,
-        "mfu": np.broadcast_to(resolved.inputs.training.mfu, run.usd.shape),
-        "energy_kwh": run.energy_kwh,
-        "co2e_kg": run.co2e_kg,
-        "embodied_co2e_kg": run.embodied_co2e_kg,
-        "water_l": run.water_l,
-        **({"co2e_market_kg": run.co2e_market_kg} if market_based(resolved) else {}),
-        "usd": run.usd,
-        "min_chips": run.min_chips,
-        "memory_gb": (run.training_state_bytes + run.activation_bytes) / memory.BYTES_PER_GB,
-        "system_power_w_per_chip": run.system_power_w_per_chip,
-        "billed_chip_hours": run.chip_hours
-        + run.preemption_chip_hours
-        + run.minimum_billing_chip_hours,
-    }
-    if "training.cloud.price_today_usd_per_chip_hour" in used:  # a run priced at a past date
-        today = float(used["training.cloud.price_today_usd_per_chip_hour"].value)
-        training["usd_at_today_prices"] = training["billed_chip_hours"] * today
+    equivalents = Equivalents.of(
+        sum((p.measure("energy_kwh") for p in phases), start=np.zeros(1)),
+        sum((p.measure("co2e_kg") for p in phases), start=np.zeros(1)),
+        used,
+    )
+    today = used.get("training.cloud.price_today_usd_per_chip_hour")  # priced at a past date
+    billed = run.chip_hours + run.preemption_chip_hours + run.minimum_billing_chip_hours
+    law, t_in = resolved.law, resolved.inputs.training
+    training = TrainingFigures(
+        flops=run.flops,
+        chips=run.chips,
+        chip_hours=run.chip_hours,
+        wall_clock_days=run.wall_clock_days,
+        mfu=np.broadcast_to(t_in.mfu, run.usd.shape),
+        energy_kwh=run.energy_kwh,
+        co2e_kg=run.co2e_kg,
+        embodied_co2e_kg=run.embodied_co2e_kg,
+        water_l=run.water_l,
+        co2e_market_kg=run.co2e_market_kg if market_based(resolved) else None,
+        usd=run.usd,
+        min_chips=run.min_chips,
+        memory_gb=(run.training_state_bytes + run.activation_bytes) / memory.BYTES_PER_GB,
+        system_power_w_per_chip=run.system_power_w_per_chip,
+        billed_chip_hours=billed,
+        usd_at_today_prices=None if today is None else billed * float(today.value),
+        loss=None
+        if law is None or scenario.training is None
+        else np.broadcast_to(scaling.loss(law, t_in.active_params, t_in.tokens), run.usd.shape),
+    )
     if scenario.training is None:  # a hosted API only: no training run to describe
-        training = {key: np.zeros_like(value) for key, value in training.items()}
-    elif resolved.law is not None:
-        t_in = resolved.inputs.training
-        training["loss"] = np.broadcast_to(
-            scaling.loss(resolved.law, t_in.active_params, t_in.tokens), run.usd.shape
-        )
-    serving = {k: v for k, v in result.serving.items() if k != "fits"} if scenario.serving else {}
+        training = training.zeros()
+    serving = ServingFigures.of(result.serving) if scenario.serving else None
     t = scenario.training
     day = t.start_date if t is not None and t.start_date is not None else _clock.today()
     max_age = catalog.constant("price_max_age_days").value
@@ -1469,10 +1464,7 @@ def _estimate(
         phases=phases,
         training=training,
         serving=serving,
-        equivalents={
-            "us_household_years": total_kwh / household,
-            "passenger_car_years": total_co2 / car,
-        },
+        equivalents=equivalents,
         cash_flow_usd=result.cash_flow_usd,
         present_value_usd=result.present_value_usd,
         resale_usd=result.resale_usd,
@@ -1484,7 +1476,7 @@ def _estimate(
         assumptions=resolved.assumptions,
         explanations=_with_draws(
             _explanations(scenario, point_result, resolved, phases, _phases(point_result, point)),
-            _drawn_figures(result, phases, training, serving, total_kwh, total_co2, household, car),
+            _drawn_figures(result, phases, training, serving, equivalents),
         ),
         notes=(*resolved.notes, *filter(None, [_stale_note(prices, day, max_age)])),
         point=base,

@@ -97,7 +97,7 @@ def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any
     sampler = MonteCarlo(samples, seed) if samples else None
     site = resolve(owned, sampler).inputs.training.site
     rented_site = resolve(cloud, sampler).inputs.training.site
-    held = _held_years(cloud, own_est)
+    held = _held_years(own_est)
     cluster = _mean(site.value_at_start_per_chip())
     rate = _mean(site.depreciation_ooms_per_year)
     lost = _mean(
@@ -153,9 +153,9 @@ def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any
             "breakeven_utilisation": breakeven,
             "cheaper": "owned" if use > breakeven else "rented",
         },
-        "this_run_rented_usd": summarize(rent_est.training["usd"]),
-        "this_run_owned_usd": summarize(own_est.training["usd"]),
-        "this_run_capex_usd": cluster * float(own_est.training["chips"].flat[0]),
+        "this_run_rented_usd": summarize(rent_est.training.usd),
+        "this_run_owned_usd": summarize(own_est.training.usd),
+        "this_run_capex_usd": cluster * float(own_est.training.chips.flat[0]),
         "value_used_rented_usd": summarize(rent_est.total("usd")),
         "value_used_owned_usd": summarize(own_est.total("usd")),
         "present_value_rented_usd": summarize(rented_pv),
@@ -167,22 +167,20 @@ def _utilisation(scenario: Scenario, est: Estimate) -> float:
     """The share of its chips' hours this scenario keeps them busy: the final run, the
     experiments and the retraining, over the horizon (or the run's wall clock if longer)."""
     resolved = resolve(scenario)
-    years = float(resolved.inputs.years[0])
     retrain = training_run(resolved.inputs.retrain)
-    retrains = float(resolved.inputs.maintenance.retrains_per_year[0]) * years
-    run_hours = _mean(est.training["chip_hours"])
+    retrains = float(resolved.inputs.maintenance.retrains_per_year[0]) * est.horizon_years
+    run_hours = _mean(est.training.chip_hours)
     experiment_hours = sum(
         _mean(item.measures.get("chip_hours", 0.0)) for item in est.phase("experiments").items
     )
     busy = run_hours + experiment_hours + retrains * float(retrain.chip_hours.flat[0])
-    chips = _mean(est.training["chips"])
-    return busy / (chips * HOURS_PER_YEAR * _held_years(scenario, est))
+    chips = _mean(est.training.chips)
+    return busy / (chips * HOURS_PER_YEAR * _held_years(est))
 
 
-def _held_years(scenario: Scenario, est: Estimate) -> float:
+def _held_years(est: Estimate) -> float:
     """The years an owned cluster is held: the horizon, or the run's wall clock if longer."""
-    years = float(resolve(scenario).inputs.years[0])
-    return max(years, _mean(est.training["wall_clock_days"]) / 365.25)
+    return max(est.horizon_years, _mean(est.training.wall_clock_days) / 365.25)
 
 
 def _spot(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any]:
@@ -204,13 +202,13 @@ def _spot(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any]:
         (i for i in spot.phase("training").items if i.name.startswith("spot preemptions")), None
     )
     return {
-        "on_demand_usd": summarize(on_demand.training["usd"]),
-        "spot_usd": summarize(spot.training["usd"]),
-        "on_demand_days": summarize(on_demand.training["wall_clock_days"]),
-        "spot_days": summarize(spot.training["wall_clock_days"]),
+        "on_demand_usd": summarize(on_demand.training.usd),
+        "spot_usd": summarize(spot.training.usd),
+        "on_demand_days": summarize(on_demand.training.wall_clock_days),
+        "spot_days": summarize(spot.training.wall_clock_days),
         "preemption_usd": summarize(lost.measures["usd"] if lost is not None else 0.0),
         "probability_spot_costs_less": float(
-            np.mean(np.atleast_1d(spot.training["usd"] < on_demand.training["usd"]))
+            np.mean(np.atleast_1d(spot.training.usd < on_demand.training.usd))
         ),
         "on_demand_price": on_demand.assumption("training.cloud.price_usd_per_chip_hour").note,
         "spot_price": spot.assumption("training.cloud.price_usd_per_chip_hour").note,
@@ -250,8 +248,8 @@ def _regions(data: dict[str, Any], accelerator: str, pricing: str) -> list[dict[
                 "price_usd_per_chip_hour": _value(est, "training.cloud.price_usd_per_chip_hour"),
                 "grid_gco2e_per_kwh": float(grid.value),
                 "grid": grid.note,
-                "usd": float(est.training["usd"][0]),
-                "co2e_kg": float(est.training["co2e_kg"][0]),
+                "usd": float(est.training.usd[0]),
+                "co2e_kg": float(est.training.co2e_kg[0]),
             }
         )
     return out
@@ -261,7 +259,7 @@ def _later(est: Estimate) -> dict[str, Any]:
     row = catalog.constant("depreciation_ooms_per_year")
     dist = row.distribution
     rates = (dist.p10, dist.p50, dist.p90) if dist is not None else (row.value,) * 3
-    usd = float(np.mean(est.training["usd"]))
+    usd = float(np.mean(est.training.usd))
     drawn = (
         np.asarray(MonteCarlo(max(est.samples, 1_000), est.seed).values(row.key, dist), float)
         if dist is not None

@@ -130,7 +130,7 @@ def _estimated_by(est: Estimate) -> str:
 def _hardware(est: Estimate) -> str:
     t = est.scenario.training
     assert t is not None
-    chips = round(float(np.median(est.training["chips"])))
+    chips = round(float(np.median(est.training.chips)))
     return f"{chips} x {t.accelerator}"
 
 
@@ -272,10 +272,10 @@ def _time_range(days: float) -> str:
 
 def _training_items(est: Estimate) -> dict[str, Any]:
     t = est.training
-    days, flops = _range(t["wall_clock_days"]), _range(t["flops"])
-    chip_days = _range(np.asarray(t["chip_hours"]) / _HOURS_PER_DAY)
-    facility = np.asarray(t["energy_kwh"]) / _KWH_PER_MWH
-    it = np.asarray(t["chip_hours"]) * np.asarray(t["system_power_w_per_chip"]) / 1e6
+    days, flops = _range(t.wall_clock_days), _range(t.flops)
+    chip_days = _range(np.asarray(t.chip_hours) / _HOURS_PER_DAY)
+    facility = np.asarray(t.energy_kwh) / _KWH_PER_MWH
+    it = np.asarray(t.chip_hours) * np.asarray(t.system_power_w_per_chip) / 1e6
     mwh, it_mwh = _range(facility), _range(it)
     pue = _value(est, "energy.pue")
     flops_formula, flops_inputs = _inputs_text(est, "training.flops")
@@ -357,7 +357,8 @@ def _inference_item(est: Estimate) -> dict[str, Any]:
     per_token = FORWARD_FLOPS_PER_PARAM * active
     tokens = float(s.input_tokens_per_request + s.output_tokens_per_request)
     per_request = per_token * tokens
-    chips = round(float(np.median(est.serving["chips_per_replica"])))
+    assert est.serving is not None  # a serving section that is not an API
+    chips = round(float(np.median(est.serving.chips_per_replica)))
     accelerator = s.accelerator or (est.scenario.training and est.scenario.training.accelerator)
     return {
         "item": item,
@@ -479,9 +480,12 @@ def _functional_units(est: Estimate, per: FunctionalUnit) -> tuple[Array, str]:
     if per.unit == "training run":
         _training_only(est, "SCI per training run")
         return np.ones(1), "one final training run (with its data and experiments)"
-    key = "requests_over_horizon" if per.unit == "request" else "tokens_over_horizon"
-    served = np.asarray(est.serving.get(key, np.zeros(1)), float) if est.serving else np.zeros(1)
-    if not est.serving or float(np.min(served)) <= 0:
+    f = est.serving
+    if f is None:
+        served = np.zeros(1)
+    else:
+        served = f.requests_over_horizon if per.unit == "request" else f.tokens_over_horizon
+    if f is None or float(np.min(served)) <= 0:
         raise ScenarioError(
             f"{est.name!r} serves no {per.unit}s (no serving section, or no traffic): SCI per "
             f"{per.unit} needs serving.requests_per_day above 0; use --per 'training run' for "

@@ -80,11 +80,12 @@ def render_serving_curve(est: Estimate, out: Console) -> None:
     if dropped:
         out.print(Text(left_out_note(dropped, "`aibudget serving --json`"), style="dim"))
     f = est.serving
+    assert f is not None
     out.print(
         f"At this scenario's {fmt.number(here)} requests/day ({spec.mode}): "
-        f"{fmt.usd_rate(float(f['usd_per_million_input'].flat[0]), 3)} per million input tokens, "
-        f"{fmt.usd_rate(float(f['usd_per_million_output'].flat[0]), 3)} per million output tokens, "
-        f"{fmt.usd_rate(float(f['usd_per_million_tokens'].flat[0]), 3)} blended "
+        f"{fmt.usd_rate(float(f.usd_per_million_input.flat[0]), 3)} per million input tokens, "
+        f"{fmt.usd_rate(float(f.usd_per_million_output.flat[0]), 3)} per million output tokens, "
+        f"{fmt.usd_rate(float(f.usd_per_million_tokens.flat[0]), 3)} blended "
         f"({curve['input_tokens']:,.0f} in + {curve['output_tokens']:,.0f} out per request)."
     )
     if not apis:

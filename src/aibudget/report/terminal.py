@@ -21,6 +21,7 @@ from aibudget.assumptions import Assumption
 from aibudget.estimation import MEASURES, Estimate, Explanation
 from aibudget.report import formatting as fmt
 from aibudget.report.console import MAX_WIDTH
+from aibudget.results import Floor, TrainingFigures
 
 
 def _mean(values: object) -> float:
@@ -207,62 +208,61 @@ def _training(est: Estimate) -> Table:
     assert spec is not None
     table = _facts()
     flops_formula = next(e.formula for e in est.explanations if e.figure == "training.flops")
-    table.add_row("Compute", f"{fmt.number(_mean(t['flops']))} FLOP ({flops_formula})")
+    table.add_row("Compute", f"{fmt.number(_mean(t.flops))} FLOP ({flops_formula})")
     table.add_row(
         "Hardware",
-        f"{int(_mean(t['chips'])):,} × {spec.accelerator}, {spec.precision}, "
-        f"MFU {_mean(t['mfu']):.1%}",
+        f"{int(_mean(t.chips)):,} × {spec.accelerator}, {spec.precision}, MFU {_mean(t.mfu):.1%}",
     )
-    table.add_row("Chip-hours", f"{_with_range(t['chip_hours'], fmt.number)} accelerator-hours")
-    table.add_row("Wall clock", _with_range(t["wall_clock_days"], fmt.days))
+    table.add_row("Chip-hours", f"{_with_range(t.chip_hours, fmt.number)} accelerator-hours")
+    table.add_row("Wall clock", _with_range(t.wall_clock_days, fmt.days))
     table.add_row(
         "Memory",
-        f"{_mean(t['memory_gb']):,.0f} GB of training state and activations: "
-        f"needs at least {_plural(int(_mean(t['min_chips'])), 'chip')}",
+        f"{_mean(t.memory_gb):,.0f} GB of training state and activations: "
+        f"needs at least {_plural(int(_mean(t.min_chips)), 'chip')}",
     )
     pue = est.assumption("energy.pue").value
     table.add_row(
         "Power",
-        f"{_mean(t['system_power_w_per_chip']):,.0f} W per chip with its host share, PUE {pue}",
+        f"{_mean(t.system_power_w_per_chip):,.0f} W per chip with its host share, PUE {pue}",
     )
     household = float(est.assumption("equivalents.us_household_electricity_kwh_per_year").value)
     car = float(est.assumption("equivalents.passenger_car_co2_kg_per_year").value)
-    kwh, co2 = _mean(t["energy_kwh"]), _mean(t["co2e_kg"])
+    kwh, co2 = _mean(t.energy_kwh), _mean(t.co2e_kg)
     table.add_row(
         "Energy",
-        f"{_with_range(t['energy_kwh'], fmt.energy)} = {fmt.approx(kwh / household)} US "
+        f"{_with_range(t.energy_kwh, fmt.energy)} = {fmt.approx(kwh / household)} US "
         "household-years of electricity",
     )
     grid = est.assumption("energy.grid_gco2e_per_kwh")
     table.add_row(
         "Carbon",
-        f"{_with_range(t['co2e_kg'], fmt.co2e)} at {float(grid.value):,.0f} gCO2e/kWh = "
+        f"{_with_range(t.co2e_kg, fmt.co2e)} at {float(grid.value):,.0f} gCO2e/kWh = "
         f"{fmt.approx(co2 / car)} passenger-car years",
     )
     for label, text in _environment_rows(est, t):
         table.add_row(label, text)
     table.add_row("Cost", _cost_line(est))
-    _floor_row(table, est.floor.get("training"))
+    _floor_row(table, est.floor.training)
     return table
 
 
-def _environment_rows(est: Estimate, t: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _environment_rows(est: Estimate, t: TrainingFigures) -> list[tuple[str, str]]:
     """The run's embodied carbon, water and (when a contract is given) market-based carbon."""
     life = est.assumption("energy.hardware_life_years").value
     wue = est.assumption("energy.wue_l_per_kwh").value
     rows = [
         (
             "Embodied",
-            f"{_with_range(t['embodied_co2e_kg'], fmt.co2e)} of the hardware's manufacturing, "
+            f"{_with_range(t.embodied_co2e_kg, fmt.co2e)} of the hardware's manufacturing, "
             f"amortised over a {float(life):g}-year life",
         ),
         (
             "Water",
-            f"{_with_range(t['water_l'], fmt.water)} on site at {float(wue):.3g} L/kWh (WUE)",
+            f"{_with_range(t.water_l, fmt.water)} on site at {float(wue):.3g} L/kWh (WUE)",
         ),
     ]
-    if "co2e_market_kg" in t:
-        rows.append(("Market-based", f"{_with_range(t['co2e_market_kg'], fmt.co2e)} (Scope 2)"))
+    if t.co2e_market_kg is not None:
+        rows.append(("Market-based", f"{_with_range(t.co2e_market_kg, fmt.co2e)} (Scope 2)"))
     return rows
 
 
@@ -287,26 +287,26 @@ def _environment_line(est: Estimate) -> str:
     )
 
 
-def _floor_row(table: Table, floor: dict[str, Any] | None) -> None:
+def _floor_row(table: Table, floor: Floor | None) -> None:
     """The physical floor and how many times above it the (point) estimate is."""
-    if not floor or ("usd" not in floor and "energy_kwh" not in floor):
+    if floor is None or (floor.usd is None and floor.energy_kwh is None):
         return
     parts, times = [], []
-    if "usd" in floor:
-        parts.append(fmt.usd(floor["usd"]))
-        times.append(f"{fmt.number(floor['times_usd'])}× in cost")
-    if "energy_kwh" in floor:
-        parts.append(fmt.energy(floor["energy_kwh"]))
-        times.append(f"{fmt.number(floor['times_energy'])}× in energy")
+    if floor.usd is not None and floor.times_usd is not None:
+        parts.append(fmt.usd(floor.usd))
+        times.append(f"{fmt.number(floor.times_usd)}× in cost")
+    if floor.energy_kwh is not None and floor.times_energy is not None:
+        parts.append(fmt.energy(floor.energy_kwh))
+        times.append(f"{fmt.number(floor.times_energy)}× in energy")
     where = (
-        f" on {floor['listing']} ({fmt.usd_rate(floor['price_usd_per_chip_hour'])}/chip-hour), "
+        f" on {floor.listing} ({fmt.usd_rate(floor.price_usd_per_chip_hour)}/chip-hour), "
         "chips at TDP, PUE 1"
-        if "listing" in floor
+        if floor.listing is not None and floor.price_usd_per_chip_hour is not None
         else ", chips at TDP, PUE 1"
     )
     table.add_row(
         "Floor",
-        f"{' and '.join(parts)}: {floor['what']}{where}. The estimate is {', '.join(times)}",
+        f"{' and '.join(parts)}: {floor.what}{where}. The estimate is {', '.join(times)}",
     )
 
 
@@ -350,7 +350,7 @@ def _dated(a: Assumption) -> str:
 def _cost_line(est: Estimate) -> str:
     spec = est.scenario.training
     assert spec is not None
-    total = _with_range(est.training["usd"], fmt.usd)
+    total = _with_range(est.training.usd, fmt.usd)
     if spec.hardware == "cloud":
         price = est.assumption("training.cloud.price_usd_per_chip_hour")
         text = f"{total} at {fmt.usd_rate(float(price.value))} per chip-hour ({_dated(price)})"
@@ -367,8 +367,8 @@ def _cost_line(est: Estimate) -> str:
             ),
             None,
         )
-        if today is not None and "usd_at_today_prices" in est.training:
-            at_today = _mean(est.training["usd_at_today_prices"])
+        if today is not None and est.training.usd_at_today_prices is not None:
+            at_today = _mean(est.training.usd_at_today_prices)
             text += (
                 f"; at today's {fmt.usd_rate(float(today.value))} per chip-hour "
                 f"({today.note.split(': ', 1)[-1]}, as of {today.as_of}): {fmt.usd(at_today)}"
@@ -392,6 +392,7 @@ def _serving(est: Estimate) -> Table:
     spec = est.scenario.serving
     assert spec is not None
     f = est.serving
+    assert f is not None
     table = _facts()
     traffic = (
         f"{fmt.number(spec.requests_per_day)} requests/day of "
@@ -405,55 +406,53 @@ def _serving(est: Estimate) -> Table:
         name = api.model or "a hosted API"
         table.add_row("Mode", f"hosted API: {name}, billed per million input and output tokens")
     else:
-        chips = int(_mean(f["chips_per_replica"]))
-        replicas = _mean(f["replicas"])
+        chips = int(_mean(f.chips_per_replica))
+        replicas = _mean(f.replicas)
         acc = est.assumption("serving.accelerator").value
         count = (
             f"{replicas:,.0f} replicas"
             if spec.mode == "dedicated"
             else f"{replicas:,.2f} replicas on average"
         )
-        spares = _mean(f["spare_replicas"])
+        spares = _mean(f.spare_replicas)
         table.add_row(
             "Fleet",
             f"{spec.mode}: {count} × {chips} {acc} ({spec.precision}), "
-            f"batch {_mean(f['batch']):,.0f}"
+            f"batch {_mean(f.batch):,.0f}"
             + (f", {spares:g} spare (N+{spares:g})" if spares else ""),
         )
         table.add_row(
             "Latency",
-            f"{_mean(f['tpot_ms']):,.3g} ms per output token at this batch "
-            f"(fastest reachable {_mean(f['min_tpot_ms']):,.3g} ms)"
+            f"{_mean(f.tpot_ms):,.3g} ms per output token at this batch "
+            f"(fastest reachable {_mean(f.min_tpot_ms):,.3g} ms)"
             + (f"; target {spec.tpot_ms:g} ms" if spec.tpot_ms is not None else ""),
         )
-        prefill = (
-            f"{_mean(f['prefill_tokens_per_s_per_chip']):,.0f} input tokens/s per chip (prefill)"
-        )
+        prefill = f"{_mean(f.prefill_tokens_per_s_per_chip):,.0f} input tokens/s per chip (prefill)"
         if spec.output_tokens_per_request > 0:
-            decode = f"{_mean(f['decode_tokens_per_s_per_chip']):,.0f} output tokens/s per chip"
+            decode = f"{_mean(f.decode_tokens_per_s_per_chip):,.0f} output tokens/s per chip"
             prefill = f"{decode} (decode), {prefill}"
         table.add_row("Throughput", prefill)
-        use = _mean(f["utilisation"])
+        use = _mean(f.utilisation)
         table.add_row(
             "Utilisation",
             f"{'<1%' if 0 < use < 0.01 else format(use, '.0%')} of the capacity provisioned",
         )
     table.add_row(
         "Cost",
-        f"{fmt.usd(_mean(f['usd_per_month']))} per month; per million tokens "
-        f"{fmt.usd_rate(_mean(f['usd_per_million_input']), 3)} input, "
-        f"{fmt.usd_rate(_mean(f['usd_per_million_output']), 3)} output, "
-        f"{fmt.usd_rate(_mean(f['usd_per_million_tokens']), 3)} blended",
+        f"{fmt.usd(_mean(f.usd_per_month))} per month; per million tokens "
+        f"{fmt.usd_rate(_mean(f.usd_per_million_input), 3)} input, "
+        f"{fmt.usd_rate(_mean(f.usd_per_million_output), 3)} output, "
+        f"{fmt.usd_rate(_mean(f.usd_per_million_tokens), 3)} blended",
     )
     where = (
-        f" at {_mean(f['utilisation']):.0%} utilisation (idle chips counted)"
+        f" at {_mean(f.utilisation):.0%} utilisation (idle chips counted)"
         if spec.mode != "api"
         else ""
     )
     table.add_row(
-        "Energy", f"{fmt.energy(_mean(f['kwh_per_1000_requests']))} per 1,000 requests{where}"
+        "Energy", f"{fmt.energy(_mean(f.kwh_per_1000_requests))} per 1,000 requests{where}"
     )
-    _floor_row(table, est.floor.get("serving"))
+    _floor_row(table, est.floor.serving)
     return table
 
 

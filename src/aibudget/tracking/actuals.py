@@ -285,11 +285,11 @@ def compare_to_plan(ledger: Ledger, run_id: str, scenario: str | Scenario) -> Co
     est = estimate(plan_scenario)
     t = est.training
     plan = {
-        "chip_hours": summarize(t["chip_hours"]),
-        "wall_clock_days": summarize(t["wall_clock_days"]),
-        "energy_kwh": summarize(t["energy_kwh"]),
-        "co2e_kg": summarize(t["co2e_kg"]),
-        "usd": summarize(t["usd"]),
+        "chip_hours": summarize(t.chip_hours),
+        "wall_clock_days": summarize(t.wall_clock_days),
+        "energy_kwh": summarize(t.energy_kwh),
+        "co2e_kg": summarize(t.co2e_kg),
+        "usd": summarize(t.usd),
     }
     notes: list[str] = []
     resolved = resolve(plan_scenario)
