@@ -266,3 +266,13 @@ def test_same_result_from_object_file_and_overrides(tmp_path: Any) -> None:
     b = point_estimate(str(path)).to_dict()
     assert a["total"] == b["total"]
     assert a["training"] == b["training"]
+
+
+def test_a_figures_record_read_as_a_dict_says_which_field_to_read() -> None:
+    """Estimate.training was a dict; reading it by key names the attribute that replaced it."""
+    est = aibudget.estimate("gpt3-175b", samples=0)
+    with pytest.raises(TypeError, match=r"read \.wall_clock_days instead"):
+        est.training["wall_clock_days"]
+    with pytest.raises(TypeError, match=r"its fields: .*chip_hours"):
+        est.training["days"]
+    assert est.training.wall_clock_days[0] > 0

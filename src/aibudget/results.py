@@ -29,8 +29,20 @@ def _present(record: object) -> dict[str, Any]:
     }
 
 
+class _Record:
+    """Fields, not keys: ``est.training["chips"]`` (the dict these records replaced) says which
+    attribute to read instead of failing with Python's bare "not subscriptable"."""
+
+    def __getitem__(self, key: object) -> Any:
+        names = [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        kind = type(self).__name__
+        if key in names:
+            raise TypeError(f"{kind} is a record: read .{key} instead of [{key!r}]")
+        raise TypeError(f"{kind} is a record; its fields: {', '.join(names)}")
+
+
 @dataclass(frozen=True, kw_only=True)
-class TrainingFigures:
+class TrainingFigures(_Record):
     """The final training run (all zeros for a scenario without training). Optional:
     ``co2e_market_kg`` (a market-based carbon figure is given), ``usd_at_today_prices`` (a run
     priced at a past date), ``loss`` (the scenario names a scaling law)."""
@@ -66,7 +78,7 @@ class TrainingFigures:
 
 
 @dataclass(frozen=True)
-class ServingFigures:
+class ServingFigures(_Record):
     """The first year of serving (per draw), hosted or through an API."""
 
     chips_per_replica: Array
@@ -100,7 +112,7 @@ class ServingFigures:
 
 
 @dataclass(frozen=True)
-class Equivalents:
+class Equivalents(_Record):
     """Energy and emissions for scale: US household-years of electricity and passenger
     car-years of CO2."""
 
@@ -121,7 +133,7 @@ class Equivalents:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Floor:
+class Floor(_Record):
     """A physical floor: the same work at 100% of the chips' peak, priced at the cheapest
     catalog listing (``usd`` and the listing ``None`` when the chip has none) and powered at
     their TDP (``energy_kwh`` ``None`` without one); ``times_*``: the estimate over it."""
@@ -142,7 +154,7 @@ class Floor:
 
 
 @dataclass(frozen=True)
-class Floors:
+class Floors(_Record):
     """The floor of the final training run and of the first year of serving (``None``: no
     chip of the user's for that phase)."""
 
