@@ -29,8 +29,8 @@ import numpy as np
 import aibudget
 from aibudget.assumptions import MonteCarlo
 from aibudget.model.lifecycle import lifecycle
-from aibudget.resolution import resolve
-from aibudget.scenario import load_scenario
+from aibudget.resolution.lifecycle import resolve
+from aibudget.scenario.files import load_scenario
 
 
 def draw(value: Any, i: int) -> Any:

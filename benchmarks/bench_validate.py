@@ -4,8 +4,8 @@
 
 Writes a runs file of ``--rows`` synthetic runs in the reference schema (a mix of accelerators,
 sizes and chip counts; some with energy, CO2e or a priced cost; one row in fifty unusable),
-then times :func:`aibudget.validation.validate` on it as the command does (the shipped model,
-the sourced defaults and the baseline, plus the leave-one-out refit with ``--refit``), and
+then times :func:`aibudget.analysis.validation.validate` on it as the command does (the shipped
+model, the sourced defaults and the baseline, plus the leave-one-out refit with ``--refit``), and
 prints the time (wall clock and CPU, the second independent of other work on the machine), the
 rows per second and the peak memory it allocated (``tracemalloc``, numpy included, in a second,
 traced run), for the file and for a tenth of it, so the growth with the rows shows. The target
@@ -23,7 +23,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from aibudget.validation import validate
+from aibudget.analysis.validation import validate
 
 HEADER = [
     "row_id",

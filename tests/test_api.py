@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 import aibudget
-from aibudget import comparison, scenario, tradeoffs, validation
+from aibudget import scenario
+from aibudget.analysis import comparison, tradeoffs, validation
 from aibudget.api import SUMMARY_MEASURES, Measure, Summary, SummaryRow
-from aibudget.estimation import MEASURES, Estimate, summarize
+from aibudget.estimation.contract import MEASURES, Estimate, summarize
 from aibudget.report import formatting as fmt
 
 SAMPLES = 2_000
@@ -438,7 +439,7 @@ def test_validate_frame_is_a_row_per_run() -> None:
 
 
 def test_validate_serving() -> None:
-    from aibudget.serving_validation import ServingValidation
+    from aibudget.analysis.serving_validation import ServingValidation
 
     result = aibudget.validate(serving=True)
     assert isinstance(result, ServingValidation)
@@ -475,7 +476,7 @@ def test_report_and_tradeoffs_stay_callable_once_their_modules_are_imported() ->
     code = (
         "import aibudget\n"
         "a = aibudget.report('gpt3-175b', samples=0, format='md')\n"
-        "import aibudget.report.charts, aibudget.report.document, aibudget.tradeoffs\n"
+        "import aibudget.report.charts, aibudget.report.document, aibudget.analysis.tradeoffs\n"
         "b = aibudget.report('gpt3-175b', samples=0, format='md')\n"
         "assert a == b and a.startswith('## GPT-3'), a[:40]\n"
         "t = aibudget.tradeoffs('gpt3-175b', samples=0)\n"

@@ -17,10 +17,10 @@ from rich.console import Console
 
 import aibudget
 from aibudget import ScenarioError, catalog
+from aibudget.analysis.tradeoffs import tradeoffs
 from aibudget.report.document import render_html, render_markdown
 from aibudget.report.terminal import render_estimate, render_explanations
-from aibudget.scenario import builtin_examples
-from aibudget.tradeoffs import tradeoffs
+from aibudget.scenario.files import builtin_examples
 
 EXAMPLES = sorted(builtin_examples())
 SAMPLES = 2_000
@@ -552,7 +552,7 @@ def test_a_long_run_on_whole_nodes_pays_no_minimum() -> None:
 def test_each_rent_or_buy_verdict_agrees_with_the_figures_beside_it(
     overrides: list[str], run_cli: Any
 ) -> None:
-    from aibudget.scenario import load_scenario
+    from aibudget.scenario.files import load_scenario
 
     scenario = load_scenario("tradeoff-rent-or-buy-h100", overrides)
     r = tradeoffs(scenario, samples=500).to_dict()["rent_or_buy"]

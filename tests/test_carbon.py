@@ -9,7 +9,7 @@ import pytest
 
 import aibudget
 from aibudget import catalog
-from aibudget.estimation import Estimate
+from aibudget.estimation.contract import Estimate
 from aibudget.model import energy
 from aibudget.units import HOURS_PER_YEAR
 

@@ -15,7 +15,7 @@ import pytest
 
 import aibudget
 from aibudget import ScenarioError
-from aibudget.comparison import Axis, compare, parse_vary, sweep
+from aibudget.analysis.comparison import Axis, compare, parse_vary, sweep
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -40,7 +40,7 @@ def test_compare_sets_each_scenario_against_the_first() -> None:
 
 
 def _llama() -> dict[str, Any]:
-    from aibudget.scenario import read_scenario_data
+    from aibudget.scenario.files import read_scenario_data
 
     return read_scenario_data("llama-7b-h100-cloud")[0]
 

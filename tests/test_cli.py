@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aibudget.scenario import builtin_examples
+from aibudget.scenario.files import builtin_examples
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

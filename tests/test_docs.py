@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from aibudget.scenario import Scenario, section_type
+from aibudget.scenario.types import Scenario, section_type
 from conftest import REPO
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -106,7 +106,7 @@ def test_examples_folder_is_the_packaged_examples() -> None:
 def test_readme_scenario_examples_are_valid() -> None:
     import yaml
 
-    from aibudget.scenario import scenario_from_dict
+    from aibudget.scenario.files import scenario_from_dict
 
     blocks = re.findall(r"```yaml\n(.*?)```", README, re.S)
     assert len(blocks) >= 2
@@ -145,7 +145,7 @@ def test_docs_quote_what_the_commands_print(
 
 
 def test_every_numeric_field_documents_its_plausible_range() -> None:
-    from aibudget.scenario import numeric_fields, range_text
+    from aibudget.scenario.ranges import numeric_fields, range_text
 
     text = (REPO / "docs" / "scenarios.md").read_text("utf-8")
     section = text.split("## Plausible ranges", 1)[1].split("\n## ", 1)[0]

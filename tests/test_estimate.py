@@ -9,7 +9,8 @@ import pytest
 
 import aibudget
 from aibudget import DoesNotFitError, ScenarioError
-from aibudget.scenario import apply_overrides, builtin_examples
+from aibudget.scenario.files import builtin_examples
+from aibudget.scenario.overrides import apply_overrides
 
 
 def point_estimate(*args: Any, **kwargs: Any) -> aibudget.Estimate:

@@ -18,7 +18,7 @@ import pytest
 
 from aibudget._clock import epoch_of
 from aibudget.catalog import packs
-from aibudget.scenario import builtin_examples
+from aibudget.scenario.files import builtin_examples
 from conftest import REPO
 
 EXPECTED = REPO / "tests" / "expected"

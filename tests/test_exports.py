@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import aibudget
-from aibudget.estimation import MEASURES, Estimate, summarize
+from aibudget.estimation.contract import MEASURES, Estimate, summarize
 from aibudget.report import exports
 from aibudget.report.exports import FunctionalUnit, parse_functional_unit
 

@@ -12,13 +12,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from aibudget import AibudgetError, estimate
-from aibudget.scenario import (
-    builtin_examples,
-    field_limits,
-    numeric_fields,
-    read_scenario_data,
-    set_value,
-)
+from aibudget.scenario.files import builtin_examples, read_scenario_data
+from aibudget.scenario.overrides import set_value
+from aibudget.scenario.ranges import field_limits, numeric_fields
 
 EXAMPLES = sorted(builtin_examples())
 FUZZ = settings(

@@ -36,7 +36,7 @@ def server() -> Iterator[Server]:
 
 
 def _field_paths() -> list[str]:
-    from aibudget.scenario import Scenario, section_type
+    from aibudget.scenario.types import Scenario, section_type
 
     paths: list[str] = []
 
@@ -56,7 +56,7 @@ def _numeric_paths() -> dict[str, list[str]]:
     """Per built-in example, the paths of its numbers (``model.params``, ``team.roles.0.count``)."""
     import yaml
 
-    from aibudget.scenario import builtin_examples
+    from aibudget.scenario.files import builtin_examples
 
     number = re.compile(r"^[0-9.]+(e[0-9]+)?\s*[kKMBGT]?$")
     found: dict[str, list[str]] = {}

@@ -14,7 +14,8 @@ import aibudget
 from aibudget import DoesNotFitError, ScenarioError
 from aibudget.model import serving
 from aibudget.model.lifecycle import PHASES
-from aibudget.scenario import apply_overrides, builtin_examples
+from aibudget.scenario.files import builtin_examples
+from aibudget.scenario.overrides import apply_overrides
 
 
 def point_estimate(*args: Any, **kwargs: Any) -> aibudget.Estimate:
@@ -74,7 +75,7 @@ def test_llama_70b_on_h100_is_within_2x_of_nvidia_published_throughput() -> None
             ),
         )
     )
-    from aibudget.resolution import resolve
+    from aibudget.resolution.lifecycle import resolve
 
     inputs = resolve(est.scenario).inputs.serving
     replica = serving.replica(inputs.chips_per_replica, inputs.replica)

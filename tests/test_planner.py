@@ -367,7 +367,7 @@ def test_the_planner_passes_axe_core(server: Server, browser: Any) -> None:
 
 
 def test_the_yaml_comes_back_as_written_with_only_the_changed_fields(server: Server) -> None:
-    from aibudget.scenario import builtin_examples
+    from aibudget.scenario.files import builtin_examples
 
     text = builtin_examples()["gpt3-175b"]
     assert estimate(server, {"yaml": text, "samples": 0})["scenario_yaml"] == text  # unchanged
@@ -429,7 +429,7 @@ def test_without_the_round_trip_values_are_still_as_written(
     """Should ruamel.yaml fail on some construct, the comments go, never a value."""
     import yaml
 
-    from aibudget.scenario import builtin_examples
+    from aibudget.scenario.files import builtin_examples
     from aibudget.web import written
 
     def broken(text: str, overrides: Any) -> str:

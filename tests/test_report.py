@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import aibudget
-from aibudget.comparison import compare
+from aibudget.analysis.comparison import compare
 from aibudget.report.document import render_html, render_markdown
-from aibudget.scenario import builtin_examples
+from aibudget.scenario.files import builtin_examples
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -9,8 +9,8 @@ import pytest
 
 from _catalog import TINY_SOURCE, tiny_catalog
 from aibudget import ScenarioError, UnknownNameError
-from aibudget.resolution import resolve
-from aibudget.scenario import load_scenario
+from aibudget.resolution.lifecycle import resolve
+from aibudget.scenario.files import load_scenario
 
 CLOUD = "llama-7b-h100-cloud"
 

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from aibudget import ScenarioError
-from aibudget.scenario import apply_overrides, builtin_examples, load_scenario, scenario_from_dict
+from aibudget.scenario.files import builtin_examples, load_scenario, scenario_from_dict
+from aibudget.scenario.overrides import apply_overrides
 
 
 def test_yaml_toml_and_json_give_the_same_scenario(tmp_path: Path, minimal: dict[str, Any]) -> None:

@@ -204,7 +204,7 @@ def test_deep_brackets_are_refused_before_any_parser_recurses(
 
 
 def test_bracket_depth_is_counted_exactly() -> None:
-    from aibudget.scenario import MAX_BRACKET_DEPTH, check_nesting
+    from aibudget.scenario.files import MAX_BRACKET_DEPTH, check_nesting
 
     many_shallow = "roles: [" + "{role: x}, " * 10_000 + "]"
     check_nesting(many_shallow, "shallow")  # 10,001 brackets, two deep: fine

@@ -12,11 +12,7 @@ import pytest
 
 import aibudget
 from aibudget import ScenarioError
-from aibudget.catalog import serving as serving_catalog
-from aibudget.model import serving
-from aibudget.resolution import resolve
-from aibudget.scenario import load_scenario
-from aibudget.serving_validation import (
+from aibudget.analysis.serving_validation import (
     FORMS,
     MODEL,
     Efficiencies,
@@ -26,6 +22,10 @@ from aibudget.serving_validation import (
     predict,
     validate_serving,
 )
+from aibudget.catalog import serving as serving_catalog
+from aibudget.model import serving
+from aibudget.resolution.lifecycle import resolve
+from aibudget.scenario.files import load_scenario
 
 LLAMA_70B = {"params": "70.6B", "layers": 80, "d_model": 8192, "heads": 64, "kv_heads": 8}
 LLAMA_8B = {"params": "8.03B", "layers": 32, "d_model": 4096, "heads": 32, "kv_heads": 8}

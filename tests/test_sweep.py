@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 
 import aibudget
-from aibudget import comparison, estimation
+from aibudget.analysis import comparison
+from aibudget.analysis.comparison import figures, parse_vary, sweep
 from aibudget.assumptions import Distribution, MonteCarlo, Point
-from aibudget.comparison import figures, parse_vary, sweep
-from aibudget.estimation import summarize
+from aibudget.estimation import grid as estimation_grid
+from aibudget.estimation.contract import summarize
 from aibudget.grid import Grid, Swept, Varies
-from aibudget.scenario import read_scenario_data, scenario_from_dict, set_value
+from aibudget.scenario.files import read_scenario_data, scenario_from_dict
+from aibudget.scenario.overrides import set_value
 
 
 def _one_by_one(name: str, axes: list[str], samples: int, seed: int) -> list[tuple[str, Any]]:
@@ -106,13 +108,13 @@ def test_the_cases_cover_errors_and_draws() -> None:
 
 def test_numeric_axes_share_one_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    real = estimation.resolve
+    real = estimation_grid.resolve
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(estimation, "resolve", counted)
+    monkeypatch.setattr(estimation_grid, "resolve", counted)
     result = sweep(
         "startup-1b", ["training.tokens=100B..1T:20", "serving.requests_per_day=1k..1M:2"]
     )
@@ -124,13 +126,13 @@ def test_numeric_axes_share_one_resolution(monkeypatch: pytest.MonkeyPatch) -> N
 def test_an_axis_a_decision_reads_is_grouped(monkeypatch: pytest.MonkeyPatch) -> None:
     """training.chips sets the pricing and the default MFU: one resolution per chip count."""
     calls: list[int] = []
-    real = estimation.resolve
+    real = estimation_grid.resolve
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(estimation, "resolve", counted)
+    monkeypatch.setattr(estimation_grid, "resolve", counted)
     sweep("startup-1b", ["training.chips=64,1024", "training.tokens=100B..1T:5"])
     assert len(calls) <= 2 + 2  # a refused attempt with both axes, then one per chip count
 

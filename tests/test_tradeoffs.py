@@ -13,8 +13,8 @@ import pytest
 
 import aibudget
 from aibudget import ScenarioError, catalog
+from aibudget.analysis.tradeoffs import tradeoffs
 from aibudget.model import hardware, scaling
-from aibudget.tradeoffs import tradeoffs
 
 
 def point(*args: Any, **kwargs: Any) -> aibudget.Estimate:
@@ -82,7 +82,7 @@ def test_no_scaling_law_no_sizing_and_no_loss() -> None:
 
 
 def test_sweeping_size_at_a_target_loss_gives_the_loss_column() -> None:
-    from aibudget.comparison import sweep
+    from aibudget.analysis.comparison import sweep
 
     result = sweep(
         "llama-7b-h100-cloud",

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import aibudget
 from aibudget import ScenarioError, catalog
 from aibudget.assumptions import Distribution, MonteCarlo, Tornado, distribution_from_spec
-from aibudget.scenario import builtin_examples, load_scenario
+from aibudget.scenario.files import builtin_examples, load_scenario
 
 GPT3_ENERGY_KWH = 1_287_000  # Patterson et al. 2021, Table 4
 GPT3_CO2E_KG = 552_100

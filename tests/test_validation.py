@@ -17,7 +17,18 @@ import numpy as np
 import pytest
 
 from aibudget import ScenarioError, catalog
-from aibudget.calibration import (
+from aibudget.analysis.validation import (
+    MfuInput,
+    estimate_run,
+    observations,
+    predict,
+    priors,
+    validate,
+)
+from aibudget.catalog.mfu import mfu_model, model_info
+from aibudget.catalog.runs import energy_basis, map_hardware, organisation_key, read_runs
+from aibudget.estimation.contract import summarize
+from aibudget.model.calibration import (
     Form,
     Observation,
     Target,
@@ -26,17 +37,6 @@ from aibudget.calibration import (
     fit,
     held_out,
     residual_quantiles,
-)
-from aibudget.catalog.mfu import mfu_model, model_info
-from aibudget.catalog.runs import energy_basis, map_hardware, organisation_key, read_runs
-from aibudget.estimation import summarize
-from aibudget.validation import (
-    MfuInput,
-    estimate_run,
-    observations,
-    predict,
-    priors,
-    validate,
 )
 from conftest import REPO
 

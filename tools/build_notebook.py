@@ -76,7 +76,7 @@ with its mean, p10, p50, p90 and unit. Rows iterate and index by position or by 
 `est.usd`, `est.energy_kwh`, `est.co2e_kg`, `est.chip_hours` and `est.training_days` each have
 `.mean` (what bills show: means add up), `.p10`, `.p50`, `.p90` and `.draws` (the array of
 draws; `est.usd.draws` is `est.total("usd")`). `est.measure(name)` gives any figure of
-`aibudget.comparison.FIGURES`, such as `"serving_usd_per_month"`.""",
+`aibudget.analysis.comparison.FIGURES`, such as `"serving_usd_per_month"`.""",
     ),
     (
         "code",

@@ -4,7 +4,7 @@ their standard errors and out-of-sample errors) and ``mfu_runs.csv`` (the runs f
 
     python tools/calibrate.py [--check] [--as-of DATE]
 
-The candidates (:data:`aibudget.calibration.FORMS`) are the family intercept alone, plus a
+The candidates (:data:`aibudget.model.calibration.FORMS`) are the family intercept alone, plus a
 slope on ln(size), on ln(chips), or both; shrinkage toward the sourced family values of 1, 2, 4
 or 8 pseudo-runs; least squares or Huber's loss. Each is scored by its residuals out of sample,
 leaving out every run of an organisation at a time (k-fold by organisation) and every run at a
@@ -31,7 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from aibudget import catalog
-from aibudget.calibration import (
+from aibudget.analysis.validation import observations, priors
+from aibudget.catalog.runs import read_runs
+from aibudget.model.calibration import (
     FORMS,
     Form,
     Observation,
@@ -41,8 +43,6 @@ from aibudget.calibration import (
     folds,
     residual_quantiles,
 )
-from aibudget.catalog.runs import read_runs
-from aibudget.validation import observations, priors
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "src" / "aibudget" / "catalog" / "data"

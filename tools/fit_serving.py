@@ -3,7 +3,7 @@
 
     python tools/fit_serving.py [--check] [--sensitivity] [--compare]
 
-The fit is :func:`aibudget.serving_validation.fit` on every curated result
+The fit is :func:`aibudget.analysis.serving_validation.fit` on every curated result
 (``mlperf_inference.csv``): the compute efficiencies of prefill and of decode, the Server load
 factor and the later rounds' software factors; decode's memory-bandwidth utilisation is the top
 of the range measured at batch 1 (``constants.csv`` ``mbu``), which MLPerf's batches cannot
@@ -12,8 +12,8 @@ factor: today's software), with the spread of the fit's residuals between submit
 p10-p90 (over the compute-bound results), and the leave-one-accelerator-out error of
 ``aibudget validate --serving`` beside each value. ``--sensitivity`` also prints how the fit
 moves with the benchmarks' assumed input lengths; ``--compare`` fits every candidate form of
-:data:`aibudget.serving_validation.FORMS` and prints their out-of-sample errors as the table in
-docs/validation.md (half an hour on two cores). This tool is not part of the package.
+:data:`aibudget.analysis.serving_validation.FORMS` and prints their out-of-sample errors as the
+table in docs/validation.md (half an hour on two cores). This tool is not part of the package.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import sys
 from pathlib import Path
 
 from aibudget import catalog
+from aibudget.analysis.serving_validation import FORMS, batch_one_mbu, validate_serving
 from aibudget.catalog import serving as serving_catalog
-from aibudget.serving_validation import FORMS, batch_one_mbu, validate_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "src" / "aibudget" / "catalog" / "data" / "serving_fit.csv"

@@ -20,8 +20,8 @@ from typing import Any
 
 import vl_convert
 
-from aibudget.calibration import features
 from aibudget.catalog.mfu import fitted_runs, mfu_model, model_info
+from aibudget.model.calibration import features
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "docs" / "mfu.svg"

@@ -44,7 +44,7 @@ def read_meta() -> dict[str, Any]:
 
 def examples() -> list[str]:
     """The built-in examples' names, sorted."""
-    from aibudget.scenario import builtin_examples
+    from aibudget.scenario.files import builtin_examples
 
     return sorted(builtin_examples())
 

@@ -39,8 +39,10 @@ if TYPE_CHECKING:
     from aibudget.api import Measure, Summary, compare, report, sweep, tradeoffs, validate
     from aibudget.assumptions import Assumption
     from aibudget.catalog.packs import use_catalog
-    from aibudget.estimation import Estimate, estimate
-    from aibudget.scenario import Scenario, load_scenario
+    from aibudget.estimation.contract import Estimate
+    from aibudget.estimation.run import estimate
+    from aibudget.scenario.files import load_scenario
+    from aibudget.scenario.types import Scenario
     from aibudget.tracking import track
 
 __version__ = "0.1.0"
@@ -80,7 +82,7 @@ _LAZY = {
     "report": "aibudget.report",  # a package, callable as aibudget.api.report
     "sweep": "aibudget.api",
     "track": "aibudget.tracking",
-    "tradeoffs": "aibudget.tradeoffs",  # a module, callable as aibudget.api.tradeoffs
+    "tradeoffs": "aibudget.api",  # a function of the API (the module moved to the layers)
     "validate": "aibudget.api",
     "use_catalog": "aibudget.catalog.packs",
 }

@@ -33,17 +33,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget._errors import UnknownNameError, closest
-from aibudget.estimation import DEFAULT_SAMPLES, MEASURES, Estimate, summarize
-from aibudget.scenario import Scenario
+from aibudget.defaults import DEFAULT_SAMPLES
+from aibudget.estimation.contract import MEASURES, Estimate, summarize
+from aibudget.scenario.types import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from aibudget.comparison import Axis, Comparison, Sweep
-    from aibudget.serving_validation import ServingValidation
-    from aibudget.tradeoffs import Tradeoffs
-    from aibudget.validation import Validation
+    from aibudget.analysis.comparison import Axis, Comparison, Sweep
+    from aibudget.analysis.serving_validation import ServingValidation
+    from aibudget.analysis.tradeoffs import Tradeoffs
+    from aibudget.analysis.validation import Validation
 
 __all__ = [
     "SUMMARY_MEASURES",
@@ -64,7 +65,7 @@ ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
 #: The measures of :meth:`Estimate.summary`, in its order: the lifecycle totals, then the final
 #: training run's chip-hours and wall clock (when the scenario trains). Names as in
-#: :data:`aibudget.comparison.FIGURES`, so a summary, a comparison and a sweep agree.
+#: :data:`aibudget.analysis.comparison.FIGURES`, so a summary, a comparison and a sweep agree.
 SUMMARY_MEASURES = ("usd", "energy_kwh", "co2e_kg", "chip_hours", "training_days")
 #: The most draws a function here makes per estimate (the CLI's ``--samples`` bound).
 MAX_SAMPLES = 2_000_000
@@ -107,7 +108,7 @@ def _shown(measure: str) -> Callable[[float], str]:
 
 
 def _unit(measure: str) -> str:
-    from aibudget.comparison import FIGURES
+    from aibudget.analysis.comparison import FIGURES
 
     return FIGURES[measure][1] if measure in FIGURES else ""
 
@@ -170,7 +171,7 @@ class Measure:
 
 
 def _draws(est: Estimate, name: str) -> Array:
-    from aibudget.comparison import FIGURES, figures
+    from aibudget.analysis.comparison import FIGURES, figures
 
     if name in MEASURES:
         return np.atleast_1d(est.total(name))
@@ -194,8 +195,8 @@ def _draws(est: Estimate, name: str) -> Array:
 
 def measure(est: Estimate, name: str) -> Measure:
     """The figure ``name`` of ``est`` (a lifecycle total or one of
-    :data:`aibudget.comparison.FIGURES`) as a :class:`Measure`."""
-    from aibudget.comparison import FIGURES
+    :data:`aibudget.analysis.comparison.FIGURES`) as a :class:`Measure`."""
+    from aibudget.analysis.comparison import FIGURES
 
     draws = _draws(est, name)
     what, unit = FIGURES[name]
@@ -324,7 +325,7 @@ class Summary:
 
 def summary(est: Estimate) -> Summary:
     """The :class:`Summary` of ``est``: each of :data:`SUMMARY_MEASURES` it has."""
-    from aibudget.comparison import FIGURES, figures
+    from aibudget.analysis.comparison import FIGURES, figures
 
     found = figures(est)
     rows = []
@@ -471,7 +472,7 @@ def estimate_frame(est: Estimate, draws: bool = False) -> pd.DataFrame:
     import pandas
 
     if draws:
-        from aibudget.comparison import figures
+        from aibudget.analysis.comparison import figures
 
         found = figures(est)
         columns = {n: np.atleast_1d(found[n]) for n in SUMMARY_MEASURES if n in found}
@@ -546,9 +547,9 @@ def compare(
 ) -> Comparison:
     """Compare two or more scenarios side by side, as ``aibudget compare`` does: each estimated
     with the same ``samples`` and ``seed`` (paired draws), the first the baseline; ``overrides``
-    apply to every scenario. See :class:`~aibudget.comparison.Comparison` (``to_pandas()``:
+    apply to every scenario. See :class:`~aibudget.analysis.comparison.Comparison` (``to_pandas()``:
     a row per scenario)."""
-    from aibudget.comparison import compare as run_compare
+    from aibudget.analysis.comparison import compare as run_compare
 
     if isinstance(scenarios, str | Path | Mapping | Scenario):
         raise ValueError("compare takes a list of two or more scenarios, got one scenario")
@@ -569,9 +570,9 @@ def sweep(
     (``"training.chips=1024,2048"``, ``"model.params=1B..70B:6"``): every combination is
     estimated, with ``samples`` draws per point (0: point estimates). ``pareto=("usd",
     "co2e_kg")`` keeps the points no other beats on both. Returns a
-    :class:`~aibudget.comparison.Sweep`; ``.to_pandas()`` is a row per point."""
-    from aibudget.comparison import Axis, parse_vary
-    from aibudget.comparison import sweep as run_sweep
+    :class:`~aibudget.analysis.comparison.Sweep`; ``.to_pandas()`` is a row per point."""
+    from aibudget.analysis.comparison import Axis, parse_vary
+    from aibudget.analysis.comparison import sweep as run_sweep
 
     _check(samples, seed, most=100_000)
     axes: list[Axis | str]
@@ -601,9 +602,9 @@ def tradeoffs(
 ) -> Tradeoffs:
     """The choices for the final training run, as ``aibudget tradeoffs`` gives them: rent or buy,
     spot or on-demand, region, now or later, and model size. See
-    :class:`~aibudget.tradeoffs.Tradeoffs` (``to_pandas()``: the regions)."""
-    from aibudget.scenario import load_scenario
-    from aibudget.tradeoffs import tradeoffs as run_tradeoffs
+    :class:`~aibudget.analysis.tradeoffs.Tradeoffs` (``to_pandas()``: the regions)."""
+    from aibudget.analysis.tradeoffs import tradeoffs as run_tradeoffs
+    from aibudget.scenario.files import load_scenario
 
     _check(samples, seed, most=100_000)
     changes = _overrides(overrides)
@@ -642,15 +643,15 @@ def validate(
     ``aibudget validate`` does: the packaged runs, or a CSV of your own (``runs``; ``refit``
     refits the model's form on it, leaving each run out). ``serving=True`` validates serving
     instead (the MLPerf Inference results, each accelerator left out in turn). See
-    :class:`~aibudget.validation.Validation` (``to_pandas()``: a row per run)."""
+    :class:`~aibudget.analysis.validation.Validation` (``to_pandas()``: a row per run)."""
     _check(samples, seed, most=100_000)
     if serving:
         if runs is not None or refit:
             raise ValueError("validate(serving=True) takes no runs or refit: it uses MLPerf's")
-        from aibudget.serving_validation import validate_serving
+        from aibudget.analysis.serving_validation import validate_serving
 
         return validate_serving()
-    from aibudget.validation import validate as run_validate
+    from aibudget.analysis.validation import validate as run_validate
 
     return run_validate(runs, samples=samples, seed=seed, refit=refit)
 
@@ -669,9 +670,9 @@ def report(
     (then ``overrides``, ``samples`` and ``seed`` are theirs). ``format`` is ``"html"``
     (self-contained: charts inline, no script) or ``"md"``. Returns the text, and writes it to
     ``output`` when given."""
-    from aibudget.comparison import Comparison
-    from aibudget.comparison import compare as run_compare
-    from aibudget.estimation import estimate
+    from aibudget.analysis.comparison import Comparison
+    from aibudget.analysis.comparison import compare as run_compare
+    from aibudget.estimation.run import estimate
     from aibudget.report.document import render_html, render_markdown
 
     if format not in ("html", "md"):
@@ -706,7 +707,7 @@ def comparison_frame(result: Comparison) -> pd.DataFrame:
     ``<figure>_mean``, ``_p10``, ``_p50``, ``_p90``, then the probability, over paired draws,
     that the scenario costs less (``p_cheaper_than_baseline``) and emits less
     (``p_lower_co2e_than_baseline``) than the baseline (NaN on the baseline's own row)."""
-    from aibudget.comparison import FIGURES, figures
+    from aibudget.analysis.comparison import FIGURES, figures
 
     _pandas()
     import pandas
@@ -765,7 +766,7 @@ def validation_frame(result: Validation) -> pd.DataFrame:
     """A row per run: its name, organisation and accelerator, whether the shipped fit used it,
     and per measure the published figure, the shipped model's p10, p50 and p90, and
     ``<measure>_ratio`` (p50 ÷ published); NaN where a run publishes no such figure."""
-    from aibudget.validation import MEASURES as CHECKED
+    from aibudget.analysis.validation import MEASURES as CHECKED
 
     _pandas()
     import pandas
@@ -798,9 +799,9 @@ def validation_frame(result: Validation) -> pd.DataFrame:
 def result_repr(result: Any) -> str:
     """One line for a comparison, sweep, trade-offs or validation (its ``str()`` is the CLI's
     text)."""
-    from aibudget.comparison import Comparison, Sweep
-    from aibudget.tradeoffs import Tradeoffs
-    from aibudget.validation import Validation
+    from aibudget.analysis.comparison import Comparison, Sweep
+    from aibudget.analysis.tradeoffs import Tradeoffs
+    from aibudget.analysis.validation import Validation
 
     if isinstance(result, Comparison):
         return f"<Comparison of {len(result.estimates)}: {', '.join(map(repr, result.names))}>"
@@ -822,7 +823,7 @@ def result_repr(result: Any) -> str:
             f"<Validation of {len(result.results)} runs from {result.source}: "
             f"{', '.join(result.configurations)}>"
         )
-    from aibudget.serving_validation import ServingValidation
+    from aibudget.analysis.serving_validation import ServingValidation
 
     if isinstance(result, ServingValidation):
         return (
@@ -833,9 +834,9 @@ def result_repr(result: Any) -> str:
 
 
 def _renderer(result: Any) -> Callable[[Any, Console], None]:
-    from aibudget.comparison import Comparison, Sweep
-    from aibudget.tradeoffs import Tradeoffs
-    from aibudget.validation import Validation
+    from aibudget.analysis.comparison import Comparison, Sweep
+    from aibudget.analysis.tradeoffs import Tradeoffs
+    from aibudget.analysis.validation import Validation
 
     if isinstance(result, Comparison):
         from aibudget.report.choices import render_comparison

@@ -148,7 +148,7 @@ def estimate(
     """Estimate a scenario's lifecycle bill: every phase's cost, energy and carbon, with the
     training run's time and the serving fleet, each with its likely range and the assumptions
     that move it most."""
-    from aibudget.estimation import estimate as run_estimate
+    from aibudget.estimation.run import estimate as run_estimate
 
     result = run_estimate(scenario, set_ or (), samples=samples, seed=seed)
     if as_json:
@@ -184,7 +184,7 @@ def compare(
 ) -> None:
     """Compare scenarios side by side: phases and totals, the differences and ratios against
     the first, and the probability that it costs less, from paired draws."""
-    from aibudget.comparison import compare as run_compare
+    from aibudget.analysis.comparison import compare as run_compare
 
     result = run_compare(scenarios, set_ or (), samples=samples, seed=seed)
     if as_json:
@@ -237,8 +237,8 @@ def sweep(
     seed: Seed = 0,
 ) -> None:
     """Estimate a scenario over a grid of values and tabulate the key figures of each point."""
-    from aibudget.comparison import parse_vary
-    from aibudget.comparison import sweep as run_sweep
+    from aibudget.analysis.comparison import parse_vary
+    from aibudget.analysis.comparison import sweep as run_sweep
     from aibudget.report.console import console
 
     axes = [parse_vary(v) for v in vary]
@@ -296,8 +296,8 @@ def tradeoffs(
 ) -> None:
     """The choices for the final training run: rent or buy (break-even utilisation and
     payback), spot or on-demand, which region, now or later, and model size."""
-    from aibudget.scenario import load_scenario
-    from aibudget.tradeoffs import tradeoffs as run_tradeoffs
+    from aibudget.analysis.tradeoffs import tradeoffs as run_tradeoffs
+    from aibudget.scenario.files import load_scenario
 
     result = run_tradeoffs(load_scenario(scenario, set_ or ()), samples=samples, seed=seed)
     if as_json:
@@ -324,7 +324,7 @@ def serving_view(
     """Throughput against traffic: the fleet's cost per million tokens from a trickle of
     requests to saturation, dedicated and autoscaled, beside the hosted APIs of the same model,
     and the traffic where self-hosting gets cheaper."""
-    from aibudget.estimation import estimate as run_estimate
+    from aibudget.estimation.run import estimate as run_estimate
 
     result = run_estimate(scenario, set_ or (), samples=0)
     if as_json:
@@ -379,7 +379,7 @@ def validate(
     sample), the sourced defaults and 6ND at 40% MFU.
     With --serving: MLPerf Inference throughput per accelerator, out of sample."""
     if serving:
-        from aibudget.serving_validation import validate_serving
+        from aibudget.analysis.serving_validation import validate_serving
 
         checked = validate_serving()
         if as_json:
@@ -390,7 +390,7 @@ def validate(
 
         render_serving_validation(checked, console())
         return
-    from aibudget.validation import validate as run_validate
+    from aibudget.analysis.validation import validate as run_validate
 
     if plot is not None:
         from aibudget.report.validation import check_plot_path
@@ -440,8 +440,8 @@ def report(
 ) -> None:
     """Write a report to send: the bill by phase, the training run, the ranges and what drives
     them, and every assumption with its source; several scenarios side by side."""
-    from aibudget.comparison import compare as run_compare
-    from aibudget.estimation import estimate as run_estimate
+    from aibudget.analysis.comparison import compare as run_compare
+    from aibudget.estimation.run import estimate as run_estimate
     from aibudget.report.document import render_html, render_markdown
 
     if len(scenarios) > 1:
@@ -522,7 +522,7 @@ def export_command(
     """Export an estimate as a form people file: a model card's co2_eq_emissions, the EU AI
     Act's model documentation (compute and energy), a Software Carbon Intensity score, the JSON
     or the bill's lines as CSV; each field from the estimate, sourced in docs/exports.md."""
-    from aibudget.estimation import estimate as run_estimate
+    from aibudget.estimation.run import estimate as run_estimate
     from aibudget.report.exports import render
 
     result = run_estimate(scenario, set_ or (), samples=samples, seed=seed)
@@ -789,7 +789,7 @@ def ledger_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the actuals as JSON.")] = False,
 ) -> None:
     """A run's actuals: time, CPU, chip-hours, energy, carbon and cost, each with its method."""
-    from aibudget.scenario import load_scenario
+    from aibudget.scenario.files import load_scenario
     from aibudget.tracking.actuals import actuals
     from aibudget.tracking.ledger import open_ledger
 
@@ -1048,7 +1048,8 @@ _UNFILTERED = {
 def _matches(row: Any, words: Iterable[str]) -> bool:
     """Every word must match: an accelerator's exact catalog name selects that chip only;
     any other word is a case-insensitive substring of the row's identifying fields."""
-    from aibudget.catalog import accelerators, normalize_name
+    from aibudget.catalog.hardware import accelerators
+    from aibudget.catalog.rows import normalize_name
 
     exact = {normalize_name(a.name): a.name for a in accelerators()}
     values = {k: v for k, v in dataclasses.asdict(row).items() if k not in _UNFILTERED}

@@ -9,7 +9,7 @@ use of the field as one number (a comparison, arithmetic, ``float``, a truth tes
 and any place the resolver collapses an array to one number (:meth:`Grid.scalar`) while the
 points disagree, raises :class:`Varies`: the points would decide differently there (reserved
 pricing above 512 chips, a default MFU fitted at the run's size), so the sweep evaluates that
-axis point by point instead (``aibudget.comparison``).
+axis point by point instead (``aibudget.analysis.comparison``).
 """
 
 from __future__ import annotations

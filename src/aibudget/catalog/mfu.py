@@ -1,7 +1,7 @@
 """The fitted utilisation model: its coefficients (``mfu_model.csv``) and the runs it was fitted
 on (``mfu_runs.csv``), both written by ``tools/calibrate.py``.
 
-:func:`mfu_model` gives the coefficients as a :class:`aibudget.calibration.MfuModel`;
+:func:`mfu_model` gives the coefficients as a :class:`aibudget.model.calibration.MfuModel`;
 :func:`fitted_runs` the runs, each with its effective MFU and its out-of-sample prediction, for
 the explanation of a default ("like Llama 2 70B and OPT-175B") and for the plot.
 """
@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 
 from aibudget._errors import CatalogDataError
-from aibudget.calibration import Form, MfuModel
+from aibudget.model.calibration import Form, MfuModel
 
 __all__ = ["FittedRun", "ModelInfo", "fitted_runs", "mfu_model", "model_info"]
 
@@ -203,7 +203,7 @@ def formula(family: str, params: float | None, chips: float | None) -> str:
     if "log_chips" in model.slopes:
         c = f"{chips:,.0f}" if chips else "256 (chips not known)"
         terms.append(f"{model.slopes['log_chips']:+.3f}·ln({c}/256)")
-    from aibudget.calibration import features
+    from aibudget.model.calibration import features
 
     value = math.exp(min(model.log_median(family, *features(params, chips)), 0.0))
     return f"exp({' '.join(terms)}) = {value:.3g}"

@@ -15,7 +15,7 @@ bracketed notes ("NVIDIA A100 SXM4 80 GB", "A100-40GB (AWS SageMaker P4d)"). Eve
 checked: text that is not a number, or a number outside the range a real run can have
 (:data:`PLAUSIBLE`), is named in the row's reasons instead of being used or silently dropped;
 a row the CSV parser cannot read (a cell over the parser's limit) is kept as an unusable row
-with its line number. Nothing here predicts anything: :mod:`aibudget.validation` does.
+with its line number. Nothing here predicts anything: :mod:`aibudget.analysis.validation` does.
 """
 
 from __future__ import annotations

@@ -11,16 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aibudget._errors import CatalogDataError, UnknownNameError, closest
-from aibudget.catalog import (
-    Accelerator,
-    Constant,
-    _number,
-    _required,
-    _rows,
-    _where,
-    accelerator,
-)
+from aibudget.catalog.defaults import Constant
+from aibudget.catalog.hardware import Accelerator, accelerator
 from aibudget.catalog.packs import layered
+from aibudget.catalog.rows import _number, _required, _rows, _where
 
 __all__ = [
     "SERVING_COMPUTE",

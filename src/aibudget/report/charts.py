@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from aibudget.estimation import PHASES, Estimate, summarize
+from aibudget.estimation.contract import Estimate, summarize
+from aibudget.model.lifecycle import PHASES
 from aibudget.report import formatting as fmt
 from aibudget.report.labels import readable
 

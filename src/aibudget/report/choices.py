@@ -10,12 +10,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aibudget.comparison import FIGURES, Comparison, Sweep, figures
-from aibudget.estimation import MEASURES, PHASES
+from aibudget.analysis.comparison import FIGURES, Comparison, Sweep, figures
+from aibudget.analysis.tradeoffs import Tradeoffs
+from aibudget.estimation.contract import MEASURES
+from aibudget.model.lifecycle import PHASES
 from aibudget.report import formatting as fmt
 from aibudget.report.fit import fit_table, left_out_note, needed_width
 from aibudget.report.terminal import sizing_table
-from aibudget.tradeoffs import Tradeoffs
 
 #: How each figure is shown.
 SHOW: dict[str, Callable[[float], str]] = {

@@ -18,8 +18,8 @@ from typing import Any
 
 from aibudget import __version__
 from aibudget._clock import today
-from aibudget.comparison import Comparison
-from aibudget.estimation import MEASURES, Estimate
+from aibudget.analysis.comparison import Comparison
+from aibudget.estimation.contract import MEASURES, Estimate
 from aibudget.report import charts
 from aibudget.report import formatting as fmt
 

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from aibudget import __version__, catalog
 from aibudget._errors import ScenarioError, UnknownNameError
 from aibudget._files import csv_cell
-from aibudget.estimation import Estimate, summarize
+from aibudget.estimation.contract import Estimate, summarize
 from aibudget.model.compute import FORWARD_FLOPS_PER_PARAM
 from aibudget.units import parse_quantity
 

@@ -18,10 +18,10 @@ from rich.table import Table
 from rich.text import Text
 
 from aibudget.assumptions import Assumption
-from aibudget.estimation import MEASURES, Estimate, Explanation
+from aibudget.estimation.contract import MEASURES, Estimate, Explanation
+from aibudget.estimation.results import Floor, TrainingFigures
 from aibudget.report import formatting as fmt
 from aibudget.report.console import MAX_WIDTH
-from aibudget.results import Floor, TrainingFigures
 
 
 def _mean(values: object) -> float:

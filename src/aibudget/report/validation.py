@@ -13,9 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from aibudget._errors import ScenarioError
+from aibudget.analysis.validation import CONFIGURATIONS, MEASURES, RunResult, Validation
 from aibudget.catalog.runs import reason_kind
 from aibudget.report.fit import fit_table
-from aibudget.validation import CONFIGURATIONS, MEASURES, RunResult, Validation
 
 #: How each measure is named in the tables.
 LABELS = {

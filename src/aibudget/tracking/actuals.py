@@ -29,9 +29,11 @@ import numpy as np
 
 from aibudget import catalog
 from aibudget._errors import AibudgetError
-from aibudget.estimation import estimate, summarize
-from aibudget.resolution import resolve
-from aibudget.scenario import Scenario, load_scenario
+from aibudget.estimation.contract import summarize
+from aibudget.estimation.run import estimate
+from aibudget.resolution.lifecycle import resolve
+from aibudget.scenario.files import load_scenario
+from aibudget.scenario.types import Scenario
 from aibudget.tracking.ledger import Ledger, LedgerRun, Sample
 from aibudget.units import HOURS_PER_YEAR, J_PER_KWH, SECONDS_PER_HOUR
 

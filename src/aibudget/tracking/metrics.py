@@ -104,7 +104,7 @@ def series_of(
 
 def team_totals(ledger: Ledger) -> list[Series]:
     """Every run's counters in the ledger."""
-    from aibudget.scenario import load_scenario
+    from aibudget.scenario.files import load_scenario
     from aibudget.tracking.actuals import _pricing
 
     out: list[Series] = []

@@ -130,8 +130,8 @@ def summarize_ledger(ledger: Ledger, by: str = "project") -> list[Group]:
 
 
 def _fraction(scenario: str, tokens: float) -> float | None:
-    from aibudget.resolution import resolve
-    from aibudget.scenario import load_scenario
+    from aibudget.resolution.lifecycle import resolve
+    from aibudget.scenario.files import load_scenario
 
     try:
         planned = float(resolve(load_scenario(scenario)).inputs.training.tokens[0])
@@ -141,8 +141,9 @@ def _fraction(scenario: str, tokens: float) -> float | None:
 
 
 def _planned(scenario: str, group: Group) -> float | None:
-    from aibudget.estimation import estimate, summarize
-    from aibudget.scenario import load_scenario
+    from aibudget.estimation.contract import summarize
+    from aibudget.estimation.run import estimate
+    from aibudget.scenario.files import load_scenario
 
     try:
         result = estimate(load_scenario(scenario), samples=0)

@@ -272,13 +272,13 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     @app.get("/api/examples")
     async def examples() -> list[str]:
-        from aibudget.scenario import builtin_examples
+        from aibudget.scenario.files import builtin_examples
 
         return sorted(builtin_examples())
 
     @app.get("/api/examples/{name}")
     async def example(name: str) -> Response:
-        from aibudget.scenario import builtin_examples
+        from aibudget.scenario.files import builtin_examples
 
         texts = builtin_examples()
         if name not in texts:

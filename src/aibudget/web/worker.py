@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aibudget._errors import AibudgetError, DoesNotFitError, ScenarioError, UnknownNameError
-from aibudget.estimation import DEFAULT_SAMPLES
+from aibudget.defaults import DEFAULT_SAMPLES
 
 __all__ = [
     "ENDPOINTS",
@@ -91,7 +91,7 @@ class CompareRequest(BaseModel):
 @cache
 def _examples() -> dict[str, tuple[str, Any]]:
     """The built-in examples, parsed once per worker: name → (YAML text, scenario data)."""
-    from aibudget.scenario import builtin_examples
+    from aibudget.scenario.files import builtin_examples
 
     return {
         name: (text, yaml.load(text, Loader=_LOADER)) for name, text in builtin_examples().items()
@@ -117,7 +117,7 @@ def _load(source: ScenarioInput) -> Any:
 def _read(source: ScenarioInput) -> tuple[Any, str | None, Any]:
     """The scenario, validated with its overrides; its YAML text as given (None for a mapping);
     and its data as read, before the overrides."""
-    from aibudget.scenario import check_nesting, load_scenario
+    from aibudget.scenario.files import check_nesting, load_scenario
 
     given = [k for k in ("scenario", "yaml", "example") if getattr(source, k) is not None]
     if len(given) != 1:
@@ -202,7 +202,7 @@ def _charts(est: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _estimate(body: bytes) -> Reply:
-    from aibudget.estimation import estimate
+    from aibudget.estimation.run import estimate
     from aibudget.web import written
 
     request = EstimateRequest.model_validate_json(body)
@@ -224,7 +224,7 @@ def _estimate(body: bytes) -> Reply:
 
 
 def _compare(body: bytes) -> Reply:
-    from aibudget.comparison import compare
+    from aibudget.analysis.comparison import compare
     from aibudget.report import charts
 
     request = CompareRequest.model_validate_json(body)
@@ -242,7 +242,7 @@ def _compare(body: bytes) -> Reply:
 
 
 def _report(body: bytes) -> Reply:
-    from aibudget.estimation import estimate
+    from aibudget.estimation.run import estimate
     from aibudget.report.document import render_html
 
     request = EstimateRequest.model_validate_json(body)
@@ -318,7 +318,7 @@ PRELOAD = (
     "aibudget.catalog",
     "aibudget.scenario",
     "aibudget.estimation",
-    "aibudget.comparison",
+    "aibudget.analysis.comparison",
     "aibudget.report.charts",
     "aibudget.web.written",
     "ruamel.yaml",

@@ -83,7 +83,7 @@ def _edited(text: str, overrides: Sequence[str]) -> str:
 
 
 def _fallback(data: Mapping[str, Any], overrides: Sequence[str]) -> str:
-    from aibudget.scenario import apply_overrides
+    from aibudget.scenario.overrides import apply_overrides
 
     edited = apply_overrides(data, overrides)
     _drop_none(edited)

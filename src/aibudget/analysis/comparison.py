@@ -31,24 +31,15 @@ from aibudget._errors import AibudgetError, ScenarioError, cli_words, closest
 from aibudget._files import csv_cell
 from aibudget._shown import ShownAsTheCli
 from aibudget.catalog import packs
-from aibudget.estimation import (
-    DEFAULT_SAMPLES,
-    MEASURES,
-    PHASES,
-    Estimate,
-    estimate,
-    estimate_grid,
-    summarize,
-)
+from aibudget.defaults import DEFAULT_SAMPLES
+from aibudget.estimation.contract import MEASURES, Estimate, summarize
+from aibudget.estimation.grid import estimate_grid
+from aibudget.estimation.run import estimate
 from aibudget.grid import Swept, Varies
-from aibudget.scenario import (
-    Scenario,
-    _model_at,
-    check_nesting,
-    read_scenario_data,
-    scenario_from_dict,
-    set_value,
-)
+from aibudget.model.lifecycle import PHASES
+from aibudget.scenario.files import check_nesting, read_scenario_data, scenario_from_dict
+from aibudget.scenario.overrides import set_value
+from aibudget.scenario.types import Scenario, _model_at
 from aibudget.units import parse_quantity
 
 if TYPE_CHECKING:
@@ -401,7 +392,7 @@ def sweep(
     else:
         data, name = read_scenario_data(scenario)
     base = scenario_from_dict(data, name)  # the scenario itself must be valid
-    from aibudget.scenario import apply_overrides
+    from aibudget.scenario.overrides import apply_overrides
 
     run = _SweepRun(apply_overrides(base.to_dict(), overrides), name, parsed, samples, seed)
     run.progress = progress

@@ -19,11 +19,13 @@ from aibudget._callable import make_callable
 from aibudget._errors import AibudgetError
 from aibudget._shown import ShownAsTheCli
 from aibudget.assumptions import MonteCarlo
-from aibudget.estimation import Estimate, estimate, summarize
+from aibudget.estimation.contract import Estimate, summarize
+from aibudget.estimation.run import estimate
 from aibudget.model import energy, hardware
 from aibudget.model.training import training_run
-from aibudget.resolution import resolve
-from aibudget.scenario import Scenario, load_scenario
+from aibudget.resolution.lifecycle import resolve
+from aibudget.scenario.files import load_scenario
+from aibudget.scenario.types import Scenario
 from aibudget.units import HOURS_PER_YEAR
 
 if TYPE_CHECKING:

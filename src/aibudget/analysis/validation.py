@@ -42,14 +42,6 @@ from numpy.typing import NDArray
 from aibudget import catalog
 from aibudget._shown import ShownAsTheCli
 from aibudget.assumptions import Distribution, MonteCarlo
-from aibudget.calibration import (
-    HeldOut,
-    MfuModel,
-    Observation,
-    Target,
-    features,
-    held_out,
-)
 from aibudget.catalog import mfu as fitted_mfu
 from aibudget.catalog.packs import layered
 from aibudget.catalog.runs import (
@@ -62,13 +54,14 @@ from aibudget.catalog.runs import (
     reference_peak_flops_per_s,
 )
 from aibudget.catalog.runs import accelerator as _accelerator
+from aibudget.model.calibration import HeldOut, MfuModel, Observation, Target, features, held_out
 from aibudget.model.training import TrainingInputs, training_run
 from aibudget.model.utilisation import REFERENCE_CHIPS, fp8_peak_flops_per_s
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from aibudget.estimation import Estimate
+    from aibudget.estimation.contract import Estimate
 
 __all__ = [
     "CONFIGURATIONS",
@@ -251,7 +244,7 @@ def scenario(run: Run, mfu: MfuInput) -> dict[str, Any]:
 def estimate_run(run: Run, mfu: MfuInput, samples: int, seed: int) -> Estimate:
     """The run's prediction through :func:`aibudget.estimate` (what :func:`predict` computes
     for many runs at once; a test checks they agree)."""
-    from aibudget.estimation import estimate
+    from aibudget.estimation.run import estimate
 
     return estimate(scenario(run, mfu), samples=samples, seed=seed)
 
@@ -259,7 +252,7 @@ def estimate_run(run: Run, mfu: MfuInput, samples: int, seed: int) -> Estimate:
 @cache
 def _mfu_bounds() -> tuple[float, float]:
     """The clipping bounds a scenario's ``training.mfu`` range gets (the field's own range)."""
-    from aibudget.scenario import load_scenario
+    from aibudget.scenario.files import load_scenario
 
     spec = {
         "name": "bounds",
@@ -325,7 +318,7 @@ def _site(accelerator: str, basis: str | None, precision: str) -> _Resolved:
 def _resolve(run: Run, mfu: MfuInput, wanted: tuple[str, ...]) -> _Resolved:
     """What the estimate would resolve ``scenario(run, mfu)`` to, for the inputs that the
     predicted measures depend on (the rest of the training model gets neutral values)."""
-    from aibudget.resolution import default_mfu_quantiles
+    from aibudget.resolution.training import default_mfu_quantiles
 
     acc = _accelerator(run.accelerator or "")
     site = _site(acc.name, run.basis, _precision(run, acc))

@@ -577,8 +577,8 @@ def energy_checks() -> tuple[EnergyCheck, ...]:
     """Each published GPU-only energy per request against a saturated replica of the same model
     on the same chip (through the estimate's own resolution and roofline): accelerator power at
     the serving busy fraction of its TDP × the replica's chips / its requests per second."""
-    from aibudget.resolution import resolve
-    from aibudget.scenario import load_scenario
+    from aibudget.resolution.lifecycle import resolve
+    from aibudget.scenario.files import load_scenario
 
     out = []
     for row, subject, sections, boundary, published in ENERGY_CHECKS:

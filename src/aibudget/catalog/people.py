@@ -1,0 +1,79 @@
+"""Wages by role and country."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aibudget._errors import UnknownNameError
+from aibudget.assumptions import Distribution
+from aibudget.catalog.packs import layered
+from aibudget.catalog.power import GridIntensity, grid_intensity
+from aibudget.catalog.rows import _number, _required, _rows
+
+
+# --------------------------------------------------------------------------- places and dates
+@dataclass(frozen=True)
+class Wage:
+    """A country's pay relative to the US medians the roles' wages are (``wages.csv``)."""
+
+    code: str
+    name: str
+    wage_ratio: float
+    p10: float | None
+    p90: float | None
+    source_url: str
+    as_of: str
+    notes: str
+
+    @property
+    def distribution(self) -> Distribution | None:
+        if self.p10 is None or self.p90 is None:
+            return None
+        return Distribution.from_quantiles(self.p10, self.p90, self.wage_ratio, lower=0.0)
+
+
+@layered
+def wages() -> tuple[Wage, ...]:
+    """Pay by country relative to the US."""
+    file = "wages.csv"
+    return tuple(
+        Wage(
+            code=row["code"],
+            name=row["name"],
+            wage_ratio=_required(file, line, row, "wage_ratio"),
+            p10=_number(file, line, row, "p10"),
+            p90=_number(file, line, row, "p90"),
+            source_url=row["source_url"],
+            as_of=row["as_of"],
+            notes=row["notes"],
+        )
+        for line, row in _rows(file)
+    )
+
+
+def country_of(location: str) -> GridIntensity | None:
+    """The country a location is in: itself for a country, the US for a US state; None for a
+    cloud region, a grid zone or the world (the catalog does not record their country)."""
+    row = grid_intensity(location)
+    if row.kind == "country":
+        return row
+    if row.kind == "us_state":
+        return grid_intensity("USA")
+    return None
+
+
+def wage(location: str) -> Wage:
+    """The pay ratio of the country ``location`` names (a country, or a US state); an unknown
+    country names those with wages."""
+    try:
+        country = country_of(location)
+    except UnknownNameError as error:
+        raise UnknownNameError(str(error), error.suggestions) from None
+    known = {w.code: w for w in wages()}
+    if country is not None and country.code in known:
+        return known[country.code]
+    names = ", ".join(f"{w.code} ({w.name})" for w in wages())
+    raise UnknownNameError(
+        f"no wages for {location!r}; countries with sourced wages: {names}",
+        [w.code for w in wages()],
+    )

@@ -1,0 +1,66 @@
+"""Reading the catalog's CSV tables: rows, numbers, required cells, names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+from aibudget._errors import CatalogDataError
+from aibudget.catalog import packs
+
+#: Numeric precisions with a dense peak FLOP/s column in ``accelerators.csv``.
+PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "fp8")
+#: Cloud pricing models in ``cloud_prices.csv``.
+PRICINGS = ("on_demand", "spot", "reserved_1y")
+
+
+def normalize_name(name: str) -> str:
+    """The lookup key of a name: lower case, letters and digits only ("A100 80GB" → "a10080gb")."""
+    return re.sub(r"[^a-z0-9]+", "", name.lower())
+
+
+# --------------------------------------------------------------------------- loading
+def _rows(
+    filename: str, provenance: tuple[str, ...] = ("source_url", "as_of")
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a data file, with the price packs in use laid over it, each required to say
+    where it comes from (``provenance``)."""
+    for line_number, row in packs.rows(filename):
+        if not all(row.get(column) for column in provenance):
+            raise CatalogDataError(
+                f"{_where(filename, line_number, row)}: {' and '.join(provenance)} are required"
+            )
+        yield line_number, row
+
+
+def _where(filename: str, line: int, row: dict[str, str]) -> str:
+    """Where a row was read: the shipped file's name or the pack file's path, and the line."""
+    return packs.where(filename, line, row)
+
+
+def _number(filename: str, line: int, row: dict[str, str], column: str) -> float | None:
+    text = row[column].strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise CatalogDataError(
+            f"{_where(filename, line, row)}: column {column} must be a number, got {text!r}"
+        ) from None
+
+
+def _required(filename: str, line: int, row: dict[str, str], column: str) -> float:
+    value = _number(filename, line, row, column)
+    if value is None:
+        raise CatalogDataError(f"{_where(filename, line, row)}: column {column} is required")
+    return value
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(";") if part.strip())
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text[:10])

@@ -1,0 +1,349 @@
+"""The Estimate and its records: what to_dict() writes (the JSON contract)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aibudget.assumptions import Assumption
+from aibudget.estimation.results import Equivalents, Floors, ServingFigures, TrainingFigures
+from aibudget.scenario.types import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from aibudget.api import Measure, Summary
+
+
+Array = NDArray[np.float64]
+
+#: Measures every line item carries, in this order.
+MEASURES = ("usd", "energy_kwh", "co2e_kg")
+#: Environmental measures beside them on the lines that use hardware or energy: embodied
+#: (manufacturing) carbon, on-site water and, when the scenario gives a contract factor or a
+#: carbon-free share, market-based carbon. ``co2e_kg`` stays location-based.
+ENVIRONMENT_MEASURES = ("embodied_co2e_kg", "water_l", "co2e_market_kg")
+
+
+def summarize(values: Array | float) -> dict[str, float]:
+    """The JSON contract's ``{mean, p10, p50, p90}`` of a measure's draws (equal for one
+    value). Bills show the mean, which adds up; p10–p90 is the range beside it."""
+    summaries = _Summaries()
+    out = summaries(values)
+    summaries.fill()
+    return out
+
+
+class _Summaries:
+    """Many measures summarised at once (:func:`summarize` of each): calling it returns an
+    empty dict and :meth:`fill` fills every one, with one percentile call per draw count
+    instead of one per measure (an estimate's JSON has a few hundred)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[int, list[tuple[dict[str, float], Array]]] = {}
+
+    def __call__(self, values: Array | float) -> dict[str, float]:
+        array = np.asarray(values, dtype=float).ravel()
+        out: dict[str, float] = {}
+        self._pending.setdefault(array.size, []).append((out, array))
+        return out
+
+    def fill(self) -> None:
+        for size, pending in self._pending.items():
+            stacked = np.stack([array for _, array in pending])
+            rows = (
+                np.flatnonzero(stacked.min(axis=1) != stacked.max(axis=1)).tolist()
+                if size != 1
+                else []
+            )
+            first = stacked[:, 0].tolist()
+            # the same draws (a phase of one item, a run's cost and its line) summarised once
+            distinct: dict[bytes, int] = {}  # draws → their row in ``drawn``
+            ranged: dict[int, int] = {}  # row of ``stacked`` → its row in ``drawn``
+            taken: list[int] = []
+            for row in rows:
+                ranged[row] = distinct.setdefault(stacked[row].tobytes(), len(taken))
+                if ranged[row] == len(taken):
+                    taken.append(row)
+            drawn = stacked[taken]
+            means = drawn.mean(axis=1).tolist()
+            p10, p50, p90 = np.percentile(drawn, [10, 50, 90], axis=1).tolist()
+            for row, (out, _) in enumerate(pending):
+                if row not in ranged:  # one value: no percentiles to take
+                    one = first[row]
+                    out.update(mean=one, p10=one, p50=one, p90=one)
+                else:
+                    i = ranged[row]
+                    out.update(mean=means[i], p10=p10[i], p50=p50[i], p90=p90[i])
+        self._pending.clear()
+
+
+def mean_of(values: Array | float) -> float:
+    """The mean of a measure's draws: the figure every bill shows."""
+    return float(np.mean(np.asarray(values, dtype=float)))
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One line of the bill: usd, energy_kwh and co2e_kg (and sometimes chip_hours), with the
+    formula and the names of the inputs that produced it."""
+
+    name: str
+    measures: Mapping[str, Array]
+    formula: str
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One of the six phases of the lifecycle and its line items (none when not in scope)."""
+
+    name: str
+    items: tuple[LineItem, ...]
+    memo: tuple[LineItem, ...] = ()  # shown beside the items, never summed (capital paid)
+
+    def measure(self, key: str) -> Array:
+        """A measure summed over the items (zero for a phase without items)."""
+        return sum((np.asarray(item.measures.get(key, 0.0)) for item in self.items), np.zeros(1))
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """How one figure was computed: its formula and the named inputs. ``value`` is the figure
+    the bill shows (the mean of the draws), ``p10``/``p90`` its range, and ``at_medians`` what
+    the formula gives with every input at its median (the point estimate)."""
+
+    figure: str
+    value: float
+    unit: str
+    formula: str
+    inputs: tuple[tuple[str, str], ...]  # (symbol, assumption or figure name)
+    p10: float = math.nan
+    p90: float = math.nan
+    at_medians: float = math.nan
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """One bar of the tornado: the totals with one uncertain assumption at its p10 and at its
+    p90 and every other at its median."""
+
+    name: str
+    unit: str
+    p10: float
+    p50: float
+    p90: float
+    at_p10: Mapping[str, float]  # measure → total
+    at_p90: Mapping[str, float]
+
+    def swing(self, measure: str = "usd") -> float:
+        """How far the total moves between the two ends."""
+        return abs(self.at_p90[measure] - self.at_p10[measure])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "p10": self.p10,
+            "p50": self.p50,
+            "p90": self.p90,
+            **{m: {"at_p10": self.at_p10[m], "at_p90": self.at_p90[m]} for m in MEASURES},
+        }
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The result of estimating a scenario: arrays of Monte Carlo draws (length 1 when nothing
+    is uncertain or ``samples`` is 0), summarised at the edges. ``point`` holds the totals with
+    every assumption at its median, the base of the tornado in ``sensitivity`` (largest swing in
+    USD first) and of the explanations."""
+
+    name: str
+    scenario: Scenario
+    phases: tuple[Phase, ...]
+    training: TrainingFigures
+    serving: ServingFigures | None
+    equivalents: Equivalents
+    cash_flow_usd: Array  # money paid per year (year 0: the build and any hardware bought)
+    present_value_usd: Array  # per draw: discounted cash less the discounted resale credit
+    horizon_years: float
+    assumptions: tuple[Assumption, ...]
+    explanations: tuple[Explanation, ...]
+    notes: tuple[str, ...] = field(default=())
+    point: Mapping[str, float] = field(default_factory=dict)
+    sensitivity: tuple[Sensitivity, ...] = field(default=())
+    sizing: Mapping[str, Any] = field(default_factory=dict)
+    floor: Floors = field(default_factory=Floors)
+    samples: int = 0
+    seed: int = 0
+    serving_curve: Mapping[str, Any] = field(default_factory=dict)
+    resale_usd: Array = field(default_factory=lambda: np.zeros(1))  # owned hardware's end value
+    present_value_paid_usd: Array = field(default_factory=lambda: np.zeros(1))  # payments only
+    prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
+    layers: tuple[str, ...] = ("shipped",)  # the catalog: shipped, then each price pack laid over
+    price_max_age_days: float | None = None  # a catalog price older than this is flagged stale
+
+    def total(self, key: str) -> Array:
+        """A measure summed over every phase. ``co2e_market_kg`` raises ``KeyError`` when the
+        scenario has no market-based figure (see :attr:`environment_measures`), never a zero."""
+        if key == "co2e_market_kg" and key not in self.environment_measures:
+            raise KeyError(
+                "co2e_market_kg: no market-based figure, as the scenario gives no "
+                "energy.market.contract_kgco2e_per_kwh or carbon_free_share (location-based "
+                "co2e_kg only, per the GHG Protocol Scope 2 Guidance)"
+            )
+        return sum((phase.measure(key) for phase in self.phases), start=np.zeros(1))
+
+    @property
+    def environment_measures(self) -> tuple[str, ...]:
+        """The environmental measures this estimate reports (:data:`ENVIRONMENT_MEASURES`):
+        embodied carbon and water always (zero without hardware of the user's), market-based
+        carbon only when the scenario gives what it needs (a contract factor or a carbon-free
+        share)."""
+        present = {k for p in self.phases for item in p.items for k in item.measures}
+        return tuple(m for m in ENVIRONMENT_MEASURES if m != "co2e_market_kg" or m in present)
+
+    # The notebook's views (aibudget.api): each a thin view over total() and summarize().
+
+    def summary(self) -> Summary:
+        """The totals as a small table: usd, energy_kwh, co2e_kg and, when the scenario
+        trains, the final run's chip_hours and training_days; each row's measure, mean, p10,
+        p50, p90 and unit."""
+        from aibudget.api import summary
+
+        return summary(self)
+
+    def measure(self, name: str) -> Measure:
+        """A figure as a :class:`~aibudget.api.Measure` (``.mean``, ``.p10``, ``.p50``,
+        ``.p90``, ``.draws``): a lifecycle total or any of ``aibudget.analysis.comparison.FIGURES``
+        (``"serving_usd_per_month"``, ``"loss"``...)."""
+        from aibudget.api import measure
+
+        return measure(self, name)
+
+    def _named(self, name: str) -> Measure:
+        from aibudget._errors import UnknownNameError
+
+        try:
+            return self.measure(name)
+        except UnknownNameError as error:  # hasattr() and tab completion expect AttributeError
+            raise AttributeError(str(error)) from None
+
+    @property
+    def usd(self) -> Measure:
+        """The lifecycle's total cost (USD): ``est.usd.p50``, ``est.usd.draws``."""
+        return self._named("usd")
+
+    @property
+    def energy_kwh(self) -> Measure:
+        """The lifecycle's total energy (kWh)."""
+        return self._named("energy_kwh")
+
+    @property
+    def co2e_kg(self) -> Measure:
+        """The lifecycle's total emissions (kgCO2e)."""
+        return self._named("co2e_kg")
+
+    @property
+    def chip_hours(self) -> Measure:
+        """The final training run's accelerator-hours (no training section: AttributeError)."""
+        return self._named("chip_hours")
+
+    @property
+    def training_days(self) -> Measure:
+        """The final training run's wall clock in days (no training section: AttributeError)."""
+        return self._named("training_days")
+
+    def to_pandas(self, draws: bool = False) -> pd.DataFrame:
+        """The bill as a DataFrame, a row per line item (phase, item, ``<measure>_mean``,
+        ``_p10``, ``_p50``, ``_p90``); ``draws=True``: a row per Monte Carlo draw, a column per
+        summary measure. Needs pandas: ``pip install "aibudget[pandas]"``."""
+        from aibudget.api import estimate_frame
+
+        return estimate_frame(self, draws)
+
+    def __repr__(self) -> str:
+        from aibudget.api import estimate_repr
+
+        return estimate_repr(self)
+
+    def _repr_html_(self) -> str:
+        from aibudget.api import estimate_html
+
+        return estimate_html(self)
+
+    def phase(self, name: str) -> Phase:
+        """The phase called ``name`` (one of :data:`PHASES`)."""
+        return next(p for p in self.phases if p.name == name)
+
+    def assumption(self, name: str) -> Assumption:
+        """The assumption called ``name``."""
+        for a in self.assumptions:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of an estimate (DESIGN.md), with plain Python numbers."""
+        summary = _Summaries()  # every measure's summary is filled at the end, all at once
+        training: dict[str, Any] = {k: summary(v) for k, v in self.training.to_dict().items()}
+        for key in ("chips", "min_chips"):
+            training[key] = round(float(np.median(getattr(self.training, key))))
+        environment = self.environment_measures
+        out: dict[str, Any] = {
+            "name": self.name,
+            "total": {m: summary(self.total(m)) for m in (*MEASURES, *environment)},
+            "phases": [
+                {
+                    "name": phase.name,
+                    **{m: summary(phase.measure(m)) for m in (*MEASURES, *environment)},
+                    "items": [
+                        {"name": item.name, **{k: summary(v) for k, v in item.measures.items()}}
+                        for item in phase.items
+                    ],
+                    "memo": [
+                        {"name": item.name, **{k: summary(v) for k, v in item.measures.items()}}
+                        for item in phase.memo
+                    ],
+                }
+                for phase in self.phases
+            ],
+            "training": training,
+            "equivalents": {k: summary(v) for k, v in self.equivalents.to_dict().items()},
+            "assumptions": [a.to_dict() for a in self.assumptions],
+            "notes": list(self.notes),
+        }
+        if self.serving is not None:
+            out["serving"] = {k: summary(v) for k, v in self.serving.to_dict().items()}
+        if self.serving_curve:
+            out["serving_curve"] = dict(self.serving_curve)
+        out["horizon_years"] = self.horizon_years
+        out["cash_flow"] = [
+            {"year": year, "usd": summary(self.cash_flow_usd[..., year])}
+            for year in range(self.cash_flow_usd.shape[-1])
+        ]
+        out["resale_usd"] = summary(self.resale_usd)
+        out["present_value_usd"] = summary(self.present_value_usd)
+        out["present_value_paid_usd"] = summary(self.present_value_paid_usd)
+        out["prices"] = [dict(p) for p in self.prices]
+        out["catalog"] = {
+            "layers": list(self.layers),
+            "price_max_age_days": self.price_max_age_days,
+            "stale_prices": [p["name"] for p in self.prices if p.get("stale")],
+        }
+        out["uncertainty"] = {
+            "samples": self.samples,
+            "seed": self.seed,
+            "point": dict(self.point),
+        }
+        out["sensitivity"] = [s.to_dict() for s in self.sensitivity]
+        if self.sizing:
+            out["sizing"] = dict(self.sizing)
+        out["floor"] = self.floor.to_dict()
+        summary.fill()
+        return out

@@ -1,0 +1,111 @@
+"""Many points of a sweep in one resolution and one model call: their figures."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aibudget.assumptions import MonteCarlo, Point
+from aibudget.estimation.contract import MEASURES, Array
+from aibudget.grid import Grid
+from aibudget.model import scaling
+from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle
+from aibudget.resolution.lifecycle import resolve
+from aibudget.resolution.resolver import Resolved
+from aibudget.scenario.ranges import field_limits
+from aibudget.scenario.types import Scenario, TrainingSpec
+
+
+def estimate_grid(
+    scenario: Scenario, count: int, samples: int, seed: int
+) -> tuple[NDArray[np.bool_], list[dict[str, Any]]]:
+    """The sweep's figures (``aibudget.analysis.comparison.figures``) of ``count`` points held
+    in one scenario (its swept fields :class:`~aibudget.grid.Swept` columns) in one resolution
+    and one model call (two with draws: the point estimate for the checks, then the draws),
+    and which points :func:`estimate` would refuse."""
+    point = resolve(scenario, Grid(count, Point()))
+    point_result = lifecycle(point.inputs)
+    failing = _failing(scenario, point_result, point, count)
+    result, draws = point_result, 1
+    if point.uncertain and samples > 0:
+        drawn = resolve(scenario, Grid(count, MonteCarlo(samples, seed)))
+        result, draws = lifecycle(drawn.inputs), samples
+    arrays = _figure_arrays(scenario, point, result, count, draws)
+    summaries = {k: _summaries(v, count, draws) for k, v in arrays.items()}
+    return failing, [{k: s[j] for k, s in summaries.items()} for j in range(count)]
+
+
+def _per_point(values: Any, count: int) -> NDArray[Any]:
+    """A point grid's array as one value per point."""
+    return np.broadcast_to(np.asarray(values).reshape(-1), (count,))
+
+
+def _failing(s: Scenario, result: Lifecycle, resolved: Resolved, count: int) -> NDArray[np.bool_]:
+    """The points ``estimate()`` would refuse after resolving (``_check_fits``,
+    ``_check_latency``): a superset, as each is then estimated on its own."""
+    bad = np.zeros(count, bool)
+    run = result.training
+    if s.training is not None:
+        if s.training.wall_clock_days is not None:
+            most = field_limits(TrainingSpec.model_fields["chips"])[1] or math.inf
+            bad |= _per_point(run.chips, count) > most
+        if resolved.accelerator is not None:
+            bad |= ~_per_point(run.fits, count).astype(bool)
+    if s.serving is not None and s.serving.mode != "api":
+        bad |= ~_per_point(result.serving["fits"], count).astype(bool)
+        if s.serving.tpot_ms is not None and resolved.serving_accelerator is not None:
+            bad |= _per_point(result.serving["meets_latency"], count) != 1.0
+    return bad
+
+
+def _figure_arrays(
+    s: Scenario, point: Resolved, result: Lifecycle, count: int, draws: int
+) -> dict[str, Array]:
+    """:func:`figures` of the grid's rows, computed as ``estimate()`` computes them."""
+    out: dict[str, Array] = {}
+    for m in MEASURES:  # Estimate.total: the phases' sums, each its items' sum
+        out[m] = sum(
+            (
+                sum(
+                    (
+                        np.asarray(item[m])
+                        for item in result.phases[name].values()
+                        if any(np.any(np.asarray(item[k]) != 0) for k in MEASURES)
+                    ),
+                    np.zeros(1),
+                )
+                for name in PHASES
+            ),
+            start=np.zeros(1),
+        )
+    out["present_value_usd"] = np.atleast_1d(result.present_value_usd)
+    if s.training is not None:
+        run = result.training
+        out["training_usd"] = run.usd
+        out["training_days"] = run.wall_clock_days
+        out["chip_hours"] = run.chip_hours
+        out["training_energy_kwh"] = run.energy_kwh
+    if s.serving is not None:
+        out["serving_usd_per_month"] = result.serving["usd_per_month"]
+    if s.training is not None and point.law is not None:  # at the point estimate's inputs
+        t_in = point.inputs.training
+        loss = np.asarray(scaling.loss(point.law, t_in.active_params, t_in.tokens)).reshape(-1)
+        out["loss"] = np.repeat(loss, draws) if loss.size == count else loss
+    return out
+
+
+def _summaries(values: Any, count: int, draws: int) -> list[dict[str, float]]:
+    """:func:`~aibudget.estimation.summarize` of each point's draws, in one pass."""
+    array = np.asarray(values, float).reshape(-1)
+    rows = np.broadcast_to(array, (count * draws,)).reshape(count, draws)
+    one = rows[:, 0]
+    if draws == 1:
+        return [{"mean": v, "p10": v, "p50": v, "p90": v} for v in one.tolist()]
+    flat = rows.min(axis=1) == rows.max(axis=1)
+    p10, p50, p90 = np.percentile(rows, [10, 50, 90], axis=1)
+    mean = rows.mean(axis=1)
+    columns = [np.where(flat, one, c).tolist() for c in (mean, p10, p50, p90)]
+    return [{"mean": m, "p10": a, "p50": b, "p90": c} for m, a, b, c in zip(*columns, strict=True)]

@@ -1,0 +1,251 @@
+"""estimate(): resolve, run the model (point, draws, tornado), shape it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from aibudget import _clock, catalog
+from aibudget.assumptions import MonteCarlo
+from aibudget.catalog import packs
+from aibudget.defaults import DEFAULT_SAMPLES
+from aibudget.estimation.bill import _phases
+from aibudget.estimation.checks import _check_fits, _check_latency
+from aibudget.estimation.contract import (
+    ENVIRONMENT_MEASURES,
+    MEASURES,
+    Array,
+    Estimate,
+    Explanation,
+    Phase,
+)
+from aibudget.estimation.explain import _explanations
+from aibudget.estimation.floor import _floor, _serving_curve, _sizing
+from aibudget.estimation.results import Equivalents, ServingFigures, TrainingFigures
+from aibudget.estimation.sensitivity import _sensitivity
+from aibudget.model import memory, scaling
+from aibudget.model.lifecycle import Lifecycle, lifecycle
+from aibudget.resolution.lifecycle import resolve
+from aibudget.resolution.resolver import Resolved
+from aibudget.resolution.site import market_based
+from aibudget.scenario.files import load_scenario
+from aibudget.scenario.types import Scenario
+
+
+def _drawn_figures(
+    result: Lifecycle,
+    phases: tuple[Phase, ...],
+    training: TrainingFigures,
+    serving: ServingFigures | None,
+    equivalents: Equivalents,
+) -> dict[str, Array]:
+    """Every explained figure's draws, by the explanation's name."""
+    out = {f"training.{k}": np.asarray(v) for k, v in training.to_dict().items()}
+    if serving is not None:
+        out.update({f"serving.{k}": np.asarray(v) for k, v in serving.to_dict().items()})
+    for phase in phases:
+        out[f"phase: {phase.name}"] = phase.measure("usd")
+        for item in (*phase.items, *phase.memo):
+            out[f"{phase.name}: {item.name}"] = np.asarray(item.measures["usd"])
+    out["total"] = sum((p.measure("usd") for p in phases), start=np.zeros(1))
+    for m in ENVIRONMENT_MEASURES:
+        out[f"total.{m}"] = sum((p.measure(m) for p in phases), start=np.zeros(1))
+    out.update({f"equivalents.{k}": v for k, v in equivalents.to_dict().items()})
+    return out
+
+
+def _with_draws(
+    explanations: tuple[Explanation, ...], draws: Mapping[str, Array]
+) -> tuple[Explanation, ...]:
+    """The explanations with the figures the bill shows: each figure's mean over the draws and
+    its p10–p90, the point value (every input at its median) kept as ``at_medians``."""
+    found = {
+        e.figure: np.atleast_1d(np.asarray(draws[e.figure], float))
+        for e in explanations
+        if e.figure in draws
+    }
+    size = max((v.size for v in found.values()), default=1)
+    names = list(found)
+    summary: dict[str, tuple[float, float, float]] = {}
+    if names:  # one percentile call for every figure: a few milliseconds, not one per figure
+        stacked = np.stack([np.broadcast_to(found[k], (size,)) for k in names])
+        means = stacked.mean(axis=1)
+        low, high = np.percentile(stacked, [10, 90], axis=1) if size > 1 else (means, means)
+        summary = {k: (float(means[i]), float(low[i]), float(high[i])) for i, k in enumerate(names)}
+    out = []
+    for e in explanations:
+        if e.figure not in summary:
+            out.append(dataclasses.replace(e, p10=e.value, p90=e.value, at_medians=e.value))
+            continue
+        mean, p10, p90 = summary[e.figure]
+        if np.isclose(p10, p90, rtol=1e-12, atol=0):
+            p10 = p90 = mean
+        out.append(dataclasses.replace(e, value=mean, p10=p10, p90=p90, at_medians=e.value))
+    return tuple(out)
+
+
+def _prices(resolved: Resolved, day: dt.date, max_age_days: float) -> tuple[dict[str, Any], ...]:
+    """Every price the estimate uses (an assumption in USD), with its as-of date, its layer and,
+    for a catalog price, its age on ``day`` (the date the run is priced at) and whether that is
+    more than ``max_age_days`` (stale)."""
+    out = []
+    for a in resolved.assumptions:
+        if not a.unit.startswith("USD") or isinstance(a.value, str):
+            continue
+        entry: dict[str, Any] = {
+            "name": a.name,
+            "value": float(a.value),
+            "unit": a.unit,
+            "as_of": "your scenario" if a.origin == "scenario" else (a.as_of or "derived"),
+            "source": str(a.source),
+            "layer": a.layer,
+        }
+        as_of = packs.as_of_date(a.as_of) if a.origin == "catalog" else None
+        # a price from the price history is the price on its dates, not an old reading of today's
+        if as_of is not None and "price history:" not in a.note:
+            entry["age_days"] = (day - as_of).days
+            entry["stale"] = entry["age_days"] > max_age_days
+        out.append(entry)
+    return tuple(out)
+
+
+def _stale_note(prices: Sequence[Mapping[str, Any]], day: dt.date, max_age_days: float) -> str:
+    stale = [p for p in prices if p.get("stale")]
+    if not stale:
+        return ""
+    listed = "; ".join(
+        f"{p['name']} as of {p['as_of']} ({p['age_days']:,} days, {p['layer']})" for p in stale
+    )
+    them = "them" if len(stale) > 1 else "it"
+    return (
+        f"{len(stale)} catalog price{'s are' if len(stale) > 1 else ' is'} more than "
+        f"{max_age_days:,.0f} days old on {day.isoformat()} (constant price_max_age_days): "
+        f"{listed}. Prices move by tens of percent in a year: check {them}, set {them} in the "
+        "scenario, or lay a price pack over the catalog (--catalog DIR, docs/catalog.md)."
+    )
+
+
+def estimate(
+    scenario: Scenario | str | Mapping[str, Any],
+    overrides: Sequence[str] = (),
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    catalog: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+) -> Estimate:
+    """Estimate a scenario: a :class:`~aibudget.scenario.Scenario`, a file path, the name of a
+    built-in example, or a mapping; ``overrides`` are ``"a.b=value"`` strings.
+
+    Uncertain assumptions (ranges in the scenario, sourced ranges in the catalog) are drawn
+    ``samples`` times (seeded by ``seed``: the same seed gives the same numbers); ``samples=0``
+    gives the point estimate, every assumption at its median.
+
+    ``catalog``: a price-pack folder, or several (lowest first), laid over the shipped catalog
+    for this estimate (``aibudget.use_catalog`` does the same for a block of code); ``None``:
+    the packs already in use (``AIBUDGET_CATALOG``), if any.
+
+    Raises :class:`~aibudget.ScenarioError` for invalid input,
+    :class:`~aibudget.CatalogDataError` for a pack that does not pass ``aibudget catalog
+    check`` and :class:`~aibudget.DoesNotFitError` when the chips cannot hold the model.
+    """
+    if catalog is None:
+        packs.ready()
+        return _estimate(scenario, overrides, samples, seed)
+    dirs = [catalog] if isinstance(catalog, str | os.PathLike) else list(catalog)
+    with packs.use(*dirs):
+        packs.ready()
+        return _estimate(scenario, overrides, samples, seed)
+
+
+def _estimate(
+    scenario: Scenario | str | Mapping[str, Any],
+    overrides: Sequence[str],
+    samples: int,
+    seed: int,
+) -> Estimate:
+    if samples < 0:
+        raise ValueError(f"samples must be 0 (a point estimate) or more, got {samples}")
+    if not isinstance(scenario, Scenario) or overrides:
+        source: Any = scenario.to_dict() if isinstance(scenario, Scenario) else scenario
+        scenario = load_scenario(source, overrides)
+    point = resolve(scenario)
+    point_result = lifecycle(point.inputs)
+    _check_fits(scenario, point_result, point)
+    _check_latency(scenario, point_result, point)
+    base = {m: float(point_result.total(m)[0]) for m in MEASURES}
+    result, drawn = point_result, 0
+    if point.uncertain and samples > 0:
+        result, drawn = lifecycle(resolve(scenario, MonteCarlo(samples, seed)).inputs), samples
+    resolved = point
+    run = result.training
+    used = {a.name: a for a in resolved.assumptions}
+    phases = _phases(result, resolved)
+    equivalents = Equivalents.of(
+        sum((p.measure("energy_kwh") for p in phases), start=np.zeros(1)),
+        sum((p.measure("co2e_kg") for p in phases), start=np.zeros(1)),
+        used,
+    )
+    today = used.get("training.cloud.price_today_usd_per_chip_hour")  # priced at a past date
+    billed = run.chip_hours + run.preemption_chip_hours + run.minimum_billing_chip_hours
+    law, t_in = resolved.law, resolved.inputs.training
+    training = TrainingFigures(
+        flops=run.flops,
+        chips=run.chips,
+        chip_hours=run.chip_hours,
+        wall_clock_days=run.wall_clock_days,
+        mfu=np.broadcast_to(t_in.mfu, run.usd.shape),
+        energy_kwh=run.energy_kwh,
+        co2e_kg=run.co2e_kg,
+        embodied_co2e_kg=run.embodied_co2e_kg,
+        water_l=run.water_l,
+        co2e_market_kg=run.co2e_market_kg if market_based(resolved) else None,
+        usd=run.usd,
+        min_chips=run.min_chips,
+        memory_gb=(run.training_state_bytes + run.activation_bytes) / memory.BYTES_PER_GB,
+        system_power_w_per_chip=run.system_power_w_per_chip,
+        billed_chip_hours=billed,
+        usd_at_today_prices=None if today is None else billed * float(today.value),
+        loss=None
+        if law is None or scenario.training is None
+        else np.broadcast_to(scaling.loss(law, t_in.active_params, t_in.tokens), run.usd.shape),
+    )
+    if scenario.training is None:  # a hosted API only: no training run to describe
+        training = training.zeros()
+    serving = ServingFigures.of(result.serving) if scenario.serving else None
+    t = scenario.training
+    day = t.start_date if t is not None and t.start_date is not None else _clock.today()
+    max_age = catalog.constant("price_max_age_days").value
+    prices = _prices(resolved, day, max_age)
+    return Estimate(
+        name=scenario.name,
+        scenario=scenario,
+        phases=phases,
+        training=training,
+        serving=serving,
+        equivalents=equivalents,
+        cash_flow_usd=result.cash_flow_usd,
+        present_value_usd=result.present_value_usd,
+        resale_usd=result.resale_usd,
+        present_value_paid_usd=result.present_value_paid_usd,
+        prices=prices,
+        layers=(packs.SHIPPED, *(packs.label(p) for p in packs.layers())),
+        price_max_age_days=max_age,
+        horizon_years=float(resolved.inputs.years[0]),
+        assumptions=resolved.assumptions,
+        explanations=_with_draws(
+            _explanations(scenario, point_result, resolved, phases, _phases(point_result, point)),
+            _drawn_figures(result, phases, training, serving, equivalents),
+        ),
+        notes=(*resolved.notes, *filter(None, [_stale_note(prices, day, max_age)])),
+        point=base,
+        sensitivity=_sensitivity(scenario, point, base),
+        samples=drawn,
+        seed=seed,
+        sizing=_sizing(scenario, point, point_result),
+        floor=_floor(point, point_result, result),
+        serving_curve=_serving_curve(scenario, point),
+    )

@@ -1,0 +1,41 @@
+"""The tornado: each assumption's swing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from aibudget.assumptions import Tornado
+from aibudget.estimation.contract import MEASURES, Sensitivity
+from aibudget.model.lifecycle import lifecycle
+from aibudget.resolution.lifecycle import resolve
+from aibudget.resolution.resolver import Resolved
+from aibudget.scenario.types import Scenario
+
+
+def _sensitivity(
+    scenario: Scenario, point: Resolved, base: Mapping[str, float]
+) -> tuple[Sensitivity, ...]:
+    """The tornado: every uncertain assumption at its p10 and at its p90, one at a time."""
+    if not point.uncertain:
+        return ()
+    rows = lifecycle(resolve(scenario, Tornado(point.uncertain)).inputs)
+    totals = {m: np.broadcast_to(rows.total(m), (2 * len(point.uncertain),)) for m in MEASURES}
+    by_key = {a.key: a for a in reversed(point.assumptions) if a.distribution is not None}
+    bars = []
+    for i, key in enumerate(point.uncertain):
+        a = by_key[key]
+        assert a.distribution is not None
+        bars.append(
+            Sensitivity(
+                key,
+                a.unit,
+                a.distribution.p10,
+                a.distribution.p50,
+                a.distribution.p90,
+                {m: float(totals[m][2 * i]) for m in MEASURES},
+                {m: float(totals[m][2 * i + 1]) for m in MEASURES},
+            )
+        )
+    return tuple(sorted(bars, key=lambda b: -b.swing("usd")))
