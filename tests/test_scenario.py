@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+import aibudget
 from aibudget import ScenarioError
 from aibudget.scenario.files import builtin_examples, load_scenario, scenario_from_dict
 from aibudget.scenario.overrides import apply_overrides
@@ -185,3 +186,14 @@ def test_overrides_reach_into_lists_of_sections() -> None:
     ]
     with pytest.raises(ScenarioError, match=r"team\.roles\.5 is not an item of the list \(2 items"):
         apply_overrides(data, ["team.roles.5.count=2"])
+
+
+def test_a_scenario_given_as_text_or_an_impossible_path_is_a_clear_error() -> None:
+    """YAML text passed where a path or a name belongs, or a name too long for a path, is
+    named as such (it was a raw OSError: File name too long)."""
+    from aibudget.scenario.files import builtin_examples
+
+    with pytest.raises(ScenarioError, match="looks like the text of a file"):
+        aibudget.estimate(builtin_examples()["startup-1b"], samples=0)
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        aibudget.estimate("x" * 300, samples=0)

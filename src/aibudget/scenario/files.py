@@ -161,12 +161,24 @@ def _parsed_example(name: str) -> Any:
 
 def read_scenario_data(path_or_name: str | Path) -> tuple[dict[str, Any], str]:
     """Read a scenario file (or a built-in example by name) as plain data, unvalidated."""
-    path = Path(path_or_name)
     examples = builtin_examples()
-    if not path.exists() and str(path_or_name) in examples:
+    if isinstance(path_or_name, str) and ("\n" in path_or_name or len(path_or_name) > 4096):
+        raise ScenarioError(
+            "the scenario looks like the text of a file, not a path or an example's name: "
+            "give a mapping (e.g. yaml.safe_load(text)), a file path, or one of the built-in "
+            f"examples: {', '.join(examples)}"
+        )
+    path = Path(path_or_name)
+    try:
+        exists = path.exists()
+    except OSError as error:  # a name the system cannot hold as a path (too long, say)
+        raise ScenarioError(
+            f"no such scenario file: {str(path)[:80]!r} ({error.strerror})"
+        ) from None
+    if not exists and str(path_or_name) in examples:
         name = str(path_or_name)
         return deepcopy(_parsed_example(name)), name
-    if not path.exists():
+    if not exists:
         raise ScenarioError(
             f"no such scenario file: {path} (built-in examples: {', '.join(examples)})"
         )
