@@ -234,3 +234,12 @@ def test_tradeoffs_cli_prints_each_section(run_cli: Run) -> None:
         assert title in out.stdout
     data = json.loads(run_cli("tradeoffs", "gpt3-175b", "--json", "--samples", "0").stdout)
     assert data["rent_or_buy"]["breakeven_utilisation"] > 0
+
+
+def test_a_rent_price_the_scenario_gives_is_named_as_the_scenarios(run_cli: Run) -> None:
+    """GPT-3's scenario gives its price per chip-hour: the rent line says so, where it printed an
+    empty listing name and date ("the median listing: , as of , $2.69")."""
+    out = " ".join(run_cli("tradeoffs", "gpt3-175b", "--samples", "200").stdout.split())
+    assert "your scenario's price" in out
+    assert "listing: ," not in out
+    assert "as of ," not in out

@@ -241,7 +241,10 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
             for u, y in r["payback_years"].items()
         )
         rent, median = r["rent_usd_per_chip_hour"], r["rent_median_usd_per_chip_hour"]
-        listing = f"{r['rent_source'].split(';')[0]}, as of {r['rent_as_of']}"
+        listing = (
+            ", as of ".join(filter(None, [r["rent_source"].split(";")[0], r["rent_as_of"]]))
+            or "your scenario's price"
+        )
         rent_text = (
             f"{fmt.usd_rate(rent, 3)} per chip-hour ({listing})"
             if np.isclose(rent, median)
