@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 import aibudget
 from aibudget import ScenarioError, catalog
-from aibudget.assumptions import Distribution, MonteCarlo, Tornado, distribution_from_spec
+from aibudget.assumptions import (
+    Distribution,
+    MonteCarlo,
+    Point,
+    Stacked,
+    Tornado,
+    distribution_from_spec,
+)
 from aibudget.scenario.files import builtin_examples, load_scenario
 
 GPT3_ENERGY_KWH = 1_287_000  # Patterson et al. 2021, Table 4
@@ -251,6 +258,53 @@ def test_tornado_rows_vary_one_key_at_a_time() -> None:
     d = Distribution.uniform(0.0, 10.0)
     rows = Tornado(["a", "b"]).values("b", d)
     np.testing.assert_allclose(rows, [5.0, 5.0, 1.0, 9.0])
+
+
+def test_stacked_rows_are_each_parts_rows_one_after_another() -> None:
+    d = Distribution.uniform(0.0, 10.0)
+    stacked = Stacked((Point(), Tornado(["a", "b"]), MonteCarlo(3, seed=4)))
+    assert stacked.sizes == (1, 4, 3)
+    assert stacked.rows() == [slice(0, 1), slice(1, 5), slice(5, 8)]
+    rows = stacked.values("b", d)
+    np.testing.assert_allclose(rows[:5], [5.0, 5.0, 5.0, 1.0, 9.0])
+    np.testing.assert_array_equal(rows[5:], MonteCarlo(3, seed=4).values("b", d))
+    # a value collapsed to one number is the point's, whatever the other rows hold
+    assert stacked.scalar(np.array([2.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0]), np.median) == 2.0
+
+
+def test_an_estimate_is_one_model_call_with_the_same_numbers_as_three(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The point, the tornado rows and the draws are evaluated stacked, in one model call, and
+    each part is what its own evaluation gives."""
+    from aibudget.estimation import run
+    from aibudget.model.lifecycle import lifecycle
+    from aibudget.resolution.lifecycle import resolve
+
+    calls: list[int] = []
+
+    def counted(inputs: Any) -> Any:
+        calls.append(1)
+        return lifecycle(inputs)
+
+    monkeypatch.setattr(run, "lifecycle", counted)
+    est = aibudget.estimate("startup-1b", samples=300, seed=3)
+    assert len(calls) == 1
+
+    scenario = est.scenario
+    point = resolve(scenario)
+    alone = lifecycle(point.inputs)
+    drawn = lifecycle(resolve(scenario, MonteCarlo(300, 3)).inputs)
+    rows = lifecycle(resolve(scenario, Tornado(point.uncertain)).inputs)
+    for m in ("usd", "energy_kwh", "co2e_kg"):
+        assert est.point[m] == pytest.approx(float(alone.total(m)[0]), rel=1e-12)
+        np.testing.assert_allclose(est.total(m), drawn.total(m), rtol=1e-12)
+    totals = rows.total("usd")
+    by_name = {b.name: b for b in est.sensitivity}
+    for i, key in enumerate(point.uncertain):
+        assert by_name[key].at_p10["usd"] == pytest.approx(float(totals[2 * i]), rel=1e-12)
+        assert by_name[key].at_p90["usd"] == pytest.approx(float(totals[2 * i + 1]), rel=1e-12)
+    np.testing.assert_allclose(est.cash_flow_usd, drawn.cash_flow_usd, rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- the catalog

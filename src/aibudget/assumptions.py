@@ -12,7 +12,9 @@ A :class:`Sampler` turns each uncertain assumption into the array the cost model
   random stream, keyed by the seed and its name, so two scenarios estimated with one seed share
   the draws of every assumption they have in common (paired draws: "A costs less than B in 83%
   of draws" compares like with like);
-* :class:`Tornado`: one row per assumption at its p10 and one at its p90, the rest at p50.
+* :class:`Tornado`: one row per assumption at its p10 and one at its p90, the rest at p50;
+* :class:`Stacked`: several of these one after another in one array (an estimate's point, its
+  tornado rows and its draws), so that one model call evaluates them all.
 
 Estimates list the assumptions they used; reports show them; the JSON carries them.
 """
@@ -383,3 +385,53 @@ class Tornado:
         i = self._index[key]
         rows[2 * i], rows[2 * i + 1] = distribution.p10, distribution.p90
         return rows
+
+
+@dataclass
+class Stacked:
+    """The rows of several samplers one after another (an estimate's point, then its tornado
+    rows, then its draws), so that one resolution and one model call evaluate them all.
+
+    Where resolution collapses a value to one number (``Resolver.median``, ``first``: a
+    recorded assumption's value, the default MFU at the model's size), it takes the first
+    part's, the point estimate's: every row shares the decisions the recorded assumptions show.
+    """
+
+    parts: tuple[Point | Tornado | MonteCarlo, ...]
+    sizes: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sizes = tuple(_rows_of(part) for part in self.parts)
+
+    def rows(self) -> list[slice]:
+        """Each part's rows in the stacked arrays, in order."""
+        out, start = [], 0
+        for size in self.sizes:
+            out.append(slice(start, start + size))
+            start += size
+        return out
+
+    def values(self, key: str, distribution: Distribution) -> float | Array:
+        import numpy as np
+
+        return np.concatenate(
+            [
+                np.broadcast_to(np.asarray(part.values(key, distribution), float), (size,))
+                for part, size in zip(self.parts, self.sizes, strict=True)
+            ]
+        )
+
+    def scalar(self, value: Any, pick: Any) -> float:
+        """``pick`` (``np.median``, or the first element) of the first part's rows of
+        ``value``."""
+        import numpy as np
+
+        array = np.asarray(value, float).reshape(-1)
+        first = array if array.size <= 1 else array[: self.sizes[0]]
+        return float(pick(first))
+
+
+def _rows_of(part: Point | Tornado | MonteCarlo) -> int:
+    if isinstance(part, Tornado):
+        return 2 * len(part.keys)
+    return part.n if isinstance(part, MonteCarlo) else 1

@@ -1,4 +1,5 @@
-"""estimate(): resolve, run the model (point, draws, tornado), shape it."""
+"""estimate(): resolve, run the model once (the point, the tornado rows and the draws stacked),
+shape it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from aibudget import _clock, catalog
-from aibudget.assumptions import MonteCarlo
+from aibudget.assumptions import MonteCarlo, Point, Stacked, Tornado
 from aibudget.catalog import packs
 from aibudget.defaults import DEFAULT_SAMPLES
 from aibudget.estimation.bill import _phases
@@ -130,6 +131,28 @@ def _stale_note(prices: Sequence[Mapping[str, Any]], day: dt.date, max_age_days:
     )
 
 
+def _evaluate(
+    scenario: Scenario, point: Resolved, samples: int, seed: int
+) -> tuple[Lifecycle, Lifecycle | None, Lifecycle, int]:
+    """The lifecycle at the point, of the tornado rows (None: nothing uncertain) and of the
+    draws (the point's when there are none), and the number of draws: the three stacked in one
+    resolution and one model call (``assumptions.Stacked``)."""
+    if not point.uncertain:
+        at_point = lifecycle(point.inputs)
+        return at_point, None, at_point, 0
+    draws = [MonteCarlo(samples, seed)] if samples > 0 else []
+    stacked = Stacked((Point(), Tornado(point.uncertain), *draws))
+    every = lifecycle(resolve(scenario, stacked).inputs)
+    rows, of = stacked.rows(), sum(stacked.sizes)
+    at_point = every.rows(rows[0], of)
+    return (
+        at_point,
+        every.rows(rows[1], of),
+        every.rows(rows[2], of) if draws else at_point,
+        samples,
+    )
+
+
 def estimate(
     scenario: Scenario | str | Mapping[str, Any],
     overrides: Sequence[str] = (),
@@ -172,14 +195,11 @@ def _estimate(
     if not isinstance(scenario, Scenario) or overrides:
         source: Any = scenario.to_dict() if isinstance(scenario, Scenario) else scenario
         scenario = load_scenario(source, overrides)
-    point = resolve(scenario)
-    point_result = lifecycle(point.inputs)
+    point = resolve(scenario)  # every assumption at its median: which ones are uncertain
+    point_result, tornado, result, drawn = _evaluate(scenario, point, samples, seed)
     _check_fits(scenario, point_result, point)
     _check_latency(scenario, point_result, point)
     base = {m: float(point_result.total(m)[0]) for m in MEASURES}
-    result, drawn = point_result, 0
-    if point.uncertain and samples > 0:
-        result, drawn = lifecycle(resolve(scenario, MonteCarlo(samples, seed)).inputs), samples
     resolved = point
     run = result.training
     used = {a.name: a for a in resolved.assumptions}
@@ -242,7 +262,7 @@ def _estimate(
         ),
         notes=(*resolved.notes, *filter(None, [_stale_note(prices, day, max_age)])),
         point=base,
-        sensitivity=_sensitivity(scenario, point, base),
+        sensitivity=_sensitivity(point, tornado),
         samples=drawn,
         seed=seed,
         sizing=_sizing(scenario, point, point_result),

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
-from aibudget.assumptions import Tornado
 from aibudget.estimation.contract import MEASURES, Sensitivity
-from aibudget.model.lifecycle import lifecycle
-from aibudget.resolution.lifecycle import resolve
+from aibudget.model.lifecycle import Lifecycle
 from aibudget.resolution.resolver import Resolved
-from aibudget.scenario.types import Scenario
 
 
-def _sensitivity(
-    scenario: Scenario, point: Resolved, base: Mapping[str, float]
-) -> tuple[Sensitivity, ...]:
-    """The tornado: every uncertain assumption at its p10 and at its p90, one at a time."""
-    if not point.uncertain:
+def _sensitivity(point: Resolved, rows: Lifecycle | None) -> tuple[Sensitivity, ...]:
+    """The tornado: every uncertain assumption at its p10 and at its p90, one at a time;
+    ``rows`` is the lifecycle of those rows (``assumptions.Tornado``), None when nothing is
+    uncertain."""
+    if not point.uncertain or rows is None:
         return ()
-    rows = lifecycle(resolve(scenario, Tornado(point.uncertain)).inputs)
     totals = {m: np.broadcast_to(rows.total(m), (2 * len(point.uncertain),)) for m in MEASURES}
     by_key = {a.key: a for a in reversed(point.assumptions) if a.distribution is not None}
     bars = []

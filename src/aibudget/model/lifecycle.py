@@ -193,6 +193,29 @@ class Lifecycle:
             start=np.zeros_like(self.training.usd),
         )
 
+    def rows(self, index: slice, of: int) -> Lifecycle:
+        """The lifecycle of rows ``index`` of an evaluation of ``of`` rows (one part of a
+        stacked evaluation: the point, the tornado rows or the draws); a value the rows share
+        (length 1) stays as it is."""
+        taken = _rows(self, index, of)
+        assert isinstance(taken, Lifecycle)
+        return taken
+
+
+def _rows(value: object, index: slice, of: int) -> object:
+    """``value`` with every array along the rows (first axis of length ``of``) cut to ``index``,
+    through dicts and records."""
+    if isinstance(value, np.ndarray):
+        return value[index] if value.ndim and value.shape[0] == of else value
+    if isinstance(value, dict):
+        return {k: _rows(v, index, of) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _rows(getattr(value, f.name), index, of) for f in dataclasses.fields(value)
+        }
+        return dataclasses.replace(value, **changes)
+    return value
+
 
 def _item(
     usd: Array, kwh: Array | float = 0.0, co2e: Array | float = 0.0, **extra: Array

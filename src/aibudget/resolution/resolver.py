@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from aibudget import catalog
 from aibudget._clock import today
 from aibudget._errors import ScenarioError
-from aibudget.assumptions import FROM_SCENARIO, Assumption, Point, Sampler
+from aibudget.assumptions import FROM_SCENARIO, Assumption, Point, Sampler, Stacked
 from aibudget.grid import Grid, Swept, first
 from aibudget.model.lifecycle import LifecycleInputs
 from aibudget.model.scaling import ScalingLaw
@@ -101,14 +101,15 @@ class Resolver:
     def median(self, value: Value) -> float:
         """The median of ``value``: every place a value is collapsed to one number goes
         through here (or :meth:`first`), so a sweep's grid refuses (``grid.Varies``) where
-        its points would collapse to different numbers."""
-        if isinstance(self.sampler, Grid):
+        its points would collapse to different numbers, and a stacked estimate takes its
+        point's (``assumptions.Stacked``)."""
+        if isinstance(self.sampler, Grid | Stacked):
             return self.sampler.scalar(value, np.median)
         return float(np.median(value))
 
     def first(self, value: Value) -> float:
         """The first element of ``value`` (grid: of each point's rows, as :meth:`median`)."""
-        if isinstance(self.sampler, Grid):
+        if isinstance(self.sampler, Grid | Stacked):
             return self.sampler.scalar(value, first)
         return float(np.asarray(value).flat[0])
 
