@@ -307,6 +307,29 @@ def test_an_estimate_is_one_model_call_with_the_same_numbers_as_three(
     np.testing.assert_allclose(est.cash_flow_usd, drawn.cash_flow_usd, rtol=1e-12)
 
 
+def test_summaries_in_small_batches_are_each_measures_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many measures summarised together, in batches of a few numbers, are what each gives
+    alone; the same draws in two arrays are summarised once and given to both."""
+    from aibudget.estimation import contract
+
+    rng = np.random.default_rng(5)
+    arrays = [rng.lognormal(0.0, 1.0, 1_000) for _ in range(7)]
+    arrays += [arrays[2].copy(), np.full(1_000, 3.0), np.array([4.0]), rng.random(10)]
+    alone = [
+        dict(zip(("p10", "p50", "p90"), np.percentile(a, [10, 50, 90]).tolist(), strict=True))
+        | {"mean": float(np.mean(a))}
+        for a in arrays
+    ]
+    monkeypatch.setattr(contract, "SUMMARY_ELEMENTS", 2_500)  # two arrays a batch
+    summaries = contract._Summaries()
+    outs = [summaries(a) for a in arrays]
+    summaries.fill()
+    for out, want in zip(outs, alone, strict=True):
+        assert out == pytest.approx(want, rel=1e-12)
+    assert outs[8] == {"mean": 3.0, "p10": 3.0, "p50": 3.0, "p90": 3.0}
+    assert outs[7] == outs[2]
+
+
 # --------------------------------------------------------------------------- the catalog
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,10 @@ MEASURES = ("usd", "energy_kwh", "co2e_kg")
 ENVIRONMENT_MEASURES = ("embodied_co2e_kg", "water_l", "co2e_market_kg")
 
 
+#: The most draws summarised in one batch (``_Summaries``): 128 MB of float64.
+SUMMARY_ELEMENTS = 1 << 24
+
+
 def summarize(values: Array | float) -> dict[str, float]:
     """The JSON contract's ``{mean, p10, p50, p90}`` of a measure's draws (equal for one
     value). Bills show the mean, which adds up; p10–p90 is the range beside it."""
@@ -41,8 +46,9 @@ def summarize(values: Array | float) -> dict[str, float]:
 
 class _Summaries:
     """Many measures summarised at once (:func:`summarize` of each): calling it returns an
-    empty dict and :meth:`fill` fills every one, with one percentile call per draw count
-    instead of one per measure (an estimate's JSON has a few hundred)."""
+    empty dict and :meth:`fill` fills every one, with one percentile call per draw count and
+    batch instead of one per measure (an estimate's JSON has a few hundred), the same draws
+    summarised once, in batches of at most :data:`SUMMARY_ELEMENTS` numbers."""
 
     def __init__(self) -> None:
         self._pending: dict[int, list[tuple[dict[str, float], Array]]] = {}
@@ -55,27 +61,37 @@ class _Summaries:
 
     def fill(self) -> None:
         for size, pending in self._pending.items():
-            stacked = np.stack([array for _, array in pending])
-            rows = (
-                np.flatnonzero(stacked.min(axis=1) != stacked.max(axis=1)).tolist()
-                if size != 1
-                else []
-            )
-            first = stacked[:, 0].tolist()
             # the same draws (a phase of one item, a run's cost and its line) summarised once
-            distinct: dict[bytes, int] = {}  # draws → their row in ``drawn``
-            ranged: dict[int, int] = {}  # row of ``stacked`` → its row in ``drawn``
-            taken: list[int] = []
-            for row in rows:
-                ranged[row] = distinct.setdefault(stacked[row].tobytes(), len(taken))
-                if ranged[row] == len(taken):
-                    taken.append(row)
-            drawn = stacked[taken]
-            means = drawn.mean(axis=1).tolist()
-            p10, p50, p90 = np.percentile(drawn, [10, 50, 90], axis=1).tolist()
-            for row, (out, _) in enumerate(pending):
+            distinct: dict[bytes, list[int]] = {}  # digest of the draws → their rows in ``taken``
+            ranged: dict[int, int] = {}  # row of ``pending`` → its row in ``taken``
+            taken: list[Array] = []
+            for row, (_, array) in enumerate(pending):
+                if size > 1 and array.min() != array.max():
+                    array = np.ascontiguousarray(array)
+                    same = distinct.setdefault(
+                        hashlib.blake2b(array.data, digest_size=16).digest(), []
+                    )
+                    i = next((i for i in same if np.array_equal(taken[i], array)), None)
+                    if i is None:
+                        i = len(taken)
+                        same.append(i)
+                        taken.append(array)
+                    ranged[row] = i
+            means: list[float] = []
+            p10: list[float] = []
+            p50: list[float] = []
+            p90: list[float] = []
+            step = max(1, SUMMARY_ELEMENTS // max(size, 1))  # rows a batch: bounded memory
+            for start in range(0, len(taken), step):
+                drawn = np.stack(taken[start : start + step])
+                means += drawn.mean(axis=1).tolist()
+                low, mid, high = np.percentile(drawn, [10, 50, 90], axis=1).tolist()
+                p10 += low
+                p50 += mid
+                p90 += high
+            for row, (out, array) in enumerate(pending):
                 if row not in ranged:  # one value: no percentiles to take
-                    one = first[row]
+                    one = float(array[0])
                     out.update(mean=one, p10=one, p50=one, p90=one)
                 else:
                     i = ranged[row]

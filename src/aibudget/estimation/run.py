@@ -24,6 +24,7 @@ from aibudget.estimation.contract import (
     Estimate,
     Explanation,
     Phase,
+    _Summaries,
 )
 from aibudget.estimation.explain import _explanations
 from aibudget.estimation.floor import _floor, _serving_curve, _sizing
@@ -65,19 +66,10 @@ def _with_draws(
 ) -> tuple[Explanation, ...]:
     """The explanations with the figures the bill shows: each figure's mean over the draws and
     its p10–p90, the point value (every input at its median) kept as ``at_medians``."""
-    found = {
-        e.figure: np.atleast_1d(np.asarray(draws[e.figure], float))
-        for e in explanations
-        if e.figure in draws
-    }
-    size = max((v.size for v in found.values()), default=1)
-    names = list(found)
-    summary: dict[str, tuple[float, float, float]] = {}
-    if names:  # one percentile call for every figure: a few milliseconds, not one per figure
-        stacked = np.stack([np.broadcast_to(found[k], (size,)) for k in names])
-        means = stacked.mean(axis=1)
-        low, high = np.percentile(stacked, [10, 90], axis=1) if size > 1 else (means, means)
-        summary = {k: (float(means[i]), float(low[i]), float(high[i])) for i, k in enumerate(names)}
+    summaries = _Summaries()  # every figure's summary at once, in bounded batches
+    found = {e.figure: summaries(draws[e.figure]) for e in explanations if e.figure in draws}
+    summaries.fill()
+    summary = {k: (v["mean"], v["p10"], v["p90"]) for k, v in found.items()}
     out = []
     for e in explanations:
         if e.figure not in summary:
