@@ -362,6 +362,21 @@ def test_cost_against_traffic_falls_to_saturation_and_meets_the_api_line() -> No
     )
 
 
+def test_the_curves_replica_is_the_one_the_fleet_serves_with() -> None:
+    """gpt3-175b-serving's fleet serves with 8-chip replicas (the fewest chips for its traffic)
+    though a 16-chip replica has the most throughput per chip: the curve's range and its
+    per-replica throughput are those of the fleet's replica."""
+    from aibudget.model import serving as serving_model
+    from aibudget.resolution.lifecycle import resolve
+
+    est = point("gpt3-175b-serving")
+    chips = float(est.serving.chips_per_replica[0])
+    replica = serving_model.replica(np.array([chips]), resolve(est.scenario).inputs.serving.replica)
+    per_day = float(replica.requests_per_s[0]) * serving_model.SECONDS_PER_DAY
+    assert chips == 8.0
+    assert est.serving_curve["requests_per_day_per_replica"] == pytest.approx(per_day, rel=1e-12)
+
+
 # --------------------------------------------------------------------------- MLPerf
 
 

@@ -22,9 +22,10 @@ from aibudget.scenario.types import Scenario
 CURVE_POINTS = 25
 
 
-def _serving_curve(scenario: Scenario, point: Resolved) -> dict[str, Any]:
-    """The fleet's cost per million tokens from a trickle of traffic to many saturated replicas,
-    dedicated and autoscaled, with the API prices of the same model beside it."""
+def _serving_curve(scenario: Scenario, point: Resolved, result: Lifecycle) -> dict[str, Any]:
+    """The fleet's cost per million tokens from a trickle of traffic to many saturated replicas
+    of the size the fleet serves with (``result``: the point estimate's lifecycle), dedicated
+    and autoscaled, with the API prices of the same model beside it."""
     serving = scenario.serving
     if serving is None:
         return {}
@@ -64,8 +65,8 @@ def _serving_curve(scenario: Scenario, point: Resolved) -> dict[str, Any]:
     }
     if serving.mode == "api":
         return out
-    replica = serving_model.replica(s.chips_per_replica, s.replica)
-    per_replica_day = float(replica.requests_per_s[0]) * serving_model.SECONDS_PER_DAY
+    per_replica_s = float(result.serving["requests_per_s_per_replica"][0])
+    per_replica_day = per_replica_s * serving_model.SECONDS_PER_DAY
     low = per_replica_day / 1000.0
     high = max(10.0 * traffic, 30.0 * per_replica_day)
     grid = np.unique(np.append(np.geomspace(low, high, CURVE_POINTS), traffic))

@@ -259,5 +259,5 @@ def _estimate(
         seed=seed,
         sizing=_sizing(scenario, point, point_result),
         floor=_floor(point, point_result, result),
-        serving_curve=_serving_curve(scenario, point),
+        serving_curve=_serving_curve(scenario, point, point_result),
     )

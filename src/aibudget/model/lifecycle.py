@@ -1026,6 +1026,8 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     first_kwh = first_year["hosted_kwh"] + first_year["api_kwh"]
     serving_figures = {
         "chips_per_replica": np.broadcast_to(replica.chips, shape) * (1.0 - s.api),
+        # not a figure: the fleet's replica at saturation, for the throughput curve's range
+        "requests_per_s_per_replica": np.broadcast_to(replica.requests_per_s, shape),
         "batch": np.broadcast_to(replica.batch, shape) * (1.0 - s.api),
         "fits": np.broadcast_to(replica.fits, shape),
         "decode_tokens_per_s_per_chip": np.broadcast_to(
