@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget.assumptions import Distribution, MonteCarlo, Point
+from aibudget.assumptions import Distribution, MonteCarlo, Point, Stacked
 
 __all__ = ["Grid", "Swept", "Varies", "first"]
 
@@ -73,14 +73,17 @@ class Swept:
 @dataclass
 class Grid:
     """``points`` points, each with what ``per_point`` makes of every uncertain assumption (its
-    median, or the same seeded draws as the point's own estimate): rows are point-major, the
-    draws of point ``i`` at ``i × draws ... (i + 1) × draws − 1``."""
+    median, the same seeded draws as the point's own estimate, or both stacked): rows are
+    point-major, the rows of point ``i`` at ``i × draws ... (i + 1) × draws − 1``."""
 
     points: int
-    per_point: Point | MonteCarlo
+    per_point: Point | MonteCarlo | Stacked
 
     @property
     def draws(self) -> int:
+        """Rows per point."""
+        if isinstance(self.per_point, Stacked):
+            return sum(self.per_point.sizes)
         return self.per_point.n if isinstance(self.per_point, MonteCarlo) else 1
 
     def values(self, key: str, distribution: Distribution) -> float | Array:
@@ -93,11 +96,15 @@ class Grid:
 
     def scalar(self, value: Any, pick: Callable[..., Any]) -> float:
         """``pick`` (``np.median``, or the first element) of ``value`` as each point's own
-        estimate takes it; :class:`Varies` when the points' answers differ."""
+        estimate takes it (stacked: of each point's first part, its point estimate);
+        :class:`Varies` when the points' answers differ."""
         array = np.asarray(value, float)
         if array.size <= 1:
             return float(pick(array.reshape(-1)))
-        per_point = np.asarray(pick(array.reshape(self.points, -1), axis=1))
+        rows = array.reshape(self.points, -1)
+        if isinstance(self.per_point, Stacked) and rows.shape[1] > 1:
+            rows = rows[:, : self.per_point.sizes[0]]
+        per_point = np.asarray(pick(rows, axis=1))
         if not np.all(per_point == per_point[0]):
             raise Varies()
         return float(per_point[0])

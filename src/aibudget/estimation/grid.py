@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget.assumptions import MonteCarlo, Point
+from aibudget.assumptions import MonteCarlo, Point, Stacked
 from aibudget.estimation.contract import MEASURES, Array
 from aibudget.grid import Grid
 from aibudget.model import scaling
@@ -23,18 +23,27 @@ def estimate_grid(
     scenario: Scenario, count: int, samples: int, seed: int
 ) -> tuple[NDArray[np.bool_], list[dict[str, Any]]]:
     """The sweep's figures (``aibudget.analysis.comparison.figures``) of ``count`` points held
-    in one scenario (its swept fields :class:`~aibudget.grid.Swept` columns) in one resolution
-    and one model call (two with draws: the point estimate for the checks, then the draws),
-    and which points :func:`estimate` would refuse."""
-    point = resolve(scenario, Grid(count, Point()))
-    point_result = lifecycle(point.inputs)
-    failing = _failing(scenario, point_result, point, count)
-    result, draws = point_result, 1
-    if point.uncertain and samples > 0:
-        drawn = resolve(scenario, Grid(count, MonteCarlo(samples, seed)))
-        result, draws = lifecycle(drawn.inputs), samples
-    arrays = _figure_arrays(scenario, point, result, count, draws)
-    summaries = {k: _summaries(v, count, draws) for k, v in arrays.items()}
+    in one scenario (its swept fields :class:`~aibudget.grid.Swept` columns) in one model call
+    (each point's own estimate, for the checks, stacked with its draws), and which points
+    :func:`estimate` would refuse."""
+    point = resolve(scenario, Grid(count, Point()))  # which assumptions are uncertain
+    if not (point.uncertain and samples > 0):
+        result = lifecycle(point.inputs)
+        failing = _failing(scenario, result, point, count)
+        arrays = _figure_arrays(scenario, point, result, count, 1)
+    else:  # each point's own estimate and its draws, stacked: one resolution, one model call
+        stacked = resolve(scenario, Grid(count, Stacked((Point(), MonteCarlo(samples, seed)))))
+        every = lifecycle(stacked.inputs)
+        rows = np.arange(count * (1 + samples)).reshape(count, 1 + samples)
+        of = rows.size
+        failing = _failing(scenario, every.rows(rows[:, 0], of), point, count)
+        arrays = _figure_arrays(
+            scenario, point, every.rows(rows[:, 1:].reshape(-1), of), count, samples
+        )
+    summaries = {
+        k: _summaries(v, count, samples if point.uncertain and samples > 0 else 1)
+        for k, v in arrays.items()
+    }
     return failing, [{k: s[j] for k, s in summaries.items()} for j in range(count)]
 
 

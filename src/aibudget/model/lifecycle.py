@@ -193,16 +193,16 @@ class Lifecycle:
             start=np.zeros_like(self.training.usd),
         )
 
-    def rows(self, index: slice, of: int) -> Lifecycle:
-        """The lifecycle of rows ``index`` of an evaluation of ``of`` rows (one part of a
-        stacked evaluation: the point, the tornado rows or the draws); a value the rows share
-        (length 1) stays as it is."""
+    def rows(self, index: slice | NDArray[np.intp], of: int) -> Lifecycle:
+        """The lifecycle of rows ``index`` (a slice, or row numbers) of an evaluation of ``of``
+        rows (one part of a stacked evaluation: the point, the tornado rows or the draws); a
+        value the rows share (length 1) stays as it is."""
         taken = _rows(self, index, of)
         assert isinstance(taken, Lifecycle)
         return taken
 
 
-def _rows(value: object, index: slice, of: int) -> object:
+def _rows(value: object, index: slice | NDArray[np.intp], of: int) -> object:
     """``value`` with every array along the rows (first axis of length ``of``) cut to ``index``,
     through dicts and records."""
     if isinstance(value, np.ndarray):
