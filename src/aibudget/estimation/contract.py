@@ -44,14 +44,21 @@ def summarize(values: Array | float) -> dict[str, float]:
     return out
 
 
+#: What a summary is, by the digest of the draws it summarises: mean, p10, p50, p90.
+Known = dict[bytes, tuple[float, float, float, float]]
+
+
 class _Summaries:
     """Many measures summarised at once (:func:`summarize` of each): calling it returns an
     empty dict and :meth:`fill` fills every one, with one percentile call per draw count and
-    batch instead of one per measure (an estimate's JSON has a few hundred), the same draws
-    summarised once, in batches of at most :data:`SUMMARY_ELEMENTS` numbers."""
+    batch instead of one per measure (an estimate's JSON has a few hundred), in batches of at
+    most :data:`SUMMARY_ELEMENTS` numbers. Draws are known by the digest of their bytes: the
+    same draws (a phase of one item, a run's cost and its line) are summarised once, and not
+    again when ``known`` (an estimate's, kept from its explanations) already holds them."""
 
-    def __init__(self) -> None:
+    def __init__(self, known: Known | None = None) -> None:
         self._pending: dict[int, list[tuple[dict[str, float], Array]]] = {}
+        self._known: Known = {} if known is None else known
 
     def __call__(self, values: Array | float) -> dict[str, float]:
         array = np.asarray(values, dtype=float).ravel()
@@ -60,42 +67,35 @@ class _Summaries:
         return out
 
     def fill(self) -> None:
+        known = self._known
         for size, pending in self._pending.items():
-            # the same draws (a phase of one item, a run's cost and its line) summarised once
-            distinct: dict[bytes, list[int]] = {}  # digest of the draws → their rows in ``taken``
-            ranged: dict[int, int] = {}  # row of ``pending`` → its row in ``taken``
-            taken: list[Array] = []
-            for row, (_, array) in enumerate(pending):
-                if size > 1 and array.min() != array.max():
-                    array = np.ascontiguousarray(array)
-                    same = distinct.setdefault(
-                        hashlib.blake2b(array.data, digest_size=16).digest(), []
-                    )
-                    i = next((i for i in same if np.array_equal(taken[i], array)), None)
-                    if i is None:
-                        i = len(taken)
-                        same.append(i)
-                        taken.append(array)
-                    ranged[row] = i
-            means: list[float] = []
-            p10: list[float] = []
-            p50: list[float] = []
-            p90: list[float] = []
+            digests: list[bytes | None] = []
+            wanted: dict[bytes, Array] = {}  # draws not summarised yet, by digest
+            for _, array in pending:
+                if size == 1 or array.min() == array.max():  # one value: no percentiles
+                    digests.append(None)
+                    continue
+                array = np.ascontiguousarray(array)
+                digest = hashlib.blake2b(array.data, digest_size=32).digest()
+                digests.append(digest)
+                if digest not in known:
+                    wanted.setdefault(digest, array)
+            keys = list(wanted)
             step = max(1, SUMMARY_ELEMENTS // max(size, 1))  # rows a batch: bounded memory
-            for start in range(0, len(taken), step):
-                drawn = np.stack(taken[start : start + step])
-                means += drawn.mean(axis=1).tolist()
+            for start in range(0, len(keys), step):
+                batch = keys[start : start + step]
+                drawn = np.stack([wanted[k] for k in batch])
+                means = drawn.mean(axis=1).tolist()
                 low, mid, high = np.percentile(drawn, [10, 50, 90], axis=1).tolist()
-                p10 += low
-                p50 += mid
-                p90 += high
-            for row, (out, array) in enumerate(pending):
-                if row not in ranged:  # one value: no percentiles to take
+                for i, k in enumerate(batch):
+                    known[k] = (means[i], low[i], mid[i], high[i])
+            for (out, array), seen in zip(pending, digests, strict=True):
+                if seen is None:
                     one = float(array[0])
                     out.update(mean=one, p10=one, p50=one, p90=one)
                 else:
-                    i = ranged[row]
-                    out.update(mean=means[i], p10=p10[i], p50=p50[i], p90=p90[i])
+                    mean, p10, p50, p90 = known[seen]
+                    out.update(mean=mean, p10=p10, p50=p50, p90=p90)
         self._pending.clear()
 
 
@@ -203,6 +203,8 @@ class Estimate:
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
     layers: tuple[str, ...] = ("shipped",)  # the catalog: shipped, then each price pack laid over
     price_max_age_days: float | None = None  # a catalog price older than this is flagged stale
+    # summaries already taken (of the explained figures), by the digest of their draws
+    summaries_known: Known = field(default_factory=dict, repr=False, compare=False)
 
     def total(self, key: str) -> Array:
         """A measure summed over every phase. ``co2e_market_kg`` raises ``KeyError`` when the
@@ -306,7 +308,7 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of an estimate (DESIGN.md), with plain Python numbers."""
-        summary = _Summaries()  # every measure's summary is filled at the end, all at once
+        summary = _Summaries(self.summaries_known)  # filled at the end, all at once
         training: dict[str, Any] = {k: summary(v) for k, v in self.training.to_dict().items()}
         for key in ("chips", "min_chips"):
             training[key] = round(float(np.median(getattr(self.training, key))))

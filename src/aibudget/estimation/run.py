@@ -23,6 +23,7 @@ from aibudget.estimation.contract import (
     Array,
     Estimate,
     Explanation,
+    Known,
     Phase,
     _Summaries,
 )
@@ -62,11 +63,11 @@ def _drawn_figures(
 
 
 def _with_draws(
-    explanations: tuple[Explanation, ...], draws: Mapping[str, Array]
+    explanations: tuple[Explanation, ...], draws: Mapping[str, Array], known: Known
 ) -> tuple[Explanation, ...]:
     """The explanations with the figures the bill shows: each figure's mean over the draws and
     its p10–p90, the point value (every input at its median) kept as ``at_medians``."""
-    summaries = _Summaries()  # every figure's summary at once, in bounded batches
+    summaries = _Summaries(known)  # every figure's summary at once, kept for to_dict()
     found = {e.figure: summaries(draws[e.figure]) for e in explanations if e.figure in draws}
     summaries.fill()
     summary = {k: (v["mean"], v["p10"], v["p90"]) for k, v in found.items()}
@@ -232,6 +233,7 @@ def _estimate(
     day = t.start_date if t is not None and t.start_date is not None else _clock.today()
     max_age = catalog.constant("price_max_age_days").value
     prices = _prices(resolved, day, max_age)
+    known: Known = {}  # the explained figures' summaries, which to_dict() uses again
     return Estimate(
         name=scenario.name,
         scenario=scenario,
@@ -251,6 +253,7 @@ def _estimate(
         explanations=_with_draws(
             _explanations(scenario, point_result, resolved, phases, _phases(point_result, point)),
             _drawn_figures(result, phases, training, serving, equivalents),
+            known,
         ),
         notes=(*resolved.notes, *filter(None, [_stale_note(prices, day, max_age)])),
         point=base,
@@ -260,4 +263,5 @@ def _estimate(
         sizing=_sizing(scenario, point, point_result),
         floor=_floor(point, point_result, result),
         serving_curve=_serving_curve(scenario, point, point_result),
+        summaries_known=known,
     )
