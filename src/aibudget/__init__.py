@@ -34,6 +34,7 @@ from aibudget._errors import (
     ScenarioError,
     UnknownNameError,
 )
+from aibudget._version import __version__
 
 if TYPE_CHECKING:
     from aibudget.api import Measure, Summary, compare, report, sweep, tradeoffs, validate
@@ -44,8 +45,6 @@ if TYPE_CHECKING:
     from aibudget.scenario.files import load_scenario
     from aibudget.scenario.types import Scenario
     from aibudget.tracking import track
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AibudgetError",

@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from aibudget import formatting as fmt
 from aibudget.analysis.comparison import FIGURES, Comparison, Sweep, figures
 from aibudget.analysis.tradeoffs import Tradeoffs
 from aibudget.estimation.contract import MEASURES
 from aibudget.model.lifecycle import PHASES
-from aibudget.report import formatting as fmt
 from aibudget.report.fit import fit_table, left_out_note, needed_width
 from aibudget.report.terminal import sizing_table
 
