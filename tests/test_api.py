@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import aibudget
+from aibudget import formatting as fmt
 from aibudget import scenario
 from aibudget.analysis import comparison, tradeoffs, validation
 from aibudget.api import SUMMARY_MEASURES, Measure, Summary, SummaryRow
 from aibudget.estimation.contract import MEASURES, Estimate, summarize
-from aibudget.report import formatting as fmt
 
 SAMPLES = 2_000
 
@@ -285,6 +285,41 @@ def test_import_aibudget_loads_neither_pandas_nor_the_api() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_an_estimates_own_views_need_not_the_api_and_its_html_loads_it() -> None:
+    """The views an estimate draws itself live beside it (no import upward); its Jupyter HTML,
+    which draws the report's chart, is the API's, provided through aibudget._shown."""
+    code = (
+        "import sys, aibudget\n"
+        "est = aibudget.estimate('gpt3-175b', samples=50)\n"
+        "repr(est), str(est.summary()), est.summary()._repr_html_(), est.usd.p50, est.to_pandas()\n"
+        "print('aibudget.api' in sys.modules, 'rich' in sys.modules)\n"
+        "est._repr_html_()\n"
+        "print('aibudget.api' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == ["False", "False", "True"]
+
+
+def test_the_old_name_of_the_formatting_module_gives_the_same_functions() -> None:
+    from aibudget.report import formatting as old
+
+    assert old.__all__ == fmt.__all__
+    assert all(getattr(old, name) is getattr(fmt, name) for name in fmt.__all__)
+
+
+def test_every_view_a_result_asks_for_is_provided_and_an_unknown_one_is_named() -> None:
+    from aibudget import _shown
+
+    for name in _shown.VIEWS:
+        assert callable(_shown.view(name)), name
+    with pytest.raises(LookupError, match="no renderer provided for the view 'nope'"):
+        _shown.view("nope")
+    with pytest.raises(ValueError, match="no view nope"):
+        _shown.provide(nope=str)
 
 
 def test_public_names_resolve() -> None:

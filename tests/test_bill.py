@@ -181,9 +181,7 @@ def test_the_report_bill_adds_up(drawn: dict[str, aibudget.Estimate], name: str)
             slack.append(rounding)
     markdown = render_markdown([est])
     total = next(line for line in markdown.splitlines() if line.startswith("| **Total**"))
-    assert (
-        aibudget.report.formatting.usd(est.to_dict()["total"]["usd"]["mean"], exact=True) in total
-    )
+    assert aibudget.formatting.usd(est.to_dict()["total"]["usd"]["mean"], exact=True) in total
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -203,7 +201,7 @@ def test_explain_shows_the_bills_figures(drawn: dict[str, aibudget.Estimate], na
         usd = by_name["training.usd"].value
         assert usd == pytest.approx(float(np.mean(est.training.usd)), rel=1e-12)
     # the explain view prints the total the bill prints
-    printed = aibudget.report.formatting.usd(data["total"]["usd"]["mean"], exact=True)
+    printed = aibudget.formatting.usd(data["total"]["usd"]["mean"], exact=True)
     assert f"total = {printed}" in _terminal(est, explain=True)
     assert printed in _terminal(est)
 
@@ -568,7 +566,7 @@ def test_each_rent_or_buy_verdict_agrees_with_the_figures_beside_it(
     render_tradeoffs(tradeoffs(scenario, samples=500), out)
     text = " ".join(out.export_text().split())
     word = "cheaper" if owned < rented else "dearer"
-    shown = aibudget.report.formatting.usd
+    shown = aibudget.formatting.usd
     assert f"owning would be {word}: owned {shown(owned)}" in text
     assert f"against rented {shown(rented)}" in text
     side = "above" if b["cheaper"] == "owned" else "below"

@@ -22,7 +22,7 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from aibudget.report import formatting as fmt
+from aibudget import formatting as fmt
 from aibudget.report.console import MAX_WIDTH, MIN_WIDTH, console_width
 from aibudget.report.tracking import energy_basis, render_actuals
 from aibudget.tracking import Tracker

@@ -27,6 +27,7 @@ from importlib import import_module
 from logging import NullHandler, getLogger
 from typing import TYPE_CHECKING, Any
 
+from aibudget import _shown
 from aibudget._errors import (
     AibudgetError,
     CatalogDataError,
@@ -34,6 +35,7 @@ from aibudget._errors import (
     ScenarioError,
     UnknownNameError,
 )
+from aibudget._version import __version__
 
 if TYPE_CHECKING:
     from aibudget.api import Measure, Summary, compare, report, sweep, tradeoffs, validate
@@ -45,7 +47,6 @@ if TYPE_CHECKING:
     from aibudget.scenario.types import Scenario
     from aibudget.tracking import track
 
-__version__ = "0.1.0"
 
 __all__ = [
     "AibudgetError",
@@ -88,6 +89,32 @@ _LAZY = {
 }
 
 getLogger(__name__).addHandler(NullHandler())
+
+
+# The views the results ask for by name (aibudget._shown) and cannot draw in their own layer:
+# provided here, at the top, which Python runs before any module of the package; each loads the
+# API's renderer on first use, so importing aibudget loads neither it nor rich.
+
+
+def _text(result: Any) -> str:
+    from aibudget.api import result_text
+
+    return result_text(result)
+
+
+def _html(result: Any) -> str:
+    from aibudget.api import result_html
+
+    return result_html(result)
+
+
+def _estimate_html(est: Any) -> str:
+    from aibudget.api import estimate_html
+
+    return estimate_html(est)
+
+
+_shown.provide(text=_text, html=_html, estimate_html=_estimate_html)
 
 
 def __getattr__(name: str) -> Any:

@@ -3,10 +3,12 @@
 Two parts:
 
 * **Views of an estimate**: :class:`Measure` (``est.usd.p50``, ``est.co2e_kg.draws``), the
-  :class:`Summary` table (``est.summary()``), the HTML an estimate shows itself as in Jupyter and
-  its DataFrames (``est.to_pandas()``). They read :meth:`Estimate.total
-  <aibudget.estimation.Estimate.total>` and :func:`~aibudget.estimation.summarize`, so every
-  number is the one the JSON contract and the CLI give.
+  :class:`Summary` table (``est.summary()``) and its DataFrames (``est.to_pandas()``) live
+  beside the Estimate, in :mod:`aibudget.estimation.views`, and are re-exported here; the HTML
+  an estimate shows itself as in Jupyter (which draws the report's chart) is here. They read
+  :meth:`Estimate.total <aibudget.estimation.Estimate.total>` and
+  :func:`~aibudget.estimation.summarize`, so every number is the one the JSON contract and the
+  CLI give.
 * **The commands as functions**: :func:`compare`, :func:`sweep`, :func:`tradeoffs`,
   :func:`validate` and :func:`report` take what the CLI's commands take, as Python arguments (a
   scenario as a path, a built-in example's name, a mapping or a
@@ -15,6 +17,10 @@ Two parts:
   JSON the CLI's ``--json`` prints), shows itself in Jupyter as HTML, and the tabular ones have
   ``to_pandas()``.
 
+The results do not import this module: their CLI text and Jupyter HTML are provided to them
+through :mod:`aibudget._shown` by the package's top (``aibudget/__init__``), and call
+:func:`result_text`, :func:`result_html` and :func:`estimate_html` here.
+
 pandas is optional (``pip install "aibudget[pandas]"``) and imported only by ``to_pandas()``.
 """
 
@@ -22,23 +28,24 @@ from __future__ import annotations
 
 import html
 import io
-import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-import numpy as np
-from numpy.typing import NDArray
-
-from aibudget._errors import UnknownNameError, closest
+from aibudget._shown import PANDAS_HINT as PANDAS_HINT  # where it was
 from aibudget.defaults import DEFAULT_SAMPLES
 from aibudget.estimation.contract import MEASURES, Estimate, summarize
+from aibudget.estimation.views import (
+    SUMMARY_MEASURES,
+    Measure,
+    Summary,
+    SummaryRow,
+    formatter,
+    summary,
+)
 from aibudget.scenario.types import Scenario
 
 if TYPE_CHECKING:
-    import pandas as pd
     from rich.console import Console
 
     from aibudget.analysis.comparison import Axis, Comparison, Sweep
@@ -58,300 +65,19 @@ __all__ = [
     "validate",
 ]
 
-Array = NDArray[np.float64]
 #: What a function takes as a scenario: a file path, a built-in example's name, a mapping of
 #: sections, or a validated :class:`~aibudget.scenario.Scenario`.
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
-#: The measures of :meth:`Estimate.summary`, in its order: the lifecycle totals, then the final
-#: training run's chip-hours and wall clock (when the scenario trains). Names as in
-#: :data:`aibudget.analysis.comparison.FIGURES`, so a summary, a comparison and a sweep agree.
-SUMMARY_MEASURES = ("usd", "energy_kwh", "co2e_kg", "chip_hours", "training_days")
 #: The most draws a function here makes per estimate (the CLI's ``--samples`` bound).
 MAX_SAMPLES = 2_000_000
-#: How the extra tells where to get pandas.
-PANDAS_HINT = 'pip install "aibudget[pandas]"'
-
-
-# --------------------------------------------------------------------------- numbers as text
-
-
-def _sig(value: float, digits: int = 4) -> str:
-    """A number to ``digits`` significant figures with thousands separators: 13,810,000, 0.1732;
-    scientific when huge or tiny."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    if abs(value) >= 1e15 or abs(value) < 1e-3:
-        return f"{value:.{digits - 1}e}"
-    magnitude = math.floor(math.log10(abs(value)))
-    decimals = digits - 1 - magnitude
-    if decimals <= 0:
-        return f"{round(value, decimals):,.0f}"
-    return f"{value:,.{decimals}f}"
-
-
-def _shown(measure: str) -> Callable[[float], str]:
-    """The report's formatting of a measure (``$13.8M``, ``2,150 MWh``, ``21.4 days``)."""
-    from aibudget.report import formatting as fmt
-
-    shows: dict[str, Callable[[float], str]] = {
-        "usd": fmt.usd,
-        "energy_kwh": fmt.energy,
-        "co2e_kg": fmt.co2e,
-        "training_days": fmt.days,
-        "present_value_usd": fmt.usd,
-        "training_usd": fmt.usd,
-        "training_energy_kwh": fmt.energy,
-        "serving_usd_per_month": lambda v: f"{fmt.usd(v)}/month",
-    }
-    return shows.get(measure, lambda v: f"{fmt.number(v)} {_unit(measure)}".rstrip())
-
-
-def _unit(measure: str) -> str:
-    from aibudget.analysis.comparison import FIGURES
-
-    return FIGURES[measure][1] if measure in FIGURES else ""
 
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-# --------------------------------------------------------------------------- one measure
-
-
-@dataclass(frozen=True, eq=False)
-class Measure:
-    """One figure of an estimate: its Monte Carlo ``draws`` (an array; length 1 for a point
-    estimate) and their ``mean`` (what bills show: means add up), ``p10``, ``p50`` and ``p90``.
-    A thin view: ``est.usd.draws`` is ``est.total("usd")``."""
-
-    name: str
-    draws: Array
-    unit: str
-    what: str
-
-    @cached_property
-    def _stats(self) -> dict[str, float]:
-        return summarize(self.draws)
-
-    @property
-    def mean(self) -> float:
-        """The mean of the draws (the figure bills show)."""
-        return self._stats["mean"]
-
-    @property
-    def p10(self) -> float:
-        """The 10th percentile of the draws."""
-        return self._stats["p10"]
-
-    @property
-    def p50(self) -> float:
-        """The median of the draws."""
-        return self._stats["p50"]
-
-    @property
-    def p90(self) -> float:
-        """The 90th percentile of the draws."""
-        return self._stats["p90"]
-
-    def to_dict(self) -> dict[str, float]:
-        """``{mean, p10, p50, p90}``, as in the JSON contract."""
-        return dict(self._stats)
-
-    def __repr__(self) -> str:
-        show = _shown(self.name)
-        text = f"{self.name}: {show(self.mean)}"
-        if self.p10 != self.p90:
-            text += (
-                f" (p10–p90 {show(self.p10)}–{show(self.p90)}, p50 {show(self.p50)}; "
-                f"{self.draws.size:,} draws)"
-            )
-        return f"<Measure {text}>"
-
-
-def _draws(est: Estimate, name: str) -> Array:
-    from aibudget.analysis.comparison import FIGURES, figures
-
-    if name in MEASURES:
-        return np.atleast_1d(est.total(name))
-    found = figures(est)
-    if name not in found:
-        known = [k for k in FIGURES if k in found]
-        why = (
-            f"{est.name} has no training run, so no {name}"
-            if name in FIGURES
-            else f"no measure {name!r}"
-        )
-        hint = closest(name, known)
-        raise UnknownNameError(
-            why
-            + (f"; did you mean {' or '.join(hint)}?" if hint else "")
-            + f" (measures of this estimate: {', '.join(known)})",
-            hint,
-        )
-    return np.atleast_1d(found[name])
-
-
-def measure(est: Estimate, name: str) -> Measure:
-    """The figure ``name`` of ``est`` (a lifecycle total or one of
-    :data:`aibudget.analysis.comparison.FIGURES`) as a :class:`Measure`."""
-    from aibudget.analysis.comparison import FIGURES
-
-    draws = _draws(est, name)
-    what, unit = FIGURES[name]
-    return Measure(name, draws, unit, what)
-
-
-# --------------------------------------------------------------------------- the summary table
-
-
-class SummaryRow(NamedTuple):
-    """One row of a :class:`Summary`."""
-
-    measure: str
-    mean: float
-    p10: float
-    p50: float
-    p90: float
-    unit: str
-
-
-@dataclass(frozen=True)
-class Summary:
-    """The totals of an estimate as a small table: one :class:`SummaryRow` per measure (rows
-    iterate, index by position or by measure name), shown as text, as HTML in Jupyter, and as a
-    DataFrame by :meth:`to_pandas`."""
-
-    name: str
-    rows: tuple[SummaryRow, ...]
-    samples: int
-    seed: int
-
-    def __iter__(self) -> Iterator[SummaryRow]:
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    @overload
-    def __getitem__(self, key: int) -> SummaryRow: ...
-    @overload
-    def __getitem__(self, key: str) -> SummaryRow: ...
-    def __getitem__(self, key: int | str) -> SummaryRow:
-        if isinstance(key, str):
-            for row in self.rows:
-                if row.measure == key:
-                    return row
-            raise KeyError(
-                f"no measure {key!r} in the summary (measures: {', '.join(self.measures)})"
-            )
-        return self.rows[key]
-
-    @property
-    def measures(self) -> list[str]:
-        """The measures, in row order."""
-        return [row.measure for row in self.rows]
-
-    def _heading(self) -> str:
-        drawn = (
-            f"{self.samples:,} Monte Carlo draws, seed {self.seed}"
-            if self.samples
-            else "a point estimate (every assumption at its median)"
-        )
-        training = (
-            "; chip_hours and training_days are the final training run's"
-            if "chip_hours" in self.measures
-            else ""
-        )
-        return f"{self.name}: {drawn}{training}"
-
-    def __str__(self) -> str:
-        header = ("measure", "mean", "p10", "p50", "p90", "unit")
-        cells = [header] + [
-            (r.measure, *(_sig(v) for v in (r.mean, r.p10, r.p50, r.p90)), r.unit)
-            for r in self.rows
-        ]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-        lines = [self._heading()]
-        for row in cells:
-            left = row[0].ljust(widths[0])
-            numbers = "  ".join(c.rjust(w) for c, w in zip(row[1:5], widths[1:5], strict=True))
-            lines.append(f"{left}  {numbers}  {row[5]}".rstrip())
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        head = "".join(
-            f"<th style='text-align:{'left' if h in ('measure', 'unit') else 'right'}'>{h}</th>"
-            for h in ("measure", "mean", "p10", "p50", "p90", "unit")
-        )
-        body = "".join(
-            f"<tr><td style='text-align:left'>{_e(r.measure)}</td>"
-            + "".join(
-                f"<td style='text-align:right'>{_e(_sig(v))}</td>"
-                for v in (r.mean, r.p10, r.p50, r.p90)
-            )
-            + f"<td style='text-align:left'>{_e(r.unit)}</td></tr>"
-            for r in self.rows
-        )
-        return (
-            f"<table class='aibudget-summary'><caption style='text-align:left'>"
-            f"<b>{_e(self.name)}</b>{_e(self._heading().removeprefix(self.name))}</caption>"
-            f"<thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table>"
-        )
-
-    def to_dict(self) -> dict[str, dict[str, float | str]]:
-        """Measure → ``{mean, p10, p50, p90, unit}``."""
-        return {
-            r.measure: {"mean": r.mean, "p10": r.p10, "p50": r.p50, "p90": r.p90, "unit": r.unit}
-            for r in self.rows
-        }
-
-    def to_pandas(self) -> pd.DataFrame:
-        """The table as a DataFrame indexed by measure (columns mean, p10, p50, p90, unit)."""
-        _pandas()
-        import pandas
-
-        frame = pandas.DataFrame(
-            [r._asdict() for r in self.rows],
-            columns=list(SummaryRow._fields),
-        )
-        return frame.set_index("measure")
-
-
-def summary(est: Estimate) -> Summary:
-    """The :class:`Summary` of ``est``: each of :data:`SUMMARY_MEASURES` it has."""
-    from aibudget.analysis.comparison import FIGURES, figures
-
-    found = figures(est)
-    rows = []
-    for name in SUMMARY_MEASURES:
-        if name not in found:  # no training run: no chip-hours or wall clock
-            continue
-        stats = summarize(found[name])
-        rows.append(SummaryRow(name, **stats, unit=FIGURES[name][1]))
-    return Summary(est.name, tuple(rows), est.samples, est.seed)
-
-
 # --------------------------------------------------------------------------- an estimate's views
-
-
-def estimate_repr(est: Estimate) -> str:
-    """One line: the name, the totals (mean and p10–p90) and the draws."""
-    parts = []
-    for name in MEASURES:
-        m = measure(est, name)
-        show = _shown(name)
-        text = show(m.mean)
-        if m.p10 != m.p90:
-            text += f" ({show(m.p10)}–{show(m.p90)})"
-        parts.append(text)
-    drawn = f"{est.samples:,} draws, seed {est.seed}" if est.samples else "point estimate"
-    return f"<Estimate {est.name!r}: {', '.join(parts)}; {drawn}>"
 
 
 def _cell(show: Callable[[float], str], stats: Mapping[str, float]) -> str:
@@ -369,7 +95,7 @@ _LABELS = {"usd": "cost", "energy_kwh": "energy", "co2e_kg": "carbon"}
 
 
 def _bill_rows(est: Estimate, with_items: bool) -> str:
-    shows = {m: _shown(m) for m in MEASURES}
+    shows = {m: formatter(m) for m in MEASURES}
     rows = []
     for phase in est.phases:
         if not phase.items:
@@ -440,58 +166,6 @@ def estimate_html(est: Estimate) -> str:
     parts.extend(f"<p style='color:#9a6700'>Note: {_e(n)}</p>" for n in est.notes)
     parts.append("</div>")
     return "\n".join(parts)
-
-
-def _pandas() -> None:
-    """Say how to install pandas when it is not there (``import pandas`` follows)."""
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        raise ImportError(
-            f"DataFrames need pandas, an optional extra of aibudget: {PANDAS_HINT}"
-        ) from None
-
-
-def _line_measures(est: Estimate) -> list[str]:
-    """The measures the line items carry: :data:`MEASURES`, then any other (chip_hours) in the
-    order they first appear."""
-    names = list(MEASURES)
-    for phase in est.phases:
-        for item in phase.items:
-            names += [k for k in item.measures if k not in names]
-    return names
-
-
-def estimate_frame(est: Estimate, draws: bool = False) -> pd.DataFrame:
-    """``draws=False``: one row per line item (phase, item, then ``<measure>_mean``, ``_p10``,
-    ``_p50``, ``_p90`` for each measure; NaN where a line does not carry a measure, such as
-    chip-hours on a people line). Memo lines (capital paid, not in the total) are left out, so
-    each ``_mean`` column sums to the total. ``draws=True``: one row per Monte Carlo draw, a
-    column per :data:`SUMMARY_MEASURES` measure the estimate has."""
-    _pandas()
-    import pandas
-
-    if draws:
-        from aibudget.analysis.comparison import figures
-
-        found = figures(est)
-        columns = {n: np.atleast_1d(found[n]) for n in SUMMARY_MEASURES if n in found}
-        size = max(v.size for v in columns.values())
-        frame = pandas.DataFrame({n: np.broadcast_to(v, (size,)) for n, v in columns.items()})
-        frame.index.name = "draw"
-        return frame
-    names = _line_measures(est)
-    rows = []
-    for phase in est.phases:
-        for item in phase.items:
-            row: dict[str, Any] = {"phase": phase.name, "item": item.name}
-            for m in names:
-                stats = summarize(item.measures[m]) if m in item.measures else None
-                for q in ("mean", "p10", "p50", "p90"):
-                    row[f"{m}_{q}"] = stats[q] if stats is not None else math.nan
-            rows.append(row)
-    header = ["phase", "item"] + [f"{m}_{q}" for m in names for q in ("mean", "p10", "p50", "p90")]
-    return pandas.DataFrame(rows, columns=header)
 
 
 # --------------------------------------------------------------------------- results rendered
@@ -697,140 +371,6 @@ def report(
     if output is not None:
         Path(output).write_text(text, "utf-8")
     return text
-
-
-# --------------------------------------------------------------------------- results as tables
-
-
-def comparison_frame(result: Comparison) -> pd.DataFrame:
-    """A row per scenario (the baseline first): each figure all the scenarios have as
-    ``<figure>_mean``, ``_p10``, ``_p50``, ``_p90``, then the probability, over paired draws,
-    that the scenario costs less (``p_cheaper_than_baseline``) and emits less
-    (``p_lower_co2e_than_baseline``) than the baseline (NaN on the baseline's own row)."""
-    from aibudget.analysis.comparison import FIGURES, figures
-
-    _pandas()
-    import pandas
-
-    found = [figures(e) for e in result.estimates]
-    keys = [k for k in FIGURES if all(k in f for f in found)]
-    rows = []
-    for i, figs in enumerate(found):
-        row: dict[str, Any] = {"scenario": result.names[i]}
-        for k in keys:
-            for q, v in summarize(figs[k]).items():
-                row[f"{k}_{q}"] = v
-        row["p_cheaper_than_baseline"] = result.probability_less("usd", i) if i else math.nan
-        row["p_lower_co2e_than_baseline"] = result.probability_less("co2e_kg", i) if i else math.nan
-        rows.append(row)
-    return pandas.DataFrame(rows).set_index("scenario")
-
-
-def sweep_frame(result: Sweep) -> pd.DataFrame:
-    """A row per point of the grid: the values varied (a column per field path), each figure
-    (its p50 alone for point estimates, ``samples=0``; else ``<figure>_mean``, ``_p10``,
-    ``_p50``, ``_p90``) and ``error``: why a point could not be estimated ("" when it was;
-    its figures are then NaN)."""
-    _pandas()
-    import pandas
-
-    names = result.figure_names
-    quantiles = ("mean", "p10", "p50", "p90") if result.samples else ("p50",)
-    rows = []
-    for r in result.rows:
-        row: dict[str, Any] = {a.path: r.values[a.path] for a in result.axes}
-        for n in names:
-            for q in quantiles:
-                column = f"{n}_{q}" if result.samples else n
-                row[column] = r.figures[n][q] if n in r.figures else math.nan
-        row["error"] = r.error
-        rows.append(row)
-    columns = [a.path for a in result.axes]
-    columns += [f"{n}_{q}" if result.samples else n for n in names for q in quantiles]
-    return pandas.DataFrame(rows, columns=[*columns, "error"])
-
-
-def regions_frame(result: Tradeoffs) -> pd.DataFrame:
-    """The region trade-off: a row per listed provider and region of the accelerator (price per
-    chip-hour, grid intensity, and the run's cost and emissions there), cheapest first."""
-    _pandas()
-    import pandas
-
-    columns = ["provider", "region", "price_usd_per_chip_hour", "grid_gco2e_per_kwh", "usd"]
-    columns += ["co2e_kg", "grid"]
-    frame = pandas.DataFrame([dict(r) for r in result.regions], columns=columns)
-    return frame.sort_values("usd", kind="stable").reset_index(drop=True)
-
-
-def validation_frame(result: Validation) -> pd.DataFrame:
-    """A row per run: its name, organisation and accelerator, whether the shipped fit used it,
-    and per measure the published figure, the shipped model's p10, p50 and p90, and
-    ``<measure>_ratio`` (p50 ÷ published); NaN where a run publishes no such figure."""
-    from aibudget.analysis.validation import MEASURES as CHECKED
-
-    _pandas()
-    import pandas
-
-    rows = []
-    for r in result.results:
-        run = r.run
-        row: dict[str, Any] = {
-            "run": run.name,
-            "organisation": run.organisation,
-            "accelerator": run.accelerator,
-            "in_shipped_fit": r.in_shipped_fit,
-        }
-        for m in CHECKED:
-            published = run.published.get(m)
-            predicted = r.predicted["shipped"].get(m)
-            row[f"{m}_published"] = math.nan if published is None else float(published)
-            for q in ("p10", "p50", "p90"):
-                row[f"{m}_{q}"] = math.nan if predicted is None else float(predicted[q])
-            ratio = (
-                float(predicted["p50"]) / float(published)
-                if predicted is not None and published
-                else math.nan
-            )
-            row[f"{m}_ratio"] = ratio
-        rows.append(row)
-    return pandas.DataFrame(rows)
-
-
-def result_repr(result: Any) -> str:
-    """One line for a comparison, sweep, trade-offs or validation (its ``str()`` is the CLI's
-    text)."""
-    from aibudget.analysis.comparison import Comparison, Sweep
-    from aibudget.analysis.tradeoffs import Tradeoffs
-    from aibudget.analysis.validation import Validation
-
-    if isinstance(result, Comparison):
-        return f"<Comparison of {len(result.estimates)}: {', '.join(map(repr, result.names))}>"
-    if isinstance(result, Sweep):
-        failed = sum(1 for r in result.rows if r.error)
-        axes = " × ".join(f"{a.path} ({len(a.values)})" for a in result.axes)
-        return (
-            f"<Sweep {result.name!r}: {len(result.rows)} points over {axes}"
-            + (f", {failed} not estimated" if failed else "")
-            + ">"
-        )
-    if isinstance(result, Tradeoffs):
-        shown = [k for k in ("rent_or_buy", "spot", "later", "sizing") if getattr(result, k)]
-        if result.regions:
-            shown.append(f"{len(result.regions)} regions")
-        return f"<Tradeoffs {result.name!r}: {', '.join(shown) or 'none'}>"
-    if isinstance(result, Validation):
-        return (
-            f"<Validation of {len(result.results)} runs from {result.source}: "
-            f"{', '.join(result.configurations)}>"
-        )
-    from aibudget.analysis.serving_validation import ServingValidation
-
-    if isinstance(result, ServingValidation):
-        return (
-            f"<ServingValidation of {len(result.groups)} MLPerf groups ({result.rows} rows), "
-            "each accelerator left out in turn>"
-        )
-    return f"<{type(result).__name__}>"
 
 
 def _renderer(result: Any) -> Callable[[Any, Console], None]:

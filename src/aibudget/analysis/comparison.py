@@ -29,12 +29,13 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from aibudget._errors import AibudgetError, ScenarioError, cli_words, closest
 from aibudget._files import csv_cell
-from aibudget._shown import ShownAsTheCli
+from aibudget._shown import ShownAsTheCli, require_pandas
 from aibudget.catalog import packs
 from aibudget.defaults import DEFAULT_SAMPLES
 from aibudget.estimation.contract import MEASURES, Estimate, summarize
 from aibudget.estimation.grid import estimate_grid
 from aibudget.estimation.run import estimate
+from aibudget.estimation.views import FIGURES, figures
 from aibudget.grid import Swept, Varies
 from aibudget.model.lifecycle import PHASES
 from aibudget.scenario.files import check_nesting, read_scenario_data, scenario_from_dict
@@ -62,37 +63,6 @@ Array = NDArray[np.float64]
 
 #: The most points one sweep may evaluate.
 MAX_SWEEP_POINTS = 10_000
-
-#: Figures a comparison and a sweep report for each scenario: name → (description, unit).
-FIGURES: dict[str, tuple[str, str]] = {
-    "usd": ("total cost of the lifecycle", "USD"),
-    "energy_kwh": ("total energy", "kWh"),
-    "co2e_kg": ("total emissions", "kgCO2e"),
-    "present_value_usd": ("present value of the cash flow", "USD"),
-    "training_usd": ("final training run cost", "USD"),
-    "training_days": ("final training run wall clock", "days"),
-    "chip_hours": ("final training run accelerator-hours", "chip-hours"),
-    "training_energy_kwh": ("final training run energy", "kWh"),
-    "serving_usd_per_month": ("serving cost per month, first year", "USD/month"),
-    "loss": ("predicted loss of the final model (scaling law)", "nats/token"),
-}
-
-
-def figures(est: Estimate) -> dict[str, Array]:
-    """The :data:`FIGURES` of one estimate, as arrays of draws (absent ones left out)."""
-    out: dict[str, Array] = {m: est.total(m) for m in MEASURES}
-    out["present_value_usd"] = np.atleast_1d(est.present_value_usd)
-    if est.scenario.training is not None:
-        out["training_usd"] = est.training.usd
-        out["training_days"] = est.training.wall_clock_days
-        out["chip_hours"] = est.training.chip_hours
-        out["training_energy_kwh"] = est.training.energy_kwh
-    if est.serving is not None:
-        out["serving_usd_per_month"] = est.serving.usd_per_month
-    if est.training.loss is not None:
-        out["loss"] = est.training.loss
-    return out
-
 
 # --------------------------------------------------------------------------- compare
 
@@ -123,13 +93,32 @@ class Comparison(ShownAsTheCli):
         """P(scenario ``i``'s ``measure`` < scenario ``j``'s), over paired draws."""
         return _probability_less(self.estimates[i].total(measure), self.estimates[j].total(measure))
 
-    def to_pandas(self) -> pd.DataFrame:
-        """A row per scenario: each figure's mean, p10, p50 and p90, and the probability over
-        paired draws that it costs (emits) less than the baseline.
-        Needs pandas: ``pip install "aibudget[pandas]"``."""
-        from aibudget.api import comparison_frame
+    def __repr__(self) -> str:
+        return f"<Comparison of {len(self.estimates)}: {', '.join(map(repr, self.names))}>"
 
-        return comparison_frame(self)
+    def to_pandas(self) -> pd.DataFrame:
+        """A row per scenario (the baseline first): each figure all the scenarios have as
+        ``<figure>_mean``, ``_p10``, ``_p50``, ``_p90``, then the probability, over paired draws,
+        that the scenario costs less (``p_cheaper_than_baseline``) and emits less
+        (``p_lower_co2e_than_baseline``) than the baseline (NaN on the baseline's own row).
+        Needs pandas: ``pip install "aibudget[pandas]"``."""
+        require_pandas()
+        import pandas
+
+        found = [figures(e) for e in self.estimates]
+        keys = [k for k in FIGURES if all(k in f for f in found)]
+        rows = []
+        for i, figs in enumerate(found):
+            row: dict[str, Any] = {"scenario": self.names[i]}
+            for k in keys:
+                for q, v in summarize(figs[k]).items():
+                    row[f"{k}_{q}"] = v
+            row["p_cheaper_than_baseline"] = self.probability_less("usd", i) if i else math.nan
+            row["p_lower_co2e_than_baseline"] = (
+                self.probability_less("co2e_kg", i) if i else math.nan
+            )
+            rows.append(row)
+        return pandas.DataFrame(rows).set_index("scenario")
 
     def to_dict(self) -> dict[str, Any]:
         """Totals, phases and figures per scenario (lists in scenario order), and each
@@ -305,13 +294,38 @@ class Sweep(ShownAsTheCli):
                 best_y = r.figures[y]["p50"]
         return Sweep(self.name, self.axes, tuple(kept), self.samples, self.seed)
 
-    def to_pandas(self) -> pd.DataFrame:
-        """A row per point: the values varied, each figure (p50 alone for point estimates;
-        else mean, p10, p50, p90) and the error of a point not estimated.
-        Needs pandas: ``pip install "aibudget[pandas]"``."""
-        from aibudget.api import sweep_frame
+    def __repr__(self) -> str:
+        failed = sum(1 for r in self.rows if r.error)
+        axes = " × ".join(f"{a.path} ({len(a.values)})" for a in self.axes)
+        return (
+            f"<Sweep {self.name!r}: {len(self.rows)} points over {axes}"
+            + (f", {failed} not estimated" if failed else "")
+            + ">"
+        )
 
-        return sweep_frame(self)
+    def to_pandas(self) -> pd.DataFrame:
+        """A row per point of the grid: the values varied (a column per field path), each
+        figure (its p50 alone for point estimates, ``samples=0``; else ``<figure>_mean``,
+        ``_p10``, ``_p50``, ``_p90``) and ``error``: why a point could not be estimated (""
+        when it was; its figures are then NaN).
+        Needs pandas: ``pip install "aibudget[pandas]"``."""
+        require_pandas()
+        import pandas
+
+        names = self.figure_names
+        quantiles = ("mean", "p10", "p50", "p90") if self.samples else ("p50",)
+        rows = []
+        for r in self.rows:
+            row: dict[str, Any] = {a.path: r.values[a.path] for a in self.axes}
+            for n in names:
+                for q in quantiles:
+                    column = f"{n}_{q}" if self.samples else n
+                    row[column] = r.figures[n][q] if n in r.figures else math.nan
+            row["error"] = r.error
+            rows.append(row)
+        columns = [a.path for a in self.axes]
+        columns += [f"{n}_{q}" if self.samples else n for n in names for q in quantiles]
+        return pandas.DataFrame(rows, columns=[*columns, "error"])
 
     def to_dict(self) -> dict[str, Any]:
         return {

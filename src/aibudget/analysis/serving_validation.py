@@ -412,6 +412,12 @@ class ServingValidation(ShownAsTheCli):
     rows: int
     energy: tuple[EnergyCheck, ...] = ()
 
+    def __repr__(self) -> str:
+        return (
+            f"<ServingValidation of {len(self.groups)} MLPerf groups ({self.rows} rows), "
+            "each accelerator left out in turn>"
+        )
+
     def summary(self, benchmark: str | None = None) -> dict[str, float]:
         chosen = [g for g in self.groups if benchmark is None or g.benchmark == benchmark]
         errors = [abs(math.log(g.ratio)) for g in chosen]

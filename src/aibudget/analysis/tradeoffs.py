@@ -17,7 +17,7 @@ import numpy as np
 from aibudget import catalog
 from aibudget._callable import make_callable
 from aibudget._errors import AibudgetError
-from aibudget._shown import ShownAsTheCli
+from aibudget._shown import ShownAsTheCli, require_pandas
 from aibudget.assumptions import MonteCarlo
 from aibudget.estimation.contract import Estimate, summarize
 from aibudget.estimation.run import estimate
@@ -51,13 +51,23 @@ class Tradeoffs(ShownAsTheCli):
     sizing: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:
+        shown = [k for k in ("rent_or_buy", "spot", "later", "sizing") if getattr(self, k)]
+        if self.regions:
+            shown.append(f"{len(self.regions)} regions")
+        return f"<Tradeoffs {self.name!r}: {', '.join(shown) or 'none'}>"
+
     def to_pandas(self) -> pd.DataFrame:
         """The region trade-off: a row per provider and region (price, grid intensity, the run's
         cost and emissions), cheapest first; the other trade-offs are in ``to_dict()``.
         Needs pandas: ``pip install "aibudget[pandas]"``."""
-        from aibudget.api import regions_frame
+        require_pandas()
+        import pandas
 
-        return regions_frame(self)
+        columns = ["provider", "region", "price_usd_per_chip_hour", "grid_gco2e_per_kwh", "usd"]
+        columns += ["co2e_kg", "grid"]
+        frame = pandas.DataFrame([dict(r) for r in self.regions], columns=columns)
+        return frame.sort_values("usd", kind="stable").reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget import catalog
-from aibudget._shown import ShownAsTheCli
+from aibudget._shown import ShownAsTheCli, require_pandas
 from aibudget.assumptions import Distribution, MonteCarlo
 from aibudget.catalog import mfu as fitted_mfu
 from aibudget.catalog.packs import layered
@@ -699,13 +699,43 @@ class Validation(ShownAsTheCli):
     packaged: bool = False
     fit: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_pandas(self) -> pd.DataFrame:
-        """A row per run: published figures, the shipped model's p10, p50 and p90, and p50 ÷
-        published.
-        Needs pandas: ``pip install "aibudget[pandas]"``."""
-        from aibudget.api import validation_frame
+    def __repr__(self) -> str:
+        return (
+            f"<Validation of {len(self.results)} runs from {self.source}: "
+            f"{', '.join(self.configurations)}>"
+        )
 
-        return validation_frame(self)
+    def to_pandas(self) -> pd.DataFrame:
+        """A row per run: its name, organisation and accelerator, whether the shipped fit used
+        it, and per measure the published figure, the shipped model's p10, p50 and p90, and
+        ``<measure>_ratio`` (p50 ÷ published); NaN where a run publishes no such figure.
+        Needs pandas: ``pip install "aibudget[pandas]"``."""
+        require_pandas()
+        import pandas
+
+        rows = []
+        for r in self.results:
+            run = r.run
+            row: dict[str, Any] = {
+                "run": run.name,
+                "organisation": run.organisation,
+                "accelerator": run.accelerator,
+                "in_shipped_fit": r.in_shipped_fit,
+            }
+            for m in MEASURES:
+                published = run.published.get(m)
+                predicted = r.predicted["shipped"].get(m)
+                row[f"{m}_published"] = math.nan if published is None else float(published)
+                for q in ("p10", "p50", "p90"):
+                    row[f"{m}_{q}"] = math.nan if predicted is None else float(predicted[q])
+                ratio = (
+                    float(predicted["p50"]) / float(published)
+                    if predicted is not None and published
+                    else math.nan
+                )
+                row[f"{m}_ratio"] = ratio
+            rows.append(row)
+        return pandas.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ from aibudget.scenario.types import Scenario
 if TYPE_CHECKING:
     import pandas as pd
 
-    from aibudget.api import Measure, Summary
+    from aibudget.estimation.views import Measure, Summary
 
 
 Array = NDArray[np.float64]
@@ -226,21 +226,22 @@ class Estimate:
         present = {k for p in self.phases for item in p.items for k in item.measures}
         return tuple(m for m in ENVIRONMENT_MEASURES if m != "co2e_market_kg" or m in present)
 
-    # The notebook's views (aibudget.api): each a thin view over total() and summarize().
+    # The notebook's views (aibudget.estimation.views): each a thin view over total() and
+    # summarize(); the HTML draws the report's chart, so it is the edge's (aibudget._shown).
 
     def summary(self) -> Summary:
         """The totals as a small table: usd, energy_kwh, co2e_kg and, when the scenario
         trains, the final run's chip_hours and training_days; each row's measure, mean, p10,
         p50, p90 and unit."""
-        from aibudget.api import summary
+        from aibudget.estimation.views import summary
 
         return summary(self)
 
     def measure(self, name: str) -> Measure:
-        """A figure as a :class:`~aibudget.api.Measure` (``.mean``, ``.p10``, ``.p50``,
-        ``.p90``, ``.draws``): a lifecycle total or any of ``aibudget.analysis.comparison.FIGURES``
-        (``"serving_usd_per_month"``, ``"loss"``...)."""
-        from aibudget.api import measure
+        """A figure as a :class:`~aibudget.estimation.views.Measure` (``.mean``, ``.p10``,
+        ``.p50``, ``.p90``, ``.draws``): a lifecycle total or any of
+        ``aibudget.estimation.views.FIGURES`` (``"serving_usd_per_month"``, ``"loss"``...)."""
+        from aibudget.estimation.views import measure
 
         return measure(self, name)
 
@@ -281,19 +282,19 @@ class Estimate:
         """The bill as a DataFrame, a row per line item (phase, item, ``<measure>_mean``,
         ``_p10``, ``_p50``, ``_p90``); ``draws=True``: a row per Monte Carlo draw, a column per
         summary measure. Needs pandas: ``pip install "aibudget[pandas]"``."""
-        from aibudget.api import estimate_frame
+        from aibudget.estimation.views import estimate_frame
 
         return estimate_frame(self, draws)
 
     def __repr__(self) -> str:
-        from aibudget.api import estimate_repr
+        from aibudget.estimation.views import estimate_repr
 
         return estimate_repr(self)
 
     def _repr_html_(self) -> str:
-        from aibudget.api import estimate_html
+        from aibudget._shown import view
 
-        return estimate_html(self)
+        return view("estimate_html")(self)
 
     def phase(self, name: str) -> Phase:
         """The phase called ``name`` (one of :data:`PHASES`)."""

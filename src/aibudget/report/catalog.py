@@ -11,8 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from aibudget import catalog
+from aibudget import formatting as fmt
 from aibudget.catalog import packs
-from aibudget.report import formatting as fmt
 from aibudget.report.fit import fit_table, left_out_note
 from aibudget.units import format_quantity
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from aibudget import formatting as fmt
 from aibudget.estimation.contract import Estimate, summarize
 from aibudget.model.lifecycle import PHASES
-from aibudget.report import formatting as fmt
 from aibudget.report.labels import readable
 
 __all__ = [

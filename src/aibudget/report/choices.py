@@ -10,11 +10,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aibudget.analysis.comparison import FIGURES, Comparison, Sweep, figures
+from aibudget import formatting as fmt
+from aibudget.analysis.comparison import Comparison, Sweep
 from aibudget.analysis.tradeoffs import Tradeoffs
 from aibudget.estimation.contract import MEASURES
+from aibudget.estimation.views import FIGURES, figures
 from aibudget.model.lifecycle import PHASES
-from aibudget.report import formatting as fmt
 from aibudget.report.fit import fit_table, left_out_note, needed_width
 from aibudget.report.terminal import sizing_table
 

@@ -16,12 +16,12 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aibudget import __version__
+from aibudget import formatting as fmt
 from aibudget._clock import today
+from aibudget._version import __version__
 from aibudget.analysis.comparison import Comparison
 from aibudget.estimation.contract import MEASURES, Estimate
 from aibudget.report import charts
-from aibudget.report import formatting as fmt
 
 __all__ = ["render_html", "render_markdown"]
 

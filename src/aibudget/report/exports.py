@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget import __version__, catalog
+from aibudget import catalog
 from aibudget._errors import ScenarioError, UnknownNameError
 from aibudget._files import csv_cell
+from aibudget._version import __version__
 from aibudget.estimation.contract import Estimate, summarize
 from aibudget.model.compute import FORWARD_FLOPS_PER_PARAM
 from aibudget.units import parse_quantity

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from aibudget import formatting as fmt
 from aibudget.analysis.serving_validation import TARGET_FACTOR, ServingValidation
 from aibudget.estimation.contract import Estimate
-from aibudget.report import formatting as fmt
 from aibudget.report.fit import fit_table, left_out_note
 
 __all__ = ["crossover", "render_serving_curve", "render_serving_validation"]

@@ -17,10 +17,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from aibudget import formatting as fmt
 from aibudget.assumptions import Assumption
 from aibudget.estimation.contract import MEASURES, Estimate, Explanation
 from aibudget.estimation.results import Floor, TrainingFigures
-from aibudget.report import formatting as fmt
 from aibudget.report.console import MAX_WIDTH
 
 

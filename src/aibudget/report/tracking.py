@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aibudget.report import formatting as fmt
+from aibudget import formatting as fmt
 from aibudget.report.fit import fit_table, left_out_note
 from aibudget.tracking.actuals import Actuals, Comparison
 from aibudget.tracking.ledger import LedgerRun

@@ -236,7 +236,7 @@ async def team_page(by: str = "project") -> Response:
 
     from fastapi.responses import HTMLResponse
 
-    from aibudget.report.formatting import usd
+    from aibudget.formatting import usd
     from aibudget.tracking.summary import BY
 
     if by not in BY:
