@@ -9,10 +9,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.assumptions import MonteCarlo, Point, Stacked
+from aibudget.estimation.bill import _phases
 from aibudget.estimation.contract import MEASURES, Array
+from aibudget.estimation.views import figures_of
 from aibudget.grid import Grid
 from aibudget.model import scaling
-from aibudget.model.lifecycle import PHASES, Lifecycle, lifecycle
+from aibudget.model.lifecycle import Lifecycle, lifecycle
 from aibudget.resolution.lifecycle import resolve
 from aibudget.resolution.resolver import Resolved
 from aibudget.scenario.ranges import field_limits
@@ -73,37 +75,28 @@ def _failing(s: Scenario, result: Lifecycle, resolved: Resolved, count: int) -> 
 def _figure_arrays(
     s: Scenario, point: Resolved, result: Lifecycle, count: int, draws: int
 ) -> dict[str, Array]:
-    """:func:`figures` of the grid's rows, computed as ``estimate()`` computes them."""
-    out: dict[str, Array] = {}
-    for m in MEASURES:  # Estimate.total: the phases' sums, each its items' sum
-        out[m] = sum(
-            (
-                sum(
-                    (
-                        np.asarray(item[m])
-                        for item in result.phases[name].values()
-                        if any(np.any(np.asarray(item[k]) != 0) for k in MEASURES)
-                    ),
-                    np.zeros(1),
-                )
-                for name in PHASES
-            ),
-            start=np.zeros(1),
-        )
-    out["present_value_usd"] = np.atleast_1d(result.present_value_usd)
-    if s.training is not None:
-        run = result.training
-        out["training_usd"] = run.usd
-        out["training_days"] = run.wall_clock_days
-        out["chip_hours"] = run.chip_hours
-        out["training_energy_kwh"] = run.energy_kwh
-    if s.serving is not None:
-        out["serving_usd_per_month"] = result.serving["usd_per_month"]
-    if s.training is not None and point.law is not None:  # at the point estimate's inputs
+    """:func:`figures` of the grid's rows, computed as ``estimate()`` computes them: the
+    totals from the bill's phases, the loss at the point estimate's inputs."""
+    phases = _phases(result, point)
+    totals = {m: sum((p.measure(m) for p in phases), start=np.zeros(1)) for m in MEASURES}
+    run = result.training
+    training = (
+        {
+            "usd": run.usd,
+            "wall_clock_days": run.wall_clock_days,
+            "chip_hours": run.chip_hours,
+            "energy_kwh": run.energy_kwh,
+        }
+        if s.training is not None
+        else None
+    )
+    loss = None
+    if s.training is not None and point.law is not None:
         t_in = point.inputs.training
-        loss = np.asarray(scaling.loss(point.law, t_in.active_params, t_in.tokens)).reshape(-1)
-        out["loss"] = np.repeat(loss, draws) if loss.size == count else loss
-    return out
+        at_point = np.asarray(scaling.loss(point.law, t_in.active_params, t_in.tokens)).reshape(-1)
+        loss = np.repeat(at_point, draws) if at_point.size == count else at_point
+    serving = result.serving["usd_per_month"] if s.serving is not None else None
+    return figures_of(totals, result.present_value_usd, training, serving, loss)
 
 
 def _summaries(values: Any, count: int, draws: int) -> list[dict[str, float]]:

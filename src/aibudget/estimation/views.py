@@ -64,17 +64,38 @@ FIGURES: dict[str, tuple[str, str]] = {
 
 def figures(est: Estimate) -> dict[str, Array]:
     """The :data:`FIGURES` of one estimate, as arrays of draws (absent ones left out)."""
-    out: dict[str, Array] = {m: est.total(m) for m in MEASURES}
-    out["present_value_usd"] = np.atleast_1d(est.present_value_usd)
-    if est.scenario.training is not None:
-        out["training_usd"] = est.training.usd
-        out["training_days"] = est.training.wall_clock_days
-        out["chip_hours"] = est.training.chip_hours
-        out["training_energy_kwh"] = est.training.energy_kwh
-    if est.serving is not None:
-        out["serving_usd_per_month"] = est.serving.usd_per_month
-    if est.training.loss is not None:
-        out["loss"] = est.training.loss
+    training = est.training if est.scenario.training is not None else None
+    return figures_of(
+        {m: est.total(m) for m in MEASURES},
+        est.present_value_usd,
+        None if training is None else training.to_dict(),
+        None if est.serving is None else est.serving.usd_per_month,
+        est.training.loss,
+    )
+
+
+def figures_of(
+    totals: dict[str, Array],
+    present_value_usd: Array,
+    training: dict[str, Array] | None,
+    serving_usd_per_month: Array | None,
+    loss: Array | None,
+) -> dict[str, Array]:
+    """The :data:`FIGURES` from their parts (an estimate's, or a sweep's rows': one
+    definition): the lifecycle totals, the present value, the final run's figures
+    (``TrainingFigures`` names; None: no training), the first year of serving's monthly cost
+    and the scaling law's loss (None: absent)."""
+    out: dict[str, Array] = {m: totals[m] for m in MEASURES}
+    out["present_value_usd"] = np.atleast_1d(present_value_usd)
+    if training is not None:
+        out["training_usd"] = training["usd"]
+        out["training_days"] = training["wall_clock_days"]
+        out["chip_hours"] = training["chip_hours"]
+        out["training_energy_kwh"] = training["energy_kwh"]
+    if serving_usd_per_month is not None:
+        out["serving_usd_per_month"] = serving_usd_per_month
+    if loss is not None:
+        out["loss"] = loss
     return out
 
 
