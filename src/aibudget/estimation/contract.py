@@ -11,7 +11,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.assumptions import Assumption
-from aibudget.estimation.results import Equivalents, Floors, ServingFigures, TrainingFigures
+from aibudget.estimation.results import (
+    Equivalents,
+    Floors,
+    ServingFigures,
+    ServingReplica,
+    Sizing,
+    TrainingFigures,
+    TrainingPlan,
+    TrainingSite,
+)
 from aibudget.scenario.types import Scenario
 
 if TYPE_CHECKING:
@@ -177,7 +186,7 @@ class Estimate:
     notes: tuple[str, ...] = field(default=())
     point: Mapping[str, float] = field(default_factory=dict)
     sensitivity: tuple[Sensitivity, ...] = field(default=())
-    sizing: Mapping[str, Any] = field(default_factory=dict)
+    sizing: Sizing | None = None  # the scenario names a scaling law and trains a model
     floor: Floors = field(default_factory=Floors)
     samples: int = 0
     seed: int = 0
@@ -187,6 +196,11 @@ class Estimate:
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
     layers: tuple[str, ...] = ("shipped",)  # the catalog: shipped, then each price pack laid over
     price_max_age_days: float | None = None  # a catalog price older than this is flagged stale
+    # what the figures were computed from, for the analyses (not in the JSON contract): the
+    # training run's site (per draw) and plan (point), and the saturated serving replica (point)
+    training_site: TrainingSite | None = None  # None: no training section
+    plan: TrainingPlan | None = None  # None: no training section
+    serving_replica: ServingReplica | None = None  # None: no serving of the user's own chips
 
     def total(self, key: str) -> Array:
         """A measure summed over every phase. ``co2e_market_kg`` raises ``KeyError`` when the
@@ -342,8 +356,8 @@ class Estimate:
             "point": dict(self.point),
         }
         out["sensitivity"] = [s.to_dict() for s in self.sensitivity]
-        if self.sizing:
-            out["sizing"] = dict(self.sizing)
+        if self.sizing is not None:
+            out["sizing"] = self.sizing.to_dict()
         out["floor"] = self.floor.to_dict()
         summary.fill()
         return out

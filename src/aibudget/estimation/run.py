@@ -25,8 +25,14 @@ from aibudget.estimation.contract import (
     Phase,
 )
 from aibudget.estimation.explain import _explanations
-from aibudget.estimation.floor import _floor, _serving_curve, _sizing
-from aibudget.estimation.results import Equivalents, ServingFigures, TrainingFigures
+from aibudget.estimation.floor import _floor, _serving_curve, _serving_replica, _sizing
+from aibudget.estimation.results import (
+    Equivalents,
+    ServingFigures,
+    TrainingFigures,
+    TrainingPlan,
+    TrainingSite,
+)
 from aibudget.estimation.sensitivity import _sensitivity
 from aibudget.model import memory, scaling
 from aibudget.model.lifecycle import Lifecycle, lifecycle
@@ -177,9 +183,10 @@ def _estimate(
     _check_fits(scenario, point_result, point)
     _check_latency(scenario, point_result, point)
     base = {m: float(point_result.total(m)[0]) for m in MEASURES}
-    result, drawn = point_result, 0
+    result, drawn, inputs = point_result, 0, point.inputs
     if point.uncertain and samples > 0:
-        result, drawn = lifecycle(resolve(scenario, MonteCarlo(samples, seed)).inputs), samples
+        inputs = resolve(scenario, MonteCarlo(samples, seed)).inputs
+        result, drawn = lifecycle(inputs), samples
     resolved = point
     run = result.training
     used = {a.name: a for a in resolved.assumptions}
@@ -248,4 +255,7 @@ def _estimate(
         sizing=_sizing(scenario, point, point_result),
         floor=_floor(point, point_result, result),
         serving_curve=_serving_curve(scenario, point),
+        training_site=None if t is None else TrainingSite.of(inputs.training.site),
+        plan=None if t is None else TrainingPlan.of(point.inputs),
+        serving_replica=_serving_replica(scenario, point),
     )

@@ -6,8 +6,7 @@ narrower (80, 60) without a figure cut: labels and notes wrap, figures never do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from rich import box
@@ -19,7 +18,7 @@ from rich.text import Text
 
 from aibudget.assumptions import Assumption
 from aibudget.estimation.contract import MEASURES, Estimate, Explanation
-from aibudget.estimation.results import Floor, TrainingFigures
+from aibudget.estimation.results import Floor, Sizing, TrainingFigures
 from aibudget.report import formatting as fmt
 from aibudget.report.console import MAX_WIDTH
 
@@ -310,29 +309,29 @@ def _floor_row(table: Table, floor: Floor | None) -> None:
     )
 
 
-def sizing_table(z: Mapping[str, Any]) -> Table:
+def sizing_table(z: Sizing) -> Table:
     """Model size against quality: the loss, the compute-optimal and lifetime-optimal sizes."""
     table = _facts()
-    source = z["source"].removeprefix("https://")
+    source = z.source.removeprefix("https://")
     table.add_row(
         "Loss",
-        f"{z['loss']:.3f} nats/token for {fmt.number(z['params'])} parameters on "
-        f"{fmt.number(z['tokens'])} tokens ({z['law']}: {source} ({z['as_of']}))",
+        f"{z.loss:.3f} nats/token for {fmt.number(z.params)} parameters on "
+        f"{fmt.number(z.tokens)} tokens ({z.law}: {source} ({z.as_of}))",
     )
-    c = z["compute_optimal"]
+    c = z.compute_optimal
     table.add_row(
         "Compute-optimal",
-        f"the same {fmt.number(c['flops'])} FLOP (6·N·D) reach loss {c['loss']:.3f} with "
-        f"{fmt.number(c['params'])} parameters on {fmt.number(c['tokens'])} tokens "
+        f"the same {fmt.number(c.flops)} FLOP (6·N·D) reach loss {c.loss:.3f} with "
+        f"{fmt.number(c.params)} parameters on {fmt.number(c.tokens)} tokens "
         "(Hoffmann et al. 2022)",
     )
-    life = z.get("lifetime_optimal")
-    if life:
+    life = z.lifetime_optimal
+    if life is not None:
         table.add_row(
             "Lifetime-optimal",
-            f"for loss {z['loss']:.3f} and {fmt.number(life['tokens_served'])} tokens served: "
-            f"{fmt.number(life['params'])} parameters on {fmt.number(life['tokens'])} tokens, "
-            f"training + serving {fmt.usd(life['usd'])} against {fmt.usd(life['usd_at_this_size'])}"
+            f"for loss {z.loss:.3f} and {fmt.number(life.tokens_served)} tokens served: "
+            f"{fmt.number(life.params)} parameters on {fmt.number(life.tokens)} tokens, "
+            f"training + serving {fmt.usd(life.usd)} against {fmt.usd(life.usd_at_this_size)}"
             " at this size (Sardana et al. 2023, at this scenario's cost per training and per "
             "served FLOP; `aibudget sweep --vary model.params=...` with training.target_loss "
             "prices each size in full)",
@@ -634,7 +633,7 @@ def render_estimate(est: Estimate, out: Console) -> None:
         out.print(Text("Final training run", style="bold underline"))
         out.print(_training(est))
         out.print()
-    if est.sizing:
+    if est.sizing is not None:
         out.print(Text("Model size and quality", style="bold underline"))
         out.print(sizing_table(est.sizing))
         out.print()

@@ -31,7 +31,6 @@ from aibudget import catalog
 from aibudget._errors import AibudgetError
 from aibudget.estimation.contract import summarize
 from aibudget.estimation.run import estimate
-from aibudget.resolution.lifecycle import resolve
 from aibudget.scenario.files import load_scenario
 from aibudget.scenario.types import Scenario
 from aibudget.tracking.ledger import Ledger, LedgerRun, Sample
@@ -132,14 +131,16 @@ def _pricing(scenario: Scenario | None) -> dict[str, Any]:
             "usd_per_cpu_hour": catalog.constant("usd_per_cpu_hour").value,
             "source": "catalog defaults (no scenario): cloud PUE, world-average grid",
         }
-    site = resolve(scenario).inputs.training.site
+    site = estimate(scenario, samples=0).training_site  # the point estimate's site
+    if site is None:  # a scenario with a training section has one
+        raise AibudgetError(f"{scenario.name}: the estimate has no training site")
     return {
         "pue": float(site.pue[0]),
         "grid_gco2e_per_kwh": float(site.grid_gco2e_per_kwh[0]),
         "usd_per_cpu_hour": catalog.constant("usd_per_cpu_hour").value,
         "owned": bool(site.owned[0]),
         "price_usd_per_chip_hour": float(site.price_usd_per_chip_hour[0]),
-        "cluster_usd_per_chip": float(site.cluster_price_per_chip()[0]),
+        "cluster_usd_per_chip": float(site.cluster_usd_per_chip[0]),
         "depreciation_ooms_per_year": float(site.depreciation_ooms_per_year[0]),
         "electricity_usd_per_kwh": float(site.electricity_usd_per_kwh[0]),
         "source": f"the scenario {scenario.name!r}",
@@ -294,8 +295,7 @@ def compare_to_plan(ledger: Ledger, run_id: str, scenario: str | Scenario) -> Co
         "usd": summarize(t.usd),
     }
     notes: list[str] = []
-    resolved = resolve(plan_scenario)
-    planned_tokens = float(resolved.inputs.training.tokens[0])
+    planned_tokens = float(est.plan.tokens[0]) if est.plan is not None else 0.0
     fraction = None
     at_completion = None
     measured_mfu = None
@@ -325,11 +325,11 @@ def compare_to_plan(ledger: Ledger, run_id: str, scenario: str | Scenario) -> Co
             k: actual.run.started_at + h * SECONDS_PER_HOUR
             for k, h in zip(keys, hours, strict=True)
         }
-        acc = resolved.accelerator
         chips = actual.gpus
-        if acc is not None and chips:
-            peak = acc.peak_flops_per_s(plan_scenario.training.precision)
-            active = float(resolved.inputs.training.active_params[0])
+        if est.plan is not None and chips:
+            training = plan_scenario.training
+            peak = catalog.accelerator(training.accelerator).peak_flops_per_s(training.precision)
+            active = float(est.plan.active_params[0])
             rate = float(np.median(rates))
             measured_mfu = 6.0 * active * rate / (chips * peak)
             overrides.append(f"training.mfu={measured_mfu:.3g}")

@@ -130,13 +130,14 @@ def summarize_ledger(ledger: Ledger, by: str = "project") -> list[Group]:
 
 
 def _fraction(scenario: str, tokens: float) -> float | None:
-    from aibudget.resolution.lifecycle import resolve
+    from aibudget.estimation.run import estimate
     from aibudget.scenario.files import load_scenario
 
     try:
-        planned = float(resolve(load_scenario(scenario)).inputs.training.tokens[0])
-    except (AibudgetError, AttributeError, IndexError):
+        plan = estimate(load_scenario(scenario), samples=0).plan
+    except AibudgetError:
         return None
+    planned = float(plan.tokens[0]) if plan is not None else 0.0
     return min(tokens / planned, 1.0) if planned > 0 else None
 
 
