@@ -19,6 +19,7 @@ the scenario.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -29,7 +30,7 @@ import numpy as np
 
 from aibudget import catalog
 from aibudget._errors import AibudgetError
-from aibudget.estimation.contract import summarize
+from aibudget.estimation.contract import Estimate, summarize
 from aibudget.estimation.run import estimate
 from aibudget.scenario.files import load_scenario
 from aibudget.scenario.types import Scenario
@@ -39,6 +40,7 @@ from aibudget.units import HOURS_PER_YEAR, J_PER_KWH, SECONDS_PER_HOUR
 __all__ = [
     "Actuals",
     "Comparison",
+    "PointEstimates",
     "Throughput",
     "actuals",
     "compare_to_plan",
@@ -122,7 +124,21 @@ def _increase(samples: Sequence[Sample], attribute: str, from_zero: bool = False
     return float(values[-1] - values[0]) if len(values) > 1 else 0.0
 
 
-def _pricing(scenario: Scenario | None) -> dict[str, Any]:
+class PointEstimates:
+    """Point estimates (``samples=0``) of scenarios, each estimated once: a ledger's runs share
+    a few scenarios, and each run is priced like its own."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Estimate] = {}
+
+    def __call__(self, scenario: Scenario) -> Estimate:
+        key = json.dumps(scenario.to_dict(), sort_keys=True, default=str)
+        if key not in self._made:
+            self._made[key] = estimate(scenario, samples=0)
+        return self._made[key]
+
+
+def _pricing(scenario: Scenario | None, estimates: PointEstimates | None = None) -> dict[str, Any]:
     """The rates the scenario prices its training run at (or defaults without one)."""
     if scenario is None or scenario.training is None:
         return {
@@ -131,7 +147,7 @@ def _pricing(scenario: Scenario | None) -> dict[str, Any]:
             "usd_per_cpu_hour": catalog.constant("usd_per_cpu_hour").value,
             "source": "catalog defaults (no scenario): cloud PUE, world-average grid",
         }
-    site = estimate(scenario, samples=0).training_site  # the point estimate's site
+    site = (estimates or PointEstimates())(scenario).training_site  # the point estimate's
     if site is None:  # a scenario with a training section has one
         raise AibudgetError(f"{scenario.name}: the estimate has no training site")
     return {
@@ -147,8 +163,14 @@ def _pricing(scenario: Scenario | None) -> dict[str, Any]:
     }
 
 
-def actuals(ledger: Ledger, run_id: str, scenario: Scenario | None = None) -> Actuals:
-    """The run's actuals so far, priced like ``scenario`` (or the run's own scenario)."""
+def actuals(
+    ledger: Ledger,
+    run_id: str,
+    scenario: Scenario | None = None,
+    estimates: PointEstimates | None = None,
+) -> Actuals:
+    """The run's actuals so far, priced like ``scenario`` (or the run's own scenario), at its
+    point estimate (from ``estimates``, when given, made once for many runs)."""
     run = ledger.run(run_id)
     if scenario is None and run.scenario:
         try:
@@ -189,7 +211,7 @@ def actuals(ledger: Ledger, run_id: str, scenario: Scenario | None = None) -> Ac
     progress = [s for s in samples if s.tokens is not None]
     tokens = progress[-1].tokens if progress else None
     step = progress[-1].step if progress else None
-    price = _pricing(scenario)
+    price = _pricing(scenario, estimates)
     kwh = energy_j / J_PER_KWH
     facility = kwh * price["pue"]
     co2e = facility * price["grid_gco2e_per_kwh"] / 1000.0
