@@ -81,7 +81,7 @@ FIGURES: dict[str, tuple[str, str]] = {
 def figures(est: Estimate) -> dict[str, Array]:
     """The :data:`FIGURES` of one estimate, as arrays of draws (absent ones left out)."""
     out: dict[str, Array] = {m: est.total(m) for m in MEASURES}
-    out["present_value_usd"] = np.atleast_1d(est.present_value_usd)
+    out["present_value_usd"] = np.atleast_1d(est.cash_flow.present_value_usd)
     if est.scenario.training is not None:
         out["training_usd"] = est.training.usd
         out["training_days"] = est.training.wall_clock_days

@@ -112,8 +112,8 @@ def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any
     margin = rent - electricity
     breakeven = (lost + facility) / margin if margin > 0 else math.inf
     use = _utilisation(rent_est, own_est)
-    rented_pv = np.atleast_1d(rent_est.present_value_usd)
-    owned_pv = np.atleast_1d(own_est.present_value_usd)
+    rented_pv = np.atleast_1d(rent_est.cash_flow.present_value_usd)
+    owned_pv = np.atleast_1d(own_est.cash_flow.present_value_usd)
     rented_mean, owned_mean = float(np.mean(rented_pv)), float(np.mean(owned_pv))
     paired = np.broadcast_arrays(owned_pv, rented_pv)
     horizon = own_est.scenario.horizon

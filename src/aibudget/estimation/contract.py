@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from aibudget.assumptions import Assumption
 from aibudget.estimation.results import (
+    CashFlow,
     Equivalents,
     Floors,
     ServingFigures,
@@ -178,8 +179,7 @@ class Estimate:
     training: TrainingFigures
     serving: ServingFigures | None
     equivalents: Equivalents
-    cash_flow_usd: Array  # money paid per year (year 0: the build and any hardware bought)
-    present_value_usd: Array  # per draw: discounted cash less the discounted resale credit
+    cash_flow: CashFlow  # paid per year (year 0: the build), resale, present values
     horizon_years: float
     assumptions: tuple[Assumption, ...]
     explanations: tuple[Explanation, ...]
@@ -191,8 +191,6 @@ class Estimate:
     samples: int = 0
     seed: int = 0
     serving_curve: Mapping[str, Any] = field(default_factory=dict)
-    resale_usd: Array = field(default_factory=lambda: np.zeros(1))  # owned hardware's end value
-    present_value_paid_usd: Array = field(default_factory=lambda: np.zeros(1))  # payments only
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
     layers: tuple[str, ...] = ("shipped",)  # the catalog: shipped, then each price pack laid over
     price_max_age_days: float | None = None  # a catalog price older than this is flagged stale
@@ -337,13 +335,14 @@ class Estimate:
         if self.serving_curve:
             out["serving_curve"] = dict(self.serving_curve)
         out["horizon_years"] = self.horizon_years
+        cash = self.cash_flow
         out["cash_flow"] = [
-            {"year": year, "usd": summary(self.cash_flow_usd[..., year])}
-            for year in range(self.cash_flow_usd.shape[-1])
+            {"year": year, "usd": summary(cash.usd_by_year[..., year])}
+            for year in range(cash.years)
         ]
-        out["resale_usd"] = summary(self.resale_usd)
-        out["present_value_usd"] = summary(self.present_value_usd)
-        out["present_value_paid_usd"] = summary(self.present_value_paid_usd)
+        out["resale_usd"] = summary(cash.resale_usd)
+        out["present_value_usd"] = summary(cash.present_value_usd)
+        out["present_value_paid_usd"] = summary(cash.present_value_paid_usd)
         out["prices"] = [dict(p) for p in self.prices]
         out["catalog"] = {
             "layers": list(self.layers),

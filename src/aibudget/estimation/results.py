@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "CashFlow",
     "ComputeOptimal",
     "Equivalents",
     "Floor",
@@ -29,7 +30,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from aibudget.assumptions import Assumption
-    from aibudget.model.lifecycle import LifecycleInputs
+    from aibudget.model.lifecycle import Lifecycle, LifecycleInputs
     from aibudget.model.serving import Replica
     from aibudget.model.site import Site
 
@@ -179,6 +180,37 @@ class Floors(_Record):
     def to_dict(self) -> dict[str, Any]:
         """The floors by phase, as the JSON contract lists them."""
         return {k: v.to_dict() for k, v in _present(self).items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CashFlow(_Record):
+    """The money over time, per draw: the payments of each year (``usd_by_year``, shape
+    ``(..., years + 1)``: year 0 the build and any hardware bought, then each year of operation),
+    the owned hardware's value at the end (``resale_usd``, a credit, not a payment), the payments
+    discounted (``present_value_paid_usd``) and the net present value, the payments less the
+    discounted resale (``present_value_usd``, what comparisons and the rent-or-buy verdict use).
+    In the JSON as ``cash_flow``, ``resale_usd``, ``present_value_usd`` and
+    ``present_value_paid_usd``."""
+
+    usd_by_year: Array
+    resale_usd: Array
+    present_value_usd: Array
+    present_value_paid_usd: Array
+
+    @classmethod
+    def of(cls, result: Lifecycle) -> CashFlow:
+        """The cash flow of a lifecycle model run."""
+        return cls(
+            usd_by_year=result.cash_flow_usd,
+            resale_usd=result.resale_usd,
+            present_value_usd=result.present_value_usd,
+            present_value_paid_usd=result.present_value_paid_usd,
+        )
+
+    @property
+    def years(self) -> int:
+        """The years of payments, the build year (0) included."""
+        return int(self.usd_by_year.shape[-1])
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,6 +27,7 @@ from aibudget.estimation.contract import (
 from aibudget.estimation.explain import _explanations
 from aibudget.estimation.floor import _floor, _serving_curve, _serving_replica, _sizing
 from aibudget.estimation.results import (
+    CashFlow,
     Equivalents,
     ServingFigures,
     TrainingFigures,
@@ -234,10 +235,7 @@ def _estimate(
         training=training,
         serving=serving,
         equivalents=equivalents,
-        cash_flow_usd=result.cash_flow_usd,
-        present_value_usd=result.present_value_usd,
-        resale_usd=result.resale_usd,
-        present_value_paid_usd=result.present_value_paid_usd,
+        cash_flow=CashFlow.of(result),
         prices=prices,
         layers=(packs.SHIPPED, *(packs.label(p) for p in packs.layers())),
         price_max_age_days=max_age,

@@ -459,7 +459,8 @@ def _money_over_time(est: Estimate) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Cash flow (means)", overflow="fold")
     table.add_column("USD", justify="right", no_wrap=True)
-    cash = np.atleast_2d(est.cash_flow_usd)
+    flow = est.cash_flow
+    cash = np.atleast_2d(flow.usd_by_year)
     capital = sum(
         (_mean(item.measures["usd"]) for phase in est.phases for item in phase.memo), start=0.0
     )
@@ -468,7 +469,7 @@ def _money_over_time(est: Estimate) -> Table:
         if year == 0 and capital > 0:
             label = f"year 0 (build, with {fmt.usd(capital)} of hardware)"
         table.add_row(label, fmt.usd(float(np.mean(cash[..., year])), exact=True))
-    resale = _mean(est.resale_usd)
+    resale = _mean(flow.resale_usd)
     last = cash.shape[-1] - 1
     rate = 0.0
     if est.scenario.horizon is not None:
@@ -481,12 +482,12 @@ def _money_over_time(est: Estimate) -> Table:
     table.add_row(
         Text(paid_label, style="bold" if resale <= 0 else ""),
         Text(
-            fmt.usd(_mean(est.present_value_paid_usd), exact=True),
+            fmt.usd(_mean(flow.present_value_paid_usd), exact=True),
             style="bold" if resale <= 0 else "",
         ),
     )
     if resale > 0:
-        credit = _mean(est.present_value_paid_usd) - _mean(est.present_value_usd)
+        credit = _mean(flow.present_value_paid_usd) - _mean(flow.present_value_usd)
         table.add_row(
             f"hardware value left, end of year {last} (a credit)",
             f"−{fmt.usd(resale, exact=True)}",
@@ -494,7 +495,7 @@ def _money_over_time(est: Estimate) -> Table:
         table.add_row(f"  the credit at {rate:.0%}", f"−{fmt.usd(credit, exact=True)}")
         table.add_row(
             Text(f"present value at {rate:.0%}, net of the credit", style="bold"),
-            Text(fmt.usd(_mean(est.present_value_usd), exact=True), style="bold"),
+            Text(fmt.usd(_mean(flow.present_value_usd), exact=True), style="bold"),
         )
     return table
 
