@@ -29,9 +29,12 @@ from aibudget.scenario.types import Scenario
 CURVE_POINTS = 25
 
 
-def _serving_curve(scenario: Scenario, point: Resolved) -> dict[str, Any]:
-    """The fleet's cost per million tokens from a trickle of traffic to many saturated replicas,
-    dedicated and autoscaled, with the API prices of the same model beside it."""
+def _serving_curve(
+    scenario: Scenario, point: Resolved, replica: ServingReplica | None
+) -> dict[str, Any]:
+    """The fleet's cost per million tokens from a trickle of traffic to many saturated replicas
+    (``replica``, from :func:`_serving_replica`), dedicated and autoscaled, with the API prices
+    of the same model beside it."""
     serving = scenario.serving
     if serving is None:
         return {}
@@ -69,9 +72,8 @@ def _serving_curve(scenario: Scenario, point: Resolved) -> dict[str, Any]:
         "output_tokens": tokens_out,
         "api": api_lines,
     }
-    if serving.mode == "api":
+    if serving.mode == "api" or replica is None:
         return out
-    replica = serving_model.replica(s.chips_per_replica, s.replica)
     per_replica_day = float(replica.requests_per_s[0]) * serving_model.SECONDS_PER_DAY
     low = per_replica_day / 1000.0
     high = max(10.0 * traffic, 30.0 * per_replica_day)

@@ -228,6 +228,7 @@ def _estimate(
     day = t.start_date if t is not None and t.start_date is not None else _clock.today()
     max_age = catalog.constant("price_max_age_days").value
     prices = _prices(resolved, day, max_age)
+    replica = _serving_replica(scenario, point)
     return Estimate(
         name=scenario.name,
         scenario=scenario,
@@ -252,8 +253,8 @@ def _estimate(
         seed=seed,
         sizing=_sizing(scenario, point, point_result),
         floor=_floor(point, point_result, result),
-        serving_curve=_serving_curve(scenario, point),
+        serving_curve=_serving_curve(scenario, point, replica),
         training_site=None if t is None else TrainingSite.of(inputs.training.site),
         plan=None if t is None else TrainingPlan.of(point.inputs),
-        serving_replica=_serving_replica(scenario, point),
+        serving_replica=replica,
     )
