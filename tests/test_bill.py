@@ -214,21 +214,21 @@ def test_present_value_is_per_draw_and_never_above_the_money_paid(
     if est.horizon_years == 0:
         est = aibudget.estimate(name, ["horizon.years=2"], samples=SAMPLES)
     est = aibudget.estimate(est.scenario, ["horizon.discount_rate=0.08"], samples=SAMPLES)
-    cash = np.atleast_2d(est.cash_flow_usd)
+    cash = np.atleast_2d(est.cash_flow.usd_by_year)
     years = np.arange(cash.shape[-1])
     discounted = (cash / 1.08**years).sum(axis=-1)
     assert (cash >= -1e-6).all()  # the cash flow is money paid; the resale is kept apart
-    paid = np.atleast_1d(est.present_value_paid_usd)
+    paid = np.atleast_1d(est.cash_flow.present_value_paid_usd)
     np.testing.assert_allclose(paid, discounted, rtol=1e-12)
     assert (paid <= cash.sum(axis=-1) * (1 + 1e-12)).all()
     end = cash.shape[-1] - 1
-    expected = discounted - np.atleast_1d(est.resale_usd) / 1.08**end
-    np.testing.assert_allclose(np.atleast_1d(est.present_value_usd), expected, rtol=1e-12)
+    expected = discounted - np.atleast_1d(est.cash_flow.resale_usd) / 1.08**end
+    np.testing.assert_allclose(np.atleast_1d(est.cash_flow.present_value_usd), expected, rtol=1e-12)
     data = est.to_dict()
     paid_total = sum(year["usd"]["mean"] for year in data["cash_flow"])
     assert data["present_value_paid_usd"]["mean"] <= paid_total
-    if not (np.atleast_1d(est.resale_usd) > 0).any():  # rented: no credit to discount
-        assert float(np.mean(est.present_value_usd)) <= float(np.mean(cash.sum(axis=-1)))
+    if not (np.atleast_1d(est.cash_flow.resale_usd) > 0).any():  # rented: no credit to discount
+        assert float(np.mean(est.cash_flow.present_value_usd)) <= float(np.mean(cash.sum(axis=-1)))
 
 
 # --------------------------------------------------------------------------- capital
@@ -243,7 +243,7 @@ def test_the_owned_cluster_is_bought_in_year_zero_and_shown_beside_its_amortised
     point_est = point("1b-owned-a100")
     (point_memo,) = point_est.phase("training").memo
     assert float(point_memo.measures["usd"][0]) == pytest.approx(64 * price, rel=1e-12)
-    cash = np.atleast_2d(est.cash_flow_usd)
+    cash = np.atleast_2d(est.cash_flow.usd_by_year)
     # year 0 pays the whole cluster (with this run's electricity and facility) ...
     np.testing.assert_allclose(
         cash[..., 0],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 
 import aibudget
@@ -277,3 +278,74 @@ def test_a_figures_record_read_as_a_dict_says_which_field_to_read() -> None:
     with pytest.raises(TypeError, match=r"its fields: .*chip_hours"):
         est.training["days"]
     assert est.training.wall_clock_days[0] > 0
+
+
+# ------------------------------------------------------------- what the figures came from
+
+
+def _value(est: aibudget.Estimate, name: str) -> float:
+    return float(est.assumption(name).value)
+
+
+def test_the_training_site_is_the_one_the_owned_bill_was_priced_at() -> None:
+    est = point_estimate("1b-owned-a100")
+    site, plan = est.training_site, est.plan
+    assert site is not None
+    assert plan is not None
+    assert site.owned.tolist() == [1.0]
+    assert site.price_usd_per_chip_hour.tolist() == [0.0]
+    cluster = (
+        _value(est, "training.owned.price_usd_per_chip")
+        * _value(est, "training.owned.server_cost_ratio")
+        / (1 - _value(est, "training.owned.interconnect_cost_fraction"))
+    )
+    assert float(site.cluster_usd_per_chip[0]) == pytest.approx(cluster, rel=1e-12)
+    assert float(site.pue[0]) == _value(est, "energy.pue")
+    assert float(site.grid_gco2e_per_kwh[0]) == _value(est, "energy.grid_gco2e_per_kwh")
+    # the bill's electricity line is the run's energy at the site's price
+    line = next(i for i in est.phase("training").items if i.name == "electricity")
+    assert float(line.measures["usd"][0]) == pytest.approx(
+        float(est.training.energy_kwh[0] * site.electricity_usd_per_kwh[0]), rel=1e-12
+    )
+    assert float(plan.tokens[0]) == _value(est, "training.tokens")
+    assert plan.retrains_per_year.tolist() == [0.0]
+    with pytest.raises(TypeError, match=r"read \.pue instead"):
+        site["pue"]
+
+
+def test_the_site_is_drawn_with_the_figures_and_the_plan_is_the_point() -> None:
+    est = aibudget.estimate("tradeoff-rent-or-buy-h100", samples=200, seed=3)
+    site, plan = est.training_site, est.plan
+    assert site is not None
+    assert plan is not None
+    assert site.price_usd_per_chip_hour.shape == est.training.usd.shape == (200,)
+    # rented: the run's rental is its billed chip-hours at the drawn price, draw by draw
+    rental = next(i for i in est.phase("training").items if i.name == "accelerator rental")
+    np.testing.assert_allclose(
+        rental.measures["usd"], est.training.chip_hours * site.price_usd_per_chip_hour, rtol=1e-9
+    )
+    assert plan.retrains_per_year.shape == plan.retrain_chip_hours.shape == (1,)
+    assert float(plan.retrains_per_year[0]) == _value(est, "maintenance.retrains_per_year") > 0
+    one = aibudget.estimate("tradeoff-rent-or-buy-h100", samples=0)
+    assert one.plan is not None
+    assert float(plan.retrain_chip_hours[0]) == float(one.plan.retrain_chip_hours[0]) > 0
+
+
+def test_without_training_or_hosted_serving_there_is_no_site_plan_or_replica() -> None:
+    est = point_estimate("support-assistant-api")
+    assert (est.training_site, est.plan, est.serving_replica) == (None, None, None)
+
+
+def test_the_serving_replica_is_the_curve_s_saturated_replica() -> None:
+    from aibudget import catalog
+
+    est = point_estimate("llama-3.1-8b-serving-h100")
+    replica = est.serving_replica
+    assert replica is not None
+    per_day = float(replica.requests_per_s[0]) * 86_400
+    assert per_day == pytest.approx(est.serving_curve["requests_per_day_per_replica"], rel=1e-12)
+    tdp = catalog.accelerator(str(est.assumption("serving.accelerator").value)).tdp_w
+    assert tdp is not None
+    power = tdp * _value(est, "energy.average_power_fraction [serving]")
+    assert float(replica.accelerator_power_w_per_chip[0]) == pytest.approx(power, rel=1e-12)
+    assert "serving_replica" not in est.to_dict()  # not in the JSON contract

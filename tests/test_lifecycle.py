@@ -304,11 +304,16 @@ def test_lifecycle_is_never_negative_or_nan(
 
 def test_cash_flow_of_a_rented_project_adds_up_to_the_bill() -> None:
     est = point_estimate("support-assistant-selfhosted")
-    assert est.cash_flow_usd.shape[-1] == 3  # build year and two years of operation
-    assert float(est.cash_flow_usd[0].sum()) == pytest.approx(float(est.total("usd")[0]), rel=1e-9)
+    assert est.cash_flow.usd_by_year.shape[-1] == 3  # build year and two years of operation
+    assert est.cash_flow.years == len(est.to_dict()["cash_flow"]) == 3
+    with pytest.raises(TypeError, match=r"read \.usd_by_year instead"):
+        est.cash_flow["usd_by_year"]
+    assert float(est.cash_flow.usd_by_year[0].sum()) == pytest.approx(
+        float(est.total("usd")[0]), rel=1e-9
+    )
     rate = 0.08
-    discounted = sum(float(est.cash_flow_usd[0, y]) / (1 + rate) ** y for y in range(3))
-    assert float(est.present_value_usd[0]) == pytest.approx(discounted, rel=1e-12)
+    discounted = sum(float(est.cash_flow.usd_by_year[0, y]) / (1 + rate) ** y for y in range(3))
+    assert float(est.cash_flow.present_value_usd[0]) == pytest.approx(discounted, rel=1e-12)
 
 
 def test_owned_hardware_is_capital_in_year_zero_with_a_residual_value() -> None:
@@ -322,7 +327,7 @@ def test_owned_hardware_is_capital_in_year_zero_with_a_residual_value() -> None:
             "horizon.years=3",
         ],
     )
-    cash = est.cash_flow_usd[0]
+    cash = est.cash_flow.usd_by_year[0]
     price = 17_500 * 1.66 / (1 - 0.19)
     chips = float(est.training.chips[0])
     assert cash[0] > chips * price  # the cluster is bought before training
@@ -331,10 +336,12 @@ def test_owned_hardware_is_capital_in_year_zero_with_a_residual_value() -> None:
     # the value left after three years (the run's days are shorter) comes back at the end,
     # depreciated as the bill amortises: 10^(-0.14 x 3)
     serving_capital = sum(float(i.measures["usd"][0]) for i in est.phase("deployment").memo)
-    resale = float(est.resale_usd[0])
+    resale = float(est.cash_flow.resale_usd[0])
     assert resale == pytest.approx((chips * price + serving_capital) * 10 ** (-0.14 * 3), rel=1e-9)
     assert (cash[1:] > 0).all()  # the years pay electricity and the facility, never a credit
-    assert float(est.present_value_usd[0]) == pytest.approx(cash.sum() - resale, rel=1e-12)
+    assert float(est.cash_flow.present_value_usd[0]) == pytest.approx(
+        cash.sum() - resale, rel=1e-12
+    )
 
 
 def test_partial_years_are_prorated() -> None:

@@ -304,6 +304,19 @@ def test_progress_gives_an_estimate_at_completion_and_the_measured_mfu(tmp_path:
     )
 
 
+def test_a_ledger_s_scenarios_are_each_estimated_once() -> None:
+    """Runs are priced at their scenario's point estimate, made once per distinct scenario."""
+    from aibudget.tracking.actuals import PointEstimates
+
+    estimates = PointEstimates()
+    first = estimates(aibudget.load_scenario("startup-1b"))
+    assert first.samples == 0
+    assert estimates(aibudget.load_scenario("startup-1b")) is first
+    other = estimates(aibudget.load_scenario("startup-1b", ["training.chips=16"]))
+    assert other is not first
+    assert other.training.chips.tolist() == [16.0]
+
+
 # --------------------------------------------------------------------------- sensors
 
 

@@ -58,26 +58,33 @@ def test_target_loss_and_tokens_together_are_an_error() -> None:
 def test_sizing_reports_the_compute_and_lifetime_optimum() -> None:
     est = point("startup-1b", ["model.scaling_law=hoffmann2022"])
     z = est.sizing
-    assert z["law"] == "hoffmann2022"
-    c = z["compute_optimal"]
-    assert 6 * c["params"] * c["tokens"] == pytest.approx(c["flops"], rel=1e-9)
-    assert c["loss"] <= z["loss"]  # the optimum at the same compute is never worse
-    life = z["lifetime_optimal"]
+    assert z is not None
+    assert z.law == "hoffmann2022"
+    c = z.compute_optimal
+    assert 6 * c.params * c.tokens == pytest.approx(c.flops, rel=1e-9)
+    assert c.loss <= z.loss  # the optimum at the same compute is never worse
+    life = z.lifetime_optimal
+    assert life is not None
     # the lifetime optimum reaches the same loss no dearer than this size, by the same prices
-    train, serve = life["train_usd_per_flop"], life["serve_usd_per_flop"]
-    mine = 6 * z["params"] * z["tokens"] * train + 2 * z["params"] * life["tokens_served"] * serve
-    assert life["usd"] <= mine * (1 + 1e-9)
+    train, serve = life.train_usd_per_flop, life.serve_usd_per_flop
+    mine = 6 * z.params * z.tokens * train + 2 * z.params * life.tokens_served * serve
+    assert life.usd <= mine * (1 + 1e-9)
     tokens = float(
         scaling.tokens_for_loss(
-            scaling.ScalingLaw(1.69, 406.4, 410.7, 0.34, 0.28), life["params"], z["loss"]
+            scaling.ScalingLaw(1.69, 406.4, 410.7, 0.34, 0.28), life.params, z.loss
         )
     )
-    assert tokens == pytest.approx(life["tokens"], rel=1e-6)
+    assert tokens == pytest.approx(life.tokens, rel=1e-6)
+    # the record, read by key like the dict it replaced, names the field to read
+    with pytest.raises(TypeError, match=r"read \.law instead"):
+        z["law"]
+    assert est.to_dict()["sizing"] == z.to_dict()
 
 
 def test_no_scaling_law_no_sizing_and_no_loss() -> None:
     est = point("medical-imaging")
-    assert not est.sizing
+    assert est.sizing is None
+    assert "sizing" not in est.to_dict()
     assert est.training.loss is None
 
 

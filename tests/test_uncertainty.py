@@ -304,7 +304,7 @@ def test_an_estimate_is_one_model_call_with_the_same_numbers_as_three(
     for i, key in enumerate(point.uncertain):
         assert by_name[key].at_p10["usd"] == pytest.approx(float(totals[2 * i]), rel=1e-12)
         assert by_name[key].at_p90["usd"] == pytest.approx(float(totals[2 * i + 1]), rel=1e-12)
-    np.testing.assert_allclose(est.cash_flow_usd, drawn.cash_flow_usd, rtol=1e-12)
+    np.testing.assert_allclose(est.cash_flow.usd_by_year, drawn.cash_flow_usd, rtol=1e-12)
 
 
 def test_summaries_in_small_batches_are_each_measures_own(monkeypatch: pytest.MonkeyPatch) -> None:

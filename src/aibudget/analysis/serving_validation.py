@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget import catalog
+from aibudget._errors import AibudgetError
 from aibudget._shown import ShownAsTheCli
 from aibudget.catalog import serving as serving_catalog
 from aibudget.catalog.serving import MlperfResult
@@ -581,18 +582,20 @@ class EnergyCheck:
 
 def energy_checks() -> tuple[EnergyCheck, ...]:
     """Each published GPU-only energy per request against a saturated replica of the same model
-    on the same chip (through the estimate's own resolution and roofline): accelerator power at
-    the serving busy fraction of its TDP × the replica's chips / its requests per second."""
-    from aibudget.resolution.lifecycle import resolve
+    on the same chip (the estimate's own resolution and roofline: its ``serving_replica``):
+    accelerator power at the serving busy fraction of its TDP × the replica's chips / its
+    requests per second."""
+    from aibudget.estimation.run import estimate
     from aibudget.scenario.files import load_scenario
 
     out = []
     for row, subject, sections, boundary, published in ENERGY_CHECKS:
         serving = {"mode": "dedicated", "requests_per_day": 1e6, **sections["serving"]}
         scenario = load_scenario({"name": subject, "model": sections["model"], "serving": serving})
-        inputs = resolve(scenario).inputs.serving
-        chosen = model.replica(inputs.chips_per_replica, inputs.replica)
-        power_w = float(inputs.site.tdp_w[0] * inputs.site.average_power_fraction[0])
+        chosen = estimate(scenario, samples=0).serving_replica
+        if chosen is None:  # dedicated serving always has its replica
+            raise AibudgetError(f"{subject}: the estimate has no serving replica")
+        power_w = float(chosen.accelerator_power_w_per_chip[0])
         joules = power_w * float(chosen.chips[0]) / float(chosen.requests_per_s[0])
         out.append(EnergyCheck(row, subject, boundary, published, joules / 3600.0))
     return tuple(out)

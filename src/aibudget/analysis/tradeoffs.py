@@ -20,10 +20,9 @@ from aibudget._errors import AibudgetError
 from aibudget._shown import ShownAsTheCli, require_pandas
 from aibudget.assumptions import MonteCarlo
 from aibudget.estimation.contract import Estimate, summarize
+from aibudget.estimation.results import Sizing, TrainingSite
 from aibudget.estimation.run import estimate
-from aibudget.model import energy, hardware
-from aibudget.model.training import training_run
-from aibudget.resolution.lifecycle import resolve
+from aibudget.model import hardware
 from aibudget.scenario.files import load_scenario
 from aibudget.scenario.types import Scenario
 from aibudget.units import HOURS_PER_YEAR
@@ -48,7 +47,7 @@ class Tradeoffs(ShownAsTheCli):
     spot: Mapping[str, Any] = field(default_factory=dict)
     regions: tuple[Mapping[str, Any], ...] = ()
     later: Mapping[str, Any] = field(default_factory=dict)
-    sizing: Mapping[str, Any] = field(default_factory=dict)
+    sizing: Sizing | None = None
     notes: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
@@ -76,7 +75,7 @@ class Tradeoffs(ShownAsTheCli):
             "spot": dict(self.spot),
             "regions": [dict(r) for r in self.regions],
             "later": dict(self.later),
-            "sizing": dict(self.sizing),
+            "sizing": self.sizing.to_dict() if self.sizing is not None else {},
             "notes": list(self.notes),
         }
 
@@ -106,32 +105,25 @@ def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any
         estimate(owned, samples=samples, seed=seed),
     )
     # the break-even on the estimates' own draws, in means like every figure shown
-    sampler = MonteCarlo(samples, seed) if samples else None
-    site = resolve(owned, sampler).inputs.training.site
-    rented_site = resolve(cloud, sampler).inputs.training.site
+    site, rented_site = _site(own_est), _site(rent_est)
     held = _held_years(own_est)
-    cluster = _mean(site.value_at_start_per_chip())
+    cluster = _mean(site.cluster_value_usd_per_chip)
     rate = _mean(site.depreciation_ooms_per_year)
     lost = _mean(
         hardware.value_lost_per_hour(
-            site.value_at_start_per_chip(), site.depreciation_ooms_per_year, held
+            site.cluster_value_usd_per_chip, site.depreciation_ooms_per_year, held
         )
     )
-    power_kw = (
-        energy.system_power_w_per_chip(
-            site.tdp_w, site.server_power_ratio, site.average_power_fraction
-        )
-        / 1000.0
-    )
+    power_kw = own_est.training.system_power_w_per_chip / 1000.0
     electricity = _mean(power_kw * site.pue * site.electricity_usd_per_kwh)
-    facility = _mean(site.facility_usd_per_chip_hour())
+    facility = _mean(site.facility_usd_per_chip_hour)
     rent = _mean(rented_site.price_usd_per_chip_hour)
     # the break-even of the mean costs over the years the cluster is held (undiscounted)
     margin = rent - electricity
     breakeven = (lost + facility) / margin if margin > 0 else math.inf
-    use = _utilisation(cloud, own_est)
-    rented_pv = np.atleast_1d(rent_est.present_value_usd)
-    owned_pv = np.atleast_1d(own_est.present_value_usd)
+    use = _utilisation(rent_est, own_est)
+    rented_pv = np.atleast_1d(rent_est.cash_flow.present_value_usd)
+    owned_pv = np.atleast_1d(own_est.cash_flow.present_value_usd)
     rented_mean, owned_mean = float(np.mean(rented_pv)), float(np.mean(owned_pv))
     paired = np.broadcast_arrays(owned_pv, rented_pv)
     horizon = own_est.scenario.horizon
@@ -175,17 +167,25 @@ def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any
     }
 
 
-def _utilisation(scenario: Scenario, est: Estimate) -> float:
+def _site(est: Estimate) -> TrainingSite:
+    if est.training_site is None:  # a variant of a scenario that trains always has one
+        raise AibudgetError(f"{est.name}: no training run to take the site of")
+    return est.training_site
+
+
+def _utilisation(rented: Estimate, est: Estimate) -> float:
     """The share of its chips' hours this scenario keeps them busy: the final run, the
-    experiments and the retraining, over the horizon (or the run's wall clock if longer)."""
-    resolved = resolve(scenario)
-    retrain = training_run(resolved.inputs.retrain)
-    retrains = float(resolved.inputs.maintenance.retrains_per_year[0]) * est.horizon_years
+    experiments and the retraining (``rented``'s plan, at its point), over the horizon (or the
+    run's wall clock if longer)."""
+    plan = rented.plan
+    if plan is None:
+        raise AibudgetError(f"{rented.name}: no training run to plan the retraining of")
+    retrains = float(plan.retrains_per_year[0]) * est.horizon_years
     run_hours = _mean(est.training.chip_hours)
     experiment_hours = sum(
         _mean(item.measures.get("chip_hours", 0.0)) for item in est.phase("experiments").items
     )
-    busy = run_hours + experiment_hours + retrains * float(retrain.chip_hours.flat[0])
+    busy = run_hours + experiment_hours + retrains * float(plan.retrain_chip_hours.flat[0])
     chips = _mean(est.training.chips)
     return busy / (chips * HOURS_PER_YEAR * _held_years(est))
 

@@ -318,8 +318,6 @@ def _site(accelerator: str, basis: str | None, precision: str) -> _Resolved:
 def _resolve(run: Run, mfu: MfuInput, wanted: tuple[str, ...]) -> _Resolved:
     """What the estimate would resolve ``scenario(run, mfu)`` to, for the inputs that the
     predicted measures depend on (the rest of the training model gets neutral values)."""
-    from aibudget.resolution.training import default_mfu_quantiles
-
     acc = _accelerator(run.accelerator or "")
     site = _site(acc.name, run.basis, _precision(run, acc))
     params = _params(run)
@@ -338,7 +336,7 @@ def _resolve(run: Run, mfu: MfuInput, wanted: tuple[str, ...]) -> _Resolved:
     }
     uncertain = dict(site.uncertain)
     if mfu.quantiles is None:
-        p10, p50, p90 = default_mfu_quantiles(acc, params, chips)
+        p10, p50, p90 = fitted_mfu.default_quantiles(acc.family, params, chips)
         dist = Distribution.from_quantiles(p10, p90, p50, lower=0.0, upper=1.0)
         uncertain["mfu"] = ("training.mfu", dist)
     else:

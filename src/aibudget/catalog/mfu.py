@@ -15,9 +15,17 @@ from functools import cache
 from importlib import resources
 
 from aibudget._errors import CatalogDataError
+from aibudget.model import calibration
 from aibudget.model.calibration import Form, MfuModel
 
-__all__ = ["FittedRun", "ModelInfo", "fitted_runs", "mfu_model", "model_info"]
+__all__ = [
+    "FittedRun",
+    "ModelInfo",
+    "default_quantiles",
+    "fitted_runs",
+    "mfu_model",
+    "model_info",
+]
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -123,6 +131,15 @@ def mfu_model() -> MfuModel:
 def model_info() -> ModelInfo:
     """The shipped fit's form, size and out-of-sample error."""
     return _parsed()[1]
+
+
+def default_quantiles(
+    family: str, active_params: float, chips: float | None
+) -> tuple[float, float, float]:
+    """The fitted MFU's p10, p50 and p90 for a run of ``active_params`` on ``chips`` (None: not
+    known) chips of the accelerator ``family`` (the median at most 1): the MFU a scenario that
+    gives none gets, and the one the validation predicts each published run with."""
+    return mfu_model().quantiles(family, *calibration.features(active_params, chips))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.assumptions import Assumption
-from aibudget.estimation.results import Equivalents, Floors, ServingFigures, TrainingFigures
+from aibudget.estimation.results import (
+    CashFlow,
+    Equivalents,
+    Floors,
+    ServingFigures,
+    ServingReplica,
+    Sizing,
+    TrainingFigures,
+    TrainingPlan,
+    TrainingSite,
+)
 from aibudget.scenario.types import Scenario
 
 if TYPE_CHECKING:
@@ -185,26 +195,28 @@ class Estimate:
     training: TrainingFigures
     serving: ServingFigures | None
     equivalents: Equivalents
-    cash_flow_usd: Array  # money paid per year (year 0: the build and any hardware bought)
-    present_value_usd: Array  # per draw: discounted cash less the discounted resale credit
+    cash_flow: CashFlow  # paid per year (year 0: the build), resale, present values
     horizon_years: float
     assumptions: tuple[Assumption, ...]
     explanations: tuple[Explanation, ...]
     notes: tuple[str, ...] = field(default=())
     point: Mapping[str, float] = field(default_factory=dict)
     sensitivity: tuple[Sensitivity, ...] = field(default=())
-    sizing: Mapping[str, Any] = field(default_factory=dict)
+    sizing: Sizing | None = None  # the scenario names a scaling law and trains a model
     floor: Floors = field(default_factory=Floors)
     samples: int = 0
     seed: int = 0
     serving_curve: Mapping[str, Any] = field(default_factory=dict)
-    resale_usd: Array = field(default_factory=lambda: np.zeros(1))  # owned hardware's end value
-    present_value_paid_usd: Array = field(default_factory=lambda: np.zeros(1))  # payments only
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
     layers: tuple[str, ...] = ("shipped",)  # the catalog: shipped, then each price pack laid over
     price_max_age_days: float | None = None  # a catalog price older than this is flagged stale
     # summaries already taken (of the explained figures), by the digest of their draws
     summaries_known: Known = field(default_factory=dict, repr=False, compare=False)
+    # what the figures were computed from, for the analyses (not in the JSON contract): the
+    # training run's site (per draw) and plan (point), and the saturated serving replica (point)
+    training_site: TrainingSite | None = None  # None: no training section
+    plan: TrainingPlan | None = None  # None: no training section
+    serving_replica: ServingReplica | None = None  # None: no serving of the user's own chips
 
     def total(self, key: str) -> Array:
         """A measure summed over every phase. ``co2e_market_kg`` raises ``KeyError`` when the
@@ -342,13 +354,14 @@ class Estimate:
         if self.serving_curve:
             out["serving_curve"] = dict(self.serving_curve)
         out["horizon_years"] = self.horizon_years
+        cash = self.cash_flow
         out["cash_flow"] = [
-            {"year": year, "usd": summary(self.cash_flow_usd[..., year])}
-            for year in range(self.cash_flow_usd.shape[-1])
+            {"year": year, "usd": summary(cash.usd_by_year[..., year])}
+            for year in range(cash.years)
         ]
-        out["resale_usd"] = summary(self.resale_usd)
-        out["present_value_usd"] = summary(self.present_value_usd)
-        out["present_value_paid_usd"] = summary(self.present_value_paid_usd)
+        out["resale_usd"] = summary(cash.resale_usd)
+        out["present_value_usd"] = summary(cash.present_value_usd)
+        out["present_value_paid_usd"] = summary(cash.present_value_paid_usd)
         out["prices"] = [dict(p) for p in self.prices]
         out["catalog"] = {
             "layers": list(self.layers),
@@ -361,8 +374,8 @@ class Estimate:
             "point": dict(self.point),
         }
         out["sensitivity"] = [s.to_dict() for s in self.sensitivity]
-        if self.sizing:
-            out["sizing"] = dict(self.sizing)
+        if self.sizing is not None:
+            out["sizing"] = self.sizing.to_dict()
         out["floor"] = self.floor.to_dict()
         summary.fill()
         return out

@@ -1,4 +1,4 @@
-"""The cost floor, the sizing and the serving curve."""
+"""The cost floor, the sizing, the serving curve and its saturated replica."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from aibudget import catalog
 from aibudget.catalog.hardware import Accelerator
 from aibudget.estimation.checks import _same_size_apis
 from aibudget.estimation.contract import mean_of
-from aibudget.estimation.results import Floor, Floors
+from aibudget.estimation.results import (
+    ComputeOptimal,
+    Floor,
+    Floors,
+    LifetimeOptimal,
+    ServingReplica,
+    Sizing,
+)
 from aibudget.model import compute, scaling
 from aibudget.model import serving as serving_model
 from aibudget.model.lifecycle import Lifecycle, serving_curve
@@ -83,6 +90,17 @@ def _serving_curve(scenario: Scenario, point: Resolved, result: Lifecycle) -> di
     return out
 
 
+def _serving_replica(scenario: Scenario, point: Resolved) -> ServingReplica | None:
+    """The saturated replica of the most requests per chip (or the scenario's chips per
+    replica), at the point estimate, for the serving energy check against published
+    measurements (``analysis.serving_validation``); not the fleet's, which may be smaller for
+    light traffic. ``None`` without hosted serving."""
+    if scenario.serving is None or scenario.serving.mode == "api":
+        return None
+    s = point.inputs.serving
+    return ServingReplica.of(serving_model.replica(s.chips_per_replica, s.replica), s.site)
+
+
 def _cheapest_listing(acc: Accelerator) -> catalog.CloudPrice | None:
     listed = [row for row in catalog.prices() if row.accelerator == acc.name]
     return min(listed, key=lambda row: row.price_usd_per_chip_hour) if listed else None
@@ -149,34 +167,21 @@ def _floor(point: Resolved, result: Lifecycle, drawn: Lifecycle) -> Floors:
     return Floors(**out)
 
 
-def _sizing(scenario: Scenario, point: Resolved, result: Lifecycle) -> dict[str, Any]:
+def _sizing(scenario: Scenario, point: Resolved, result: Lifecycle) -> Sizing | None:
     """Model size against quality with the scenario's scaling law (point values): the loss, the
     compute-optimal size for the run's FLOPs (Hoffmann et al. 2022), and, when the scenario serves
     its own model, the size that reaches the same loss at the least training-plus-serving cost
     (Sardana et al. 2023), at this scenario's cost per training FLOP and per served FLOP."""
     law = point.law
     if law is None or scenario.training is None or scenario.model is None:
-        return {}
+        return None
     t_in, run = point.inputs.training, result.training
     n, d = float(t_in.active_params[0]), float(t_in.tokens[0])
     loss = float(scaling.loss(law, n, d))
     flops = compute.FLOPS_PER_PARAM_PER_TOKEN * n * d
     optimal = scaling.compute_optimal(law, flops)
     law_row = next(a for a in point.assumptions if a.name == "model.scaling_law")
-    out: dict[str, Any] = {
-        "law": str(law_row.value),
-        "source": law_row.source,
-        "as_of": law_row.as_of,
-        "params": n,
-        "tokens": d,
-        "loss": loss,
-        "compute_optimal": {
-            "flops": flops,
-            "params": float(optimal.params),
-            "tokens": float(optimal.tokens),
-            "loss": float(scaling.loss(law, optimal.params, optimal.tokens)),
-        },
-    }
+    lifetime = None
     served = float(result.serving["tokens_over_horizon"][0])
     deployment = sum(float(v["usd"][0]) for v in result.phases["deployment"].values())
     hosted = scenario.serving is not None and scenario.serving.mode != "api"
@@ -190,13 +195,27 @@ def _sizing(scenario: Scenario, point: Resolved, result: Lifecycle) -> dict[str,
             train_usd_per_flop=train_per_flop,
             inference_usd_per_flop=serve_per_flop,
         )
-        out["lifetime_optimal"] = {
-            "tokens_served": served,
-            "train_usd_per_flop": train_per_flop,
-            "serve_usd_per_flop": serve_per_flop,
-            "params": float(best.params),
-            "tokens": float(best.tokens),
-            "usd": float(best.cost_usd),
-            "usd_at_this_size": float(run.usd[0]) + deployment,
-        }
-    return out
+        lifetime = LifetimeOptimal(
+            tokens_served=served,
+            train_usd_per_flop=train_per_flop,
+            serve_usd_per_flop=serve_per_flop,
+            params=float(best.params),
+            tokens=float(best.tokens),
+            usd=float(best.cost_usd),
+            usd_at_this_size=float(run.usd[0]) + deployment,
+        )
+    return Sizing(
+        law=str(law_row.value),
+        source=law_row.source,
+        as_of=law_row.as_of,
+        params=n,
+        tokens=d,
+        loss=loss,
+        compute_optimal=ComputeOptimal(
+            flops=flops,
+            params=float(optimal.params),
+            tokens=float(optimal.tokens),
+            loss=float(scaling.loss(law, optimal.params, optimal.tokens)),
+        ),
+        lifetime_optimal=lifetime,
+    )

@@ -13,10 +13,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Equivalents", "Floor", "Floors", "ServingFigures", "TrainingFigures"]
+__all__ = [
+    "CashFlow",
+    "ComputeOptimal",
+    "Equivalents",
+    "Floor",
+    "Floors",
+    "LifetimeOptimal",
+    "ServingFigures",
+    "ServingReplica",
+    "Sizing",
+    "TrainingFigures",
+    "TrainingPlan",
+    "TrainingSite",
+]
 
 if TYPE_CHECKING:
     from aibudget.assumptions import Assumption
+    from aibudget.model.lifecycle import Lifecycle, LifecycleInputs
+    from aibudget.model.serving import Replica
+    from aibudget.model.site import Site
 
 Array = NDArray[np.float64]
 
@@ -164,3 +180,193 @@ class Floors(_Record):
     def to_dict(self) -> dict[str, Any]:
         """The floors by phase, as the JSON contract lists them."""
         return {k: v.to_dict() for k, v in _present(self).items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CashFlow(_Record):
+    """The money over time, per draw: the payments of each year (``usd_by_year``, shape
+    ``(..., years + 1)``: year 0 the build and any hardware bought, then each year of operation),
+    the owned hardware's value at the end (``resale_usd``, a credit, not a payment), the payments
+    discounted (``present_value_paid_usd``) and the net present value, the payments less the
+    discounted resale (``present_value_usd``, what comparisons and the rent-or-buy verdict use).
+    In the JSON as ``cash_flow``, ``resale_usd``, ``present_value_usd`` and
+    ``present_value_paid_usd``."""
+
+    usd_by_year: Array
+    resale_usd: Array
+    present_value_usd: Array
+    present_value_paid_usd: Array
+
+    @classmethod
+    def of(cls, result: Lifecycle) -> CashFlow:
+        """The cash flow of a lifecycle model run."""
+        return cls(
+            usd_by_year=result.cash_flow_usd,
+            resale_usd=result.resale_usd,
+            present_value_usd=result.present_value_usd,
+            present_value_paid_usd=result.present_value_paid_usd,
+        )
+
+    @property
+    def years(self) -> int:
+        """The years of payments, the build year (0) included."""
+        return int(self.usd_by_year.shape[-1])
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingSite(_Record):
+    """Where the final training run runs, as the estimate resolved it (per draw, like the
+    figures): what an accelerator-hour costs rented (``price_usd_per_chip_hour``, 0 when owned)
+    or owned (the cluster's price and its value at the run's start per accelerator, its
+    depreciation, electricity and the facility's fee), and its PUE and grid. Not in the JSON
+    contract (the prices are in ``assumptions``)."""
+
+    owned: Array  # 1.0 owned, 0.0 rented
+    price_usd_per_chip_hour: Array
+    cluster_usd_per_chip: Array  # purchase price × server ratio / (1 − network share)
+    cluster_value_usd_per_chip: Array  # that, depreciated over the hardware's age
+    depreciation_ooms_per_year: Array
+    electricity_usd_per_kwh: Array
+    facility_usd_per_chip_hour: Array  # owned: the facility's fee, busy or idle
+    pue: Array
+    grid_gco2e_per_kwh: Array
+
+    @classmethod
+    def of(cls, site: Site) -> TrainingSite:
+        """The record of the model's training :class:`~aibudget.model.site.Site`."""
+        return cls(
+            owned=site.owned,
+            price_usd_per_chip_hour=site.price_usd_per_chip_hour,
+            cluster_usd_per_chip=site.cluster_price_per_chip(),
+            cluster_value_usd_per_chip=site.value_at_start_per_chip(),
+            depreciation_ooms_per_year=site.depreciation_ooms_per_year,
+            electricity_usd_per_kwh=site.electricity_usd_per_kwh,
+            facility_usd_per_chip_hour=site.facility_usd_per_chip_hour(),
+            pue=site.pue,
+            grid_gco2e_per_kwh=site.grid_gco2e_per_kwh,
+        )
+
+    def to_dict(self) -> dict[str, Array]:
+        """The facts by name."""
+        return _present(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingPlan(_Record):
+    """What the estimate planned for training, at the point estimate (every assumption at its
+    median, like ``Estimate.point``): the final run's parameters and tokens, and the retraining
+    over the horizon (retrains a year and one retrain's accelerator-hours). Arrays of length 1;
+    not in the JSON contract."""
+
+    params: Array
+    active_params: Array
+    tokens: Array
+    retrains_per_year: Array
+    retrain_chip_hours: Array  # one retrain, at its tokens
+
+    @classmethod
+    def of(cls, inputs: LifecycleInputs) -> TrainingPlan:
+        """The plan of the point estimate's inputs."""
+        from aibudget.model.training import training_run
+
+        t = inputs.training
+        return cls(
+            params=t.params,
+            active_params=t.active_params,
+            tokens=t.tokens,
+            retrains_per_year=inputs.maintenance.retrains_per_year,
+            retrain_chip_hours=training_run(inputs.retrain).chip_hours,
+        )
+
+    def to_dict(self) -> dict[str, Array]:
+        """The plan by name."""
+        return _present(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServingReplica(_Record):
+    """One replica of the served model, saturated, at the point estimate: the size that serves
+    the most requests per chip (or the scenario's ``chips_per_replica``), its batch and requests
+    a second, and one accelerator's power while serving (TDP × the busy fraction; no host, no
+    PUE). Arrays of length 1; not in the JSON contract."""
+
+    chips: Array
+    batch: Array
+    requests_per_s: Array
+    accelerator_power_w_per_chip: Array
+
+    @classmethod
+    def of(cls, replica: Replica, site: Site) -> ServingReplica:
+        """The record of a model replica served at ``site``."""
+        return cls(
+            chips=replica.chips,
+            batch=replica.batch,
+            requests_per_s=replica.requests_per_s,
+            accelerator_power_w_per_chip=site.tdp_w * site.average_power_fraction,
+        )
+
+    def to_dict(self) -> dict[str, Array]:
+        """The replica by name."""
+        return _present(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComputeOptimal(_Record):
+    """The compute-optimal size for the run's training FLOPs (6·N·D; Hoffmann et al. 2022)."""
+
+    flops: float
+    params: float
+    tokens: float
+    loss: float  # nats per token
+
+    def to_dict(self) -> dict[str, Any]:
+        return _present(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifetimeOptimal(_Record):
+    """The size reaching the same loss at the least training-plus-serving cost (Sardana et al.
+    2023), at the scenario's cost per training FLOP and per served FLOP."""
+
+    tokens_served: float
+    train_usd_per_flop: float
+    serve_usd_per_flop: float
+    params: float
+    tokens: float
+    usd: float
+    usd_at_this_size: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return _present(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sizing(_Record):
+    """Model size against quality with the scenario's scaling law (point values): the loss of
+    this size (nats per token), the compute-optimal size and, when the scenario serves its own
+    model, the lifetime-optimal one (``None`` otherwise)."""
+
+    law: str
+    source: str
+    as_of: str
+    params: float
+    tokens: float
+    loss: float
+    compute_optimal: ComputeOptimal
+    lifetime_optimal: LifetimeOptimal | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sizing as the JSON contract lists it (``lifetime_optimal`` left out when
+        ``None``)."""
+        out: dict[str, Any] = {
+            "law": self.law,
+            "source": self.source,
+            "as_of": self.as_of,
+            "params": self.params,
+            "tokens": self.tokens,
+            "loss": self.loss,
+            "compute_optimal": self.compute_optimal.to_dict(),
+        }
+        if self.lifetime_optimal is not None:
+            out["lifetime_optimal"] = self.lifetime_optimal.to_dict()
+        return out

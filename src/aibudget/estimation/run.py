@@ -28,11 +28,18 @@ from aibudget.estimation.contract import (
     _Summaries,
 )
 from aibudget.estimation.explain import _explanations
-from aibudget.estimation.floor import _floor, _serving_curve, _sizing
-from aibudget.estimation.results import Equivalents, ServingFigures, TrainingFigures
+from aibudget.estimation.floor import _floor, _serving_curve, _serving_replica, _sizing
+from aibudget.estimation.results import (
+    CashFlow,
+    Equivalents,
+    ServingFigures,
+    TrainingFigures,
+    TrainingPlan,
+    TrainingSite,
+)
 from aibudget.estimation.sensitivity import _sensitivity
 from aibudget.model import memory, scaling
-from aibudget.model.lifecycle import Lifecycle, lifecycle
+from aibudget.model.lifecycle import Lifecycle, LifecycleInputs, lifecycle, rows_of
 from aibudget.resolution.lifecycle import resolve
 from aibudget.resolution.resolver import Resolved
 from aibudget.resolution.site import market_based
@@ -126,24 +133,24 @@ def _stale_note(prices: Sequence[Mapping[str, Any]], day: dt.date, max_age_days:
 
 def _evaluate(
     scenario: Scenario, point: Resolved, samples: int, seed: int
-) -> tuple[Lifecycle, Lifecycle | None, Lifecycle, int]:
+) -> tuple[Lifecycle, Lifecycle | None, Lifecycle, LifecycleInputs, int]:
     """The lifecycle at the point, of the tornado rows (None: nothing uncertain) and of the
-    draws (the point's when there are none), and the number of draws: the three stacked in one
-    resolution and one model call (``assumptions.Stacked``)."""
+    draws (the point's when there are none), the draws' inputs, and the number of draws: the
+    three stacked in one resolution and one model call (``assumptions.Stacked``)."""
     if not point.uncertain:
         at_point = lifecycle(point.inputs)
-        return at_point, None, at_point, 0
+        return at_point, None, at_point, point.inputs, 0
     draws = [MonteCarlo(samples, seed)] if samples > 0 else []
     stacked = Stacked((Point(), Tornado(point.uncertain), *draws))
-    every = lifecycle(resolve(scenario, stacked).inputs)
+    inputs = resolve(scenario, stacked).inputs
+    every = lifecycle(inputs)
     rows, of = stacked.rows(), sum(stacked.sizes)
-    at_point = every.rows(rows[0], of)
-    return (
-        at_point,
-        every.rows(rows[1], of),
-        every.rows(rows[2], of) if draws else at_point,
-        samples,
-    )
+    at_point, tornado = every.rows(rows[0], of), every.rows(rows[1], of)
+    if not draws:
+        return at_point, tornado, at_point, point.inputs, 0
+    drawn_inputs = rows_of(inputs, rows[2], of)
+    assert isinstance(drawn_inputs, LifecycleInputs)
+    return at_point, tornado, every.rows(rows[2], of), drawn_inputs, samples
 
 
 def estimate(
@@ -189,7 +196,7 @@ def _estimate(
         source: Any = scenario.to_dict() if isinstance(scenario, Scenario) else scenario
         scenario = load_scenario(source, overrides)
     point = resolve(scenario)  # every assumption at its median: which ones are uncertain
-    point_result, tornado, result, drawn = _evaluate(scenario, point, samples, seed)
+    point_result, tornado, result, inputs, drawn = _evaluate(scenario, point, samples, seed)
     _check_fits(scenario, point_result, point)
     _check_latency(scenario, point_result, point)
     base = {m: float(point_result.total(m)[0]) for m in MEASURES}
@@ -234,6 +241,7 @@ def _estimate(
     max_age = catalog.constant("price_max_age_days").value
     prices = _prices(resolved, day, max_age)
     known: Known = {}  # the explained figures' summaries, which to_dict() uses again
+    replica = _serving_replica(scenario, point)
     return Estimate(
         name=scenario.name,
         scenario=scenario,
@@ -241,10 +249,7 @@ def _estimate(
         training=training,
         serving=serving,
         equivalents=equivalents,
-        cash_flow_usd=result.cash_flow_usd,
-        present_value_usd=result.present_value_usd,
-        resale_usd=result.resale_usd,
-        present_value_paid_usd=result.present_value_paid_usd,
+        cash_flow=CashFlow.of(result),
         prices=prices,
         layers=(packs.SHIPPED, *(packs.label(p) for p in packs.layers())),
         price_max_age_days=max_age,
@@ -264,4 +269,7 @@ def _estimate(
         floor=_floor(point, point_result, result),
         serving_curve=_serving_curve(scenario, point, point_result),
         summaries_known=known,
+        training_site=None if t is None else TrainingSite.of(inputs.training.site),
+        plan=None if t is None else TrainingPlan.of(point.inputs),
+        serving_replica=replica,
     )

@@ -67,7 +67,7 @@ def figures(est: Estimate) -> dict[str, Array]:
     training = est.training if est.scenario.training is not None else None
     return figures_of(
         {m: est.total(m) for m in MEASURES},
-        est.present_value_usd,
+        est.cash_flow.present_value_usd,
         None if training is None else training.to_dict(),
         None if est.serving is None else est.serving.usd_per_month,
         est.training.loss,

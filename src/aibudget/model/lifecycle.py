@@ -197,21 +197,21 @@ class Lifecycle:
         """The lifecycle of rows ``index`` (a slice, or row numbers) of an evaluation of ``of``
         rows (one part of a stacked evaluation: the point, the tornado rows or the draws); a
         value the rows share (length 1) stays as it is."""
-        taken = _rows(self, index, of)
+        taken = rows_of(self, index, of)
         assert isinstance(taken, Lifecycle)
         return taken
 
 
-def _rows(value: object, index: slice | NDArray[np.intp], of: int) -> object:
+def rows_of(value: object, index: slice | NDArray[np.intp], of: int) -> object:
     """``value`` with every array along the rows (first axis of length ``of``) cut to ``index``,
     through dicts and records."""
     if isinstance(value, np.ndarray):
         return value[index] if value.ndim and value.shape[0] == of else value
     if isinstance(value, dict):
-        return {k: _rows(v, index, of) for k, v in value.items()}
+        return {k: rows_of(v, index, of) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {
-            f.name: _rows(getattr(value, f.name), index, of) for f in dataclasses.fields(value)
+            f.name: rows_of(getattr(value, f.name), index, of) for f in dataclasses.fields(value)
         }
         return dataclasses.replace(value, **changes)
     return value

@@ -385,7 +385,7 @@ def render_tradeoffs(result: Tradeoffs, out: Console) -> None:
             f"{rates['p50']:g} ({rates['p10']:g}–{rates['p90']:g}) orders of magnitude a year "
             f"({later['source']}, {later['as_of']}); waiting also delays the model."
         )
-    if result.sizing:
+    if result.sizing is not None:
         out.print()
         out.print(Text("Model size", style="bold underline"))
         out.print(sizing_table(result.sizing))

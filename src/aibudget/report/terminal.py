@@ -6,8 +6,7 @@ narrower (80, 60) without a figure cut: labels and notes wrap, figures never do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from rich import box
@@ -20,7 +19,7 @@ from rich.text import Text
 from aibudget import formatting as fmt
 from aibudget.assumptions import Assumption
 from aibudget.estimation.contract import MEASURES, Estimate, Explanation
-from aibudget.estimation.results import Floor, TrainingFigures
+from aibudget.estimation.results import Floor, Sizing, TrainingFigures
 from aibudget.report.console import MAX_WIDTH
 
 
@@ -310,29 +309,29 @@ def _floor_row(table: Table, floor: Floor | None) -> None:
     )
 
 
-def sizing_table(z: Mapping[str, Any]) -> Table:
+def sizing_table(z: Sizing) -> Table:
     """Model size against quality: the loss, the compute-optimal and lifetime-optimal sizes."""
     table = _facts()
-    source = z["source"].removeprefix("https://")
+    source = z.source.removeprefix("https://")
     table.add_row(
         "Loss",
-        f"{z['loss']:.3f} nats/token for {fmt.number(z['params'])} parameters on "
-        f"{fmt.number(z['tokens'])} tokens ({z['law']}: {source} ({z['as_of']}))",
+        f"{z.loss:.3f} nats/token for {fmt.number(z.params)} parameters on "
+        f"{fmt.number(z.tokens)} tokens ({z.law}: {source} ({z.as_of}))",
     )
-    c = z["compute_optimal"]
+    c = z.compute_optimal
     table.add_row(
         "Compute-optimal",
-        f"the same {fmt.number(c['flops'])} FLOP (6·N·D) reach loss {c['loss']:.3f} with "
-        f"{fmt.number(c['params'])} parameters on {fmt.number(c['tokens'])} tokens "
+        f"the same {fmt.number(c.flops)} FLOP (6·N·D) reach loss {c.loss:.3f} with "
+        f"{fmt.number(c.params)} parameters on {fmt.number(c.tokens)} tokens "
         "(Hoffmann et al. 2022)",
     )
-    life = z.get("lifetime_optimal")
-    if life:
+    life = z.lifetime_optimal
+    if life is not None:
         table.add_row(
             "Lifetime-optimal",
-            f"for loss {z['loss']:.3f} and {fmt.number(life['tokens_served'])} tokens served: "
-            f"{fmt.number(life['params'])} parameters on {fmt.number(life['tokens'])} tokens, "
-            f"training + serving {fmt.usd(life['usd'])} against {fmt.usd(life['usd_at_this_size'])}"
+            f"for loss {z.loss:.3f} and {fmt.number(life.tokens_served)} tokens served: "
+            f"{fmt.number(life.params)} parameters on {fmt.number(life.tokens)} tokens, "
+            f"training + serving {fmt.usd(life.usd)} against {fmt.usd(life.usd_at_this_size)}"
             " at this size (Sardana et al. 2023, at this scenario's cost per training and per "
             "served FLOP; `aibudget sweep --vary model.params=...` with training.target_loss "
             "prices each size in full)",
@@ -460,7 +459,8 @@ def _money_over_time(est: Estimate) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Cash flow (means)", overflow="fold")
     table.add_column("USD", justify="right", no_wrap=True)
-    cash = np.atleast_2d(est.cash_flow_usd)
+    flow = est.cash_flow
+    cash = np.atleast_2d(flow.usd_by_year)
     capital = sum(
         (_mean(item.measures["usd"]) for phase in est.phases for item in phase.memo), start=0.0
     )
@@ -469,7 +469,7 @@ def _money_over_time(est: Estimate) -> Table:
         if year == 0 and capital > 0:
             label = f"year 0 (build, with {fmt.usd(capital)} of hardware)"
         table.add_row(label, fmt.usd(float(np.mean(cash[..., year])), exact=True))
-    resale = _mean(est.resale_usd)
+    resale = _mean(flow.resale_usd)
     last = cash.shape[-1] - 1
     rate = 0.0
     if est.scenario.horizon is not None:
@@ -482,12 +482,12 @@ def _money_over_time(est: Estimate) -> Table:
     table.add_row(
         Text(paid_label, style="bold" if resale <= 0 else ""),
         Text(
-            fmt.usd(_mean(est.present_value_paid_usd), exact=True),
+            fmt.usd(_mean(flow.present_value_paid_usd), exact=True),
             style="bold" if resale <= 0 else "",
         ),
     )
     if resale > 0:
-        credit = _mean(est.present_value_paid_usd) - _mean(est.present_value_usd)
+        credit = _mean(flow.present_value_paid_usd) - _mean(flow.present_value_usd)
         table.add_row(
             f"hardware value left, end of year {last} (a credit)",
             f"−{fmt.usd(resale, exact=True)}",
@@ -495,7 +495,7 @@ def _money_over_time(est: Estimate) -> Table:
         table.add_row(f"  the credit at {rate:.0%}", f"−{fmt.usd(credit, exact=True)}")
         table.add_row(
             Text(f"present value at {rate:.0%}, net of the credit", style="bold"),
-            Text(fmt.usd(_mean(est.present_value_usd), exact=True), style="bold"),
+            Text(fmt.usd(_mean(flow.present_value_usd), exact=True), style="bold"),
         )
     return table
 
@@ -634,7 +634,7 @@ def render_estimate(est: Estimate, out: Console) -> None:
         out.print(Text("Final training run", style="bold underline"))
         out.print(_training(est))
         out.print()
-    if est.sizing:
+    if est.sizing is not None:
         out.print(Text("Model size and quality", style="bold underline"))
         out.print(sizing_table(est.sizing))
         out.print()

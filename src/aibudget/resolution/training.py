@@ -9,7 +9,7 @@ import numpy as np
 from aibudget import catalog
 from aibudget.assumptions import Assumption, Distribution
 from aibudget.catalog import mfu as fitted_mfu
-from aibudget.model import calibration, compute, memory, scaling, utilisation
+from aibudget.model import compute, memory, scaling, utilisation
 from aibudget.model.scaling import ScalingLaw
 from aibudget.model.training import TrainingInputs
 from aibudget.resolution.prices import _minimum_billing, _spot_preemptions
@@ -307,8 +307,7 @@ def default_mfu_quantiles(
     """The fitted MFU's p10, p50 and p90 for a run of ``active_params`` on ``chips`` (None: not
     known) chips of ``acc`` (``catalog/data/mfu_model.csv``; the median at most 1). A run with
     a deadline instead of chips is evaluated at the chips the deadline implies at that MFU."""
-    model = fitted_mfu.mfu_model()
-    return model.quantiles(acc.family, *calibration.features(active_params, chips))
+    return fitted_mfu.default_quantiles(acc.family, active_params, chips)
 
 
 def default_mfu(acc: catalog.Accelerator, active_params: float, chips: float | None) -> Assumption:

@@ -19,6 +19,7 @@ the scenario.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -29,9 +30,8 @@ import numpy as np
 
 from aibudget import catalog
 from aibudget._errors import AibudgetError
-from aibudget.estimation.contract import summarize
+from aibudget.estimation.contract import Estimate, summarize
 from aibudget.estimation.run import estimate
-from aibudget.resolution.lifecycle import resolve
 from aibudget.scenario.files import load_scenario
 from aibudget.scenario.types import Scenario
 from aibudget.tracking.ledger import Ledger, LedgerRun, Sample
@@ -40,6 +40,7 @@ from aibudget.units import HOURS_PER_YEAR, J_PER_KWH, SECONDS_PER_HOUR
 __all__ = [
     "Actuals",
     "Comparison",
+    "PointEstimates",
     "Throughput",
     "actuals",
     "compare_to_plan",
@@ -123,7 +124,21 @@ def _increase(samples: Sequence[Sample], attribute: str, from_zero: bool = False
     return float(values[-1] - values[0]) if len(values) > 1 else 0.0
 
 
-def _pricing(scenario: Scenario | None) -> dict[str, Any]:
+class PointEstimates:
+    """Point estimates (``samples=0``) of scenarios, each estimated once: a ledger's runs share
+    a few scenarios, and each run is priced like its own."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Estimate] = {}
+
+    def __call__(self, scenario: Scenario) -> Estimate:
+        key = json.dumps(scenario.to_dict(), sort_keys=True, default=str)
+        if key not in self._made:
+            self._made[key] = estimate(scenario, samples=0)
+        return self._made[key]
+
+
+def _pricing(scenario: Scenario | None, estimates: PointEstimates | None = None) -> dict[str, Any]:
     """The rates the scenario prices its training run at (or defaults without one)."""
     if scenario is None or scenario.training is None:
         return {
@@ -132,22 +147,30 @@ def _pricing(scenario: Scenario | None) -> dict[str, Any]:
             "usd_per_cpu_hour": catalog.constant("usd_per_cpu_hour").value,
             "source": "catalog defaults (no scenario): cloud PUE, world-average grid",
         }
-    site = resolve(scenario).inputs.training.site
+    site = (estimates or PointEstimates())(scenario).training_site  # the point estimate's
+    if site is None:  # a scenario with a training section has one
+        raise AibudgetError(f"{scenario.name}: the estimate has no training site")
     return {
         "pue": float(site.pue[0]),
         "grid_gco2e_per_kwh": float(site.grid_gco2e_per_kwh[0]),
         "usd_per_cpu_hour": catalog.constant("usd_per_cpu_hour").value,
         "owned": bool(site.owned[0]),
         "price_usd_per_chip_hour": float(site.price_usd_per_chip_hour[0]),
-        "cluster_usd_per_chip": float(site.cluster_price_per_chip()[0]),
+        "cluster_usd_per_chip": float(site.cluster_usd_per_chip[0]),
         "depreciation_ooms_per_year": float(site.depreciation_ooms_per_year[0]),
         "electricity_usd_per_kwh": float(site.electricity_usd_per_kwh[0]),
         "source": f"the scenario {scenario.name!r}",
     }
 
 
-def actuals(ledger: Ledger, run_id: str, scenario: Scenario | None = None) -> Actuals:
-    """The run's actuals so far, priced like ``scenario`` (or the run's own scenario)."""
+def actuals(
+    ledger: Ledger,
+    run_id: str,
+    scenario: Scenario | None = None,
+    estimates: PointEstimates | None = None,
+) -> Actuals:
+    """The run's actuals so far, priced like ``scenario`` (or the run's own scenario), at its
+    point estimate (from ``estimates``, when given, made once for many runs)."""
     run = ledger.run(run_id)
     if scenario is None and run.scenario:
         try:
@@ -188,7 +211,7 @@ def actuals(ledger: Ledger, run_id: str, scenario: Scenario | None = None) -> Ac
     progress = [s for s in samples if s.tokens is not None]
     tokens = progress[-1].tokens if progress else None
     step = progress[-1].step if progress else None
-    price = _pricing(scenario)
+    price = _pricing(scenario, estimates)
     kwh = energy_j / J_PER_KWH
     facility = kwh * price["pue"]
     co2e = facility * price["grid_gco2e_per_kwh"] / 1000.0
@@ -294,8 +317,7 @@ def compare_to_plan(ledger: Ledger, run_id: str, scenario: str | Scenario) -> Co
         "usd": summarize(t.usd),
     }
     notes: list[str] = []
-    resolved = resolve(plan_scenario)
-    planned_tokens = float(resolved.inputs.training.tokens[0])
+    planned_tokens = float(est.plan.tokens[0]) if est.plan is not None else 0.0
     fraction = None
     at_completion = None
     measured_mfu = None
@@ -325,11 +347,11 @@ def compare_to_plan(ledger: Ledger, run_id: str, scenario: str | Scenario) -> Co
             k: actual.run.started_at + h * SECONDS_PER_HOUR
             for k, h in zip(keys, hours, strict=True)
         }
-        acc = resolved.accelerator
         chips = actual.gpus
-        if acc is not None and chips:
-            peak = acc.peak_flops_per_s(plan_scenario.training.precision)
-            active = float(resolved.inputs.training.active_params[0])
+        if est.plan is not None and chips:
+            training = plan_scenario.training
+            peak = catalog.accelerator(training.accelerator).peak_flops_per_s(training.precision)
+            active = float(est.plan.active_params[0])
             rate = float(np.median(rates))
             measured_mfu = 6.0 * active * rate / (chips * peak)
             overrides.append(f"training.mfu={measured_mfu:.3g}")

@@ -105,9 +105,10 @@ def series_of(
 def team_totals(ledger: Ledger) -> list[Series]:
     """Every run's counters in the ledger."""
     from aibudget.scenario.files import load_scenario
-    from aibudget.tracking.actuals import _pricing
+    from aibudget.tracking.actuals import PointEstimates, _pricing
 
     out: list[Series] = []
+    estimates = PointEstimates()  # each scenario the runs name, estimated once
     for run in ledger.runs():
         scenario = None
         if run.scenario:
@@ -123,7 +124,7 @@ def team_totals(ledger: Ledger) -> list[Series]:
                 run.job_id or run.id,
                 ledger.samples(run.id),
                 devices,
-                _pricing(scenario),
+                _pricing(scenario, estimates),
                 run.meta.get("cpu_counted_from") == "process start",
             )
         )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aibudget._errors import AibudgetError
-from aibudget.tracking.actuals import actuals
+from aibudget.tracking.actuals import PointEstimates, actuals
 from aibudget.tracking.ledger import Ledger, LedgerRun
 
 __all__ = ["BY", "Group", "summarize_ledger"]
@@ -89,9 +89,10 @@ def summarize_ledger(ledger: Ledger, by: str = "project") -> list[Group]:
         raise AibudgetError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     groups: dict[str, Group] = {}
     fractions: dict[str, list[tuple[float, float]]] = {}
+    estimates = PointEstimates()  # each scenario the runs name, estimated once
     now = time.time()
     for run in ledger.runs():
-        a = actuals(ledger, run.id)
+        a = actuals(ledger, run.id, estimates=estimates)
         group = groups.setdefault(_key(run, by), Group(_key(run, by)))
         group.runs += 1
         group.gpu_hours += a.chip_hours
@@ -104,7 +105,7 @@ def summarize_ledger(ledger: Ledger, by: str = "project") -> list[Group]:
         group.first_start = min(group.first_start, run.started_at)
         group.last_end = max(group.last_end, run.ended_at or now)
         if run.scenario and a.tokens and a.usd is not None:
-            fraction = _fraction(run.scenario, a.tokens)
+            fraction = _fraction(run.scenario, a.tokens, estimates)
             if fraction:
                 fractions.setdefault(group.key, []).append((a.usd, fraction))
     if by == "project":
@@ -112,7 +113,7 @@ def summarize_ledger(ledger: Ledger, by: str = "project") -> list[Group]:
             group = groups.setdefault(project, Group(project))
             group.budget_usd = budget.usd
             if budget.scenario:
-                group.planned_usd = _planned(budget.scenario, group)
+                group.planned_usd = _planned(budget.scenario, group, estimates)
     for key, done in fractions.items():
         spent, fraction = max(done, key=lambda d: d[1])
         groups[key].at_completion_usd = groups[key].usd - spent + spent / fraction
@@ -129,24 +130,23 @@ def summarize_ledger(ledger: Ledger, by: str = "project") -> list[Group]:
     return sorted(groups.values(), key=lambda g: (-g.usd, g.key))
 
 
-def _fraction(scenario: str, tokens: float) -> float | None:
-    from aibudget.resolution.lifecycle import resolve
+def _fraction(scenario: str, tokens: float, estimates: PointEstimates) -> float | None:
     from aibudget.scenario.files import load_scenario
 
     try:
-        planned = float(resolve(load_scenario(scenario)).inputs.training.tokens[0])
-    except (AibudgetError, AttributeError, IndexError):
+        plan = estimates(load_scenario(scenario)).plan
+    except AibudgetError:
         return None
+    planned = float(plan.tokens[0]) if plan is not None else 0.0
     return min(tokens / planned, 1.0) if planned > 0 else None
 
 
-def _planned(scenario: str, group: Group) -> float | None:
+def _planned(scenario: str, group: Group, estimates: PointEstimates) -> float | None:
     from aibudget.estimation.contract import summarize
-    from aibudget.estimation.run import estimate
     from aibudget.scenario.files import load_scenario
 
     try:
-        result = estimate(load_scenario(scenario), samples=0)
+        result = estimates(load_scenario(scenario))
     except AibudgetError as error:
         group.notes.append(f"the budget's scenario {scenario!r} cannot be estimated: {error}")
         return None
