@@ -349,3 +349,11 @@ def test_the_serving_replica_is_the_curve_s_saturated_replica() -> None:
     power = tdp * _value(est, "energy.average_power_fraction [serving]")
     assert float(replica.accelerator_power_w_per_chip[0]) == pytest.approx(power, rel=1e-12)
     assert "serving_replica" not in est.to_dict()  # not in the JSON contract
+
+
+def test_the_cash_flows_old_names_read_the_record() -> None:
+    est = aibudget.estimate("1b-owned-a100", samples=20)
+    assert est.cash_flow_usd is est.cash_flow.usd_by_year
+    assert est.present_value_usd is est.cash_flow.present_value_usd
+    assert est.resale_usd is est.cash_flow.resale_usd
+    assert est.present_value_paid_usd is est.cash_flow.present_value_paid_usd

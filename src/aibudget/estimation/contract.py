@@ -229,6 +229,28 @@ class Estimate:
             )
         return sum((phase.measure(key) for phase in self.phases), start=np.zeros(1))
 
+    # The cash flow's figures by their names before the CashFlow record (issue 15), kept so
+    # that code written against them reads the same arrays.
+    @property
+    def cash_flow_usd(self) -> Array:
+        """``cash_flow.usd_by_year``: the payments of each year, per draw."""
+        return self.cash_flow.usd_by_year
+
+    @property
+    def present_value_usd(self) -> Array:
+        """``cash_flow.present_value_usd``: the net present value, per draw."""
+        return self.cash_flow.present_value_usd
+
+    @property
+    def resale_usd(self) -> Array:
+        """``cash_flow.resale_usd``: the owned hardware's value at the end, per draw."""
+        return self.cash_flow.resale_usd
+
+    @property
+    def present_value_paid_usd(self) -> Array:
+        """``cash_flow.present_value_paid_usd``: the payments discounted, per draw."""
+        return self.cash_flow.present_value_paid_usd
+
     @property
     def environment_measures(self) -> tuple[str, ...]:
         """The environmental measures this estimate reports (:data:`ENVIRONMENT_MEASURES`):
