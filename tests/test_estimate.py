@@ -336,7 +336,8 @@ def test_without_training_or_hosted_serving_there_is_no_site_plan_or_replica() -
     assert (est.training_site, est.plan, est.serving_replica) == (None, None, None)
 
 
-def test_the_serving_replica_is_the_curve_s_saturated_replica() -> None:
+def test_the_serving_replica_is_the_saturated_replica_of_most_requests_per_chip() -> None:
+    """On one chip, as llama-3.1-8b-serving-h100 serves, it is the fleet's replica too."""
     from aibudget import catalog
 
     est = point_estimate("llama-3.1-8b-serving-h100")

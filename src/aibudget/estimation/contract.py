@@ -6,6 +6,7 @@ import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +24,8 @@ from aibudget.estimation.results import (
     TrainingPlan,
     TrainingSite,
 )
+from aibudget.model import serving as serving_model
+from aibudget.model.lifecycle import ServingInputs
 from aibudget.scenario.types import Scenario
 
 if TYPE_CHECKING:
@@ -216,7 +219,9 @@ class Estimate:
     # training run's site (per draw) and plan (point), and the saturated serving replica (point)
     training_site: TrainingSite | None = None  # None: no training section
     plan: TrainingPlan | None = None  # None: no training section
-    serving_replica: ServingReplica | None = None  # None: no serving of the user's own chips
+    # the point estimate's serving inputs (None: no serving of the user's own chips), from
+    # which serving_replica is computed when asked
+    serving_inputs: ServingInputs | None = field(default=None, repr=False, compare=False)
 
     def total(self, key: str) -> Array:
         """A measure summed over every phase. ``co2e_market_kg`` raises ``KeyError`` when the
@@ -228,6 +233,18 @@ class Estimate:
                 "co2e_kg only, per the GHG Protocol Scope 2 Guidance)"
             )
         return sum((phase.measure(key) for phase in self.phases), start=np.zeros(1))
+
+    @cached_property
+    def serving_replica(self) -> ServingReplica | None:
+        """The saturated replica of the most requests per chip (or the scenario's chips per
+        replica), at the point estimate, for the serving energy check against published
+        measurements (``analysis.serving_validation``): not the fleet's, which light traffic
+        makes smaller. ``None`` without serving of the user's own chips. Computed when first
+        asked: an estimate does not need it."""
+        s = self.serving_inputs
+        if s is None:
+            return None
+        return ServingReplica.of(serving_model.replica(s.chips_per_replica, s.replica), s.site)
 
     # The cash flow's figures by their names before the CashFlow record (issue 15), kept so
     # that code written against them reads the same arrays.

@@ -16,7 +16,6 @@ from aibudget.estimation.results import (
     Floor,
     Floors,
     LifetimeOptimal,
-    ServingReplica,
     Sizing,
 )
 from aibudget.model import compute, scaling
@@ -88,17 +87,6 @@ def _serving_curve(scenario: Scenario, point: Resolved, result: Lifecycle) -> di
     out["requests_per_day"] = [float(v) for v in grid]
     out["requests_per_day_per_replica"] = per_replica_day
     return out
-
-
-def _serving_replica(scenario: Scenario, point: Resolved) -> ServingReplica | None:
-    """The saturated replica of the most requests per chip (or the scenario's chips per
-    replica), at the point estimate, for the serving energy check against published
-    measurements (``analysis.serving_validation``); not the fleet's, which may be smaller for
-    light traffic. ``None`` without hosted serving."""
-    if scenario.serving is None or scenario.serving.mode == "api":
-        return None
-    s = point.inputs.serving
-    return ServingReplica.of(serving_model.replica(s.chips_per_replica, s.replica), s.site)
 
 
 def _cheapest_listing(acc: Accelerator) -> catalog.CloudPrice | None:

@@ -28,7 +28,7 @@ from aibudget.estimation.contract import (
     _Summaries,
 )
 from aibudget.estimation.explain import _explanations
-from aibudget.estimation.floor import _floor, _serving_curve, _serving_replica, _sizing
+from aibudget.estimation.floor import _floor, _serving_curve, _sizing
 from aibudget.estimation.results import (
     CashFlow,
     Equivalents,
@@ -241,7 +241,6 @@ def _estimate(
     max_age = catalog.constant("price_max_age_days").value
     prices = _prices(resolved, day, max_age)
     known: Known = {}  # the explained figures' summaries, which to_dict() uses again
-    replica = _serving_replica(scenario, point)
     return Estimate(
         name=scenario.name,
         scenario=scenario,
@@ -271,5 +270,7 @@ def _estimate(
         summaries_known=known,
         training_site=None if t is None else TrainingSite.of(inputs.training.site),
         plan=None if t is None else TrainingPlan.of(point.inputs),
-        serving_replica=replica,
+        serving_inputs=point.inputs.serving
+        if scenario.serving is not None and scenario.serving.mode != "api"
+        else None,
     )
