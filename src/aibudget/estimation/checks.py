@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from aibudget import catalog
 from aibudget._errors import DoesNotFitError, ScenarioError
@@ -19,20 +20,42 @@ from aibudget.units import format_quantity
 
 
 # --------------------------------------------------------------------------- checks
+def refusals(s: Scenario, result: Lifecycle, resolved: Resolved) -> dict[str, NDArray[np.bool_]]:
+    """Each reason ``estimate()`` refuses a row of ``result`` for (one definition, read by the
+    checks below and by a sweep's rows): a deadline that needs more chips than a run can use,
+    training or serving that does not fit the chips' memory, a latency target out of reach.
+    Each a boolean array (length 1 where no row can differ); a reason that cannot apply is
+    absent."""
+    out: dict[str, NDArray[np.bool_]] = {}
+    run = result.training
+    if s.training is not None:
+        if s.training.wall_clock_days is not None:
+            most = field_limits(TrainingSpec.model_fields["chips"])[1] or float("inf")
+            out["too_many_chips"] = np.atleast_1d(np.asarray(run.chips) > most)
+        if resolved.accelerator is not None:
+            out["training_does_not_fit"] = ~np.atleast_1d(np.asarray(run.fits).astype(bool))
+    if s.serving is not None and s.serving.mode != "api":
+        out["serving_does_not_fit"] = ~np.atleast_1d(result.serving["fits"].astype(bool))
+        if s.serving.tpot_ms is not None and resolved.serving_accelerator is not None:
+            out["misses_latency"] = np.atleast_1d(result.serving["meets_latency"] != 1.0)
+    return out
+
+
 def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
     run = result.training
     acc = resolved.accelerator
+    refused = refusals(s, result, resolved)
     if s.training is not None and s.training.wall_clock_days is not None:
         most = field_limits(TrainingSpec.model_fields["chips"])[1] or float("inf")
         chips = _first(run.chips)
-        if chips > most:
+        if refused["too_many_chips"].any():
             raise ScenarioError(
                 f"{s.name}: finishing in training.wall_clock_days = {s.training.wall_clock_days:g} "
                 f"days needs {chips:.3g} chips, more than the {most:,.0f} a run can plausibly "
                 "use (training.chips' range); allow more days or train fewer tokens",
                 [("training.wall_clock_days", f"needs {chips:.3g} chips")],
             )
-    if s.training is not None and acc is not None and not bool(np.all(run.fits)):
+    if s.training is not None and acc is not None and refused["training_does_not_fit"].any():
         chips = int(_first(run.chips))
         need = int(_first(run.min_chips))
         state_tb = _first(run.training_state_bytes) / 1e12
@@ -47,11 +70,7 @@ def _check_fits(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
             "an accelerator with more memory, or a lighter optimizer "
             "(training.optimizer: adam_8bit or adafactor)."
         )
-    if (
-        s.serving is not None
-        and s.serving.mode != "api"
-        and not bool(np.all(result.serving["fits"]))
-    ):
+    if s.serving is not None and s.serving.mode != "api" and refused["serving_does_not_fit"].any():
         sacc = resolved.serving_accelerator
         assert sacc is not None
         serving = s.serving
@@ -88,7 +107,7 @@ def _check_latency(s: Scenario, result: Lifecycle, resolved: Resolved) -> None:
     acc = resolved.serving_accelerator
     if serving is None or serving.mode == "api" or serving.tpot_ms is None or acc is None:
         return
-    if bool(np.all(result.serving["meets_latency"] == 1.0)):
+    if not refusals(s, result, resolved)["misses_latency"].any():
         return
     inputs = resolved.inputs.serving
     x, chips = inputs.replica, inputs.chips_per_replica

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -10,6 +9,7 @@ from numpy.typing import NDArray
 
 from aibudget.assumptions import MonteCarlo, Point, Stacked
 from aibudget.estimation.bill import _phases
+from aibudget.estimation.checks import refusals
 from aibudget.estimation.contract import MEASURES, Array
 from aibudget.estimation.views import figures_of
 from aibudget.grid import Grid
@@ -17,8 +17,7 @@ from aibudget.model import scaling
 from aibudget.model.lifecycle import Lifecycle, lifecycle
 from aibudget.resolution.lifecycle import resolve
 from aibudget.resolution.resolver import Resolved
-from aibudget.scenario.ranges import field_limits
-from aibudget.scenario.types import Scenario, TrainingSpec
+from aibudget.scenario.types import Scenario
 
 
 def estimate_grid(
@@ -55,20 +54,11 @@ def _per_point(values: Any, count: int) -> NDArray[Any]:
 
 
 def _failing(s: Scenario, result: Lifecycle, resolved: Resolved, count: int) -> NDArray[np.bool_]:
-    """The points ``estimate()`` would refuse after resolving (``_check_fits``,
-    ``_check_latency``): a superset, as each is then estimated on its own."""
+    """The points ``estimate()`` would refuse after resolving (``checks.refusals``): a
+    superset, as each is then estimated on its own."""
     bad = np.zeros(count, bool)
-    run = result.training
-    if s.training is not None:
-        if s.training.wall_clock_days is not None:
-            most = field_limits(TrainingSpec.model_fields["chips"])[1] or math.inf
-            bad |= _per_point(run.chips, count) > most
-        if resolved.accelerator is not None:
-            bad |= ~_per_point(run.fits, count).astype(bool)
-    if s.serving is not None and s.serving.mode != "api":
-        bad |= ~_per_point(result.serving["fits"], count).astype(bool)
-        if s.serving.tpot_ms is not None and resolved.serving_accelerator is not None:
-            bad |= _per_point(result.serving["meets_latency"], count) != 1.0
+    for refused in refusals(s, result, resolved).values():
+        bad |= _per_point(refused, count)
     return bad
 
 
