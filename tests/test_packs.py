@@ -631,3 +631,27 @@ def test_the_web_api_refuses_a_catalog_path_from_a_client(
     assert (
         next(a for a in again["estimate"]["assumptions"] if a["name"] == PRICE)["value"] != 0.0123
     )
+
+
+def test_a_range_that_does_not_bracket_its_value_is_named_in_any_table(tmp_path: Path) -> None:
+    """Wages and electricity prices are read with the constants' range check: p10 and p90
+    together, and p10 ≤ value ≤ p90, named by file and line."""
+    wages, power = tmp_path / "w", tmp_path / "e"
+    for pack in (wages, power):
+        pack.mkdir()
+    (wages / "wages.csv").write_text(
+        "code,name,wage_ratio,p10,p90,source_url,as_of,notes\n"
+        "CAN,Canada,0.62,0.8,0.9,https://example.org,2024-07,\n",
+        encoding="utf-8",
+    )
+    (power / "electricity_prices.csv").write_text(
+        "code,name,usd_per_kwh,p10,p90,source_url,as_of,notes\n"
+        "DEU,Germany,0.2,0.1,,https://example.org,2024-07,\n",
+        encoding="utf-8",
+    )
+    [problem] = packs.check(wages).problems
+    assert f"{wages}/wages.csv line 2: p10 (0.8) must not exceed p50 (0.62)" in str(problem)
+    [problem] = packs.check(power).problems
+    assert f"{power}/electricity_prices.csv line 2: give p10 and p90 together, or neither" in str(
+        problem
+    )

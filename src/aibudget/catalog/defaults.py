@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from aibudget._errors import CatalogDataError, UnknownNameError, closest
 from aibudget.assumptions import Distribution
 from aibudget.catalog.packs import layered
-from aibudget.catalog.rows import _number, _required, _rows, _split, _where, normalize_name
+from aibudget.catalog.rows import _range, _required, _rows, _split, normalize_name, sourced_range
+
+
+def _upper(unit: str) -> float:
+    """A fraction's range stops at 1."""
+    return 1.0 if unit == "fraction" else math.inf
 
 
 @dataclass(frozen=True)
@@ -32,10 +37,7 @@ class Constant:
     def distribution(self) -> Distribution | None:
         """The sourced range as a (two-piece) log-normal through p10, the value and p90; None
         when the catalog gives no range. Fractions are clipped at 1."""
-        if self.p10 is None or self.p90 is None:
-            return None
-        upper = 1.0 if self.unit == "fraction" else math.inf
-        return Distribution.from_quantiles(self.p10, self.p90, self.value, lower=0.0, upper=upper)
+        return sourced_range(self.p10, self.p90, self.value, _upper(self.unit))
 
 
 @dataclass(frozen=True)
@@ -61,27 +63,21 @@ def constants() -> dict[str, Constant]:
     file = "constants.csv"
     table = {}
     for line, row in _rows(file):
+        value = _required(file, line, row, "value")
+        p10, p90 = _range(file, line, row, value, _upper(row["unit"]))
         item = Constant(
             key=row["key"],
-            value=_required(file, line, row, "value"),
+            value=value,
             unit=row["unit"],
             description=row["description"],
             source_url=row["source_url"],
             as_of=row["as_of"],
             notes=row["notes"],
-            p10=_number(file, line, row, "p10"),
-            p90=_number(file, line, row, "p90"),
+            p10=p10,
+            p90=p90,
             range_source_url=row["range_source_url"],
             range_note=row["range_note"],
         )
-        if (item.p10 is None) != (item.p90 is None):
-            raise CatalogDataError(
-                f"{_where(file, line, row)}: give p10 and p90 together, or neither"
-            )
-        try:
-            item.distribution  # noqa: B018 - validates p10 <= value <= p90
-        except ValueError as error:
-            raise CatalogDataError(f"{_where(file, line, row)}: {error}") from None
         table[item.key] = item
     return table
 
@@ -121,17 +117,19 @@ def calibration() -> dict[str, Constant]:
     table = {}
     for line, row in _rows(file, ("runs", "method", "loo_error", "as_of")):
         runs = _split(row["runs"])
+        value = _required(file, line, row, "value")
+        p10, p90 = _range(file, line, row, value, _upper(row["unit"]))
         table[row["key"]] = Constant(
             key=row["key"],
-            value=_required(file, line, row, "value"),
+            value=value,
             unit=row["unit"],
             description=f"{row['description']}; out of sample: {row['loo_error']}; "
             f"runs {', '.join(runs)} (`aibudget catalog runs`)",
             source_url=f"fitted on {len(runs)} published runs ({row['method']})",
             as_of=row["as_of"],
             notes=f"leave-one-out error {row['loo_error']}; runs {', '.join(runs)}",
-            p10=_number(file, line, row, "p10"),
-            p90=_number(file, line, row, "p90"),
+            p10=p10,
+            p90=p90,
             range_source_url="",
             range_note="the fit's residuals (10th and 90th percentiles)",
         )

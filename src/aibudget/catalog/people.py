@@ -8,7 +8,7 @@ from aibudget._errors import UnknownNameError
 from aibudget.assumptions import Distribution
 from aibudget.catalog.packs import layered
 from aibudget.catalog.power import GridIntensity, grid_intensity
-from aibudget.catalog.rows import _number, _required, _rows
+from aibudget.catalog.rows import _range, _required, _rows, sourced_range
 
 
 # --------------------------------------------------------------------------- places and dates
@@ -27,28 +27,30 @@ class Wage:
 
     @property
     def distribution(self) -> Distribution | None:
-        if self.p10 is None or self.p90 is None:
-            return None
-        return Distribution.from_quantiles(self.p10, self.p90, self.wage_ratio, lower=0.0)
+        return sourced_range(self.p10, self.p90, self.wage_ratio)
 
 
 @layered
 def wages() -> tuple[Wage, ...]:
     """Pay by country relative to the US."""
     file = "wages.csv"
-    return tuple(
-        Wage(
-            code=row["code"],
-            name=row["name"],
-            wage_ratio=_required(file, line, row, "wage_ratio"),
-            p10=_number(file, line, row, "p10"),
-            p90=_number(file, line, row, "p90"),
-            source_url=row["source_url"],
-            as_of=row["as_of"],
-            notes=row["notes"],
+    out = []
+    for line, row in _rows(file):
+        value = _required(file, line, row, "wage_ratio")
+        p10, p90 = _range(file, line, row, value)
+        out.append(
+            Wage(
+                code=row["code"],
+                name=row["name"],
+                wage_ratio=value,
+                p10=p10,
+                p90=p90,
+                source_url=row["source_url"],
+                as_of=row["as_of"],
+                notes=row["notes"],
+            )
         )
-        for line, row in _rows(file)
-    )
+    return tuple(out)
 
 
 def country_of(location: str) -> GridIntensity | None:

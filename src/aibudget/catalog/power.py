@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from aibudget._errors import UnknownNameError, closest
 from aibudget.assumptions import Distribution
 from aibudget.catalog.packs import layered
-from aibudget.catalog.rows import _number, _required, _rows, _split, normalize_name
+from aibudget.catalog.rows import (
+    _range,
+    _required,
+    _rows,
+    _split,
+    normalize_name,
+    sourced_range,
+)
 
 
 @dataclass(frozen=True)
@@ -99,28 +106,30 @@ class ElectricityPrice:
 
     @property
     def distribution(self) -> Distribution | None:
-        if self.p10 is None or self.p90 is None:
-            return None
-        return Distribution.from_quantiles(self.p10, self.p90, self.usd_per_kwh, lower=0.0)
+        return sourced_range(self.p10, self.p90, self.usd_per_kwh)
 
 
 @layered
 def electricity_prices() -> tuple[ElectricityPrice, ...]:
     """Industrial electricity prices by country and US state."""
     file = "electricity_prices.csv"
-    return tuple(
-        ElectricityPrice(
-            code=row["code"],
-            name=row["name"],
-            usd_per_kwh=_required(file, line, row, "usd_per_kwh"),
-            p10=_number(file, line, row, "p10"),
-            p90=_number(file, line, row, "p90"),
-            source_url=row["source_url"],
-            as_of=row["as_of"],
-            notes=row["notes"],
+    out = []
+    for line, row in _rows(file):
+        value = _required(file, line, row, "usd_per_kwh")
+        p10, p90 = _range(file, line, row, value)
+        out.append(
+            ElectricityPrice(
+                code=row["code"],
+                name=row["name"],
+                usd_per_kwh=value,
+                p10=p10,
+                p90=p90,
+                source_url=row["source_url"],
+                as_of=row["as_of"],
+                notes=row["notes"],
+            )
         )
-        for line, row in _rows(file)
-    )
+    return tuple(out)
 
 
 def electricity_price(location: str) -> tuple[ElectricityPrice, str] | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator
 
 from aibudget._errors import CatalogDataError
+from aibudget.assumptions import Distribution
 from aibudget.catalog import packs
 
 #: Numeric precisions with a dense peak FLOP/s column in ``accelerators.csv``.
@@ -56,6 +58,33 @@ def _required(filename: str, line: int, row: dict[str, str], column: str) -> flo
     if value is None:
         raise CatalogDataError(f"{_where(filename, line, row)}: column {column} is required")
     return value
+
+
+def sourced_range(
+    p10: float | None, p90: float | None, value: float, upper: float = math.inf
+) -> Distribution | None:
+    """A catalog row's sourced range as a (two-piece) log-normal through p10, its value and
+    p90, never below 0 nor above ``upper``; None when the row gives no range. Every table whose
+    rows carry a value with p10 and p90 (constants, wages, electricity prices) reads it here."""
+    if p10 is None or p90 is None:
+        return None
+    return Distribution.from_quantiles(p10, p90, value, lower=0.0, upper=upper)
+
+
+def _range(
+    filename: str, line: int, row: dict[str, str], value: float, upper: float = math.inf
+) -> tuple[float | None, float | None]:
+    """A row's p10 and p90 columns, checked: both or neither, and p10 ≤ ``value`` ≤ p90."""
+    p10, p90 = _number(filename, line, row, "p10"), _number(filename, line, row, "p90")
+    if (p10 is None) != (p90 is None):
+        raise CatalogDataError(
+            f"{_where(filename, line, row)}: give p10 and p90 together, or neither"
+        )
+    try:
+        sourced_range(p10, p90, value, upper)
+    except ValueError as error:
+        raise CatalogDataError(f"{_where(filename, line, row)}: {error}") from None
+    return p10, p90
 
 
 def _split(text: str) -> tuple[str, ...]:
