@@ -20,6 +20,33 @@ os.environ.pop("COLUMNS", None)
 os.unsetenv("COLUMNS")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """The workers of ``-n auto`` (pyproject.toml's addopts): the CPUs this process may run on
+    (its affinity, and a container's CPU quota, which pytest-xdist's own count ignores), at most
+    eight; none (the tests in this process) on one CPU. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` sets
+    it, as in pytest-xdist."""
+    given = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if given:
+        return int(given)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = cpus or 1
+    for quota_file, period_file in (
+        ("/sys/fs/cgroup/cpu.max", None),  # cgroup v2: "quota period", or "max period"
+        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),  # v1
+    ):
+        try:
+            fields = Path(quota_file).read_text().split()
+            if period_file is not None:
+                fields.append(Path(period_file).read_text().strip())
+            if fields[0] not in ("max", "-1"):
+                cpus = min(cpus, max(1, -(-int(fields[0]) // int(fields[1]))))
+            break
+        except (OSError, ValueError, IndexError):
+            continue
+    return 0 if cpus <= 1 else min(cpus, 8)
+
+
 @pytest.fixture(autouse=True)
 def _no_columns() -> None:
     """COLUMNS unset for every test, whatever set it since."""
@@ -110,21 +137,28 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (base / "pw").write_text(password)
     if as_postgres:
         os.chown(base / "pw", user.pw_uid, user.pw_gid)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     data = base / "data"
     subprocess.run(
         [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
          "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={base / 'pw'}"],
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
-         "-l", str(base / "log"), "-w", "-t", "60", "start"],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+    # a free port, asked of the kernel; another process (a second pytest-xdist worker starting
+    # its own server) may take it before the server binds it: then another port
+    for attempt in range(3):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        started = subprocess.run(
+            [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
+             "-l", str(base / "log"), "-w", "-t", "60", "start"],
+            check=False, capture_output=True, timeout=120,
+        )  # fmt: skip
+        if started.returncode == 0:
+            break
+        if attempt == 2:
+            started.check_returncode()
     previous = os.environ.get("PGPASSWORD")
     os.environ["PGPASSWORD"] = password
     try:

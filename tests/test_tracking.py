@@ -473,7 +473,7 @@ def test_ledger_commands(tmp_path: Path, run_cli: Run) -> None:
     assert exported.splitlines()[0].startswith("seq,t,elapsed_s,sensor")
     missing = run_cli("ledger", "show", "nope", "--ledger", str(ledger))
     assert missing.returncode == 2
-    assert "no run 'nope'" in missing.stderr
+    assert "no run 'nope'" in " ".join(missing.stderr.split())
     compared = run_cli("ledger", "compare", run_id, "startup-1b", "--ledger", str(ledger))
     assert compared.returncode == 0, compared.stderr
     assert "Plan against actual" in compared.stdout
