@@ -226,3 +226,30 @@ def test_the_team_page_and_its_json(tmp_path: Path, run_cli: Run) -> None:
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def test_a_run_whose_scenario_cannot_be_estimated_is_summarised_unpriced(tmp_path: Path) -> None:
+    """A run recorded against a scenario that no longer estimates (here: it does not fit its
+    chips) stays in the summary and its metrics, its GPU time unpriced, saying why."""
+    from aibudget.tracking.ledger import Sample
+    from aibudget.tracking.metrics import team_totals
+
+    scenario = tmp_path / "too-big.yaml"
+    scenario.write_text(
+        "name: too-big\nmodel: {params: 70B}\n"
+        "training: {accelerator: H100-SXM, chips: 1, tokens: 1T}\n",
+        encoding="utf-8",
+    )
+    book = open_ledger(str(tmp_path / "l.sqlite"))
+    book.start_run("r1", "pretrain", "python train.py", str(scenario), 1.0, {}, project="llm")
+    book.append(
+        "r1", [Sample(i, 1000.0 + i, float(i), "nvml", "h100", energy_j=10.0 * i, devices=8)
+               for i in range(1, 4)],
+    )  # fmt: skip
+    book.end_run("r1", "finished", 0)
+    (group,) = summarize_ledger(book)
+    assert (group.runs, group.unpriced_runs) == (1, 1)
+    assert group.gpu_hours > 0
+    notes = actuals(book, "r1").notes
+    assert any("'too-big' cannot be estimated (too-big does not fit" in n for n in notes), notes
+    assert team_totals(book)  # the /metrics counters are served too

@@ -139,15 +139,26 @@ class PointEstimates:
 
 
 def _pricing(scenario: Scenario | None, estimates: PointEstimates | None = None) -> dict[str, Any]:
-    """The rates the scenario prices its training run at (or defaults without one)."""
+    """The rates the scenario prices its training run at (or defaults without one, or when
+    the scenario cannot be estimated: a recorded run is always summarised, its GPU time then
+    unpriced with the reason in ``unpriced``)."""
+    defaults = {
+        "pue": catalog.constant("pue.cloud").value,
+        "grid_gco2e_per_kwh": catalog.grid_intensity("WORLD").gco2e_per_kwh,
+        "usd_per_cpu_hour": catalog.constant("usd_per_cpu_hour").value,
+        "source": "catalog defaults (no scenario): cloud PUE, world-average grid",
+    }
     if scenario is None or scenario.training is None:
+        return defaults
+    try:
+        site = (estimates or PointEstimates())(scenario).training_site  # the point estimate's
+    except AibudgetError as error:
+        first = str(error).splitlines()[0]
         return {
-            "pue": catalog.constant("pue.cloud").value,
-            "grid_gco2e_per_kwh": catalog.grid_intensity("WORLD").gco2e_per_kwh,
-            "usd_per_cpu_hour": catalog.constant("usd_per_cpu_hour").value,
-            "source": "catalog defaults (no scenario): cloud PUE, world-average grid",
+            **defaults,
+            "source": f"catalog defaults: the scenario {scenario.name!r} cannot be estimated",
+            "unpriced": f"the scenario {scenario.name!r} cannot be estimated ({first})",
         }
-    site = (estimates or PointEstimates())(scenario).training_site  # the point estimate's
     if site is None:  # a scenario with a training section has one
         raise AibudgetError(f"{scenario.name}: the estimate has no training site")
     return {
@@ -232,7 +243,11 @@ def actuals(
             methods["cost"] = "rented: chip-hours × the scenario's price per chip-hour"
         else:
             usd = None
-            notes.append("GPU time is not priced without a scenario (--scenario)")
+            notes.append(
+                f"GPU time is not priced: {price['unpriced']}"
+                if "unpriced" in price
+                else "GPU time is not priced without a scenario (--scenario)"
+            )
     else:
         usd = cpu_s / SECONDS_PER_HOUR * price["usd_per_cpu_hour"]
         methods["cost"] = "CPU core-hours × the catalog's price per core-hour"
