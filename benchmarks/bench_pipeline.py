@@ -11,12 +11,15 @@ asserts nothing (machines are shared and noisy).
    (RSS), for each size in a process of its own (``bench_montecarlo.py --json``; the peak is
    the child's ``ru_maxrss``, read with ``os.wait4``).
 3. ``aibudget.estimate(..., samples=0)`` in process: the median of ``--calls`` calls, after one.
-4. Start-up: ``aibudget estimate``, ``aibudget estimate --samples 0`` and ``aibudget catalog
+4. A whole estimate of ``startup-1b`` (``estimate(...)`` and its ``to_dict()``) at each
+   ``--estimate-draws`` size, in a process of its own: seconds, draws/s and peak RSS.
+5. Start-up: ``aibudget estimate``, ``aibudget estimate --samples 0`` and ``aibudget catalog
    accelerators`` end to end in new processes, against ``python -c "import numpy"`` in the same
    run (median of ``--repeat``).
 
-An empty ``--sweep`` or ``--draws`` and ``--calls 0`` skip their part: ``--sweep '' --draws ''
---calls 0`` measures the start-up alone. The targets quoted are issue 15's.
+An empty ``--sweep``, ``--draws`` or ``--estimate-draws`` and ``--calls 0`` skip their part:
+``--sweep '' --draws '' --estimate-draws '' --calls 0`` measures the start-up alone. The
+targets quoted are issue 15's.
 """
 
 from __future__ import annotations
@@ -94,6 +97,35 @@ def monte_carlo(draws: int) -> dict[str, Any]:
     return figures
 
 
+#: A whole estimate in a child process: argv[1] draws; prints seconds for estimate and to_dict.
+WHOLE = """
+import sys, time, json
+import aibudget
+aibudget.estimate(sys.argv[2], samples=1_000)
+start = time.perf_counter()
+est = aibudget.estimate(sys.argv[2], samples=int(sys.argv[1]))
+middle = time.perf_counter()
+est.to_dict()
+print(json.dumps({"estimate_s": middle - start, "to_dict_s": time.perf_counter() - middle}))
+"""
+
+
+def whole_estimate(draws: int) -> dict[str, Any]:
+    """``estimate()`` and ``to_dict()`` of :data:`EXAMPLE` with ``draws`` draws, in a process of
+    its own: the seconds of each and the peak RSS in bytes."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", WHOLE, str(draws), EXAMPLE], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"the whole estimate of {draws:,} draws failed")
+    figures: dict[str, Any] = json.loads(out)
+    figures["peak_rss_bytes"] = usage.ru_maxrss * (1 if platform.system() == "Darwin" else 1024)
+    return figures
+
+
 def point_estimate_ms(name: str, calls: int) -> float:
     aibudget.estimate(name, samples=0)  # warm: the catalog read, the example parsed
     times = []
@@ -113,6 +145,9 @@ def main() -> None:
     parser.add_argument("--sweep", default="10,1000", help="sweep sizes, points")
     parser.add_argument("--draws", default="1e5,1e6", help="Monte Carlo sizes (1e7: ~12 GB)")
     parser.add_argument("--calls", type=int, default=50, help="point estimates timed")
+    parser.add_argument(
+        "--estimate-draws", default="1e4,1e6", help="whole-estimate sizes (1e6: ~2 GB)"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="new processes per command")
     args = parser.parse_args()
 
@@ -127,6 +162,16 @@ def main() -> None:
         print(f"\n3. aibudget.estimate(..., samples=0) in process (median of {args.calls}):")
         for name in ("gpt3-175b", EXAMPLE):
             print(f"  {name:12}  {point_estimate_ms(name, args.calls):7.2f} ms   (target ≤ 3 ms)")
+    if sizes(args.estimate_draws):
+        print(f"\n4. A whole estimate of {EXAMPLE!r} and its JSON, a process per size:")
+        for draws in sizes(args.estimate_draws):
+            w = whole_estimate(draws)
+            seconds = w["estimate_s"] + w["to_dict_s"]
+            print(
+                f"  {draws:>11,} draws  estimate {w['estimate_s']:7.3f} s  to_dict "
+                f"{w['to_dict_s']:7.3f} s  {draws / seconds:9,.0f} draws/s  peak RSS "
+                f"{w['peak_rss_bytes'] / 1e9:5.2f} GB"
+            )
     start_up(args.repeat)
 
 
@@ -166,7 +211,7 @@ def monte_carlo_section(draw_sizes: list[int]) -> None:
 
 
 def start_up(repeat: int) -> None:
-    print(f"\n4. Start-up, new processes (median of {repeat}):")
+    print(f"\n5. Start-up, new processes (median of {repeat}):")
     py = sys.executable
     commands = [
         ("python -c 'import numpy'", [py, "-c", "import numpy"], ""),
