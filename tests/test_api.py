@@ -649,3 +649,14 @@ def test_sweep_errors_name_the_arguments(
     result = run_cli(*args)
     assert result.returncode == 2
     assert f"error: {cli}" in result.stderr
+
+
+def test_a_missing_figure_says_what_the_estimate_lacks() -> None:
+    est = aibudget.estimate("gpt3-175b", samples=0)
+    with pytest.raises(aibudget.UnknownNameError, match="has no serving section, so no serving"):
+        est.measure("serving_usd_per_month")
+    with pytest.raises(aibudget.UnknownNameError, match=r"no scaling law \(model.scaling_law\)"):
+        est.measure("loss")
+    hosted = aibudget.estimate("support-assistant-api", samples=0)
+    with pytest.raises(aibudget.UnknownNameError, match="has no training run, so no training_usd"):
+        hosted.measure("training_usd")

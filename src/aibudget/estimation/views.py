@@ -205,9 +205,9 @@ def _draws(est: Estimate, name: str) -> Array:
     if name not in found:
         known = [k for k in FIGURES if k in found]
         why = (
-            f"{est.name} has no training run, so no {name}"
+            f"{est.name} has {_missing(est, name)}, so no {name}"
             if name in FIGURES
-            else f"no measure {name!r}"
+            else (f"no measure {name!r}")
         )
         hint = closest(name, known)
         raise UnknownNameError(
@@ -217,6 +217,15 @@ def _draws(est: Estimate, name: str) -> Array:
             hint,
         )
     return np.atleast_1d(found[name])
+
+
+def _missing(est: Estimate, figure: str) -> str:
+    """What an estimate lacks for ``figure`` of :data:`FIGURES` (absent from it)."""
+    if figure == "serving_usd_per_month":
+        return "no serving section"
+    if figure == "loss" and est.scenario.training is not None:
+        return "no scaling law (model.scaling_law)"
+    return "no training run"
 
 
 def measure(est: Estimate, name: str) -> Measure:
