@@ -250,3 +250,14 @@ def test_a_rent_price_the_scenario_gives_is_named_as_the_scenarios(run_cli: Run)
     assert "your scenario's price" in out
     assert "listing: ," not in out
     assert "as of ," not in out
+
+
+def test_an_owned_scenario_gets_its_regions_rented_and_says_why_there_is_no_spot() -> None:
+    result = tradeoffs("1b-owned-a100", samples=200)
+    assert result.regions
+    assert all(r["price_usd_per_chip_hour"] > 0 for r in result.regions)
+    assert any(n.startswith("regions: the run rented on demand") for n in result.notes)
+    assert any(
+        n.startswith("spot: not computed: the scenario owns its hardware") for n in result.notes
+    )
+    assert not result.spot

@@ -229,7 +229,9 @@ def _spot(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any]:
 
 def _regions(data: dict[str, Any], accelerator: str, pricing: str) -> list[dict[str, Any]]:
     """The same run at every listed (provider, region) of the chip, each with its own price,
-    provider PUE and regional grid."""
+    provider PUE and regional grid (rented there, when the scenario owns its hardware)."""
+    owned = data.get("training", {}).get("hardware") == "owned"
+    rented = ("training.hardware=cloud", "training.owned=null") if owned else ()
     listings = sorted(
         {
             (row.provider, row.region)
@@ -242,6 +244,7 @@ def _regions(data: dict[str, Any], accelerator: str, pricing: str) -> list[dict[
         est = estimate(
             _variant(
                 data,
+                *rented,
                 f"training.cloud.provider={provider}",
                 f"training.cloud.region={region}",
                 f"training.cloud.pricing={pricing}",
@@ -310,7 +313,14 @@ def tradeoffs(
     here = estimate(base, samples=samples, seed=seed)
     notes: list[str] = []
     parts: dict[str, Any] = {}
+    owned = base.training.hardware == "owned"
     for key, part in (("rent_or_buy", _rent_or_buy), ("spot", _spot)):
+        if key == "spot" and owned:
+            notes.append(
+                "spot: not computed: the scenario owns its hardware (spot and on-demand are "
+                "ways to rent; rent or buy compares renting)"
+            )
+            continue
         try:
             parts[key] = part(data, samples, seed)
         except AibudgetError as error:
@@ -319,6 +329,10 @@ def tradeoffs(
     regions = _regions(data, base.training.accelerator, pricing)
     if not regions:
         notes.append(f"regions: the catalog lists no {pricing} price for this accelerator")
+    elif owned:
+        notes.append(
+            "regions: the run rented on demand at each listing (the scenario owns its hardware)"
+        )
     return Tradeoffs(
         name=base.name,
         rent_or_buy=parts.get("rent_or_buy", {}),
