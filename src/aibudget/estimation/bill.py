@@ -29,7 +29,7 @@ def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
     for name in PHASES:
         items = []
         for line, measures in result.phases[name].items():
-            if not any(np.any(np.asarray(measures[m]) != 0) for m in MEASURES):
+            if not any(np.asarray(measures[m]).any() for m in MEASURES):  # all zero
                 continue
             if not market:  # no contractual instrument: location-based only (Scope 2 Guidance)
                 measures = {k: v for k, v in measures.items() if k != "co2e_market_kg"}
@@ -37,7 +37,7 @@ def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
         memo = [
             item(line, measures)
             for line, measures in result.memo.get(name, {}).items()
-            if np.any(np.asarray(measures["usd"]) != 0)
+            if np.asarray(measures["usd"]).any()
         ]
         phases.append(Phase(name, tuple(items), tuple(memo)))
     return tuple(phases)

@@ -84,7 +84,7 @@ def _with_draws(
             out.append(dataclasses.replace(e, p10=e.value, p90=e.value, at_medians=e.value))
             continue
         mean, p10, p90 = summary[e.figure]
-        if np.isclose(p10, p90, rtol=1e-12, atol=0):
+        if abs(p10 - p90) <= 1e-12 * abs(p90):  # np.isclose(rtol=1e-12, atol=0) of scalars
             p10 = p90 = mean
         out.append(dataclasses.replace(e, value=mean, p10=p10, p90=p90, at_medians=e.value))
     return tuple(out)
