@@ -227,7 +227,7 @@ def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
     # the largest batch whose step meets the target: the step grows with the batch
     low, high = np.ones_like(cap), cap.copy()
     fast_enough = step(high) <= target
-    for _ in range(_BISECTIONS):
+    for _ in range(_BISECTIONS if not np.all(fast_enough) else 0):  # all at the cap: no search
         middle = np.floor((low + high) / 2.0)
         ok = step(middle) <= target
         low = np.where(ok, middle, low)
