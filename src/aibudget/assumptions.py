@@ -167,16 +167,22 @@ class Distribution:
             values = self.low + numbers * (self.high - self.low)
         elif self.kind == "triangular":
             values = _triangular_quantiles(self.low, self.mode, self.high, numbers)
-        else:
+        else:  # in place, one array for the whole computation (a million draws: 8 MB)
             below = numbers < 0
             if self.kind == "lognormal":
-                spread = np.where(
+                values = np.where(
                     below, math.log(self.p50 / self.p10), math.log(self.p90 / self.p50)
                 )
-                values = self.p50 * np.exp(numbers * spread / Z90)
+                np.multiply(numbers, values, out=values)
+                values /= Z90
+                np.exp(values, out=values)
+                values *= self.p50
             else:
-                spread = np.where(below, self.p50 - self.p10, self.p90 - self.p50)
-                values = self.p50 + numbers * spread / Z90
+                values = np.where(below, self.p50 - self.p10, self.p90 - self.p50)
+                np.multiply(numbers, values, out=values)
+                values /= Z90
+                values += self.p50
+            return np.clip(values, self.lower, self.upper, out=values)
         return np.clip(values, self.lower, self.upper)
 
     def scaled(self, factor: float) -> Distribution:
