@@ -89,7 +89,7 @@ class _Summaries:
                     digests.append(None)
                     continue
                 array = np.ascontiguousarray(array)
-                digest = hashlib.blake2b(array.data, digest_size=32).digest()
+                digest = hashlib.sha256(array.data).digest()  # SHA-NI: faster than blake2b
                 digests.append(digest)
                 if digest not in known:
                     wanted.setdefault(digest, array)
