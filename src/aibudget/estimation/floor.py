@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -133,22 +132,17 @@ def _floor(point: Resolved, result: Lifecycle, drawn: Lifecycle) -> Floors:
         )
     sacc, s = point.serving_accelerator, point.inputs.serving
     if sacc is not None:
-        ideal = dataclasses.replace(
-            s.replica,
-            mbu=np.ones(1),
-            prefill_mfu=np.ones(1),
-            tpot_target_s=np.full(1, np.nan),
-            max_batch=np.full(1, np.inf),
+        requests = serving_model.requests_per_year(s.requests_per_day)
+        chip_hours = float(
+            serving_model.floor_chip_hours(s.chips_per_replica, s.replica, requests)[0]
         )
-        best = serving_model.replica(s.chips_per_replica, ideal)
-        requests = float(serving_model.requests_per_year(s.requests_per_day)[0])
-        chip_hours = requests / float(best.requests_per_s[0]) / 3600.0 * float(best.chips[0])
+        requests_per_year = float(requests[0])
         first_year = drawn.serving
         out["serving"] = _floor_at(
             sacc,
             chip_hours,
             mean_of(first_year["usd_per_month"]) * 12.0,
-            mean_of(first_year["kwh_per_1000_requests"]) * requests / 1000.0,
+            mean_of(first_year["kwh_per_1000_requests"]) * requests_per_year / 1000.0,
             "the first year's tokens at 100% of peak FLOP/s and memory bandwidth, every chip "
             "busy (no peak, headroom or latency target)",
         )

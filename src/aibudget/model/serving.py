@@ -36,6 +36,7 @@ spare replicas for availability (N+1). Units: bytes, seconds, tokens, requests, 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -301,6 +302,21 @@ def replica(
             best_per_chip = np.where(fits, np.maximum(best_per_chip, per_chip), best_per_chip)
         chips = np.where(auto, chosen, chips)
     return replica_at(chips, x)
+
+
+def floor_chip_hours(chips_given: Array, x: ReplicaInputs, requests: Array) -> Array:
+    """The chip-hours of serving ``requests`` at the physical floor: every chip busy at 100% of
+    its peak FLOP/s and memory bandwidth (MBU and prefill MFU of 1), no latency target and no
+    cap on the batch, on the replica size that then serves the most requests per chip."""
+    ideal = dataclasses.replace(
+        x,
+        mbu=np.ones(1),
+        prefill_mfu=np.ones(1),
+        tpot_target_s=np.full(1, np.nan),
+        max_batch=np.full(1, np.inf),
+    )
+    best = replica(chips_given, ideal)
+    return np.asarray(requests, float) / best.requests_per_s / 3600.0 * best.chips
 
 
 def fastest_tpot_s(x: ReplicaInputs, chips_given: Array) -> tuple[Array, Array]:
