@@ -249,7 +249,7 @@ def layered(fn: Callable[P, T]) -> Callable[P, T]:
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        key = (layers(), args, tuple(sorted(kwargs.items())))
+        key = (layers(), args, tuple(sorted(kwargs.items())) if kwargs else ())
         try:
             return store[key]
         except KeyError:
