@@ -8,7 +8,7 @@ from aibudget._errors import UnknownNameError
 from aibudget.assumptions import Distribution
 from aibudget.catalog.packs import layered
 from aibudget.catalog.power import GridIntensity, grid_intensity
-from aibudget.catalog.rows import _range, _required, _rows, sourced_range
+from aibudget.catalog.rows import _ranged_rows, sourced_range
 
 
 # --------------------------------------------------------------------------- places and dates
@@ -34,23 +34,19 @@ class Wage:
 def wages() -> tuple[Wage, ...]:
     """Pay by country relative to the US."""
     file = "wages.csv"
-    out = []
-    for line, row in _rows(file):
-        value = _required(file, line, row, "wage_ratio")
-        p10, p90 = _range(file, line, row, value)
-        out.append(
-            Wage(
-                code=row["code"],
-                name=row["name"],
-                wage_ratio=value,
-                p10=p10,
-                p90=p90,
-                source_url=row["source_url"],
-                as_of=row["as_of"],
-                notes=row["notes"],
-            )
+    return tuple(
+        Wage(
+            code=row["code"],
+            name=row["name"],
+            wage_ratio=value,
+            p10=p10,
+            p90=p90,
+            source_url=row["source_url"],
+            as_of=row["as_of"],
+            notes=row["notes"],
         )
-    return tuple(out)
+        for row, value, p10, p90 in _ranged_rows(file, "wage_ratio")
+    )
 
 
 def country_of(location: str) -> GridIntensity | None:

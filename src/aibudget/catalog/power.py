@@ -8,7 +8,7 @@ from aibudget._errors import UnknownNameError, closest
 from aibudget.assumptions import Distribution
 from aibudget.catalog.packs import layered
 from aibudget.catalog.rows import (
-    _range,
+    _ranged_rows,
     _required,
     _rows,
     _split,
@@ -113,23 +113,19 @@ class ElectricityPrice:
 def electricity_prices() -> tuple[ElectricityPrice, ...]:
     """Industrial electricity prices by country and US state."""
     file = "electricity_prices.csv"
-    out = []
-    for line, row in _rows(file):
-        value = _required(file, line, row, "usd_per_kwh")
-        p10, p90 = _range(file, line, row, value)
-        out.append(
-            ElectricityPrice(
-                code=row["code"],
-                name=row["name"],
-                usd_per_kwh=value,
-                p10=p10,
-                p90=p90,
-                source_url=row["source_url"],
-                as_of=row["as_of"],
-                notes=row["notes"],
-            )
+    return tuple(
+        ElectricityPrice(
+            code=row["code"],
+            name=row["name"],
+            usd_per_kwh=value,
+            p10=p10,
+            p90=p90,
+            source_url=row["source_url"],
+            as_of=row["as_of"],
+            notes=row["notes"],
         )
-    return tuple(out)
+        for row, value, p10, p90 in _ranged_rows(file, "usd_per_kwh")
+    )
 
 
 def electricity_price(location: str) -> tuple[ElectricityPrice, str] | None:

@@ -87,6 +87,16 @@ def _range(
     return p10, p90
 
 
+def _ranged_rows(
+    filename: str, column: str
+) -> Iterator[tuple[dict[str, str], float, float | None, float | None]]:
+    """Each row of a table whose rows carry a value (``column``) and its sourced p10–p90 (wages,
+    electricity prices): the row, its value and its checked range (:func:`_range`)."""
+    for line, row in _rows(filename):
+        value = _required(filename, line, row, column)
+        yield (row, value, *_range(filename, line, row, value))
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(";") if part.strip())
 
