@@ -434,7 +434,7 @@ class Stacked:
 
         array = np.asarray(value, float).reshape(-1)
         first = array if array.size <= 1 else array[: self.sizes[0]]
-        return float(pick(first))
+        return float(first[0]) if first.size == 1 else float(pick(first))  # one: itself
 
 
 def _rows_of(part: Point | Tornado | MonteCarlo) -> int:

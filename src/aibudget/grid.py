@@ -99,7 +99,9 @@ class Grid:
         estimate takes it (stacked: of each point's first part, its point estimate);
         :class:`Varies` when the points' answers differ."""
         array = np.asarray(value, float)
-        if array.size <= 1:
+        if array.size == 1:  # one number: itself, whatever the pick
+            return float(array.reshape(-1)[0])
+        if array.size == 0:
             return float(pick(array.reshape(-1)))
         rows = array.reshape(self.points, -1)
         if isinstance(self.per_point, Stacked) and rows.shape[1] > 1:

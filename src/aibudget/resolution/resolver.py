@@ -105,7 +105,9 @@ class Resolver:
         point's (``assumptions.Stacked``)."""
         if isinstance(self.sampler, Grid | Stacked):
             return self.sampler.scalar(value, np.median)
-        return float(np.median(value))
+        array = np.asarray(value, float)
+        # one number is its own median (np.median would load numpy.ma to say so: ~10 ms)
+        return float(array.reshape(-1)[0]) if array.size == 1 else float(np.median(array))
 
     def first(self, value: Value) -> float:
         """The first element of ``value`` (grid: of each point's rows, as :meth:`median`)."""
