@@ -398,3 +398,17 @@ def test_the_run_view_labels_its_energy(
     assert basis in " ".join(text.split())
     if basis == "modelled":
         assert "measured" not in energy
+
+
+def test_a_replica_size_the_draws_disagree_on_is_shown_as_sizes_not_their_mean() -> None:
+    import numpy as np
+
+    import aibudget
+    from aibudget.report.terminal import _replica_sizes
+
+    assert _replica_sizes(np.array([8.0, 8.0, 16.0])) == "8 or 16 (8 in 67% of draws)"
+    assert _replica_sizes(np.array([8.0])) == "8"
+    est = aibudget.estimate("gpt3-175b-serving", samples=500)
+    assert est.serving is not None
+    shown = _replica_sizes(est.serving.chips_per_replica)
+    assert shown.startswith("8 or 16 (")  # its draws pick 8 or 16 chips; their mean is neither

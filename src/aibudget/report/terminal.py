@@ -23,6 +23,18 @@ from aibudget.estimation.results import Floor, Sizing, TrainingFigures
 from aibudget.report.console import MAX_WIDTH
 
 
+def _replica_sizes(chips: object) -> str:
+    """The chips per replica: one size, or, where the draws pick different sizes, the sizes
+    and how often the commonest is picked (a mean of 8 and 16 chips is no replica's size)."""
+    sizes, counts = np.unique(np.atleast_1d(np.asarray(chips, dtype=float)), return_counts=True)
+    if sizes.size == 1:
+        return f"{sizes[0]:,.0f}"
+    common = sizes[int(np.argmax(counts))]
+    share = counts.max() / counts.sum()
+    listed = ", ".join(f"{s:,.0f}" for s in sizes[:-1]) + f" or {sizes[-1]:,.0f}"
+    return f"{listed} ({common:,.0f} in {share:.0%} of draws)"
+
+
 def _mean(values: object) -> float:
     """The figure shown: the mean of the draws (bills add up in means, not in medians)."""
     return float(np.mean(np.atleast_1d(np.asarray(values, dtype=float))))
@@ -405,7 +417,7 @@ def _serving(est: Estimate) -> Table:
         name = api.model or "a hosted API"
         table.add_row("Mode", f"hosted API: {name}, billed per million input and output tokens")
     else:
-        chips = int(_mean(f.chips_per_replica))
+        chips = _replica_sizes(f.chips_per_replica)
         replicas = _mean(f.replicas)
         acc = est.assumption("serving.accelerator").value
         count = (
