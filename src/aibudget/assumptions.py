@@ -433,11 +433,19 @@ class Stacked:
         import numpy as np
 
         array = np.asarray(value, float).reshape(-1)
-        first = array if array.size <= 1 else array[: self.sizes[0]]
-        return float(first[0]) if first.size == 1 else float(pick(first))  # one: itself
+        return collapsed(array if array.size <= 1 else array[: self.sizes[0]], pick)
 
 
 def _rows_of(part: Point | Tornado | MonteCarlo) -> int:
     if isinstance(part, Tornado):
         return 2 * len(part.keys)
     return part.n if isinstance(part, MonteCarlo) else 1
+
+
+def collapsed(values: Array, pick: Any) -> float:
+    """``pick`` (``np.median``, or the first element) of ``values`` as one number; one value
+    is itself (``np.median`` would sort a copy and load ``numpy.ma`` to say so)."""
+    import numpy as np
+
+    array = np.asarray(values, float).reshape(-1)
+    return float(array[0]) if array.size == 1 else float(pick(array))

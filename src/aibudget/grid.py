@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget.assumptions import Distribution, MonteCarlo, Point, Stacked
+from aibudget.assumptions import Distribution, MonteCarlo, Point, Stacked, collapsed
 
 __all__ = ["Grid", "Swept", "Varies", "first"]
 
@@ -99,10 +99,8 @@ class Grid:
         estimate takes it (stacked: of each point's first part, its point estimate);
         :class:`Varies` when the points' answers differ."""
         array = np.asarray(value, float)
-        if array.size == 1:  # one number: itself, whatever the pick
-            return float(array.reshape(-1)[0])
-        if array.size == 0:
-            return float(pick(array.reshape(-1)))
+        if array.size <= 1:
+            return collapsed(array, pick)
         rows = array.reshape(self.points, -1)
         if isinstance(self.per_point, Stacked) and rows.shape[1] > 1:
             rows = rows[:, : self.per_point.sizes[0]]

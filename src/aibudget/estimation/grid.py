@@ -28,23 +28,21 @@ def estimate_grid(
     (each point's own estimate, for the checks, stacked with its draws), and which points
     :func:`estimate` would refuse."""
     point = resolve(scenario, Grid(count, Point()))  # which assumptions are uncertain
-    if not (point.uncertain and samples > 0):
+    draws = samples if point.uncertain else 0
+    if not draws:
         result = lifecycle(point.inputs)
         failing = _failing(scenario, result, point, count)
         arrays = _figure_arrays(scenario, point, result, count, 1)
     else:  # each point's own estimate and its draws, stacked: one resolution, one model call
-        stacked = resolve(scenario, Grid(count, Stacked((Point(), MonteCarlo(samples, seed)))))
+        stacked = resolve(scenario, Grid(count, Stacked((Point(), MonteCarlo(draws, seed)))))
         every = lifecycle(stacked.inputs)
-        rows = np.arange(count * (1 + samples)).reshape(count, 1 + samples)
+        rows = np.arange(count * (1 + draws)).reshape(count, 1 + draws)
         of = rows.size
         failing = _failing(scenario, every.rows(rows[:, 0], of), point, count)
         arrays = _figure_arrays(
-            scenario, point, every.rows(rows[:, 1:].reshape(-1), of), count, samples
+            scenario, point, every.rows(rows[:, 1:].reshape(-1), of), count, draws
         )
-    summaries = {
-        k: _summaries(v, count, samples if point.uncertain and samples > 0 else 1)
-        for k, v in arrays.items()
-    }
+    summaries = {k: _summaries(v, count, max(draws, 1)) for k, v in arrays.items()}
     return failing, [{k: s[j] for k, s in summaries.items()} for j in range(count)]
 
 

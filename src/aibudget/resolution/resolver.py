@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from aibudget import catalog
 from aibudget._clock import today
 from aibudget._errors import ScenarioError
-from aibudget.assumptions import FROM_SCENARIO, Assumption, Point, Sampler, Stacked
+from aibudget.assumptions import FROM_SCENARIO, Assumption, Point, Sampler, Stacked, collapsed
 from aibudget.grid import Grid, Swept, first
 from aibudget.model.lifecycle import LifecycleInputs
 from aibudget.model.scaling import ScalingLaw
@@ -105,9 +105,7 @@ class Resolver:
         point's (``assumptions.Stacked``)."""
         if isinstance(self.sampler, Grid | Stacked):
             return self.sampler.scalar(value, np.median)
-        array = np.asarray(value, float)
-        # one number is its own median (np.median would load numpy.ma to say so: ~10 ms)
-        return float(array.reshape(-1)[0]) if array.size == 1 else float(np.median(array))
+        return collapsed(np.asarray(value, float), np.median)
 
     def first(self, value: Value) -> float:
         """The first element of ``value`` (grid: of each point's rows, as :meth:`median`)."""
