@@ -4,17 +4,21 @@ the first ones kept, each figure's mean of all of them (issue 15)."""
 from __future__ import annotations
 
 import gc
+import io
 import math
 from typing import Any
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from aibudget import api
+from aibudget import formatting as fmt
 from aibudget.assumptions import MonteCarlo
 from aibudget.estimation import contract, run
 from aibudget.estimation.contract import mean_of, summarize
 from aibudget.estimation.run import estimate
+from aibudget.report.terminal import render_estimate
 
 
 @pytest.mark.parametrize("uniform", [False, True])
@@ -41,7 +45,11 @@ def _means(a: Any, b: Any, path: str = "") -> list[tuple[str, float, float]]:
                 out += _means(v, b[k], f"{path}.{k}")
         return out
     if isinstance(a, list):
-        return [m for i, (x, y) in enumerate(zip(a, b, strict=True)) for m in _means(x, y, f"{path}[{i}]")]
+        return [
+            m
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for m in _means(x, y, f"{path}[{i}]")
+        ]
     return []
 
 
@@ -57,7 +65,8 @@ def test_a_chunked_estimate_has_the_means_of_all_its_draws(
     est = estimate(name, samples=2_500, seed=4)
     got = est.to_dict()
 
-    assert est.draws_kept == 1_000 and est.samples == 2_500
+    assert est.draws_kept == 1_000
+    assert est.samples == 2_500
     assert got["uncertainty"]["draws_kept"] == 1_000
     assert got["uncertainty"]["samples"] == 2_500
     # the kept draws are the first of all of them
@@ -70,7 +79,8 @@ def test_a_chunked_estimate_has_the_means_of_all_its_draws(
         assert have == pytest.approx(want, rel=1e-12, abs=1e-300), path
     # and the percentiles of the kept draws
     p10, p50, p90 = np.percentile(est.total("usd"), [10, 50, 90])
-    assert got["total"]["usd"]["p10"] == p10 and got["total"]["usd"]["p90"] == p90
+    assert got["total"]["usd"]["p10"] == p10
+    assert got["total"]["usd"]["p90"] == p90
     assert got["total"]["usd"]["p50"] == p50
     assert not math.isclose(p10, expected["total"]["usd"]["p10"], rel_tol=1e-9)
     # the bill still adds up
@@ -82,6 +92,15 @@ def test_a_chunked_estimate_has_the_means_of_all_its_draws(
     assert est.usd.mean == pytest.approx(whole.usd.mean, rel=1e-12)
     assert mean_of(est.total("usd")) == pytest.approx(float(np.mean(whole.total("usd"))), rel=1e-12)
     assert est.summary()["usd"].mean == pytest.approx(whole.summary()["usd"].mean, rel=1e-12)
+    # the terminal's bill: the all-draw total, and which draws its range is of
+    out = Console(width=200, record=True, file=io.StringIO())
+    render_estimate(est, out)
+    shown = out.export_text()
+    text = " ".join(shown.split())
+    total = next(line for line in shown.splitlines() if line.startswith(" Total"))
+    assert fmt.usd(whole.usd.mean, exact=True) in total
+    assert "mean of 2,500 draws" in text
+    assert "of the first 1,000 draws, the ones kept" in text
     # once the estimate is gone, the kept draws are nobody's: their own mean again
     kept = est.total("usd")
     del est

@@ -716,9 +716,15 @@ def _bill_note(est: Estimate) -> str:
         if any(p.memo for p in est.phases)
         else ""
     )
+    kept = (
+        ""
+        if est.draws_kept is None
+        else f" The ranges are of the first {est.draws_kept:,} draws, the ones kept."
+    )
     return (
         f"Each figure is the mean of {est.samples:,} draws, so lines add up to their phase and "
         "phases to the total; the range is the total's own p10–p90 (percentiles do not add up)."
+        + kept
         + memo
     )
 
