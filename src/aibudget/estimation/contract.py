@@ -77,7 +77,7 @@ def _all_draws(array: Array, wide: Known | None = None) -> tuple[float, float, f
     if not _ALL_DRAWS and not wide:
         return None
     digest = _digest(array)
-    for known in (wide or {}, *_ALL_DRAWS.values()):
+    for known in (wide or {}, *_ALL_DRAWS.copy().values()):  # a copy: gc may pop one
         found = known.get(digest)
         if found is not None:
             return found
