@@ -119,3 +119,19 @@ def test_the_api_takes_a_hundred_million_draws_and_names_samples_beyond() -> Non
     api._check(100_000_000, 0)
     with pytest.raises(ValueError, match="samples must be a whole number from 0"):
         api._check(100_000_001, 0)
+
+
+def test_two_figures_alike_in_the_kept_draws_only_keep_their_kept_summary() -> None:
+    tally = run._Tally()
+    for _ in range(2):  # two figures, the same first three draws
+        tally.first(np.array([1.0, 2.0, 3.0]))
+    tally.first(np.array([5.0, 5.0, 5.0]))  # one value in the kept draws, not after
+    tally.start()
+    tally(np.array([4.0]))
+    tally(np.array([10.0]))
+    tally(np.array([7.0]))
+    summaries = tally.summaries(4)
+    assert tally.clashed == 1
+    assert len(summaries) == 1  # the clashed digest is left out: its kept draws' summary
+    (only,) = summaries.values()
+    assert only == (5.5, 5.0, 5.0, 5.0)  # mean of all four, percentiles of the three kept

@@ -253,6 +253,7 @@ class _Tally:
         self.lows: list[float] = []
         self.highs: list[float] = []
         self.kept: list[tuple[bytes, float, float, float]] = []
+        self.clashed = 0  # digests left out by summaries()
         self._place = 0
 
     def start(self) -> None:
@@ -297,6 +298,7 @@ class _Tally:
             out[digest] = summary
         for digest in clashed:
             del out[digest]
+        self.clashed = len(clashed)
         return out
 
 
@@ -308,12 +310,13 @@ def _over_all_draws(
     sampler: MonteCarlo,
     samples: int,
     chunk: int,
-) -> Known:
-    """The summaries of every figure over all ``samples`` draws: the first ones ``kept`` (the
-    model's ``kept_result``, of ``sampler``'s draws), the rest drawn and evaluated ``chunk`` at
-    a time, continuing the same streams (``MonteCarlo.next_chunk``: the numbers one call of
-    ``samples`` draws gives), each chunk stacked after the point as the first call is (the
-    resolution's decisions the point's) and its arrays freed before the next."""
+) -> tuple[Known, int]:
+    """The summaries of every figure over all ``samples`` draws, and how many kept draws two
+    figures share with different means (their summaries then of the kept draws). The first
+    draws are ``kept`` (the model's ``kept_result``, of ``sampler``'s draws); the rest are drawn
+    and evaluated ``chunk`` at a time, continuing the same streams (``MonteCarlo.next_chunk``:
+    the numbers one call of ``samples`` draws gives), each chunk stacked after the point as the
+    first call is (the resolution's decisions the point's) and freed before the next."""
     tally = _Tally()
     kept.arrays(scenario, kept_result, tally.first)
     done = sampler.n
@@ -325,7 +328,8 @@ def _over_all_draws(
         tally.start()
         _Drawn.of(scenario, result, point).arrays(scenario, result, tally)
         done += sampler.n
-    return tally.summaries(samples)
+    summaries = tally.summaries(samples)
+    return summaries, tally.clashed
 
 
 def estimate(
@@ -381,9 +385,18 @@ def _estimate(
     drawn = _Drawn.of(scenario, result, resolved)
     phases, training, serving, equivalents = drawn._parts()
     all_draws: Known = {}  # more draws than kept: each figure's summary of them all
+    notes: list[str] = []
     kept = None if sampler is None or sampler.n == samples else sampler.n
     if sampler is not None and kept is not None:
-        all_draws = _over_all_draws(scenario, point, drawn, result, sampler, samples, CHUNK_DRAWS)
+        all_draws, clashed = _over_all_draws(
+            scenario, point, drawn, result, sampler, samples, CHUNK_DRAWS
+        )
+        if clashed:
+            notes.append(
+                f"{clashed} set{'s' if clashed > 1 else ''} of figures had the same first "
+                f"{kept:,} draws and different later ones: their means are of the "
+                f"{kept:,} draws kept, not of all {samples:,}."
+            )
     drew = 0 if sampler is None else samples
     del sampler  # its streams' numbers
     t = scenario.training
@@ -416,7 +429,7 @@ def _estimate(
                 known,
                 all_draws,
             ),
-            notes=(*resolved.notes, *filter(None, [_stale_note(prices, day, max_age)])),
+            notes=(*resolved.notes, *filter(None, [_stale_note(prices, day, max_age)]), *notes),
             point=base,
             sensitivity=_sensitivity(point, tornado),
             samples=drew,
