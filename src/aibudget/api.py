@@ -69,8 +69,10 @@ __all__ = [
 #: sections, or a validated :class:`~aibudget.scenario.Scenario`.
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
-#: The most draws a function here makes per estimate (the CLI's ``--samples`` bound).
-MAX_SAMPLES = 2_000_000
+#: The most draws a function here makes per estimate (the CLI's ``--samples`` bound): memory is
+#: bounded whatever the draws (an estimate keeps ``defaults.KEPT_DRAWS`` of them), so this
+#: bounds the time, a few minutes of model evaluation.
+MAX_SAMPLES = 100_000_000
 
 
 def _e(text: object) -> str:

@@ -360,6 +360,27 @@ class MonteCarlo:
 
     n: int
     seed: int = 0
+    #: Drawn in chunks (:meth:`chunked`, :meth:`next_chunk`): each key's Generator, kept from
+    #: one chunk to the next, so that the chunks' draws are the one call's, in order. ``None``:
+    #: a fresh Generator per call (the ``n`` draws from the start of the stream).
+    streams: dict[tuple[str, bool], np.random.Generator] | None = field(
+        default=None, repr=False, compare=False
+    )
+    _drawn: dict[tuple[str, bool], Array] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @classmethod
+    def chunked(cls, n: int, seed: int = 0) -> MonteCarlo:
+        """The first ``n`` draws of each stream, the next ones following from
+        :meth:`next_chunk`: draws ``n`` to ``n + m`` of the same streams."""
+        return cls(n, seed, {})
+
+    def next_chunk(self, n: int) -> MonteCarlo:
+        """The ``n`` draws after this chunk's, of the same streams (after :meth:`chunked`)."""
+        if self.streams is None:
+            raise ValueError("next_chunk() follows MonteCarlo.chunked(), not MonteCarlo()")
+        return MonteCarlo(n, self.seed, self.streams)
 
     def values(self, key: str, distribution: Distribution) -> float | Array:
         return distribution.from_standard(self.numbers(key, distribution.uses_uniform))
@@ -369,8 +390,18 @@ class MonteCarlo:
         scenarios evaluated at once (``aibudget validate``) share them per key."""
         import numpy as np
 
-        rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
-        return rng.random(self.n) if uniform else rng.standard_normal(self.n)
+        if self.streams is None:
+            rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
+            return rng.random(self.n) if uniform else rng.standard_normal(self.n)
+        drawn = self._drawn.get((key, uniform))
+        if drawn is None:  # this chunk's draws of the key, the same each time it is asked
+            rng = self.streams.get((key, uniform)) or np.random.default_rng(
+                [self.seed, zlib.crc32(key.encode())]
+            )
+            self.streams[(key, uniform)] = rng
+            drawn = rng.random(self.n) if uniform else rng.standard_normal(self.n)
+            self._drawn[(key, uniform)] = drawn
+        return drawn
 
 
 @dataclass

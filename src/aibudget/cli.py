@@ -99,8 +99,9 @@ def _dump(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-#: Upper bound on --samples: 10 million draws of a lifecycle are a few GB of arrays.
-MAX_SAMPLES = 2_000_000
+#: Upper bound on --samples, the Python API's (``api.MAX_SAMPLES``): memory is bounded whatever the
+#: draws (an estimate keeps ``defaults.KEPT_DRAWS`` of them), time is not (1e8: minutes).
+MAX_SAMPLES = 100_000_000
 
 Samples = Annotated[
     int,

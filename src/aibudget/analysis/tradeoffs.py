@@ -19,7 +19,7 @@ from aibudget._callable import make_callable
 from aibudget._errors import AibudgetError
 from aibudget._shown import ShownAsTheCli, require_pandas
 from aibudget.assumptions import MonteCarlo
-from aibudget.estimation.contract import Estimate, summarize
+from aibudget.estimation.contract import Estimate, mean_of, summarize
 from aibudget.estimation.results import Sizing, TrainingSite
 from aibudget.estimation.run import estimate
 from aibudget.model import hardware
@@ -89,7 +89,7 @@ def _value(est: Estimate, name: str) -> float:
 
 
 def _mean(values: object) -> float:
-    return float(np.mean(np.asarray(values, dtype=float)))
+    return mean_of(np.asarray(values, dtype=float))
 
 
 def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def _rent_or_buy(data: dict[str, Any], samples: int, seed: int) -> dict[str, Any
     use = _utilisation(rent_est, own_est)
     rented_pv = np.atleast_1d(rent_est.cash_flow.present_value_usd)
     owned_pv = np.atleast_1d(own_est.cash_flow.present_value_usd)
-    rented_mean, owned_mean = float(np.mean(rented_pv)), float(np.mean(owned_pv))
+    rented_mean, owned_mean = mean_of(rented_pv), mean_of(owned_pv)
     paired = np.broadcast_arrays(owned_pv, rented_pv)
     horizon = own_est.scenario.horizon
     return {
@@ -274,7 +274,7 @@ def _later(est: Estimate) -> dict[str, Any]:
     row = catalog.constant("depreciation_ooms_per_year")
     dist = row.distribution
     rates = (dist.p10, dist.p50, dist.p90) if dist is not None else (row.value,) * 3
-    usd = float(np.mean(est.training.usd))
+    usd = mean_of(est.training.usd)
     drawn = (
         np.asarray(MonteCarlo(max(est.samples, 1_000), est.seed).values(row.key, dist), float)
         if dist is not None

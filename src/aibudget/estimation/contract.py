@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,28 @@ def summarize(values: Array | float) -> dict[str, float]:
 #: What a summary is, by the digest of the draws it summarises: mean, p10, p50, p90.
 Known = dict[bytes, tuple[float, float, float, float]]
 
+#: The all-draw summaries of the estimates that kept fewer draws than they made (by the digest
+#: of a figure's kept draws: the mean of all the draws, the percentiles of the kept ones), while
+#: each estimate lives, so that :func:`summarize` and :func:`mean_of` of a figure's kept draws
+#: give the figure of all the draws, whoever asks (the JSON, the terminal, the report).
+_ALL_DRAWS: dict[int, Known] = {}
+
+
+def _digest(array: Array) -> bytes:
+    return hashlib.sha256(np.ascontiguousarray(array).data).digest()  # SHA-NI: fast
+
+
+def _all_draws(array: Array, wide: Known | None = None) -> tuple[float, float, float, float] | None:
+    """The all-draw summary of ``array`` when it is a figure's kept draws, else ``None``."""
+    if not _ALL_DRAWS and not wide:
+        return None
+    digest = _digest(array)
+    for known in (wide or {}, *_ALL_DRAWS.copy().values()):  # a copy: gc may pop one
+        found = known.get(digest)
+        if found is not None:
+            return found
+    return None
+
 
 class _Summaries:
     """Many measures summarised at once (:func:`summarize` of each): calling it returns an
@@ -69,9 +92,10 @@ class _Summaries:
     same draws (a phase of one item, a run's cost and its line) are summarised once, and not
     again when ``known`` (an estimate's, kept from its explanations) already holds them."""
 
-    def __init__(self, known: Known | None = None) -> None:
+    def __init__(self, known: Known | None = None, wide: Known | None = None) -> None:
         self._pending: dict[int, list[tuple[dict[str, float], Array]]] = {}
         self._known: Known = {} if known is None else known
+        self._wide = wide  # all-draw summaries by kept draws' digest (beside _ALL_DRAWS)
 
     def __call__(self, values: Array | float) -> dict[str, float]:
         array = np.asarray(values, dtype=float).ravel()
@@ -84,7 +108,13 @@ class _Summaries:
         for size, pending in self._pending.items():
             digests: list[bytes | None] = []
             wanted: dict[bytes, Array] = {}  # draws not summarised yet, by digest
-            for _, array in pending:
+            for out, array in pending:
+                whole = None if size == 1 else _all_draws(array, self._wide)
+                if whole is not None:  # a figure's kept draws: its summary over all draws
+                    mean, p10, p50, p90 = whole
+                    out.update(mean=mean, p10=p10, p50=p50, p90=p90)
+                    digests.append(None)
+                    continue
                 if size == 1 or array.min() == array.max():  # one value: no percentiles
                     digests.append(None)
                     continue
@@ -103,6 +133,8 @@ class _Summaries:
                 for i, k in enumerate(batch):
                     known[k] = (means[i], low[i], mid[i], high[i])
             for (out, array), seen in zip(pending, digests, strict=True):
+                if out:  # an all-draw summary, filled above
+                    continue
                 if seen is None:
                     one = float(array[0])
                     out.update(mean=one, p10=one, p50=one, p90=one)
@@ -113,8 +145,11 @@ class _Summaries:
 
 
 def mean_of(values: Array | float) -> float:
-    """The mean of a measure's draws: the figure every bill shows."""
-    return float(np.mean(np.asarray(values, dtype=float)))
+    """The mean of a measure's draws: the figure every bill shows (of all the draws when
+    ``values`` are a figure's kept draws, ``Estimate.draws_kept``)."""
+    array = np.asarray(values, dtype=float)
+    drawn = _all_draws(array.ravel()) if array.size > 1 else None
+    return float(np.mean(array)) if drawn is None else drawn[0]
 
 
 @dataclass(frozen=True)
@@ -222,6 +257,16 @@ class Estimate:
     # the point estimate's serving inputs (None: no serving of the user's own chips), from
     # which serving_replica is computed when asked
     serving_inputs: ServingInputs | None = field(default=None, repr=False, compare=False)
+    # More draws than kept (``defaults.KEPT_DRAWS``): how many the arrays keep (the first ones),
+    # and each figure's summary of all the draws (the mean of all, the percentiles of the kept)
+    # by the digest of its kept draws; ``None``: the arrays hold every draw.
+    draws_kept: int | None = None
+    summaries_all_draws: Known = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.summaries_all_draws:  # summarize() of the kept draws gives the all-draw figure
+            _ALL_DRAWS[id(self)] = self.summaries_all_draws
+            weakref.finalize(self, _ALL_DRAWS.pop, id(self), None)
 
     def total(self, key: str) -> Array:
         """A measure summed over every phase. ``co2e_market_kg`` raises ``KeyError`` when the
@@ -360,7 +405,14 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of an estimate (DESIGN.md), with plain Python numbers."""
-        summary = _Summaries(self.summaries_known)  # filled at the end, all at once
+        summary = _Summaries(self.summaries_known, self.summaries_all_draws)  # filled at the end
+        out = self._contract(summary)
+        summary.fill()
+        return out
+
+    def _contract(self, summary: Callable[[Array | float], dict[str, float]]) -> dict[str, Any]:
+        """The JSON contract, each figure's draws summarised by ``summary`` (a
+        :class:`_Summaries`, filled after; or what tallies them chunk by chunk)."""
         training: dict[str, Any] = {k: summary(v) for k, v in self.training.to_dict().items()}
         for key in ("chips", "min_chips"):
             training[key] = round(float(np.median(getattr(self.training, key))))
@@ -412,9 +464,10 @@ class Estimate:
             "seed": self.seed,
             "point": dict(self.point),
         }
+        if self.draws_kept is not None:
+            out["uncertainty"]["draws_kept"] = self.draws_kept
         out["sensitivity"] = [s.to_dict() for s in self.sensitivity]
         if self.sizing is not None:
             out["sizing"] = self.sizing.to_dict()
         out["floor"] = self.floor.to_dict()
-        summary.fill()
         return out

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,10 +15,11 @@ import numpy as np
 from aibudget import _clock, catalog
 from aibudget.assumptions import MonteCarlo, Point, Stacked, Tornado
 from aibudget.catalog import packs
-from aibudget.defaults import DEFAULT_SAMPLES
+from aibudget.defaults import CHUNK_DRAWS, DEFAULT_SAMPLES, KEPT_DRAWS
 from aibudget.estimation.bill import _phases
 from aibudget.estimation.checks import _check_fits, _check_latency
 from aibudget.estimation.contract import (
+    _ALL_DRAWS,
     ENVIRONMENT_MEASURES,
     MEASURES,
     Array,
@@ -25,6 +27,7 @@ from aibudget.estimation.contract import (
     Explanation,
     Known,
     Phase,
+    _digest,
     _Summaries,
 )
 from aibudget.estimation.explain import _explanations
@@ -70,11 +73,14 @@ def _drawn_figures(
 
 
 def _with_draws(
-    explanations: tuple[Explanation, ...], draws: Mapping[str, Array], known: Known
+    explanations: tuple[Explanation, ...],
+    draws: Mapping[str, Array],
+    known: Known,
+    all_draws: Known,
 ) -> tuple[Explanation, ...]:
     """The explanations with the figures the bill shows: each figure's mean over the draws and
     its p10–p90, the point value (every input at its median) kept as ``at_medians``."""
-    summaries = _Summaries(known)  # every figure's summary at once, kept for to_dict()
+    summaries = _Summaries(known, all_draws)  # every figure's summary at once, for to_dict()
     found = {e.figure: summaries(draws[e.figure]) for e in explanations if e.figure in draws}
     summaries.fill()
     summary = {k: (v["mean"], v["p10"], v["p90"]) for k, v in found.items()}
@@ -132,25 +138,198 @@ def _stale_note(prices: Sequence[Mapping[str, Any]], day: dt.date, max_age_days:
 
 
 def _evaluate(
-    scenario: Scenario, point: Resolved, samples: int, seed: int
-) -> tuple[Lifecycle, Lifecycle | None, Lifecycle, LifecycleInputs, int]:
+    scenario: Scenario, point: Resolved, samples: int, seed: int, kept: int
+) -> tuple[Lifecycle, Lifecycle | None, Lifecycle, LifecycleInputs, MonteCarlo | None]:
     """The lifecycle at the point, of the tornado rows (None: nothing uncertain) and of the
     draws (the point's when there are none), the draws' inputs, and the number of draws: the
-    three stacked in one resolution and one model call (``assumptions.Stacked``)."""
+    three stacked in one resolution and one model call (``assumptions.Stacked``), and the
+    sampler of the draws (None: none). More than ``kept`` draws: the first ``kept`` (at most
+    ``defaults.KEPT_DRAWS``), of streams the chunks after continue."""
     if not point.uncertain:
         at_point = lifecycle(point.inputs)
-        return at_point, None, at_point, point.inputs, 0
-    draws = [MonteCarlo(samples, seed)] if samples > 0 else []
+        return at_point, None, at_point, point.inputs, None
+    kept = min(samples, kept)
+    if samples > kept:  # the first KEPT_DRAWS here, the rest after, chunk by chunk
+        draws = [MonteCarlo.chunked(kept, seed)]
+    else:
+        draws = [MonteCarlo(samples, seed)] if samples > 0 else []
     stacked = Stacked((Point(), Tornado(point.uncertain), *draws))
     inputs = resolve(scenario, stacked).inputs
     every = lifecycle(inputs)
     rows, of = stacked.rows(), sum(stacked.sizes)
     at_point, tornado = every.rows(rows[0], of), every.rows(rows[1], of)
     if not draws:
-        return at_point, tornado, at_point, point.inputs, 0
+        return at_point, tornado, at_point, point.inputs, None
     drawn_inputs = rows_of(inputs, rows[2], of)
     assert isinstance(drawn_inputs, LifecycleInputs)
-    return at_point, tornado, every.rows(rows[2], of), drawn_inputs, samples
+    return at_point, tornado, every.rows(rows[2], of), drawn_inputs, draws[0]
+
+
+@dataclass
+class _Drawn:
+    """The figures an estimate computes from the model's draws (a chunk's, or the kept ones)."""
+
+    phases: tuple[Phase, ...]
+    training: TrainingFigures
+    serving: ServingFigures | None
+    equivalents: Equivalents
+    cash_flow: CashFlow
+
+    @classmethod
+    def of(cls, scenario: Scenario, result: Lifecycle, resolved: Resolved) -> _Drawn:
+        """The figures of ``result`` (the model at the draws), ``resolved`` the point."""
+        run = result.training
+        used = {a.name: a for a in resolved.assumptions}
+        phases = _phases(result, resolved)
+        equivalents = Equivalents.of(
+            sum((p.measure("energy_kwh") for p in phases), start=np.zeros(1)),
+            sum((p.measure("co2e_kg") for p in phases), start=np.zeros(1)),
+            used,
+        )
+        today = used.get("training.cloud.price_today_usd_per_chip_hour")  # priced at a past date
+        billed = run.chip_hours + run.preemption_chip_hours + run.minimum_billing_chip_hours
+        law, t_in = resolved.law, resolved.inputs.training
+        training = TrainingFigures(
+            flops=run.flops,
+            chips=run.chips,
+            chip_hours=run.chip_hours,
+            wall_clock_days=run.wall_clock_days,
+            mfu=np.broadcast_to(t_in.mfu, run.usd.shape),
+            energy_kwh=run.energy_kwh,
+            co2e_kg=run.co2e_kg,
+            embodied_co2e_kg=run.embodied_co2e_kg,
+            water_l=run.water_l,
+            co2e_market_kg=run.co2e_market_kg if market_based(resolved) else None,
+            usd=run.usd,
+            min_chips=run.min_chips,
+            memory_gb=(run.training_state_bytes + run.activation_bytes) / memory.BYTES_PER_GB,
+            system_power_w_per_chip=run.system_power_w_per_chip,
+            billed_chip_hours=billed,
+            usd_at_today_prices=None if today is None else billed * float(today.value),
+            loss=None
+            if law is None or scenario.training is None
+            else np.broadcast_to(scaling.loss(law, t_in.active_params, t_in.tokens), run.usd.shape),
+        )
+        if scenario.training is None:  # a hosted API only: no training run to describe
+            training = training.zeros()
+        serving = ServingFigures.of(result.serving) if scenario.serving else None
+        return cls(phases, training, serving, equivalents, CashFlow.of(result))
+
+    def arrays(self, scenario: Scenario, result: Lifecycle, visit: _Visit) -> None:
+        """Every figure the JSON and the explanations summarise, in one order, to ``visit``."""
+        skeleton = Estimate(
+            name="",
+            scenario=scenario,
+            phases=self.phases,
+            training=self.training,
+            serving=self.serving,
+            equivalents=self.equivalents,
+            cash_flow=self.cash_flow,
+            horizon_years=0.0,
+            assumptions=(),
+            explanations=(),
+        )
+        skeleton._contract(visit)
+        figures = _drawn_figures(result, *self._parts())
+        for values in figures.values():
+            visit(values)
+
+    def _parts(
+        self,
+    ) -> tuple[tuple[Phase, ...], TrainingFigures, ServingFigures | None, Equivalents]:
+        return self.phases, self.training, self.serving, self.equivalents
+
+
+_Visit = Callable[[Array | float], dict[str, float]]
+
+
+class _Tally:
+    """Each figure's sum, least and greatest value over the chunks of draws, by its place in
+    :meth:`_Drawn.arrays`' order; the first chunk (the kept draws) also gives each figure's
+    digest and percentiles."""
+
+    def __init__(self) -> None:
+        self.sums: list[float] = []
+        self.lows: list[float] = []
+        self.highs: list[float] = []
+        self.kept: list[tuple[bytes, float, float, float]] = []
+        self.clashed = 0  # digests left out by summaries()
+        self._place = 0
+
+    def start(self) -> None:
+        """The next chunk: its figures come in the same order."""
+        self._place = 0
+
+    def first(self, values: Array | float) -> dict[str, float]:
+        """A figure of the kept draws."""
+        array = np.asarray(values, dtype=float).ravel()
+        low, mid, high = (
+            np.percentile(array, [10, 50, 90]).tolist() if array.size > 1 else [float(array[0])] * 3
+        )
+        self.kept.append((_digest(array), low, mid, high))
+        self.sums.append(float(array.sum()))
+        self.lows.append(float(array.min()))
+        self.highs.append(float(array.max()))
+        return {}
+
+    def __call__(self, values: Array | float) -> dict[str, float]:
+        """A figure of a later chunk."""
+        array = np.asarray(values, dtype=float).ravel()
+        i = self._place
+        self._place += 1
+        self.sums[i] += float(array.sum())
+        self.lows[i] = min(self.lows[i], float(array.min()))
+        self.highs[i] = max(self.highs[i], float(array.max()))
+        return {}
+
+    def summaries(self, draws: int) -> Known:
+        """Each figure's summary of all ``draws``, by the digest of its kept draws: the mean of
+        all, the percentiles of the kept (one value throughout: itself). A digest two figures
+        share with different means (the kept draws alike, the later not) is left out: its
+        summaries are the kept draws'."""
+        out: Known = {}
+        clashed: set[bytes] = set()
+        for (digest, p10, p50, p90), total, low, high in zip(
+            self.kept, self.sums, self.lows, self.highs, strict=True
+        ):
+            summary = (low, low, low, low) if low == high else (total / draws, p10, p50, p90)
+            if out.get(digest, summary) != summary:
+                clashed.add(digest)
+            out[digest] = summary
+        for digest in clashed:
+            del out[digest]
+        self.clashed = len(clashed)
+        return out
+
+
+def _over_all_draws(
+    scenario: Scenario,
+    point: Resolved,
+    kept: _Drawn,
+    kept_result: Lifecycle,
+    sampler: MonteCarlo,
+    samples: int,
+    chunk: int,
+) -> tuple[Known, int]:
+    """The summaries of every figure over all ``samples`` draws, and how many kept draws two
+    figures share with different means (their summaries then of the kept draws). The first
+    draws are ``kept`` (the model's ``kept_result``, of ``sampler``'s draws); the rest are drawn
+    and evaluated ``chunk`` at a time, continuing the same streams (``MonteCarlo.next_chunk``:
+    the numbers one call of ``samples`` draws gives), each chunk stacked after the point as the
+    first call is (the resolution's decisions the point's) and freed before the next."""
+    tally = _Tally()
+    kept.arrays(scenario, kept_result, tally.first)
+    done = sampler.n
+    while done < samples:
+        sampler = sampler.next_chunk(min(chunk, samples - done))
+        stacked = Stacked((Point(), sampler))
+        rows = stacked.rows()
+        result = lifecycle(resolve(scenario, stacked).inputs).rows(rows[1], sum(stacked.sizes))
+        tally.start()
+        _Drawn.of(scenario, result, point).arrays(scenario, result, tally)
+        done += sampler.n
+    summaries = tally.summaries(samples)
+    return summaries, tally.clashed
 
 
 def estimate(
@@ -196,81 +375,76 @@ def _estimate(
         source: Any = scenario.to_dict() if isinstance(scenario, Scenario) else scenario
         scenario = load_scenario(source, overrides)
     point = resolve(scenario)  # every assumption at its median: which ones are uncertain
-    point_result, tornado, result, inputs, drawn = _evaluate(scenario, point, samples, seed)
+    point_result, tornado, result, inputs, sampler = _evaluate(
+        scenario, point, samples, seed, KEPT_DRAWS
+    )
     _check_fits(scenario, point_result, point)
     _check_latency(scenario, point_result, point)
     base = {m: float(point_result.total(m)[0]) for m in MEASURES}
     resolved = point
-    run = result.training
-    used = {a.name: a for a in resolved.assumptions}
-    phases = _phases(result, resolved)
-    equivalents = Equivalents.of(
-        sum((p.measure("energy_kwh") for p in phases), start=np.zeros(1)),
-        sum((p.measure("co2e_kg") for p in phases), start=np.zeros(1)),
-        used,
-    )
-    today = used.get("training.cloud.price_today_usd_per_chip_hour")  # priced at a past date
-    billed = run.chip_hours + run.preemption_chip_hours + run.minimum_billing_chip_hours
-    law, t_in = resolved.law, resolved.inputs.training
-    training = TrainingFigures(
-        flops=run.flops,
-        chips=run.chips,
-        chip_hours=run.chip_hours,
-        wall_clock_days=run.wall_clock_days,
-        mfu=np.broadcast_to(t_in.mfu, run.usd.shape),
-        energy_kwh=run.energy_kwh,
-        co2e_kg=run.co2e_kg,
-        embodied_co2e_kg=run.embodied_co2e_kg,
-        water_l=run.water_l,
-        co2e_market_kg=run.co2e_market_kg if market_based(resolved) else None,
-        usd=run.usd,
-        min_chips=run.min_chips,
-        memory_gb=(run.training_state_bytes + run.activation_bytes) / memory.BYTES_PER_GB,
-        system_power_w_per_chip=run.system_power_w_per_chip,
-        billed_chip_hours=billed,
-        usd_at_today_prices=None if today is None else billed * float(today.value),
-        loss=None
-        if law is None or scenario.training is None
-        else np.broadcast_to(scaling.loss(law, t_in.active_params, t_in.tokens), run.usd.shape),
-    )
-    if scenario.training is None:  # a hosted API only: no training run to describe
-        training = training.zeros()
-    serving = ServingFigures.of(result.serving) if scenario.serving else None
+    drawn = _Drawn.of(scenario, result, resolved)
+    phases, training, serving, equivalents = drawn._parts()
+    all_draws: Known = {}  # more draws than kept: each figure's summary of them all
+    notes: list[str] = []
+    kept = None if sampler is None or sampler.n == samples else sampler.n
+    if sampler is not None and kept is not None:
+        all_draws, clashed = _over_all_draws(
+            scenario, point, drawn, result, sampler, samples, CHUNK_DRAWS
+        )
+        if clashed:
+            notes.append(
+                f"{clashed} set{'s' if clashed > 1 else ''} of figures had the same first "
+                f"{kept:,} draws and different later ones: their means are of the "
+                f"{kept:,} draws kept, not of all {samples:,}."
+            )
+    drew = 0 if sampler is None else samples
+    del sampler  # its streams' numbers
     t = scenario.training
     day = t.start_date if t is not None and t.start_date is not None else _clock.today()
     max_age = catalog.constant("price_max_age_days").value
     prices = _prices(resolved, day, max_age)
     known: Known = {}  # the explained figures' summaries, which to_dict() uses again
-    return Estimate(
-        name=scenario.name,
-        scenario=scenario,
-        phases=phases,
-        training=training,
-        serving=serving,
-        equivalents=equivalents,
-        cash_flow=CashFlow.of(result),
-        prices=prices,
-        layers=(packs.SHIPPED, *(packs.label(p) for p in packs.layers())),
-        price_max_age_days=max_age,
-        horizon_years=float(resolved.inputs.years[0]),
-        assumptions=resolved.assumptions,
-        explanations=_with_draws(
-            _explanations(scenario, point_result, resolved, phases, _phases(point_result, point)),
-            _drawn_figures(result, phases, training, serving, equivalents),
-            known,
-        ),
-        notes=(*resolved.notes, *filter(None, [_stale_note(prices, day, max_age)])),
-        point=base,
-        sensitivity=_sensitivity(point, tornado),
-        samples=drawn,
-        seed=seed,
-        sizing=_sizing(scenario, point, point_result),
-        floor=_floor(point, point_result, result),
-        serving_curve=_serving_curve(scenario, point, point_result),
-        summaries_known=known,
-        training_site=None if t is None else TrainingSite.of(inputs.training.site),
-        plan=None if t is None else TrainingPlan.of(point.inputs),
-        serving_inputs=point.inputs.serving
-        if scenario.serving is not None and scenario.serving.mode != "api"
-        else None,
-    )
+    # while it is made, mean_of() of the kept draws (the floor's) gives all the draws' mean too
+    if all_draws:
+        _ALL_DRAWS[id(all_draws)] = all_draws
+    try:
+        return Estimate(
+            name=scenario.name,
+            scenario=scenario,
+            phases=phases,
+            training=training,
+            serving=serving,
+            equivalents=equivalents,
+            cash_flow=drawn.cash_flow,
+            prices=prices,
+            layers=(packs.SHIPPED, *(packs.label(p) for p in packs.layers())),
+            price_max_age_days=max_age,
+            horizon_years=float(resolved.inputs.years[0]),
+            assumptions=resolved.assumptions,
+            explanations=_with_draws(
+                _explanations(
+                    scenario, point_result, resolved, phases, _phases(point_result, point)
+                ),
+                _drawn_figures(result, phases, training, serving, equivalents),
+                known,
+                all_draws,
+            ),
+            notes=(*resolved.notes, *filter(None, [_stale_note(prices, day, max_age)]), *notes),
+            point=base,
+            sensitivity=_sensitivity(point, tornado),
+            samples=drew,
+            seed=seed,
+            sizing=_sizing(scenario, point, point_result),
+            floor=_floor(point, point_result, result),
+            serving_curve=_serving_curve(scenario, point, point_result),
+            summaries_known=known,
+            draws_kept=kept,
+            summaries_all_draws=all_draws,
+            training_site=None if t is None else TrainingSite.of(inputs.training.site),
+            plan=None if t is None else TrainingPlan.of(point.inputs),
+            serving_inputs=point.inputs.serving
+            if scenario.serving is not None and scenario.serving.mode != "api"
+            else None,
+        )
+    finally:
+        _ALL_DRAWS.pop(id(all_draws), None)

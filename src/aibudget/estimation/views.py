@@ -158,6 +158,8 @@ class Measure:
     draws: Array
     unit: str
     what: str
+    #: the estimate's draws when it kept fewer (``draws`` the first of them; the mean is of all)
+    samples: int | None = None
 
     @cached_property
     def _stats(self) -> dict[str, float]:
@@ -191,9 +193,10 @@ class Measure:
         show = formatter(self.name)
         text = f"{self.name}: {show(self.mean)}"
         if self.p10 != self.p90:
-            text += (
-                f" (p10–p90 {show(self.p10)}–{show(self.p90)}, p50 {show(self.p50)}; "
+            text += f" (p10–p90 {show(self.p10)}–{show(self.p90)}, p50 {show(self.p50)}; " + (
                 f"{self.draws.size:,} draws)"
+                if self.samples is None
+                else f"mean of {self.samples:,} draws, the rest of the {self.draws.size:,} kept)"
             )
         return f"<Measure {text}>"
 
@@ -233,7 +236,7 @@ def measure(est: Estimate, name: str) -> Measure:
     :data:`FIGURES`) as a :class:`Measure`."""
     draws = _draws(est, name)
     what, unit = FIGURES[name]
-    return Measure(name, draws, unit, what)
+    return Measure(name, draws, unit, what, None if est.draws_kept is None else est.samples)
 
 
 # --------------------------------------------------------------------------- the summary table
@@ -260,6 +263,7 @@ class Summary:
     rows: tuple[SummaryRow, ...]
     samples: int
     seed: int
+    draws_kept: int | None = None  # the percentiles' draws, when fewer than ``samples``
 
     def __iter__(self) -> Iterator[SummaryRow]:
         return iter(self.rows)
@@ -289,6 +293,11 @@ class Summary:
     def _heading(self) -> str:
         drawn = (
             f"{self.samples:,} Monte Carlo draws, seed {self.seed}"
+            + (
+                ""
+                if self.draws_kept is None
+                else f" (percentiles of the first {self.draws_kept:,}, the ones kept)"
+            )
             if self.samples
             else "a point estimate (every assumption at its median)"
         )
@@ -365,7 +374,7 @@ def summary(est: Estimate) -> Summary:
             continue
         stats = summarize(found[name])
         rows.append(SummaryRow(name, **stats, unit=FIGURES[name][1]))
-    return Summary(est.name, tuple(rows), est.samples, est.seed)
+    return Summary(est.name, tuple(rows), est.samples, est.seed, est.draws_kept)
 
 
 # --------------------------------------------------------------------------- an estimate's views

@@ -13,7 +13,7 @@ from rich.text import Text
 from aibudget import formatting as fmt
 from aibudget.analysis.comparison import Comparison, Sweep
 from aibudget.analysis.tradeoffs import Tradeoffs
-from aibudget.estimation.contract import MEASURES
+from aibudget.estimation.contract import MEASURES, mean_of
 from aibudget.estimation.views import FIGURES, figures
 from aibudget.model.lifecycle import PHASES
 from aibudget.report.fit import fit_table, left_out_note, needed_width
@@ -39,8 +39,9 @@ def _median(values: object) -> float:
 
 
 def _mean(values: object) -> float:
-    """A bill's figure: the mean of the draws (means add up; medians do not)."""
-    return float(np.mean(np.atleast_1d(np.asarray(values, dtype=float))))
+    """A bill's figure: the mean of the draws (means add up; medians do not); of all the
+    draws when the estimate kept fewer (``mean_of``)."""
+    return mean_of(np.atleast_1d(np.asarray(values, dtype=float)))
 
 
 def _ratio(value: float) -> str:

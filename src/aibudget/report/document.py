@@ -253,8 +253,10 @@ def render_html(estimates: Sequence[Estimate], comparison: Comparison | None = N
     """One self-contained HTML report of ``estimates`` (and their comparison, if given)."""
     title = estimates[0].name if len(estimates) == 1 else f"{len(estimates)} scenarios compared"
     samples = estimates[0].samples
+    kept = estimates[0].draws_kept
     method = (
-        f"Figures are means of {samples:,} Monte Carlo draws with their p10–p90 range."
+        f"Figures are means of {samples:,} Monte Carlo draws with their p10–p90 range"
+        + ("." if kept is None else f" (of the first {kept:,} draws, the ones kept).")
         if samples
         else "Point estimates: every assumption at its median."
     )

@@ -30,7 +30,7 @@ from aibudget import catalog
 from aibudget._errors import ScenarioError, UnknownNameError
 from aibudget._files import csv_cell
 from aibudget._version import __version__
-from aibudget.estimation.contract import Estimate, summarize
+from aibudget.estimation.contract import Estimate, mean_of, summarize
 from aibudget.model.compute import FORWARD_FLOPS_PER_PARAM
 from aibudget.units import parse_quantity
 
@@ -236,7 +236,7 @@ def model_card(est: Estimate, training_type: str | None = None) -> dict[str, Any
 def _render_model_card(est: Estimate, training_type: str | None) -> str:
     block = model_card(est, training_type)
     _, why = _training_type(est, training_type)
-    experiments = float(np.mean(est.phase("experiments").measure("co2e_kg")))
+    experiments = mean_of(est.phase("experiments").measure("co2e_kg"))
     tonnes = _range(est.phase("training").measure("co2e_kg") / _G_PER_KG)
     lines = [
         f"co2_eq_emissions of {est.name}, estimated by aibudget {__version__}. Paste into the "
@@ -251,7 +251,7 @@ def _render_model_card(est: Estimate, training_type: str | None) -> str:
             f"Not included: experiments before the final run, {_sig(experiments / 1e3, 3)} "
             "tCO2e (aibudget export --format csv lists them)."
         )
-    embodied = float(np.mean(est.phase("training").measure("embodied_co2e_kg")))
+    embodied = mean_of(est.phase("training").measure("embodied_co2e_kg"))
     if embodied > 0:
         lines.append(
             f"Not included: the hardware's embodied (manufacturing) carbon for the run, "
@@ -283,7 +283,7 @@ def _training_items(est: Estimate) -> dict[str, Any]:
     power_formula, power_inputs = _inputs_text(est, "training.system_power_w_per_chip")
     ranges = list(dict.fromkeys((_time_range(days["p10"]), _time_range(days["p90"]))))
     hardware = _hardware(est)
-    experiments_mwh = float(np.mean(est.phase("experiments").measure("energy_kwh"))) / 1e3
+    experiments_mwh = mean_of(est.phase("experiments").measure("energy_kwh")) / 1e3
     order = math.floor(math.log10(flops["mean"])) if flops["mean"] > 0 else 0
     energy: dict[str, Any] = {
         "item": "Amount of energy used for training",

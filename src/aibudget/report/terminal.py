@@ -18,7 +18,7 @@ from rich.text import Text
 
 from aibudget import formatting as fmt
 from aibudget.assumptions import Assumption
-from aibudget.estimation.contract import MEASURES, Estimate, Explanation
+from aibudget.estimation.contract import MEASURES, Estimate, Explanation, mean_of
 from aibudget.estimation.results import Floor, Sizing, TrainingFigures
 from aibudget.report.console import MAX_WIDTH
 
@@ -36,8 +36,9 @@ def _replica_sizes(chips: object) -> str:
 
 
 def _mean(values: object) -> float:
-    """The figure shown: the mean of the draws (bills add up in means, not in medians)."""
-    return float(np.mean(np.atleast_1d(np.asarray(values, dtype=float))))
+    """The figure shown: the mean of the draws (bills add up in means, not in medians); of
+    all the draws when the estimate kept fewer (``mean_of``)."""
+    return mean_of(np.atleast_1d(np.asarray(values, dtype=float)))
 
 
 def _spread(values: object) -> tuple[float, float] | None:
@@ -480,7 +481,7 @@ def _money_over_time(est: Estimate) -> Table:
         label = "year 0 (build)" if year == 0 else f"year {year}"
         if year == 0 and capital > 0:
             label = f"year 0 (build, with {fmt.usd(capital)} of hardware)"
-        table.add_row(label, fmt.usd(float(np.mean(cash[..., year])), exact=True))
+        table.add_row(label, fmt.usd(_mean(cash[..., year]), exact=True))
     resale = _mean(flow.resale_usd)
     last = cash.shape[-1] - 1
     rate = 0.0
@@ -488,7 +489,8 @@ def _money_over_time(est: Estimate) -> Table:
         rate = est.scenario.horizon.discount_rate
     table.add_section()
     table.add_row(
-        "total paid, undiscounted", fmt.usd(float(np.mean(np.sum(cash, axis=-1))), exact=True)
+        "total paid, undiscounted",
+        fmt.usd(sum(_mean(cash[..., y]) for y in range(cash.shape[-1])), exact=True),
     )
     paid_label = f"present value at {rate:.0%}" if resale <= 0 else f"  the payments at {rate:.0%}"
     table.add_row(
@@ -714,9 +716,15 @@ def _bill_note(est: Estimate) -> str:
         if any(p.memo for p in est.phases)
         else ""
     )
+    kept = (
+        ""
+        if est.draws_kept is None
+        else f" The ranges are of the first {est.draws_kept:,} draws, the ones kept."
+    )
     return (
         f"Each figure is the mean of {est.samples:,} draws, so lines add up to their phase and "
         "phases to the total; the range is the total's own p10–p90 (percentiles do not add up)."
+        + kept
         + memo
     )
 
