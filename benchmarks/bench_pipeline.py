@@ -15,7 +15,8 @@ asserts nothing (machines are shared and noisy).
    ``--estimate-draws`` size, in a process of its own: seconds, draws/s and peak RSS.
 5. Start-up: ``aibudget estimate``, ``aibudget estimate --samples 0`` and ``aibudget catalog
    accelerators`` end to end in new processes, against ``python -c "import numpy"`` in the same
-   run (median of ``--repeat``).
+   run (median of ``--repeat``); where ``PYTHONDONTWRITEBYTECODE`` is set, again with the
+   bytecode cached (as an installed package has it).
 
 An empty ``--sweep``, ``--draws`` or ``--estimate-draws`` and ``--calls 0`` skip their part:
 ``--sweep '' --draws '' --estimate-draws '' --calls 0`` measures the start-up alone. The
@@ -31,12 +32,12 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import aibudget
-from bench_estimate import wall
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = "startup-1b"
@@ -213,7 +214,23 @@ def monte_carlo_section(draw_sizes: list[int]) -> None:
 
 
 def start_up(repeat: int) -> None:
+    """Each command against ``import numpy``, as this interpreter runs them; where bytecode is
+    not written (``PYTHONDONTWRITEBYTECODE``, as on CI), every aibudget module is compiled from
+    source on every run, which no installed package does: then again with the bytecode cached
+    in a temporary ``PYTHONPYCACHEPREFIX`` (written by one untimed run of each)."""
     print(f"\n5. Start-up, new processes (median of {repeat}):")
+    start_up_block(repeat, os.environ.copy())
+    if not sys.dont_write_bytecode:
+        return
+    print("  (PYTHONDONTWRITEBYTECODE is set: aibudget compiled from source on every run)")
+    with tempfile.TemporaryDirectory() as cache:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = cache
+        print("  with the bytecode cached, as an installed package has it:")
+        start_up_block(repeat, env, warm=True)
+
+
+def start_up_block(repeat: int, env: dict[str, str], warm: bool = False) -> None:
     py = sys.executable
     commands = [
         ("python -c 'import numpy'", [py, "-c", "import numpy"], ""),
@@ -231,7 +248,14 @@ def start_up(repeat: int) -> None:
     ]
     numpy_s = None
     for label, cmd, target in commands:
-        seconds = wall(cmd, repeat)
+        if warm:
+            subprocess.run(cmd, check=True, capture_output=True, env=env)
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, env=env)
+            times.append(time.perf_counter() - start)
+        seconds = statistics.median(times)
         numpy_s = numpy_s or seconds
         print(
             f"  {label:32} {seconds * 1000:6.0f} ms  {seconds / numpy_s:5.1f}× import numpy"

@@ -24,7 +24,6 @@ use, so ``import aibudget`` stays fast.
 from __future__ import annotations
 
 from importlib import import_module
-from logging import NullHandler, getLogger
 from typing import TYPE_CHECKING, Any
 
 from aibudget import _shown
@@ -88,8 +87,8 @@ _LAZY = {
     "use_catalog": "aibudget.catalog.packs",
 }
 
-getLogger(__name__).addHandler(NullHandler())
-
+# No handler on the "aibudget" logger: the package logs nothing, and adding one would import
+# logging (threading, traceback, ...) on every command and every ``import aibudget``.
 
 # The views the results ask for by name (aibudget._shown) and cannot draw in their own layer:
 # provided here, at the top, which Python runs before any module of the package; each loads the
