@@ -72,6 +72,33 @@ def _digest(array: Array) -> bytes:
     return hashlib.sha256(np.ascontiguousarray(array).data).digest()  # SHA-NI: fast
 
 
+#: p10, p50 and p90 as fractions, as ``np.percentile`` makes them of ``[10, 50, 90]``.
+_QUANTILES = np.true_divide([10, 50, 90], 100)
+
+
+def _deciles(drawn: Array) -> Array:
+    """``np.percentile(drawn, [10, 50, 90], axis=1)`` of rows of two numbers or more: the
+    same numbers, bit for bit, by numpy's own interpolation ("linear") of the same order
+    statistics, taken from each row sorted (a sort of many rows is faster than numpy's
+    partition). Sorted, equal numbers are in no set order, and two are equal but not the same
+    bits only as 0.0 and -0.0, or NaN: a row with either among those statistics, or with NaN, is
+    given to ``np.percentile`` itself."""
+    ordered = np.sort(drawn, axis=1)
+    n = ordered.shape[1]
+    at = (n - 1) * _QUANTILES  # where each percentile falls between two draws
+    below = np.floor(at)
+    gamma = (at - below)[:, None]
+    a = ordered[:, below.astype(np.intp)].T
+    b = ordered[:, (below + 1).astype(np.intp)].T
+    diff = b - a
+    out = np.add(a, diff * gamma)
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    unsure = np.isnan(ordered[:, -1]) | (a == 0).any(axis=0) | (b == 0).any(axis=0)
+    if unsure.any():
+        out[:, unsure] = np.percentile(drawn[unsure], [10, 50, 90], axis=1)
+    return out
+
+
 def _all_draws(array: Array, wide: Known | None = None) -> tuple[float, float, float, float] | None:
     """The all-draw summary of ``array`` when it is a figure's kept draws, else ``None``."""
     if not _ALL_DRAWS and not wide:
@@ -129,7 +156,7 @@ class _Summaries:
                 batch = keys[start : start + step]
                 drawn = np.stack([wanted[k] for k in batch])
                 means = drawn.mean(axis=1).tolist()
-                low, mid, high = np.percentile(drawn, [10, 50, 90], axis=1).tolist()
+                low, mid, high = _deciles(drawn).tolist()
                 for i, k in enumerate(batch):
                     known[k] = (means[i], low[i], mid[i], high[i])
             for (out, array), seen in zip(pending, digests, strict=True):
