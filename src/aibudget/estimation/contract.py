@@ -111,21 +111,59 @@ def _all_draws(array: Array, wide: Known | None = None) -> tuple[float, float, f
     return None
 
 
+#: The summaries an estimate has taken (of its explained figures), by :func:`_sketch` of the
+#: draws: each beside the draws it was taken of, held weakly (no memory kept for them).
+Taken = dict[bytes, list[tuple[weakref.ref[Array], tuple[float, float, float, float]]]]
+
+
+def _sketch(array: Array) -> bytes:
+    """A few of ``array``'s draws (a 1-D array of two or more): equal draws, equal sketches."""
+    n = array.size
+    return array[[0, n // 3, (2 * n) // 3, n - 1]].tobytes()
+
+
+def _same(a: Array, b: Array) -> bool:
+    """Whether two 1-D float arrays of one size hold the same draws, bit for bit."""
+    return a is b or bool(np.array_equal(a.view(np.uint64), b.view(np.uint64)))
+
+
+def _found(taken: Taken, key: bytes, array: Array) -> tuple[float, float, float, float] | None:
+    """The summary ``taken`` holds of draws equal to ``array``'s (sketch ``key``), if any: one
+    taken of an array that still lives (what ``taken`` holds of the others is let go)."""
+    entries = taken.get(key)
+    if not entries:
+        return None
+    alive = []
+    found = None
+    for ref, summary in entries:
+        other = ref()
+        if other is None:
+            continue
+        alive.append((ref, summary))
+        if found is None and _same(other, array):
+            found = summary
+    entries[:] = alive
+    return found
+
+
 class _Summaries:
     """Many measures summarised at once (:func:`summarize` of each): calling it returns an
     empty dict and :meth:`fill` fills every one, with one percentile call per draw count and
     batch instead of one per measure (an estimate's JSON has a few hundred), in batches of at
-    most :data:`SUMMARY_ELEMENTS` numbers. Draws are known by the digest of their bytes: the
-    same draws (a phase of one item, a run's cost and its line) are summarised once, and not
-    again when ``known`` (an estimate's, kept from its explanations) already holds them."""
+    most :data:`SUMMARY_ELEMENTS` numbers. The same draws (a phase of one item, a run's cost and
+    its line) are summarised once, and not again when ``known`` (an estimate's, kept from its
+    explanations) holds them of an array that still lives (the estimate's own figures): draws
+    are told apart by a few of them (:func:`_sketch`), and alike by all their bits."""
 
-    def __init__(self, known: Known | None = None, wide: Known | None = None) -> None:
+    def __init__(self, known: Taken | None = None, wide: Known | None = None) -> None:
         self._pending: dict[int, list[tuple[dict[str, float], Array]]] = {}
-        self._known: Known = {} if known is None else known
+        self._known: Taken = {} if known is None else known
         self._wide = wide  # all-draw summaries by kept draws' digest (beside _ALL_DRAWS)
 
     def __call__(self, values: Array | float) -> dict[str, float]:
-        array = np.asarray(values, dtype=float).ravel()
+        array = np.asarray(values, dtype=float)
+        if array.ndim != 1:  # a 1-D array stays itself: the object known holds weakly
+            array = array.ravel()
         out: dict[str, float] = {}
         self._pending.setdefault(array.size, []).append((out, array))
         return out
@@ -133,40 +171,49 @@ class _Summaries:
     def fill(self) -> None:
         known = self._known
         for size, pending in self._pending.items():
-            digests: list[bytes | None] = []
-            wanted: dict[bytes, Array] = {}  # draws not summarised yet, by digest
+            rows: list[Array] = []  # distinct draws not summarised yet
+            keys: list[bytes] = []  # their sketches
+            by_key: dict[bytes, list[int]] = {}  # their places in rows, by sketch
+            places: list[int | None] = []  # each pending's place in rows (None: filled now)
             for out, array in pending:
                 whole = None if size == 1 else _all_draws(array, self._wide)
                 if whole is not None:  # a figure's kept draws: its summary over all draws
                     mean, p10, p50, p90 = whole
                     out.update(mean=mean, p10=p10, p50=p50, p90=p90)
-                    digests.append(None)
+                    places.append(None)
                     continue
                 if size == 1 or array.min() == array.max():  # one value: no percentiles
-                    digests.append(None)
-                    continue
-                array = np.ascontiguousarray(array)
-                digest = hashlib.sha256(array.data).digest()  # SHA-NI: faster than blake2b
-                digests.append(digest)
-                if digest not in known:
-                    wanted.setdefault(digest, array)
-            keys = list(wanted)
-            step = max(1, SUMMARY_ELEMENTS // max(size, 1))  # rows a batch: bounded memory
-            for start in range(0, len(keys), step):
-                batch = keys[start : start + step]
-                drawn = np.stack([wanted[k] for k in batch])
-                means = drawn.mean(axis=1).tolist()
-                low, mid, high = _deciles(drawn).tolist()
-                for i, k in enumerate(batch):
-                    known[k] = (means[i], low[i], mid[i], high[i])
-            for (out, array), seen in zip(pending, digests, strict=True):
-                if out:  # an all-draw summary, filled above
-                    continue
-                if seen is None:
                     one = float(array[0])
                     out.update(mean=one, p10=one, p50=one, p90=one)
-                else:
-                    mean, p10, p50, p90 = known[seen]
+                    places.append(None)
+                    continue
+                key = _sketch(array)
+                taken = _found(known, key, array)
+                if taken is not None:
+                    mean, p10, p50, p90 = taken
+                    out.update(mean=mean, p10=p10, p50=p50, p90=p90)
+                    places.append(None)
+                    continue
+                alike = by_key.setdefault(key, [])
+                place = next((i for i in alike if _same(rows[i], array)), None)
+                if place is None:
+                    place = len(rows)
+                    alike.append(place)
+                    rows.append(array)
+                    keys.append(key)
+                places.append(place)
+            summaries: list[tuple[float, float, float, float]] = []
+            step = max(1, SUMMARY_ELEMENTS // max(size, 1))  # rows a batch: bounded memory
+            for start in range(0, len(rows), step):
+                drawn = np.stack(rows[start : start + step])
+                means = drawn.mean(axis=1).tolist()
+                low, mid, high = _deciles(drawn).tolist()
+                summaries += zip(means, low, mid, high, strict=True)
+            for array, key, summary in zip(rows, keys, summaries, strict=True):
+                known.setdefault(key, []).append((weakref.ref(array), summary))
+            for (out, _), place in zip(pending, places, strict=True):
+                if place is not None:
+                    mean, p10, p50, p90 = summaries[place]
                     out.update(mean=mean, p10=p10, p50=p50, p90=p90)
         self._pending.clear()
 
@@ -275,8 +322,8 @@ class Estimate:
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
     layers: tuple[str, ...] = ("shipped",)  # the catalog: shipped, then each price pack laid over
     price_max_age_days: float | None = None  # a catalog price older than this is flagged stale
-    # summaries already taken (of the explained figures), by the digest of their draws
-    summaries_known: Known = field(default_factory=dict, repr=False, compare=False)
+    # summaries already taken (of the explained figures), by a sketch of their draws
+    summaries_known: Taken = field(default_factory=dict, repr=False, compare=False)
     # what the figures were computed from, for the analyses (not in the JSON contract): the
     # training run's site (per draw) and plan (point), and the saturated serving replica (point)
     training_site: TrainingSite | None = None  # None: no training section
