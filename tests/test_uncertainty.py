@@ -378,3 +378,15 @@ def test_a_price_from_several_providers_carries_their_spread() -> None:
     prices = [r.price_usd_per_chip_hour for r in choice.candidates]
     assert min(prices) <= dist.p10 <= choice.row.price_usd_per_chip_hour <= dist.p90
     assert catalog.reference_price("H100-80GB", provider="aws").distribution is None
+
+
+def test_an_estimate_pickles_and_summarises_the_same_after() -> None:
+    """The summaries an estimate keeps of its figures (held beside them weakly) are a cache: a
+    pickled estimate leaves them behind and gives the same JSON."""
+    import pickle
+
+    est = aibudget.estimate("gpt3-175b", samples=500, seed=2)
+    assert est.summaries_known  # its explained figures'
+    again = pickle.loads(pickle.dumps(est))
+    assert not again.summaries_known
+    assert again.to_dict() == est.to_dict()

@@ -111,9 +111,13 @@ def _all_draws(array: Array, wide: Known | None = None) -> tuple[float, float, f
     return None
 
 
-#: The summaries an estimate has taken (of its explained figures), by :func:`_sketch` of the
-#: draws: each beside the draws it was taken of, held weakly (no memory kept for them).
-Taken = dict[bytes, list[tuple[weakref.ref[Array], tuple[float, float, float, float]]]]
+class Taken(dict[bytes, list[tuple[weakref.ref[Array], tuple[float, float, float, float]]]]):
+    """The summaries an estimate has taken (of its explained figures), by :func:`_sketch` of
+    the draws: each beside the draws it was taken of, held weakly (no memory kept for them).
+    A cache: a pickled estimate leaves it behind (weak references do not pickle)."""
+
+    def __reduce__(self) -> tuple[type[Taken], tuple[()]]:
+        return Taken, ()
 
 
 def _sketch(array: Array) -> bytes:
@@ -157,7 +161,7 @@ class _Summaries:
 
     def __init__(self, known: Taken | None = None, wide: Known | None = None) -> None:
         self._pending: dict[int, list[tuple[dict[str, float], Array]]] = {}
-        self._known: Taken = {} if known is None else known
+        self._known = Taken() if known is None else known
         self._wide = wide  # all-draw summaries by kept draws' digest (beside _ALL_DRAWS)
 
     def __call__(self, values: Array | float) -> dict[str, float]:
@@ -323,7 +327,7 @@ class Estimate:
     layers: tuple[str, ...] = ("shipped",)  # the catalog: shipped, then each price pack laid over
     price_max_age_days: float | None = None  # a catalog price older than this is flagged stale
     # summaries already taken (of the explained figures), by a sketch of their draws
-    summaries_known: Taken = field(default_factory=dict, repr=False, compare=False)
+    summaries_known: Taken = field(default_factory=Taken, repr=False, compare=False)
     # what the figures were computed from, for the analyses (not in the JSON contract): the
     # training run's site (per draw) and plan (point), and the saturated serving replica (point)
     training_site: TrainingSite | None = None  # None: no training section
