@@ -120,10 +120,11 @@ class Taken(dict[bytes, list[tuple[weakref.ref[Array], tuple[float, float, float
         return Taken, ()
 
 
-def _sketch(array: Array) -> bytes:
-    """A few of ``array``'s draws (a 1-D array of two or more): equal draws, equal sketches."""
+def _sketch(array: Array) -> Array:
+    """A few of ``array``'s draws (a 1-D array of two or more), whose bytes tell draws apart:
+    equal draws, equal sketches."""
     n = array.size
-    return array[[0, n // 3, (2 * n) // 3, n - 1]].tobytes()
+    return array[[0, n // 3, (2 * n) // 3, n - 1]]
 
 
 def _same(a: Array, b: Array) -> bool:
@@ -186,12 +187,15 @@ class _Summaries:
                     out.update(mean=mean, p10=p10, p50=p50, p90=p90)
                     places.append(None)
                     continue
-                if size == 1 or array.min() == array.max():  # one value: no percentiles
+                sketch = None if size == 1 else _sketch(array)
+                if sketch is None or (  # one value: no percentiles (two in the sketch: two)
+                    (sketch == sketch[0]).all() and array.min() == array.max()
+                ):
                     one = float(array[0])
                     out.update(mean=one, p10=one, p50=one, p90=one)
                     places.append(None)
                     continue
-                key = _sketch(array)
+                key = sketch.tobytes()
                 taken = _found(known, key, array)
                 if taken is not None:
                     mean, p10, p50, p90 = taken
@@ -494,14 +498,18 @@ class Estimate:
         training: dict[str, Any] = {k: summary(v) for k, v in self.training.to_dict().items()}
         for key in ("chips", "min_chips"):
             training[key] = round(float(np.median(getattr(self.training, key))))
-        environment = self.environment_measures
+        measures = (*MEASURES, *self.environment_measures)
+        # each phase's measures, summed once for the phase and the total (as total() sums them)
+        by_phase = [{m: phase.measure(m) for m in measures} for phase in self.phases]
         out: dict[str, Any] = {
             "name": self.name,
-            "total": {m: summary(self.total(m)) for m in (*MEASURES, *environment)},
+            "total": {
+                m: summary(sum((p[m] for p in by_phase), start=np.zeros(1))) for m in measures
+            },
             "phases": [
                 {
                     "name": phase.name,
-                    **{m: summary(phase.measure(m)) for m in (*MEASURES, *environment)},
+                    **{m: summary(measured[m]) for m in measures},
                     "items": [
                         {"name": item.name, **{k: summary(v) for k, v in item.measures.items()}}
                         for item in phase.items
@@ -511,7 +519,7 @@ class Estimate:
                         for item in phase.memo
                     ],
                 }
-                for phase in self.phases
+                for phase, measured in zip(self.phases, by_phase, strict=True)
             ],
             "training": training,
             "equivalents": {k: summary(v) for k, v in self.equivalents.to_dict().items()},
