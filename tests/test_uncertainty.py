@@ -333,7 +333,7 @@ def test_summaries_in_small_batches_are_each_measures_own(monkeypatch: pytest.Mo
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf, as numpy's own
 @pytest.mark.parametrize("n", [2, 3, 5, 10, 11, 999, 1_000, 1_001, 10_000, 10_001])
 def test_the_summaries_percentiles_are_numpys_to_the_bit(n: int) -> None:
-    """The percentiles of sorted rows (``contract._deciles``) are ``np.percentile``'s, bit for
+    """The percentiles of partitioned rows (``contract._deciles``) are ``np.percentile``'s, bit for
     bit: ties, infinities, signed zeros, NaN of either sign, the largest and smallest floats."""
     from aibudget.estimation import contract
 
@@ -348,6 +348,7 @@ def test_the_summaries_percentiles_are_numpys_to_the_bit(n: int) -> None:
         np.where(rng.random(n) < 0.5, -np.inf, np.inf),
         np.where(rng.random(n) < 0.5, -0.0, rng.normal(0.0, 1.0, n)),
         np.where(rng.random(n) < 0.5, 0.0, rng.normal(0.0, 1.0, n)),
+        np.where(rng.random(n) < 0.3, -0.0, np.where(rng.random(n) < 0.5, 0.0, 1.0)),
         np.where(rng.random(n) < 0.1, np.nan, rng.normal(0.0, 1.0, n)),
         np.where(rng.random(n) < 0.1, np.inf - np.inf, rng.normal(0.0, 1.0, n)),
     ]
@@ -355,7 +356,8 @@ def test_the_summaries_percentiles_are_numpys_to_the_bit(n: int) -> None:
     rows[-2][-1] = np.nan
     drawn = np.stack(rows)
     want = np.percentile(drawn, [10, 50, 90], axis=1)
-    assert contract._deciles(drawn).tobytes() == want.tobytes()
+    got = contract._deciles(drawn, drawn.mean(axis=1))
+    assert got.tobytes() == want.tobytes()
 
 
 # --------------------------------------------------------------------------- the catalog

@@ -76,24 +76,48 @@ def _digest(array: Array) -> bytes:
 _QUANTILES = np.true_divide([10, 50, 90], 100)
 
 
-def _deciles(drawn: Array) -> Array:
-    """``np.percentile(drawn, [10, 50, 90], axis=1)`` of rows of two numbers or more: the
-    same numbers, bit for bit, by numpy's own interpolation ("linear") of the same order
-    statistics, taken from each row sorted (a sort of many rows is faster than numpy's
-    partition). Sorted, equal numbers are in no set order, and two are equal but not the same
-    bits only as 0.0 and -0.0, or NaN: a row with either among those statistics, or with NaN, is
-    given to ``np.percentile`` itself."""
-    ordered = np.sort(drawn, axis=1)
-    n = ordered.shape[1]
+def _order_statistics(drawn: Array, ranks: list[int]) -> tuple[Array, Array]:
+    """The draws of each row of ``drawn`` at ``ranks`` (three, rising) and one above each, in
+    the row sorted (``(3, rows)`` each): by three partitions at one rank each (numpy's fastest,
+    when one apart), each inside the last, or, for rows too short for that, a sort."""
+    low, mid, high = ranks
+    n = drawn.shape[1]
+    if not (low + 1 < mid and mid + 1 < high and high + 1 < n):
+        ordered = np.sort(drawn, axis=1)
+        return ordered[:, ranks].T, ordered[:, [r + 1 for r in ranks]].T
+    rows = drawn.copy()
+    rows.partition(mid, axis=1)
+    below, above = rows[:, :mid], rows[:, mid + 1 :]  # the draws under and over the median's
+    at_mid, over_mid = rows[:, mid], above.min(axis=1)
+    below.partition(low, axis=1)
+    at_low, over_low = below[:, low], below[:, low + 1 :].min(axis=1)
+    rank = high - mid - 1  # the rank of high among the draws over the median's
+    above.partition(rank, axis=1)
+    at_high, over_high = above[:, rank], above[:, rank + 1 :].min(axis=1)
+    return np.stack([at_low, at_mid, at_high]), np.stack([over_low, over_mid, over_high])
+
+
+def _deciles(drawn: Array, means: Array) -> Array:
+    """``np.percentile(drawn, [10, 50, 90], axis=1)`` of rows of two numbers or more, whose
+    means are ``means``: the same numbers, bit for bit, by numpy's own interpolation ("linear")
+    of the same order statistics, found by partitions at one rank each (numpy's partition at
+    several ranks at once, and a sort, are slower). Equal numbers are in no set order, and two
+    are equal but not the same bits only as 0.0 and -0.0, or NaN: a row with a zero among those
+    statistics and both zeros in it, or a NaN mean, is given to ``np.percentile`` itself."""
+    n = drawn.shape[1]
     at = (n - 1) * _QUANTILES  # where each percentile falls between two draws
     below = np.floor(at)
     gamma = (at - below)[:, None]
-    a = ordered[:, below.astype(np.intp)].T
-    b = ordered[:, (below + 1).astype(np.intp)].T
+    a, b = _order_statistics(drawn, [int(i) for i in below])
     diff = b - a
     out = np.add(a, diff * gamma)
     np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
-    unsure = np.isnan(ordered[:, -1]) | (a == 0).any(axis=0) | (b == 0).any(axis=0)
+    zero = (a == 0).any(axis=0) | (b == 0).any(axis=0)
+    if zero.any():  # which zero, where a row has both
+        zeros = drawn[zero] == 0
+        negative = zeros & np.signbit(drawn[zero])
+        zero[zero] = negative.any(axis=1) & (zeros & ~negative).any(axis=1)
+    unsure = np.isnan(means) | zero
     if unsure.any():
         out[:, unsure] = np.percentile(drawn[unsure], [10, 50, 90], axis=1)
     return out
@@ -214,9 +238,9 @@ class _Summaries:
             step = max(1, SUMMARY_ELEMENTS // max(size, 1))  # rows a batch: bounded memory
             for start in range(0, len(rows), step):
                 drawn = np.stack(rows[start : start + step])
-                means = drawn.mean(axis=1).tolist()
-                low, mid, high = _deciles(drawn).tolist()
-                summaries += zip(means, low, mid, high, strict=True)
+                means = drawn.mean(axis=1)
+                low, mid, high = _deciles(drawn, means).tolist()
+                summaries += zip(means.tolist(), low, mid, high, strict=True)
             for array, key, summary in zip(rows, keys, summaries, strict=True):
                 known.setdefault(key, []).append((weakref.ref(array), summary))
             for (out, _), place in zip(pending, places, strict=True):
