@@ -142,7 +142,10 @@ def _edited(text: str, overrides: Sequence[str]) -> str:
     source = _source(text)
     source.edits += 1
     if source.edits == 2:  # sent again (or to be): worth knowing its sections
-        source.pieces = _pieces(source.tree)
+        try:
+            source.pieces = _pieces(source.tree)
+        except Exception:  # a construct written only as a whole: the whole tree, as before
+            source.pieces = None
     rt = _round_trip()
     keys = [override.partition("=")[0].strip().split(".") for override in overrides]
     by_section = source.pieces is not None and all(len(parts) > 1 for parts in keys)
