@@ -78,8 +78,9 @@ _QUANTILES = np.true_divide([10, 50, 90], 100)
 
 def _order_statistics(drawn: Array, ranks: list[int]) -> tuple[Array, Array]:
     """The draws of each row of ``drawn`` at ``ranks`` (three, rising) and one above each, in
-    the row sorted (``(3, rows)`` each): by three partitions at one rank each (numpy's fastest,
-    when one apart), each inside the last, or, for rows too short for that, a sort."""
+    the row sorted (``(3, rows)`` each): by three partitions at one rank each, the second and
+    third inside the halves the first leaves (numpy selects one rank fast, several slowly), or,
+    for rows too short for that, a sort."""
     low, mid, high = ranks
     n = drawn.shape[1]
     if not (low + 1 < mid and mid + 1 < high and high + 1 < n):
@@ -181,8 +182,9 @@ class _Summaries:
     batch instead of one per measure (an estimate's JSON has a few hundred), in batches of at
     most :data:`SUMMARY_ELEMENTS` numbers. The same draws (a phase of one item, a run's cost and
     its line) are summarised once, and not again when ``known`` (an estimate's, kept from its
-    explanations) holds them of an array that still lives (the estimate's own figures): draws
-    are told apart by a few of them (:func:`_sketch`), and alike by all their bits."""
+    explanations) holds them of an array that still lives (the estimate's own figures, which
+    nothing changes in place): draws are told apart by a few of them (:func:`_sketch`), and
+    alike by all their bits."""
 
     def __init__(self, known: Taken | None = None, wide: Known | None = None) -> None:
         self._pending: dict[int, list[tuple[dict[str, float], Array]]] = {}
