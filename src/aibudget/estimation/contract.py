@@ -72,6 +72,58 @@ def _digest(array: Array) -> bytes:
     return hashlib.sha256(np.ascontiguousarray(array).data).digest()  # SHA-NI: fast
 
 
+#: p10, p50 and p90 as fractions, as ``np.percentile`` makes them of ``[10, 50, 90]``.
+_QUANTILES = np.true_divide([10, 50, 90], 100)
+
+
+def _order_statistics(drawn: Array, ranks: list[int]) -> tuple[Array, Array]:
+    """The draws of each row of ``drawn`` at ``ranks`` (three, rising) and one above each, in
+    the row sorted (``(3, rows)`` each): by three partitions at one rank each, the second and
+    third inside the halves the first leaves (numpy selects one rank fast, several slowly), or,
+    for rows too short for that, a sort."""
+    low, mid, high = ranks
+    n = drawn.shape[1]
+    if not (low + 1 < mid and mid + 1 < high and high + 1 < n):
+        ordered = np.sort(drawn, axis=1)
+        return ordered[:, ranks].T, ordered[:, [r + 1 for r in ranks]].T
+    rows = drawn.copy()
+    rows.partition(mid, axis=1)
+    below, above = rows[:, :mid], rows[:, mid + 1 :]  # the draws under and over the median's
+    at_mid, over_mid = rows[:, mid], above.min(axis=1)
+    below.partition(low, axis=1)
+    at_low, over_low = below[:, low], below[:, low + 1 :].min(axis=1)
+    rank = high - mid - 1  # the rank of high among the draws over the median's
+    above.partition(rank, axis=1)
+    at_high, over_high = above[:, rank], above[:, rank + 1 :].min(axis=1)
+    return np.stack([at_low, at_mid, at_high]), np.stack([over_low, over_mid, over_high])
+
+
+def _deciles(drawn: Array, means: Array) -> Array:
+    """``np.percentile(drawn, [10, 50, 90], axis=1)`` of rows of two numbers or more, whose
+    means are ``means``: the same numbers, bit for bit, by numpy's own interpolation ("linear")
+    of the same order statistics, found by partitions at one rank each (numpy's partition at
+    several ranks at once, and a sort, are slower). Equal numbers are in no set order, and two
+    are equal but not the same bits only as 0.0 and -0.0, or NaN: a row with a zero among those
+    statistics and both zeros in it, or a NaN mean, is given to ``np.percentile`` itself."""
+    n = drawn.shape[1]
+    at = (n - 1) * _QUANTILES  # where each percentile falls between two draws
+    below = np.floor(at)
+    gamma = (at - below)[:, None]
+    a, b = _order_statistics(drawn, [int(i) for i in below])
+    diff = b - a
+    out = np.add(a, diff * gamma)
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    zero = (a == 0).any(axis=0) | (b == 0).any(axis=0)
+    if zero.any():  # which zero, where a row has both
+        zeros = drawn[zero] == 0
+        negative = zeros & np.signbit(drawn[zero])
+        zero[zero] = negative.any(axis=1) & (zeros & ~negative).any(axis=1)
+    unsure = np.isnan(means) | zero
+    if unsure.any():
+        out[:, unsure] = np.percentile(drawn[unsure], [10, 50, 90], axis=1)
+    return out
+
+
 def _all_draws(array: Array, wide: Known | None = None) -> tuple[float, float, float, float] | None:
     """The all-draw summary of ``array`` when it is a figure's kept draws, else ``None``."""
     if not _ALL_DRAWS and not wide:
@@ -84,21 +136,65 @@ def _all_draws(array: Array, wide: Known | None = None) -> tuple[float, float, f
     return None
 
 
+class Taken(dict[bytes, list[tuple[weakref.ref[Array], tuple[float, float, float, float]]]]):
+    """The summaries an estimate has taken (of its explained figures), by :func:`_sketch` of
+    the draws: each beside the draws it was taken of, held weakly (no memory kept for them).
+    A cache: a pickled estimate leaves it behind (weak references do not pickle)."""
+
+    def __reduce__(self) -> tuple[type[Taken], tuple[()]]:
+        return Taken, ()
+
+
+def _sketch(array: Array) -> Array:
+    """A few of ``array``'s draws (a 1-D array of two or more), whose bytes tell draws apart:
+    equal draws, equal sketches."""
+    n = array.size
+    return array[[0, n // 3, (2 * n) // 3, n - 1]]
+
+
+def _same(a: Array, b: Array) -> bool:
+    """Whether two 1-D float arrays of one size hold the same draws, bit for bit."""
+    return a is b or bool(np.array_equal(a.view(np.uint64), b.view(np.uint64)))
+
+
+def _found(taken: Taken, key: bytes, array: Array) -> tuple[float, float, float, float] | None:
+    """The summary ``taken`` holds of draws equal to ``array``'s (sketch ``key``), if any: one
+    taken of an array that still lives (what ``taken`` holds of the others is let go)."""
+    entries = taken.get(key)
+    if not entries:
+        return None
+    alive = []
+    found = None
+    for ref, summary in entries:
+        other = ref()
+        if other is None:
+            continue
+        alive.append((ref, summary))
+        if found is None and _same(other, array):
+            found = summary
+    entries[:] = alive
+    return found
+
+
 class _Summaries:
     """Many measures summarised at once (:func:`summarize` of each): calling it returns an
     empty dict and :meth:`fill` fills every one, with one percentile call per draw count and
     batch instead of one per measure (an estimate's JSON has a few hundred), in batches of at
-    most :data:`SUMMARY_ELEMENTS` numbers. Draws are known by the digest of their bytes: the
-    same draws (a phase of one item, a run's cost and its line) are summarised once, and not
-    again when ``known`` (an estimate's, kept from its explanations) already holds them."""
+    most :data:`SUMMARY_ELEMENTS` numbers. The same draws (a phase of one item, a run's cost and
+    its line) are summarised once, and not again when ``known`` (an estimate's, kept from its
+    explanations) holds them of an array that still lives (the estimate's own figures, which
+    nothing changes in place): draws are told apart by a few of them (:func:`_sketch`), and
+    alike by all their bits."""
 
-    def __init__(self, known: Known | None = None, wide: Known | None = None) -> None:
+    def __init__(self, known: Taken | None = None, wide: Known | None = None) -> None:
         self._pending: dict[int, list[tuple[dict[str, float], Array]]] = {}
-        self._known: Known = {} if known is None else known
+        self._known = Taken() if known is None else known
         self._wide = wide  # all-draw summaries by kept draws' digest (beside _ALL_DRAWS)
 
     def __call__(self, values: Array | float) -> dict[str, float]:
-        array = np.asarray(values, dtype=float).ravel()
+        array = np.asarray(values, dtype=float)
+        if array.ndim != 1:  # a 1-D array stays itself: the object known holds weakly
+            array = array.ravel()
         out: dict[str, float] = {}
         self._pending.setdefault(array.size, []).append((out, array))
         return out
@@ -106,40 +202,52 @@ class _Summaries:
     def fill(self) -> None:
         known = self._known
         for size, pending in self._pending.items():
-            digests: list[bytes | None] = []
-            wanted: dict[bytes, Array] = {}  # draws not summarised yet, by digest
+            rows: list[Array] = []  # distinct draws not summarised yet
+            keys: list[bytes] = []  # their sketches
+            by_key: dict[bytes, list[int]] = {}  # their places in rows, by sketch
+            places: list[int | None] = []  # each pending's place in rows (None: filled now)
             for out, array in pending:
                 whole = None if size == 1 else _all_draws(array, self._wide)
                 if whole is not None:  # a figure's kept draws: its summary over all draws
                     mean, p10, p50, p90 = whole
                     out.update(mean=mean, p10=p10, p50=p50, p90=p90)
-                    digests.append(None)
+                    places.append(None)
                     continue
-                if size == 1 or array.min() == array.max():  # one value: no percentiles
-                    digests.append(None)
-                    continue
-                array = np.ascontiguousarray(array)
-                digest = hashlib.sha256(array.data).digest()  # SHA-NI: faster than blake2b
-                digests.append(digest)
-                if digest not in known:
-                    wanted.setdefault(digest, array)
-            keys = list(wanted)
-            step = max(1, SUMMARY_ELEMENTS // max(size, 1))  # rows a batch: bounded memory
-            for start in range(0, len(keys), step):
-                batch = keys[start : start + step]
-                drawn = np.stack([wanted[k] for k in batch])
-                means = drawn.mean(axis=1).tolist()
-                low, mid, high = np.percentile(drawn, [10, 50, 90], axis=1).tolist()
-                for i, k in enumerate(batch):
-                    known[k] = (means[i], low[i], mid[i], high[i])
-            for (out, array), seen in zip(pending, digests, strict=True):
-                if out:  # an all-draw summary, filled above
-                    continue
-                if seen is None:
+                sketch = None if size == 1 else _sketch(array)
+                if sketch is None or (  # one value: no percentiles (two in the sketch: two)
+                    (sketch == sketch[0]).all() and array.min() == array.max()
+                ):
                     one = float(array[0])
                     out.update(mean=one, p10=one, p50=one, p90=one)
-                else:
-                    mean, p10, p50, p90 = known[seen]
+                    places.append(None)
+                    continue
+                key = sketch.tobytes()
+                taken = _found(known, key, array)
+                if taken is not None:
+                    mean, p10, p50, p90 = taken
+                    out.update(mean=mean, p10=p10, p50=p50, p90=p90)
+                    places.append(None)
+                    continue
+                alike = by_key.setdefault(key, [])
+                place = next((i for i in alike if _same(rows[i], array)), None)
+                if place is None:
+                    place = len(rows)
+                    alike.append(place)
+                    rows.append(array)
+                    keys.append(key)
+                places.append(place)
+            summaries: list[tuple[float, float, float, float]] = []
+            step = max(1, SUMMARY_ELEMENTS // max(size, 1))  # rows a batch: bounded memory
+            for start in range(0, len(rows), step):
+                drawn = np.stack(rows[start : start + step])
+                means = drawn.mean(axis=1)
+                low, mid, high = _deciles(drawn, means).tolist()
+                summaries += zip(means.tolist(), low, mid, high, strict=True)
+            for array, key, summary in zip(rows, keys, summaries, strict=True):
+                known.setdefault(key, []).append((weakref.ref(array), summary))
+            for (out, _), place in zip(pending, places, strict=True):
+                if place is not None:
+                    mean, p10, p50, p90 = summaries[place]
                     out.update(mean=mean, p10=p10, p50=p50, p90=p90)
         self._pending.clear()
 
@@ -248,8 +356,8 @@ class Estimate:
     prices: tuple[Mapping[str, Any], ...] = ()  # every price used, with its as-of date
     layers: tuple[str, ...] = ("shipped",)  # the catalog: shipped, then each price pack laid over
     price_max_age_days: float | None = None  # a catalog price older than this is flagged stale
-    # summaries already taken (of the explained figures), by the digest of their draws
-    summaries_known: Known = field(default_factory=dict, repr=False, compare=False)
+    # summaries already taken (of the explained figures), by a sketch of their draws
+    summaries_known: Taken = field(default_factory=Taken, repr=False, compare=False)
     # what the figures were computed from, for the analyses (not in the JSON contract): the
     # training run's site (per draw) and plan (point), and the saturated serving replica (point)
     training_site: TrainingSite | None = None  # None: no training section
@@ -416,14 +524,18 @@ class Estimate:
         training: dict[str, Any] = {k: summary(v) for k, v in self.training.to_dict().items()}
         for key in ("chips", "min_chips"):
             training[key] = round(float(np.median(getattr(self.training, key))))
-        environment = self.environment_measures
+        measures = (*MEASURES, *self.environment_measures)
+        # each phase's measures, summed once for the phase and the total (as total() sums them)
+        by_phase = [{m: phase.measure(m) for m in measures} for phase in self.phases]
         out: dict[str, Any] = {
             "name": self.name,
-            "total": {m: summary(self.total(m)) for m in (*MEASURES, *environment)},
+            "total": {
+                m: summary(sum((p[m] for p in by_phase), start=np.zeros(1))) for m in measures
+            },
             "phases": [
                 {
                     "name": phase.name,
-                    **{m: summary(phase.measure(m)) for m in (*MEASURES, *environment)},
+                    **{m: summary(measured[m]) for m in measures},
                     "items": [
                         {"name": item.name, **{k: summary(v) for k, v in item.measures.items()}}
                         for item in phase.items
@@ -433,7 +545,7 @@ class Estimate:
                         for item in phase.memo
                     ],
                 }
-                for phase in self.phases
+                for phase, measured in zip(self.phases, by_phase, strict=True)
             ],
             "training": training,
             "equivalents": {k: summary(v) for k, v in self.equivalents.to_dict().items()},

@@ -27,6 +27,7 @@ from aibudget.estimation.contract import (
     Explanation,
     Known,
     Phase,
+    Taken,
     _digest,
     _Summaries,
 )
@@ -75,7 +76,7 @@ def _drawn_figures(
 def _with_draws(
     explanations: tuple[Explanation, ...],
     draws: Mapping[str, Array],
-    known: Known,
+    known: Taken,
     all_draws: Known,
 ) -> tuple[Explanation, ...]:
     """The explanations with the figures the bill shows: each figure's mean over the draws and
@@ -403,7 +404,7 @@ def _estimate(
     day = t.start_date if t is not None and t.start_date is not None else _clock.today()
     max_age = catalog.constant("price_max_age_days").value
     prices = _prices(resolved, day, max_age)
-    known: Known = {}  # the explained figures' summaries, which to_dict() uses again
+    known = Taken()  # the explained figures' summaries, which to_dict() uses again
     # while it is made, mean_of() of the kept draws (the floor's) gives all the draws' mean too
     if all_draws:
         _ALL_DRAWS[id(all_draws)] = all_draws

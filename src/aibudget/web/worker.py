@@ -92,10 +92,12 @@ class CompareRequest(BaseModel):
 def _examples() -> dict[str, tuple[str, Any]]:
     """The built-in examples, parsed once per worker: name → (YAML text, scenario data)."""
     from aibudget.scenario.files import builtin_examples
+    from aibudget.web import written
 
-    return {
-        name: (text, yaml.load(text, Loader=_LOADER)) for name, text in builtin_examples().items()
-    }
+    examples = builtin_examples()
+    for text in examples.values():  # sent again and again, with overrides: know their sections
+        written.edited_again(text)
+    return {name: (text, yaml.load(text, Loader=_LOADER)) for name, text in examples.items()}
 
 
 def _example(name: str) -> tuple[str, dict[str, Any]]:

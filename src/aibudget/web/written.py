@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["as_written", "plain", "written_text"]
+__all__ = ["as_written", "edited_again", "plain", "written_text"]
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -61,25 +61,118 @@ def _set(tree: Any, path: str, value: Any, factory: Any) -> None:
         node[last] = value
 
 
+class _Source:
+    """A text sent again (a built-in example, a scenario edited field by field): its round-trip
+    tree, read once (reading is most of an edit's time), and, from its second edit on, its
+    top-level sections as the round trip writes each (``pieces``: the text they make, section by
+    section; ``None`` while not known, or where writing the sections one by one is not writing
+    the whole)."""
+
+    __slots__ = ("edits", "pieces", "tree")
+
+    def __init__(self, text: str) -> None:
+        self.tree: Any = _round_trip().load(text)
+        self.edits = 1 if text in _AGAIN else 0
+        self.pieces: dict[Any, str] | None = None
+
+
+#: The texts known to be edited again and again (the built-in examples): their sections are
+#: known from their first edit (:func:`edited_again`).
+_AGAIN: set[str] = set()
+
+
+def edited_again(text: str) -> None:
+    """Say that ``text`` will be edited often (a built-in example): :func:`written_text` then
+    learns its sections at its first edit, not its second."""
+    _AGAIN.add(text)
+
+
 @lru_cache(maxsize=32)
-def _tree(text: str) -> Any:
-    """The round-trip tree of ``text``, read once per worker for a text sent again (a built-in
-    example): reading is two thirds of an edit's time, a copy of the tree a tenth of it."""
-    return _round_trip().load(text)
+def _source(text: str) -> _Source:
+    return _Source(text)
+
+
+def _dump(rt: Any, tree: Any) -> str:
+    out = io.StringIO()
+    rt.dump(tree, out)
+    return out.getvalue()
+
+
+def _section(tree: Any, key: Any, value: Any) -> Any:
+    """The one-key document of ``tree``'s section ``key`` holding ``value``, with the comments
+    ``tree`` keeps beside that key (and, for its first key, those above the document)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    one = CommentedMap()
+    one[key] = value
+    if key in tree.ca.items:
+        one.ca.items[key] = copy.deepcopy(tree.ca.items[key])
+    if next(iter(tree)) == key and tree.ca.comment is not None:
+        one.ca.comment = copy.deepcopy(tree.ca.comment)
+    return one
+
+
+def _pieces(tree: Any) -> dict[Any, str] | None:
+    """Each top-level section of ``tree`` as the round trip writes it alone, when those texts
+    one after the other are what it writes of the whole tree, and a section added after the last
+    is written after them as it is alone; else ``None``."""
+    from ruamel.yaml.comments import CommentedMap
+
+    if not isinstance(tree, CommentedMap) or not tree:
+        return None
+    rt = _round_trip()
+    tree = copy.deepcopy(tree)  # what a dump might touch stays out of the cached tree
+    pieces = {key: _dump(rt, _section(tree, key, tree[key])) for key in tree}
+    if "".join(pieces.values()) != _dump(rt, tree):
+        return None
+    last = list(tree)[-1]
+    added = CommentedMap()
+    added["added"] = CommentedMap()
+    added["added"]["field"] = rt.load("1")
+    after = _section(tree, last, tree[last])
+    after["added"] = copy.deepcopy(added["added"])
+    if "added" in tree or _dump(rt, after) != pieces[last] + _dump(rt, added):
+        return None
+    return pieces
 
 
 def _edited(text: str, overrides: Sequence[str]) -> str:
     from ruamel.yaml.comments import CommentedMap
 
+    source = _source(text)
+    source.edits += 1
+    if source.edits == 2:  # sent again (or to be): worth knowing its sections
+        try:
+            source.pieces = _pieces(source.tree)
+        except Exception:  # a construct written only as a whole: the whole tree, as before
+            source.pieces = None
     rt = _round_trip()
-    tree = copy.deepcopy(_tree(text))
+    keys = [override.partition("=")[0].strip().split(".") for override in overrides]
+    by_section = source.pieces is not None and all(len(parts) > 1 for parts in keys)
+    tree = source.tree
+    if by_section:  # copy and write again only the sections the overrides change
+        edited = CommentedMap()
+        for parts in keys:
+            top = parts[0].strip()
+            if top in tree and top not in edited:
+                edited[top] = copy.deepcopy(tree[top])
+    else:
+        edited = copy.deepcopy(tree)
     for override in overrides:
         key, _, raw = override.partition("=")
         value = rt.load(raw) if raw.strip() else None
-        _set(tree, key, value, CommentedMap)
-    out = io.StringIO()
-    rt.dump(tree, out)
-    return out.getvalue()
+        _set(edited, key, value, CommentedMap)
+    if not by_section:
+        return _dump(rt, edited)
+    assert source.pieces is not None
+    out = [
+        _dump(rt, _section(tree, key, edited[key])) if key in edited else piece
+        for key, piece in source.pieces.items()
+    ]
+    added = CommentedMap((key, value) for key, value in edited.items() if key not in tree)
+    if added:
+        out.append(_dump(rt, added))
+    return "".join(out)
 
 
 def _fallback(data: Mapping[str, Any], overrides: Sequence[str]) -> str:
