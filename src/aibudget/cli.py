@@ -1143,5 +1143,8 @@ def _only_command(name: str) -> typer.Typer | None:
 
 def main() -> None:
     """Entry point of the ``aibudget`` console script."""
+    from aibudget._plugins import skip_plugin_loader
+
+    skip_plugin_loader()  # pydantic's plugins found without importlib.metadata: none installed
     only = _only_command(sys.argv[1]) if len(sys.argv) > 1 else None
     (only or app)()
