@@ -29,6 +29,7 @@ WATCHED = (
     "rich",
     "typer",
     "yaml",
+    "zipfile",
 )
 
 #: Runs the command line in-process, then prints its exit status, its output and which of the
@@ -193,3 +194,14 @@ def test_the_stand_in_hands_anything_else_to_pydantics_loader() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.split() == ["pydantic", "module"]
+
+
+@pytest.mark.parametrize("package", ["aibudget", "aibudget.catalog", "aibudget.web"])
+def test_package_files_is_what_importlib_resources_gives(package: str) -> None:
+    from importlib import resources
+
+    from aibudget._files import package_files
+
+    found = package_files(package)
+    assert found == resources.files(package)
+    assert type(found) is type(resources.files(package))

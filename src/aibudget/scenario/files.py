@@ -8,7 +8,6 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from functools import cache
-from importlib import resources
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from aibudget._errors import ScenarioError, overrides_wording
-from aibudget._files import MAX_SCENARIO_BYTES, read_user_text
+from aibudget._files import MAX_SCENARIO_BYTES, package_files, read_user_text
 from aibudget.assumptions import Distribution
 from aibudget.scenario.ranges import _describe, _problems_error, _split_ranges
 from aibudget.scenario.types import Scenario
@@ -106,7 +105,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Sce
 
 @cache
 def _example_texts() -> tuple[tuple[str, str], ...]:
-    folder = resources.files("aibudget").joinpath("examples")
+    folder = package_files("aibudget").joinpath("examples")
     return tuple(
         (Path(entry.name).stem, entry.read_text("utf-8"))
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
