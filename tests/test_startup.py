@@ -7,8 +7,11 @@ fact, its milliseconds are the machine's.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -19,12 +22,15 @@ WATCHED = (
     "aibudget.report.terminal",
     "aibudget.resolution",
     "aibudget.scenario",
+    "importlib.metadata",
     "logging",
     "numpy",
     "pydantic",
     "rich",
+    "tomllib",
     "typer",
     "yaml",
+    "zipfile",
 )
 
 #: Runs the command line in-process, then prints its exit status, its output and which of the
@@ -98,3 +104,106 @@ def test_help_loads_no_rich_and_no_estimation() -> None:
     assert "estimate" in out
     assert "catalog" in out
     assert loaded == ["typer"]
+
+
+def test_estimate_builds_its_models_without_importlib_metadata() -> None:
+    out, loaded = loaded_by("estimate", "--samples", "0")
+    assert "GPT-3 175B" in out
+    assert {"aibudget.estimation", "aibudget.report.terminal", "pydantic"} <= set(loaded)
+    # pydantic's plugin loader stood in for where no plugin is installed (aibudget._plugins);
+    # the data files found without importlib.resources's readers; TOML parsed for TOML alone
+    assert not {"importlib.metadata", "tomllib", "zipfile"} & set(loaded)
+
+
+def test_a_command_named_first_is_built_alone_and_prints_as_the_whole_app() -> None:
+    from typer.testing import CliRunner
+
+    from aibudget import cli
+
+    only = cli._only_command("estimate")
+    assert only is not None
+    assert [c.callback.__name__ for c in only.registered_commands if c.callback] == ["estimate"]
+    assert cli._only_command("ledger") is None  # a group: the whole app
+    assert cli._only_command("--version") is None
+    runner = CliRunner()
+    for args in (["estimate", "--help"], ["estimate", "--bogus"], ["catalog", "nothing"]):
+        whole = runner.invoke(cli.app, args)
+        alone = runner.invoke(cli._only_command(args[0]), args)  # type: ignore[arg-type]
+        assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output), args
+
+
+#: Builds a model after the stand-in for pydantic's plugin loader, then prints which plugins
+#: saw it and whether importlib.metadata was loaded.
+PLUGIN_PROBE = """
+import json, sys
+from aibudget._plugins import skip_plugin_loader
+skip_plugin_loader()
+from pydantic import BaseModel
+class Probe(BaseModel):
+    x: int
+assert Probe(x=1).x == 1
+import fakeplug
+print(json.dumps({"seen": fakeplug.SEEN, "metadata": "importlib.metadata" in sys.modules}))
+"""
+
+
+def _plugin_probe(site: Path, declared: bool) -> dict[str, object]:
+    (site / "fakeplug.py").write_text(
+        textwrap.dedent(
+            """
+            SEEN = []
+            class Plugin:
+                def new_schema_validator(self, schema, schema_type, path, kind, config, settings):
+                    SEEN.append(path.name)
+                    return None, None, None
+            plugin = Plugin()
+            """
+        )
+    )
+    meta = site / "fakeplug-1.0.dist-info"
+    meta.mkdir()
+    (meta / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplug\nVersion: 1.0\n")
+    if declared:
+        (meta / "entry_points.txt").write_text("[pydantic]\nfake = fakeplug:plugin\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", PLUGIN_PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
+    )
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_an_installed_pydantic_plugin_still_sees_every_model(tmp_path: Path) -> None:
+    assert _plugin_probe(tmp_path, declared=True) == {"seen": ["Probe"], "metadata": True}
+
+
+def test_without_a_plugin_pydantic_reads_no_entry_points(tmp_path: Path) -> None:
+    assert _plugin_probe(tmp_path, declared=False) == {"seen": [], "metadata": False}
+
+
+def test_the_stand_in_hands_anything_else_to_pydantics_loader() -> None:
+    code = (
+        "import sys; from aibudget._plugins import LOADER, skip_plugin_loader; "
+        "skip_plugin_loader(); import pydantic.plugin._loader as loader; "
+        "print(loader.PYDANTIC_ENTRY_POINT_GROUP, type(sys.modules[LOADER]).__name__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split() == ["pydantic", "module"]
+
+
+@pytest.mark.parametrize("package", ["aibudget", "aibudget.catalog", "aibudget.web"])
+def test_package_files_is_what_importlib_resources_gives(package: str) -> None:
+    from importlib import resources
+
+    from aibudget._files import package_files
+
+    found = package_files(package)
+    assert found == resources.files(package)
+    assert type(found) is type(resources.files(package))

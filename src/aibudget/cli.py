@@ -1119,6 +1119,32 @@ def _check_packs(folders: list[str], as_json: bool) -> None:
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def _only_command(name: str) -> typer.Typer | None:
+    """``app`` with its top-level command ``name`` alone (its options, callback and settings),
+    or None when ``name`` names no such command (an option, a group such as ``ledger``).
+
+    typer turns every command of an app into a click command on each run (their signatures,
+    their options), tens of commands for the one the command line names; what the command
+    prints, its help and its errors are the same either way."""
+    from copy import copy
+
+    from typer.main import get_command_name
+
+    for info in app.registered_commands:
+        callback = info.callback
+        given = info.name or (get_command_name(callback.__name__) if callback else None)
+        if given == name:
+            only = copy(app)
+            only.registered_commands = [info]
+            only.registered_groups = []
+            return only
+    return None
+
+
 def main() -> None:
     """Entry point of the ``aibudget`` console script."""
-    app()
+    from aibudget._plugins import skip_plugin_loader
+
+    skip_plugin_loader()  # pydantic's plugins found without importlib.metadata: none installed
+    only = _only_command(sys.argv[1]) if len(sys.argv) > 1 else None
+    (only or app)()

@@ -12,9 +12,9 @@ import csv
 import math
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 from aibudget._errors import CatalogDataError
+from aibudget._files import package_files
 from aibudget.model import calibration
 from aibudget.model.calibration import Form, MfuModel
 
@@ -29,7 +29,7 @@ __all__ = [
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files("aibudget.catalog").joinpath("data", name).read_text("utf-8")
+    text = package_files("aibudget.catalog").joinpath("data", name).read_text("utf-8")
     return list(csv.DictReader(text.splitlines()))
 
 

@@ -35,13 +35,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache, wraps
-from importlib import resources
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from aibudget._clock import today
 from aibudget._errors import AibudgetError, CatalogDataError, closest
-from aibudget._files import read_user_text
+from aibudget._files import package_files, read_user_text
 
 __all__ = [
     "ENV",
@@ -276,13 +275,13 @@ def key_of(filename: str, row: dict[str, str], header: Sequence[str]) -> tuple[s
 
 
 def _shipped_names() -> tuple[str, ...]:
-    folder = resources.files("aibudget.catalog").joinpath("data")
+    folder = package_files("aibudget.catalog").joinpath("data")
     return tuple(sorted(e.name for e in folder.iterdir() if e.name.endswith(".csv")))
 
 
 @cache
 def _shipped(filename: str) -> tuple[tuple[str, ...], tuple[tuple[int, dict[str, str]], ...]]:
-    text = resources.files("aibudget.catalog").joinpath("data", filename).read_text("utf-8")
+    text = package_files("aibudget.catalog").joinpath("data", filename).read_text("utf-8")
     reader = csv.DictReader(text.splitlines())
     rows = tuple(enumerate(reader, start=2))
     return tuple(reader.fieldnames or ()), rows
@@ -586,7 +585,7 @@ def merged_text(filename: str) -> str:
     the text themselves (the runs)."""
     header, _ = _shipped(filename)
     if not layers():
-        return resources.files("aibudget.catalog").joinpath("data", filename).read_text("utf-8")
+        return package_files("aibudget.catalog").joinpath("data", filename).read_text("utf-8")
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(header), lineterminator="\n")
     writer.writeheader()

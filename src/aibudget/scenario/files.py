@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from functools import cache
-from importlib import resources
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from aibudget._errors import ScenarioError, overrides_wording
-from aibudget._files import MAX_SCENARIO_BYTES, read_user_text
+from aibudget._files import MAX_SCENARIO_BYTES, package_files, read_user_text
 from aibudget.assumptions import Distribution
 from aibudget.scenario.ranges import _describe, _problems_error, _split_ranges
 from aibudget.scenario.types import Scenario
@@ -106,7 +104,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Sce
 
 @cache
 def _example_texts() -> tuple[tuple[str, str], ...]:
-    folder = resources.files("aibudget").joinpath("examples")
+    folder = package_files("aibudget").joinpath("examples")
     return tuple(
         (Path(entry.name).stem, entry.read_text("utf-8"))
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
@@ -123,11 +121,21 @@ def builtin_examples() -> dict[str, str]:
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _toml(text: str, source: str) -> Any:
+    """A TOML scenario's data; tomllib loads for TOML alone (it compiles its patterns)."""
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{source} is not valid TOML: {error}") from None
+
+
 def _parse_text(text: str, suffix: str, source: str) -> Any:
     check_nesting(text, source)
     try:
         if suffix == ".toml":
-            return tomllib.loads(text)
+            return _toml(text, source)
         if suffix == ".json":
             return json.loads(text)
         return yaml.load(text, Loader=_LOADER)
@@ -139,8 +147,6 @@ def _parse_text(text: str, suffix: str, source: str) -> Any:
         ) from None
     except yaml.YAMLError as error:
         raise ScenarioError(f"{source} is not valid YAML: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{source} is not valid TOML: {error}") from None
     except json.JSONDecodeError as error:
         raise ScenarioError(
             f"{source} is not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
@@ -150,6 +156,8 @@ def _parse_text(text: str, suffix: str, source: str) -> Any:
             f"{source} nests deeper than {MAX_DEPTH} levels; a scenario's sections nest at "
             "most four"
         ) from None
+    except ScenarioError:  # not valid TOML (_toml): said already
+        raise
     except ValueError as error:  # e.g. an integer literal of thousands of digits
         raise ScenarioError(f"{source} holds a value that cannot be read: {error}") from None
 

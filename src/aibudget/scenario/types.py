@@ -1,11 +1,9 @@
 """The scenario's pydantic models and their field types."""
 
-from __future__ import annotations
-
 import datetime as dt
 import unicodedata
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     BaseModel,
@@ -139,7 +137,7 @@ class ModelSpec(_Section):
             raise ValueError(str(error)) from None
 
     @model_validator(mode="after")
-    def _active_params(self) -> ModelSpec:
+    def _active_params(self) -> Self:
         if self.architecture == "moe" and self.active_params is None:
             raise _at("active_params", "a mixture-of-experts model needs its active parameters")
         if self.active_params is not None and self.active_params > self.params:
@@ -312,7 +310,7 @@ class TrainingSpec(_Section):
             raise ValueError(str(error)) from None
 
     @model_validator(mode="after")
-    def _dates(self) -> TrainingSpec:
+    def _dates(self) -> Self:
         bought = self.owned.purchase_date
         start = self.start_date or today()
         if bought is not None and bought > start:
@@ -331,7 +329,7 @@ class TrainingSpec(_Section):
         return self
 
     @model_validator(mode="after")
-    def _consistent(self) -> TrainingSpec:
+    def _consistent(self) -> Self:
         given = [k for k in ("tokens", "flops", "target_loss") if getattr(self, k) is not None]
         if not given:
             raise ValueError(
@@ -457,7 +455,7 @@ class EnergySpec(_Section):
             raise ValueError(str(error)) from None
 
     @model_validator(mode="after")
-    def _power(self) -> EnergySpec:
+    def _power(self) -> Self:
         chain = {"server_power_ratio", "average_power_fraction"} & self.model_fields_set
         if self.system_power_w_per_chip is not None and chain:
             raise _at(
@@ -481,7 +479,7 @@ class DataAcquisition(_Section):
     licence_usd: NonNegativeQuantity = Field(0.0, le=1e12, description="a flat licence fee")
 
     @model_validator(mode="after")
-    def _priced(self) -> DataAcquisition:
+    def _priced(self) -> Self:
         if self.tokens and self.usd_per_million_tokens is None:
             raise _at("usd_per_million_tokens", "tokens are bought, so give their price")
         if self.samples and self.usd_per_sample is None:
@@ -546,7 +544,7 @@ class DataAnnotation(_Section):
     )
 
     @model_validator(mode="after")
-    def _one_way(self) -> DataAnnotation:
+    def _one_way(self) -> Self:
         crowd = self.task is not None or self.usd_per_label is not None
         expert = self.minutes_per_item is not None
         if crowd == expert:
@@ -576,7 +574,7 @@ class DataSynthetic(_Section):
         return None if value is None else _resolve_api(value)
 
     @model_validator(mode="after")
-    def _priced(self) -> DataSynthetic:
+    def _priced(self) -> Self:
         if (self.api is None) == (self.usd_per_million_tokens is None):
             raise _at("api", "give an api model or usd_per_million_tokens (one of them)")
         return self
@@ -664,7 +662,7 @@ class TeamSpec(_Section):
             raise ValueError(str(error)) from None
 
     @model_validator(mode="after")
-    def _months(self) -> TeamSpec:
+    def _months(self) -> Self:
         for i, role in enumerate(self.roles):
             if role.months is None and self.months is None:
                 raise _at(f"roles.{i}.months", "give months for this role, or team.months")
@@ -688,7 +686,7 @@ class ApiSpec(_Section):
         return None if value is None else _resolve_api(value)
 
     @model_validator(mode="after")
-    def _priced(self) -> ApiSpec:
+    def _priced(self) -> Self:
         explicit = self.usd_per_million_input is not None or self.usd_per_million_output is not None
         if (self.model is None) == (not explicit):
             raise _at("model", "give a model from the API catalog or explicit prices, not both")
@@ -775,7 +773,7 @@ class ServingSpec(_Section):
         return None if value is None else _resolve_api(value)
 
     @model_validator(mode="after")
-    def _mode(self) -> ServingSpec:
+    def _mode(self) -> Self:
         if self.mode == "api" and self.api is None:
             raise _at("api", "mode api needs the api section (model, or prices)")
         if self.mode != "api" and self.api is not None:
@@ -805,7 +803,7 @@ class MaintenanceSpec(_Section):
     ] = Field(0.0, description="yearly growth of serving traffic (0.2 = +20%)")
 
     @model_validator(mode="after")
-    def _retrain(self) -> MaintenanceSpec:
+    def _retrain(self) -> Self:
         if self.retrains_per_year and self.tokens_per_retrain is None:
             raise _at("tokens_per_retrain", "retraining needs the tokens of each retrain")
         return self
@@ -845,7 +843,7 @@ class Scenario(_Section):
         return {path: dist for path, (_, dist) in self._ranges.items()}
 
     @model_validator(mode="after")
-    def _memory_shape(self) -> Scenario:
+    def _memory_shape(self) -> Self:
         api_only = self.serving is not None and self.serving.mode == "api"
         if self.training is None and self.serving is None:
             raise _at(
