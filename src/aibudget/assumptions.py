@@ -407,19 +407,49 @@ class MonteCarlo:
 @dataclass
 class Tornado:
     """Two rows per key, in order: row ``2k`` has key ``k`` at its p10 and row ``2k + 1`` at its
-    p90; every other assumption stays at p50."""
+    p90; every other assumption stays at p50.
+
+    :meth:`discovering` takes the keys in the order they are met instead (the order
+    ``Resolver.uncertain`` records), each given its pair of rows the first time, so that one
+    resolution both finds the uncertain keys and evaluates their rows: ``capacity`` pairs of
+    rows, those no key takes at p50 throughout (the point's rows again); a key past
+    ``capacity`` sets :attr:`overflowed` (the resolution is then to be done again with the
+    keys known)."""
 
     keys: Sequence[str]
+    capacity: int | None = None  # discovering: the pairs of rows; None: the keys given
+    overflowed: bool = field(default=False, init=False)
     _index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self._index = {key: i for i, key in enumerate(self.keys)}
 
+    @classmethod
+    def discovering(cls, capacity: int) -> Tornado:
+        """Rows for up to ``capacity`` keys, each taken by the next key met; :attr:`keys`
+        lists them as they come."""
+        return cls([], capacity)
+
+    @property
+    def size(self) -> int:
+        """Its rows in a stacked evaluation."""
+        return 2 * (len(self.keys) if self.capacity is None else self.capacity)
+
     def values(self, key: str, distribution: Distribution) -> float | Array:
         import numpy as np
 
-        rows = np.full(2 * len(self.keys), distribution.p50)
-        i = self._index[key]
+        i = self._index.get(key)
+        if i is None:
+            if self.capacity is None:
+                raise KeyError(key)
+            i = len(self._index)
+            if i >= self.capacity:  # no rows left: the resolution is to be done again
+                self.overflowed = True
+                return distribution.p50
+            self._index[key] = i
+            assert isinstance(self.keys, list)
+            self.keys.append(key)
+        rows = np.full(self.size, distribution.p50)
         rows[2 * i], rows[2 * i + 1] = distribution.p10, distribution.p90
         return rows
 
@@ -469,7 +499,7 @@ class Stacked:
 
 def _rows_of(part: Point | Tornado | MonteCarlo) -> int:
     if isinstance(part, Tornado):
-        return 2 * len(part.keys)
+        return part.size
     return part.n if isinstance(part, MonteCarlo) else 1
 
 
