@@ -481,12 +481,12 @@ class Stacked:
     def values(self, key: str, distribution: Distribution) -> float | Array:
         import numpy as np
 
-        return np.concatenate(
-            [
-                np.broadcast_to(np.asarray(part.values(key, distribution), float), (size,))
-                for part, size in zip(self.parts, self.sizes, strict=True)
-            ]
-        )
+        out = np.empty(sum(self.sizes))
+        start = 0
+        for part, size in zip(self.parts, self.sizes, strict=True):
+            out[start : start + size] = part.values(key, distribution)  # one value: throughout
+            start += size
+        return out
 
     def scalar(self, value: Any, pick: Any) -> float:
         """``pick`` (``np.median``, or the first element) of the first part's rows of

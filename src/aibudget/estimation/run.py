@@ -375,8 +375,8 @@ def estimate(
     check`` and :class:`~aibudget.DoesNotFitError` when the chips cannot hold the model.
     """
     if catalog is None:
-        packs.ready()
-        return _estimate(scenario, overrides, samples, seed)
+        with packs.held():
+            return _estimate(scenario, overrides, samples, seed)
     dirs = [catalog] if isinstance(catalog, str | os.PathLike) else list(catalog)
     with packs.use(*dirs):
         packs.ready()
