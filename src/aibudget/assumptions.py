@@ -438,6 +438,12 @@ class Tornado:
     def values(self, key: str, distribution: Distribution) -> float | Array:
         import numpy as np
 
+        rows: Array = np.empty(self.size)
+        self.fill(rows, key, distribution)
+        return rows
+
+    def fill(self, rows: Array, key: str, distribution: Distribution) -> None:
+        """Write :meth:`values` into ``rows`` (a part of a stacked array)."""
         i = self._index.get(key)
         if i is None:
             if self.capacity is None:
@@ -445,13 +451,13 @@ class Tornado:
             i = len(self._index)
             if i >= self.capacity:  # no rows left: the resolution is to be done again
                 self.overflowed = True
-                return distribution.p50
+                rows.fill(distribution.p50)
+                return
             self._index[key] = i
             assert isinstance(self.keys, list)
             self.keys.append(key)
-        rows = np.full(self.size, distribution.p50)
+        rows.fill(distribution.p50)
         rows[2 * i], rows[2 * i + 1] = distribution.p10, distribution.p90
-        return rows
 
 
 @dataclass
@@ -484,7 +490,11 @@ class Stacked:
         out = np.empty(sum(self.sizes))
         start = 0
         for part, size in zip(self.parts, self.sizes, strict=True):
-            out[start : start + size] = part.values(key, distribution)  # one value: throughout
+            rows = out[start : start + size]
+            if isinstance(part, Tornado):
+                part.fill(rows, key, distribution)
+            else:
+                rows[...] = part.values(key, distribution)  # one value: throughout
             start += size
         return out
 

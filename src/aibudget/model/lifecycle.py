@@ -208,12 +208,25 @@ def rows_of(value: object, index: slice | NDArray[np.intp], of: int) -> object:
     through dicts and records."""
     if isinstance(value, np.ndarray):
         return value[index] if value.ndim and value.shape[0] == of else value
+    # an array inside is cut here, not in a call of its own (thousands of them an estimate)
     if isinstance(value, dict):
-        return {k: rows_of(v, index, of) for k, v in value.items()}
+        return {
+            k: (v[index] if v.ndim and v.shape[0] == of else v)
+            if type(v) is np.ndarray
+            else rows_of(v, index, of)
+            for k, v in value.items()
+        }
     names = _record_fields(type(value))
     if names is None:
         return value
-    changes = {name: rows_of(getattr(value, name), index, of) for name in names}
+    changes = {}
+    for name in names:
+        v = getattr(value, name)
+        changes[name] = (
+            (v[index] if v.ndim and v.shape[0] == of else v)
+            if type(v) is np.ndarray
+            else rows_of(v, index, of)
+        )
     return type(value)(**changes)
 
 
