@@ -253,14 +253,12 @@ def _record_fields(cls: type) -> tuple[str, ...] | None:
 def _item(
     usd: Array, kwh: Array | float = 0.0, co2e: Array | float = 0.0, **extra: Array
 ) -> dict[str, Array]:
+    names = ("usd", "energy_kwh", "co2e_kg", *extra)
     arrays = [np.asarray(v, float) for v in (usd, kwh, co2e, *extra.values())]
-    shape = common_shape(*(a.shape for a in arrays))
-    usd_, kwh_, co2e_, *rest = (spread(a, shape) for a in arrays)
+    shape = common_shape(*[a.shape for a in arrays])
     return {
-        "usd": usd_,
-        "energy_kwh": kwh_,
-        "co2e_kg": co2e_,
-        **dict(zip(extra, rest, strict=True)),
+        name: array if array.shape == shape else spread(array, shape)
+        for name, array in zip(names, arrays, strict=True)
     }
 
 
