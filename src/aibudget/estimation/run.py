@@ -442,7 +442,11 @@ def _estimate(
             assumptions=resolved.assumptions,
             explanations=_with_draws(
                 _explanations(
-                    scenario, point_result, resolved, phases, _phases(point_result, point)
+                    scenario,
+                    point_result,
+                    resolved,
+                    phases,
+                    phases if result is point_result else _phases(point_result, point),
                 ),
                 _drawn_figures(result, phases, training, serving, equivalents),
                 known,
