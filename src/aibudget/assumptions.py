@@ -462,8 +462,8 @@ class Tornado:
 
 @dataclass
 class Stacked:
-    """The rows of several samplers one after another (an estimate's point, then its tornado
-    rows, then its draws), so that one resolution and one model call evaluate them all.
+    """The rows of several samplers one after another (an estimate's point, its draws and its
+    tornado rows), so that one resolution and one model call evaluate them all.
 
     Where resolution collapses a value to one number (``Resolver.median``, ``first``: a
     recorded assumption's value, the default MFU at the model's size), it takes the first

@@ -158,8 +158,9 @@ def _evaluate(
         draws = [MonteCarlo.chunked(kept, seed)]
     elif samples > 0:
         draws = [MonteCarlo(samples, seed)]
+    # the tornado last: the rows no key took are the last ones, cut off before the model runs
     tornado = Tornado.discovering(TORNADO_KEYS)
-    stacked = Stacked((Point(), tornado, *draws))
+    stacked = Stacked((Point(), *draws, tornado))
     every_resolved = resolve(scenario, stacked)
     if not every_resolved.uncertain:  # nothing drawn: every value the point's, of one row
         at_point = lifecycle(every_resolved.inputs)
@@ -167,22 +168,27 @@ def _evaluate(
     if tornado.overflowed:  # more keys than rows: again, the keys known
         draws = [dataclasses.replace(d, streams={}) if d.streams is not None else d for d in draws]
         tornado = Tornado(every_resolved.uncertain)
-        stacked = Stacked((Point(), tornado, *draws))
+        stacked = Stacked((Point(), *draws, tornado))
         every_resolved = resolve(scenario, stacked)
+    *parts, tornado_rows = stacked.rows()
+    of = sum(stacked.sizes)
+    used = tornado_rows.start + 2 * len(tornado.keys)
     inputs = every_resolved.inputs
-    rows, of = stacked.rows(), sum(stacked.sizes)
-    point_inputs = rows_of(inputs, rows[0], of)
+    if used < of:  # rows at the medians throughout: views of the rows before them
+        cut = rows_of(inputs, slice(0, used), of)
+        assert isinstance(cut, LifecycleInputs)
+        inputs, of = cut, used
+    point_inputs = rows_of(inputs, parts[0], of)
     assert isinstance(point_inputs, LifecycleInputs)
     point = dataclasses.replace(every_resolved, inputs=point_inputs)
     every = lifecycle(inputs)
-    start = rows[1].start
-    at_point = every.rows(rows[0], of)
-    tornado_result = every.rows(slice(start, start + 2 * len(tornado.keys)), of)
+    at_point = every.rows(parts[0], of)
+    tornado_result = every.rows(slice(tornado_rows.start, used), of)
     if not draws:
         return point, at_point, tornado_result, at_point, point.inputs, None
-    drawn_inputs = rows_of(inputs, rows[2], of)
+    drawn_inputs = rows_of(inputs, parts[1], of)
     assert isinstance(drawn_inputs, LifecycleInputs)
-    return point, at_point, tornado_result, every.rows(rows[2], of), drawn_inputs, draws[0]
+    return point, at_point, tornado_result, every.rows(parts[1], of), drawn_inputs, draws[0]
 
 
 @dataclass

@@ -205,7 +205,7 @@ class Lifecycle:
 
 def rows_of(value: object, index: slice | NDArray[np.intp], of: int) -> object:
     """``value`` with every array along the rows (first axis of length ``of``) cut to ``index``,
-    through dicts and records."""
+    through dicts, tuples and records."""
     if isinstance(value, np.ndarray):
         return value[index] if value.ndim and value.shape[0] == of else value
     # an array inside is cut here, not in a call of its own (thousands of them an estimate)
@@ -216,6 +216,8 @@ def rows_of(value: object, index: slice | NDArray[np.intp], of: int) -> object:
             else rows_of(v, index, of)
             for k, v in value.items()
         }
+    if type(value) is tuple:  # the team's roles
+        return tuple(rows_of(v, index, of) for v in value)
     names = _record_fields(type(value))
     if names is None:
         return value
