@@ -272,6 +272,49 @@ def test_stacked_rows_are_each_parts_rows_one_after_another() -> None:
     assert stacked.scalar(np.array([2.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0]), np.median) == 2.0
 
 
+def test_a_discovering_tornado_gives_each_key_met_the_next_pair_of_rows() -> None:
+    d = Distribution.uniform(0.0, 10.0)
+    tornado = Tornado.discovering(3)
+    assert tornado.size == 6
+    np.testing.assert_array_equal(tornado.values("b", d), [1.0, 9.0, 5.0, 5.0, 5.0, 5.0])
+    np.testing.assert_array_equal(tornado.values("a", d), [5.0, 5.0, 1.0, 9.0, 5.0, 5.0])
+    np.testing.assert_array_equal(tornado.values("b", d), [1.0, 9.0, 5.0, 5.0, 5.0, 5.0])
+    assert tornado.keys == ["b", "a"]
+    assert not tornado.overflowed
+    tornado.values("c", d)
+    np.testing.assert_array_equal(tornado.values("e", d), [5.0] * 6)  # no rows left
+    assert tornado.keys == ["b", "a", "c"]
+    assert tornado.overflowed
+    with pytest.raises(KeyError):
+        Tornado(["a"]).values("b", d)  # the keys given: no other
+
+
+@pytest.mark.parametrize("samples", [0, 40])
+def test_an_estimate_resolves_once_and_again_only_past_the_tornado_rows(
+    monkeypatch: pytest.MonkeyPatch, samples: int
+) -> None:
+    """One resolution finds the uncertain keys and evaluates them; a scenario with more keys
+    than the tornado has rows is resolved again, with the same numbers."""
+    import json
+
+    from aibudget.estimation import run
+    from aibudget.resolution.lifecycle import resolve
+
+    calls: list[int] = []
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return resolve(*args)
+
+    monkeypatch.setattr(run, "resolve", counted)
+    once = json.dumps(aibudget.estimate("startup-1b", samples=samples, seed=2).to_dict())
+    assert len(calls) == 1
+    monkeypatch.setattr(run, "TORNADO_KEYS", 3)  # startup-1b has 25 uncertain keys
+    again = json.dumps(aibudget.estimate("startup-1b", samples=samples, seed=2).to_dict())
+    assert len(calls) == 3
+    assert again == once
+
+
 def test_an_estimate_is_one_model_call_with_the_same_numbers_as_three(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -407,27 +407,63 @@ class MonteCarlo:
 @dataclass
 class Tornado:
     """Two rows per key, in order: row ``2k`` has key ``k`` at its p10 and row ``2k + 1`` at its
-    p90; every other assumption stays at p50."""
+    p90; every other assumption stays at p50.
+
+    :meth:`discovering` takes the keys in the order they are met instead (the order
+    ``Resolver.uncertain`` records), each given its pair of rows the first time, so that one
+    resolution both finds the uncertain keys and evaluates their rows: ``capacity`` pairs of
+    rows, those no key takes at p50 throughout (the point's rows again); a key past
+    ``capacity`` sets :attr:`overflowed` (the resolution is then to be done again with the
+    keys known)."""
 
     keys: Sequence[str]
+    capacity: int | None = None  # discovering: the pairs of rows; None: the keys given
+    overflowed: bool = field(default=False, init=False)
     _index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self._index = {key: i for i, key in enumerate(self.keys)}
 
+    @classmethod
+    def discovering(cls, capacity: int) -> Tornado:
+        """Rows for up to ``capacity`` keys, each taken by the next key met; :attr:`keys`
+        lists them as they come."""
+        return cls([], capacity)
+
+    @property
+    def size(self) -> int:
+        """Its rows in a stacked evaluation."""
+        return 2 * (len(self.keys) if self.capacity is None else self.capacity)
+
     def values(self, key: str, distribution: Distribution) -> float | Array:
         import numpy as np
 
-        rows = np.full(2 * len(self.keys), distribution.p50)
-        i = self._index[key]
-        rows[2 * i], rows[2 * i + 1] = distribution.p10, distribution.p90
+        rows: Array = np.empty(self.size)
+        self.fill(rows, key, distribution)
         return rows
+
+    def fill(self, rows: Array, key: str, distribution: Distribution) -> None:
+        """Write :meth:`values` into ``rows`` (a part of a stacked array)."""
+        i = self._index.get(key)
+        if i is None:
+            if self.capacity is None:
+                raise KeyError(key)
+            i = len(self._index)
+            if i >= self.capacity:  # no rows left: the resolution is to be done again
+                self.overflowed = True
+                rows.fill(distribution.p50)
+                return
+            self._index[key] = i
+            assert isinstance(self.keys, list)
+            self.keys.append(key)
+        rows.fill(distribution.p50)
+        rows[2 * i], rows[2 * i + 1] = distribution.p10, distribution.p90
 
 
 @dataclass
 class Stacked:
-    """The rows of several samplers one after another (an estimate's point, then its tornado
-    rows, then its draws), so that one resolution and one model call evaluate them all.
+    """The rows of several samplers one after another (an estimate's point, its draws and its
+    tornado rows), so that one resolution and one model call evaluate them all.
 
     Where resolution collapses a value to one number (``Resolver.median``, ``first``: a
     recorded assumption's value, the default MFU at the model's size), it takes the first
@@ -451,12 +487,16 @@ class Stacked:
     def values(self, key: str, distribution: Distribution) -> float | Array:
         import numpy as np
 
-        return np.concatenate(
-            [
-                np.broadcast_to(np.asarray(part.values(key, distribution), float), (size,))
-                for part, size in zip(self.parts, self.sizes, strict=True)
-            ]
-        )
+        out = np.empty(sum(self.sizes))
+        start = 0
+        for part, size in zip(self.parts, self.sizes, strict=True):
+            rows = out[start : start + size]
+            if isinstance(part, Tornado):
+                part.fill(rows, key, distribution)
+            else:
+                rows[...] = part.values(key, distribution)  # one value: throughout
+            start += size
+        return out
 
     def scalar(self, value: Any, pick: Any) -> float:
         """``pick`` (``np.median``, or the first element) of the first part's rows of
@@ -469,7 +509,7 @@ class Stacked:
 
 def _rows_of(part: Point | Tornado | MonteCarlo) -> int:
     if isinstance(part, Tornado):
-        return 2 * len(part.keys)
+        return part.size
     return part.n if isinstance(part, MonteCarlo) else 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from aibudget._errors import CatalogDataError, UnknownNameError, closest
 from aibudget.assumptions import Distribution
@@ -39,7 +40,7 @@ class PriceChoice:
     rule: str
     candidates: tuple[CloudPrice, ...] = field(default=())
 
-    @property
+    @cached_property
     def distribution(self) -> Distribution | None:
         """When the price is the median of three or more providers' cheapest listings: their
         spread (10th and 90th percentiles across providers) around the chosen listing."""
@@ -92,6 +93,7 @@ def _describe(rows: Iterable[CloudPrice]) -> str:
     return ", ".join(combos) if combos else "none"
 
 
+@layered  # a scenario's estimates choose the same listing each time
 def reference_price(
     accelerator_name: str,
     pricing: str = "on_demand",

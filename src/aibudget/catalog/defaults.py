@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from aibudget._errors import CatalogDataError, UnknownNameError, closest
 from aibudget.assumptions import Distribution
@@ -33,10 +34,11 @@ class Constant:
     range_source_url: str = ""
     range_note: str = ""
 
-    @property
+    @cached_property
     def distribution(self) -> Distribution | None:
         """The sourced range as a (two-piece) log-normal through p10, the value and p90; None
-        when the catalog gives no range. Fractions are clipped at 1."""
+        when the catalog gives no range. Fractions are clipped at 1. (Made once: a resolution
+        asks each constant it uses.)"""
         return sourced_range(self.p10, self.p90, self.value, _upper(self.unit))
 
 
@@ -98,6 +100,11 @@ def constant_for(
     ("h100", "gpu"), providers ("aws") or hardware modes ("owned"). At each key a value fitted on
     the published runs (``calibration.csv``) comes before the sourced one (``constants.csv``),
     unless ``calibrated`` is False."""
+    return _constant_for(parameter, tuple(qualifiers), calibrated)
+
+
+@layered
+def _constant_for(parameter: str, qualifiers: tuple[str, ...], calibrated: bool) -> Constant:
     tables = (calibration(), constants()) if calibrated else (constants(),)
     for key in (*(f"{parameter}.{q}" for q in qualifiers), parameter):
         for table in tables:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from aibudget._errors import CatalogDataError
 from aibudget._files import package_files
@@ -226,6 +226,7 @@ def formula(family: str, params: float | None, chips: float | None) -> str:
     return f"exp({' '.join(terms)}) = {value:.3g}"
 
 
+@lru_cache(maxsize=1024)  # the same run each estimate of a scenario: written once
 def explanation(family: str, params: float | None, chips: float | None) -> str:
     """The note of a fitted MFU default: its formula with this run's numbers, the fit's
     out-of-sample error, and the fitted runs it is most like."""

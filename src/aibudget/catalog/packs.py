@@ -237,6 +237,19 @@ def use(*dirs: str | os.PathLike[str]) -> Iterator[tuple[Path, ...]]:
         _context.reset(token)
 
 
+@contextmanager
+def held() -> Iterator[tuple[Path, ...]]:
+    """The packs in use now (:func:`ready`: read and checked), held for the ``with`` block, so
+    that :func:`layers` inside (an estimate looks the catalog up thousands of times) reads
+    neither the command line's nor ``AIBUDGET_CATALOG`` again."""
+    chosen = ready()
+    token = _context.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _context.reset(token)
+
+
 #: The public name of :func:`use`: ``with aibudget.use_catalog("team-prices"): ...``.
 use_catalog = use
 

@@ -138,32 +138,58 @@ def _stale_note(prices: Sequence[Mapping[str, Any]], day: dt.date, max_age_days:
     )
 
 
+#: The uncertain keys one resolution finds and gives tornado rows as it meets them
+#: (``Tornado.discovering``); a scenario with more is resolved again with its keys known.
+TORNADO_KEYS = 48
+
+
 def _evaluate(
-    scenario: Scenario, point: Resolved, samples: int, seed: int, kept: int
-) -> tuple[Lifecycle, Lifecycle | None, Lifecycle, LifecycleInputs, MonteCarlo | None]:
-    """The lifecycle at the point, of the tornado rows (None: nothing uncertain) and of the
-    draws (the point's when there are none), the draws' inputs, and the number of draws: the
-    three stacked in one resolution and one model call (``assumptions.Stacked``), and the
-    sampler of the draws (None: none). More than ``kept`` draws: the first ``kept`` (at most
+    scenario: Scenario, samples: int, seed: int, kept: int
+) -> tuple[Resolved, Lifecycle, Lifecycle | None, Lifecycle, LifecycleInputs, MonteCarlo | None]:
+    """The point resolution (every assumption at its median: which ones are uncertain), the
+    lifecycle at the point, of the tornado rows (None: nothing uncertain) and of the draws (the
+    point's when there are none), the draws' inputs, and the sampler of the draws (None: none).
+    The three are stacked in one resolution and one model call (``assumptions.Stacked``), the
+    tornado's keys found as the resolution meets them (``Tornado.discovering``; the point's
+    rows the point resolution). More than ``kept`` draws: the first ``kept`` (at most
     ``defaults.KEPT_DRAWS``), of streams the chunks after continue."""
-    if not point.uncertain:
-        at_point = lifecycle(point.inputs)
-        return at_point, None, at_point, point.inputs, None
     kept = min(samples, kept)
+    draws: list[MonteCarlo] = []
     if samples > kept:  # the first KEPT_DRAWS here, the rest after, chunk by chunk
         draws = [MonteCarlo.chunked(kept, seed)]
-    else:
-        draws = [MonteCarlo(samples, seed)] if samples > 0 else []
-    stacked = Stacked((Point(), Tornado(point.uncertain), *draws))
-    inputs = resolve(scenario, stacked).inputs
+    elif samples > 0:
+        draws = [MonteCarlo(samples, seed)]
+    # the tornado last: the rows no key took are the last ones, cut off before the model runs
+    tornado = Tornado.discovering(TORNADO_KEYS)
+    stacked = Stacked((Point(), *draws, tornado))
+    every_resolved = resolve(scenario, stacked)
+    if not every_resolved.uncertain:  # nothing drawn: every value the point's, of one row
+        at_point = lifecycle(every_resolved.inputs)
+        return every_resolved, at_point, None, at_point, every_resolved.inputs, None
+    if tornado.overflowed:  # more keys than rows: again, the keys known
+        draws = [dataclasses.replace(d, streams={}) if d.streams is not None else d for d in draws]
+        tornado = Tornado(every_resolved.uncertain)
+        stacked = Stacked((Point(), *draws, tornado))
+        every_resolved = resolve(scenario, stacked)
+    *parts, tornado_rows = stacked.rows()
+    of = sum(stacked.sizes)
+    used = tornado_rows.start + 2 * len(tornado.keys)
+    inputs = every_resolved.inputs
+    if used < of:  # rows at the medians throughout: views of the rows before them
+        cut = rows_of(inputs, slice(0, used), of)
+        assert isinstance(cut, LifecycleInputs)
+        inputs, of = cut, used
+    point_inputs = rows_of(inputs, parts[0], of)
+    assert isinstance(point_inputs, LifecycleInputs)
+    point = dataclasses.replace(every_resolved, inputs=point_inputs)
     every = lifecycle(inputs)
-    rows, of = stacked.rows(), sum(stacked.sizes)
-    at_point, tornado = every.rows(rows[0], of), every.rows(rows[1], of)
+    at_point = every.rows(parts[0], of)
+    tornado_result = every.rows(slice(tornado_rows.start, used), of)
     if not draws:
-        return at_point, tornado, at_point, point.inputs, None
-    drawn_inputs = rows_of(inputs, rows[2], of)
+        return point, at_point, tornado_result, at_point, point.inputs, None
+    drawn_inputs = rows_of(inputs, parts[1], of)
     assert isinstance(drawn_inputs, LifecycleInputs)
-    return at_point, tornado, every.rows(rows[2], of), drawn_inputs, draws[0]
+    return point, at_point, tornado_result, every.rows(parts[1], of), drawn_inputs, draws[0]
 
 
 @dataclass
@@ -356,8 +382,8 @@ def estimate(
     check`` and :class:`~aibudget.DoesNotFitError` when the chips cannot hold the model.
     """
     if catalog is None:
-        packs.ready()
-        return _estimate(scenario, overrides, samples, seed)
+        with packs.held():
+            return _estimate(scenario, overrides, samples, seed)
     dirs = [catalog] if isinstance(catalog, str | os.PathLike) else list(catalog)
     with packs.use(*dirs):
         packs.ready()
@@ -375,9 +401,8 @@ def _estimate(
     if not isinstance(scenario, Scenario) or overrides:
         source: Any = scenario.to_dict() if isinstance(scenario, Scenario) else scenario
         scenario = load_scenario(source, overrides)
-    point = resolve(scenario)  # every assumption at its median: which ones are uncertain
-    point_result, tornado, result, inputs, sampler = _evaluate(
-        scenario, point, samples, seed, KEPT_DRAWS
+    point, point_result, tornado, result, inputs, sampler = _evaluate(
+        scenario, samples, seed, KEPT_DRAWS
     )
     _check_fits(scenario, point_result, point)
     _check_latency(scenario, point_result, point)
@@ -424,7 +449,11 @@ def _estimate(
             assumptions=resolved.assumptions,
             explanations=_with_draws(
                 _explanations(
-                    scenario, point_result, resolved, phases, _phases(point_result, point)
+                    scenario,
+                    point_result,
+                    resolved,
+                    phases,
+                    phases if result is point_result else _phases(point_result, point),
                 ),
                 _drawn_figures(result, phases, training, serving, equivalents),
                 known,

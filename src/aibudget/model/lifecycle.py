@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.model import data, energy, experiments, hardware, people, serving
+from aibudget.model._shape import common_shape, spread
 from aibudget.model.site import Site, from_flat, run_at
 from aibudget.model.training import TrainingInputs, TrainingRun, training_run
 from aibudget.units import HOURS_PER_YEAR, W_PER_KW
@@ -204,33 +205,62 @@ class Lifecycle:
 
 def rows_of(value: object, index: slice | NDArray[np.intp], of: int) -> object:
     """``value`` with every array along the rows (first axis of length ``of``) cut to ``index``,
-    through dicts and records."""
+    through dicts, tuples and records."""
     if isinstance(value, np.ndarray):
         return value[index] if value.ndim and value.shape[0] == of else value
+    # an array inside is cut here, not in a call of its own (thousands of them an estimate)
     if isinstance(value, dict):
-        return {k: rows_of(v, index, of) for k, v in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: rows_of(getattr(value, f.name), index, of) for f in dataclasses.fields(value)
+        return {
+            k: (v[index] if v.ndim and v.shape[0] == of else v)
+            if type(v) is np.ndarray
+            else rows_of(v, index, of)
+            for k, v in value.items()
         }
-        return dataclasses.replace(value, **changes)
-    return value
+    if type(value) is tuple:  # the team's roles
+        return tuple(rows_of(v, index, of) for v in value)
+    names = _record_fields(type(value))
+    if names is None:
+        return value
+    changes = {}
+    for name in names:
+        v = getattr(value, name)
+        changes[name] = (
+            (v[index] if v.ndim and v.shape[0] == of else v)
+            if type(v) is np.ndarray
+            else rows_of(v, index, of)
+        )
+    return type(value)(**changes)
+
+
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _record_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields of a record class (a dataclass whose fields are all ``__init__``'s, rebuilt
+    from them as ``dataclasses.replace`` would), None for anything else."""
+    try:
+        return _FIELDS[cls]
+    except KeyError:
+        pass
+    names = None
+    if dataclasses.is_dataclass(cls):
+        fields = dataclasses.fields(cls)
+        if not all(f.init for f in fields):
+            raise TypeError(f"{cls.__name__} has fields __init__ does not take")
+        names = tuple(f.name for f in fields)
+    _FIELDS[cls] = names
+    return names
 
 
 def _item(
     usd: Array, kwh: Array | float = 0.0, co2e: Array | float = 0.0, **extra: Array
 ) -> dict[str, Array]:
-    usd_, kwh_, co2e_, *rest = np.broadcast_arrays(
-        np.asarray(usd, float),
-        np.asarray(kwh, float),
-        np.asarray(co2e, float),
-        *(np.asarray(v, float) for v in extra.values()),
-    )
+    names = ("usd", "energy_kwh", "co2e_kg", *extra)
+    arrays = [np.asarray(v, float) for v in (usd, kwh, co2e, *extra.values())]
+    shape = common_shape(*[a.shape for a in arrays])
     return {
-        "usd": usd_,
-        "energy_kwh": kwh_,
-        "co2e_kg": co2e_,
-        **dict(zip(extra, rest, strict=True)),
+        name: array if array.shape == shape else spread(array, shape)
+        for name, array in zip(names, arrays, strict=True)
     }
 
 
@@ -774,20 +804,28 @@ def role_line(index: int, name: str) -> Line:
 
 def _elements(record: object) -> tuple[int, ...]:
     """The broadcast shape of every array in an input record, nested records included."""
-    if isinstance(record, tuple):
-        return np.broadcast_shapes((), *(_elements(r) for r in record))
-    if dataclasses.is_dataclass(record):
-        return np.broadcast_shapes(
-            (), *(_elements(getattr(record, f.name)) for f in dataclasses.fields(record))
-        )
-    return np.shape(record) if isinstance(record, np.ndarray) else ()
+    shapes: set[tuple[int, ...]] = set()
+    _shapes(record, shapes)
+    return common_shape(*shapes)
+
+
+def _shapes(record: object, into: set[tuple[int, ...]]) -> None:
+    if isinstance(record, np.ndarray):
+        into.add(record.shape)
+    elif isinstance(record, tuple):
+        for r in record:
+            _shapes(r, into)
+    else:
+        names = _record_fields(type(record))
+        for name in names or ():
+            _shapes(getattr(record, name), into)
 
 
 def lifecycle(x: LifecycleInputs) -> Lifecycle:
     """Evaluate every phase for every element of the inputs (of every phase: a serving-only
     scenario's draws vary nothing of its empty training run)."""
     run = training_run(x.training)
-    shape = np.broadcast_shapes(run.usd.shape, _elements(x))
+    shape = common_shape(run.usd.shape, _elements(x))
     zero = np.zeros(shape)
 
     phases: dict[str, Items] = {name: {} for name in PHASES}
@@ -795,7 +833,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     phases["experiments"] = _experiment_items(x.experiments, run)
     phases["people"] = {
         role_line(i, role.name): _item(
-            np.broadcast_to(
+            spread(
                 people.loaded_usd(
                     role.count,
                     role.months,
@@ -810,7 +848,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     }
 
     # years of operation: serving grows each year; maintenance recurs
-    years = np.broadcast_to(x.years, shape)
+    years = spread(x.years, shape)
     last_year = math.ceil(float(np.max(years))) if years.size else 0
     cash = np.zeros((*shape, last_year + 1))
     s = x.serving
@@ -995,7 +1033,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     )
     # the capital of owned hardware: its value at the run's start (the purchase price when new)
     training_capex = owned * run.chips * x.training.site.value_at_start_per_chip()
-    serving_chips = np.broadcast_to(first_year["chips"], shape) * s.site.owned
+    serving_chips = spread(first_year["chips"], shape) * s.site.owned
     serving_capex = serving_chips * s.site.value_at_start_per_chip()
     cash[..., 0] = (
         build
@@ -1013,7 +1051,7 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         training_capex, x.training.site.depreciation_ooms_per_year, held_years
     ) + hardware.value_at_start(serving_capex, s.site.depreciation_ooms_per_year, years)
     rates = np.asarray(x.discount_rate, float)[..., None]
-    factors = np.broadcast_to(_discount(rates, np.arange(last_year + 1, dtype=float)), cash.shape)
+    factors = spread(_discount(rates, np.arange(last_year + 1, dtype=float)), cash.shape)
     paid = np.sum(cash * factors, axis=-1)
     present = paid - resale * np.take_along_axis(factors, end[..., None], -1).reshape(shape)
     memo: dict[str, Items] = {
@@ -1021,25 +1059,23 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
         "deployment": {SERVING_PURCHASE: _item(serving_capex)},
     }
 
-    tokens = np.broadcast_to(first_year["tokens"], shape)
-    requests = np.broadcast_to(first_year["requests"], shape)
+    tokens = spread(first_year["tokens"], shape)
+    requests = spread(first_year["requests"], shape)
     first_kwh = first_year["hosted_kwh"] + first_year["api_kwh"]
     serving_figures = {
-        "chips_per_replica": np.broadcast_to(replica.chips, shape) * (1.0 - s.api),
+        "chips_per_replica": spread(replica.chips, shape) * (1.0 - s.api),
         # not a figure: the fleet's replica at saturation, for the throughput curve's range
-        "requests_per_s_per_replica": np.broadcast_to(replica.requests_per_s, shape),
-        "batch": np.broadcast_to(replica.batch, shape) * (1.0 - s.api),
-        "fits": np.broadcast_to(replica.fits, shape),
-        "decode_tokens_per_s_per_chip": np.broadcast_to(
-            replica.decode_tokens_per_s / replica.chips, shape
-        ),
-        "prefill_tokens_per_s_per_chip": np.broadcast_to(
+        "requests_per_s_per_replica": spread(replica.requests_per_s, shape),
+        "batch": spread(replica.batch, shape) * (1.0 - s.api),
+        "fits": spread(replica.fits, shape),
+        "decode_tokens_per_s_per_chip": spread(replica.decode_tokens_per_s / replica.chips, shape),
+        "prefill_tokens_per_s_per_chip": spread(
             replica.prefill_tokens_per_s / replica.chips, shape
         ),
-        "replicas": np.broadcast_to(first_year["replicas"], shape),
-        "chips": np.broadcast_to(first_year["chips"], shape),
-        "utilisation": np.broadcast_to(first_year["utilisation"], shape),
-        "usd_per_month": np.broadcast_to(first_year["usd"], shape) / MONTHS_PER_YEAR,
+        "replicas": spread(first_year["replicas"], shape),
+        "chips": spread(first_year["chips"], shape),
+        "utilisation": spread(first_year["utilisation"], shape),
+        "usd_per_month": spread(first_year["usd"], shape) / MONTHS_PER_YEAR,
         "usd_per_million_tokens": serving.usd_per_million(first_year["usd"], tokens),
         "usd_per_million_input": serving.usd_per_million(
             first_year["usd"] * first_year["input_share"], requests * s.replica.input_tokens
@@ -1048,15 +1084,15 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
             first_year["usd"] * (1.0 - first_year["input_share"]),
             requests * s.replica.output_tokens,
         ),
-        "tpot_ms": np.broadcast_to(replica.step_time_s * 1e3, shape) * (1.0 - s.api),
-        "min_tpot_ms": np.broadcast_to(replica.min_tpot_s * 1e3, shape) * (1.0 - s.api),
-        "meets_latency": np.broadcast_to(replica.meets_latency, shape),
-        "spare_replicas": np.broadcast_to(s.spare_replicas, shape) * (1.0 - s.api),
+        "tpot_ms": spread(replica.step_time_s * 1e3, shape) * (1.0 - s.api),
+        "min_tpot_ms": spread(replica.min_tpot_s * 1e3, shape) * (1.0 - s.api),
+        "meets_latency": spread(replica.meets_latency, shape),
+        "spare_replicas": spread(s.spare_replicas, shape) * (1.0 - s.api),
         "kwh_per_1000_requests": np.where(
             requests > 0, first_kwh / np.where(requests > 0, requests, 1) * 1e3, 0.0
         ),
-        "tokens_over_horizon": np.broadcast_to(get("tokens"), shape),
-        "requests_over_horizon": np.broadcast_to(get("requests"), shape),
+        "tokens_over_horizon": spread(get("tokens"), shape),
+        "requests_over_horizon": spread(get("requests"), shape),
     }
     return Lifecycle(
         phases=phases,

@@ -24,15 +24,29 @@ def from_flat(cls: type[T], values: Mapping[str, object], nested: Mapping[str, t
     least one element; a field named in ``nested`` is built from the same flat values (or taken
     as given when ``values`` holds it already built)."""
     kwargs: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name not in values and f.name not in nested and f.default_factory is not MISSING:
-            continue  # an input added with a neutral default (no facility, new hardware)
-        if f.name in nested:
-            given = values.get(f.name)
-            kwargs[f.name] = given if is_dataclass(given) else from_flat(nested[f.name], values)
-        else:
-            kwargs[f.name] = np.atleast_1d(np.asarray(values[f.name], dtype=float))
+    for name, defaulted in _fields(cls):
+        if name in nested:
+            given = values.get(name)
+            kwargs[name] = given if is_dataclass(given) else from_flat(nested[name], values)
+        elif name in values:
+            array = np.asarray(values[name], dtype=float)
+            kwargs[name] = array.reshape(1) if array.ndim == 0 else array  # np.atleast_1d
+        elif not defaulted:
+            raise KeyError(name)
+        # else: an input added with a neutral default (no facility, new hardware)
     return cls(**kwargs)
+
+
+_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
+    """Each field of the record class ``cls`` and whether it has a default factory."""
+    out = _FIELDS.get(cls)
+    if out is None:
+        out = tuple((f.name, f.default_factory is not MISSING) for f in fields(cls))
+        _FIELDS[cls] = out
+    return out
 
 
 def flat_names(cls: type, nested: Mapping[str, type] = {}) -> list[str]:

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.model import compute, experiments, memory
+from aibudget.model._shape import common_shape, spread
 from aibudget.model.site import Site, from_flat, run_at
 
 Array = NDArray[np.float64]
@@ -179,7 +180,5 @@ def training_run(x: TrainingInputs) -> TrainingRun:
         "minimum_billing_usd": unused_usd,
         "usd": costs.usd + unused_usd,
     }
-    shape = np.broadcast_shapes(*(np.shape(v) for v in values.values()))
-    return TrainingRun(
-        **{k: np.broadcast_to(np.asarray(v, float), shape) for k, v in values.items()}
-    )
+    shape = common_shape(*(np.shape(v) for v in values.values()))
+    return TrainingRun(**{k: spread(v, shape) for k, v in values.items()})

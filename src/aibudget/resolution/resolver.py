@@ -32,6 +32,7 @@ class Resolver:
 
     def __init__(self, scenario: Scenario, sampler: Sampler | None = None) -> None:
         self.scenario = scenario
+        self.ranges = scenario.uncertain  # the fields given as ranges (a new dict each ask)
         self.sampler: Sampler = sampler or Point()
         self.used: dict[str, Assumption] = {}
         self.notes: list[str] = []
@@ -68,7 +69,7 @@ class Resolver:
 
     def given(self, name: str, value: float | str, unit: str) -> Value:
         path = name.split(" [", 1)[0]
-        distribution = self.scenario.uncertain.get(path)
+        distribution = self.ranges.get(path)
         return self.add(Assumption(name, value, unit, FROM_SCENARIO, distribution=distribution))
 
     def derived(self, name: str, value: float | str, unit: str, how: str, note: str = "") -> Value:
