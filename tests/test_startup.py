@@ -25,6 +25,7 @@ WATCHED = (
     "importlib.metadata",
     "logging",
     "numpy",
+    "numpy.ma",
     "pydantic",
     "rich",
     "tomllib",
@@ -106,13 +107,15 @@ def test_help_loads_no_rich_and_no_estimation() -> None:
     assert loaded == ["typer"]
 
 
-def test_estimate_builds_its_models_without_importlib_metadata() -> None:
-    out, loaded = loaded_by("estimate", "--samples", "0")
+@pytest.mark.parametrize("samples", ["0", "10000"])
+def test_estimate_builds_its_models_without_importlib_metadata(samples: str) -> None:
+    out, loaded = loaded_by("estimate", "--samples", samples)
     assert "GPT-3 175B" in out
     assert {"aibudget.estimation", "aibudget.report.terminal", "pydantic"} <= set(loaded)
     # pydantic's plugin loader stood in for where no plugin is installed (aibudget._plugins);
-    # the data files found without importlib.resources's readers; TOML parsed for TOML alone
-    assert not {"importlib.metadata", "tomllib", "zipfile"} & set(loaded)
+    # the data files found without importlib.resources's readers; TOML parsed for TOML alone;
+    # percentiles without np.percentile's import of numpy.ma (aibudget._quantiles)
+    assert not {"importlib.metadata", "numpy.ma", "tomllib", "zipfile"} & set(loaded)
 
 
 def test_a_command_named_first_is_built_alone_and_prints_as_the_whole_app() -> None:

@@ -373,36 +373,6 @@ def test_summaries_in_small_batches_are_each_measures_own(monkeypatch: pytest.Mo
     assert outs[7] == outs[2]
 
 
-@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf, as numpy's own
-@pytest.mark.parametrize("n", [2, 3, 5, 10, 11, 999, 1_000, 1_001, 10_000, 10_001])
-def test_the_summaries_percentiles_are_numpys_to_the_bit(n: int) -> None:
-    """The percentiles of partitioned rows (``contract._deciles``) are ``np.percentile``'s, bit for
-    bit: ties, infinities, signed zeros, NaN of either sign, the largest and smallest floats."""
-    from aibudget.estimation import contract
-
-    rng = np.random.default_rng(n)
-    rows = [
-        rng.lognormal(0.0, 2.0, n) * 1e6,
-        rng.integers(0, 4, n).astype(float),
-        rng.uniform(-1e300, 1e300, n),
-        rng.normal(0.0, 1e-300, n),
-        np.where(rng.random(n) < 0.5, -0.0, 0.0),
-        np.where(rng.random(n) < 0.3, np.inf, rng.normal(0.0, 1.0, n)),
-        np.where(rng.random(n) < 0.5, -np.inf, np.inf),
-        np.where(rng.random(n) < 0.5, -0.0, rng.normal(0.0, 1.0, n)),
-        np.where(rng.random(n) < 0.5, 0.0, rng.normal(0.0, 1.0, n)),
-        np.where(rng.random(n) < 0.3, -0.0, np.where(rng.random(n) < 0.5, 0.0, 1.0)),
-        np.where(rng.random(n) < 0.1, np.nan, rng.normal(0.0, 1.0, n)),
-        np.where(rng.random(n) < 0.1, np.inf - np.inf, rng.normal(0.0, 1.0, n)),
-    ]
-    rows[-1][0] = np.inf - np.inf  # NaN with its sign bit set
-    rows[-2][-1] = np.nan
-    drawn = np.stack(rows)
-    want = np.percentile(drawn, [10, 50, 90], axis=1)
-    got = contract._deciles(drawn, drawn.mean(axis=1))
-    assert got.tobytes() == want.tobytes()
-
-
 # --------------------------------------------------------------------------- the catalog
 
 

@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from aibudget import catalog
 from aibudget._errors import AibudgetError
+from aibudget._quantiles import percentiles
 from aibudget._shown import ShownAsTheCli
 from aibudget.catalog import serving as serving_catalog
 from aibudget.catalog.serving import MlperfResult
@@ -509,12 +510,12 @@ def validate_serving(
     spread: dict[str, tuple[float, float]] = {}
     for name, chosen in (("compute", bound == 1.0), ("memory", bound == 0.0)):
         values = residual[chosen] if np.sum(chosen) >= 5 else residual
-        lo, hi = np.percentile(values, [10, 90])
+        lo, hi = percentiles(values, [10, 90])
         spread[name] = (float(np.exp(lo)), float(np.exp(hi)))
     groups = []
     for (benchmark, acc, scenario), members in sorted(_groups(rows).items()):
         published = np.array([rows[i].tokens_per_s_per_accelerator for i in members])
-        lo, hi = np.percentile(published, [10, 90])
+        lo, hi = percentiles(published, [10, 90])
         groups.append(
             GroupResult(
                 benchmark=benchmark,

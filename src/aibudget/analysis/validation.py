@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget import catalog
+from aibudget._quantiles import DECILES, deciles, lerp, order_indexes
 from aibudget._shown import ShownAsTheCli, require_pandas
 from aibudget.assumptions import Distribution, MonteCarlo
 from aibudget.catalog import mfu as fitted_mfu
@@ -397,7 +398,6 @@ _NEUTRAL: dict[str, float] = {
 }
 #: The measures that depend on the MFU draw alone (decreasing in it), outside FP8.
 _MONOTONE = ("chip_hours", "wall_clock_days", "usd")
-_QUANTILES = np.array([10.0, 50.0, 90.0])
 
 
 def predict(
@@ -500,24 +500,6 @@ def _columns(chunk: Sequence[_Resolved], draw: Any, width: int) -> dict[str, Arr
     return columns
 
 
-def _order_indexes(n: int) -> tuple[Array, Array, Array]:
-    """For numpy's linear percentiles of ``n`` values: the lower and upper order statistic of
-    each of p10, p50, p90 and the interpolation weight (as numpy computes them)."""
-    q = np.true_divide(_QUANTILES, 100)
-    virtual = (n - 1) * q
-    lower = np.floor(virtual).astype(int)
-    upper = np.minimum(lower + 1, n - 1)
-    return lower, upper, virtual - lower
-
-
-def _lerp(a: Array, b: Array, t: Array) -> Array:
-    """numpy's interpolation between order statistics (``numpy.lib._function_base_impl``)."""
-    diff = b - a
-    out = np.add(a, diff * t)
-    np.subtract(b, diff * (1 - t), out=out, where=t >= 0.5)
-    return out
-
-
 def _predict_monotone(
     chunk: Sequence[_Resolved],
     out: Sequence[dict[str, Summary | None]],
@@ -530,7 +512,7 @@ def _predict_monotone(
         def draw(key: str, dist: Distribution) -> Array:
             return np.array([dist.p50])
     else:
-        lower, upper, gamma = _order_indexes(sampler.n)
+        lower, upper, gamma = order_indexes(sampler.n, DECILES)
         select = np.concatenate([lower, upper])
         width = len(select)
 
@@ -554,7 +536,7 @@ def _predict_monotone(
             quantiles = np.repeat(values[:, :1], 3, axis=1)
         else:
             n = len(select) // 2
-            quantiles = _lerp(values[:, :n], values[:, n:], gamma[None, :])
+            quantiles = lerp(values[:, :n], values[:, n:], gamma[None, :])
         for i, r in enumerate(chunk):
             if m in r.measures:
                 out[i][m] = _summary(quantiles[i])
@@ -589,17 +571,17 @@ def _predict_drawn(
         rows = [i for i, r in enumerate(chunk) if m in r.measures]
         if not rows:
             continue
-        quantiles = _percentiles(np.broadcast_to(values, (len(chunk), width))[rows], _QUANTILES)
+        quantiles = _percentiles(np.broadcast_to(values, (len(chunk), width))[rows])
         for j, i in enumerate(rows):
             out[i][m] = _summary(quantiles[:, j])
 
 
-def _percentiles(values: Array, quantiles: Array) -> Array:
+def _percentiles(values: Array) -> Array:
     """p10, p50, p90 along the draws (rows: quantiles; columns: runs); one draw is its own."""
     values = np.atleast_2d(values)
     if values.shape[1] == 1:
         return np.repeat(values.T, 3, axis=0)
-    return np.percentile(values, quantiles, axis=1)
+    return deciles(values, values.mean(axis=1))
 
 
 def _summary(column: Array) -> Summary:

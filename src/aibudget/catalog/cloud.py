@@ -48,9 +48,10 @@ class PriceChoice:
             return None
         prices = [r.price_usd_per_chip_hour for r in self.candidates]
         middle = self.row.price_usd_per_chip_hour
-        import numpy as np  # on use: the catalog command draws no percentile
 
-        p10, p90 = (float(q) for q in np.percentile(prices, [10, 90]))
+        from aibudget._quantiles import percentiles  # on use: numpy; the catalog command draws none
+
+        p10, p90 = (float(q) for q in percentiles(prices, [10, 90]))
         return Distribution.from_quantiles(min(p10, middle), max(p90, middle), middle, lower=0.0)
 
 
@@ -330,9 +331,10 @@ def listed_price_trend() -> ListedPriceTrend:
             )
     if not rates:
         raise CatalogDataError("price_history.csv has no listing that cloud_prices.csv lists today")
-    import numpy as np
 
-    p10, p50, p90 = (max(float(q), 0.0) for q in np.percentile(rates, [10, 50, 90]))
+    from aibudget._quantiles import percentiles
+
+    p10, p50, p90 = (max(float(q), 0.0) for q in percentiles(rates, [10, 50, 90]))
     return ListedPriceTrend(
         p50,
         p10,
@@ -360,9 +362,10 @@ def reserved_ratio() -> ReservedRatio:
     if not pairs:
         raise CatalogDataError("cloud_prices.csv has no listing with both reserved and on-demand")
     ratios = [r.price_usd_per_chip_hour / o.price_usd_per_chip_hour for r, o in pairs]
-    import numpy as np
 
-    p10, p50, p90 = (float(q) for q in np.percentile(ratios, [10, 50, 90]))
+    from aibudget._quantiles import percentiles
+
+    p10, p50, p90 = (float(q) for q in percentiles(ratios, [10, 50, 90]))
     first = pairs[0][0]
     return ReservedRatio(
         p50, p10, p90, len(pairs), first.source_url, max(r.as_of for r, _ in pairs)

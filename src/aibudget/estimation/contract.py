@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from aibudget._quantiles import deciles
 from aibudget.assumptions import Assumption
 from aibudget.estimation.results import (
     CashFlow,
@@ -70,58 +71,6 @@ _ALL_DRAWS: dict[int, Known] = {}
 
 def _digest(array: Array) -> bytes:
     return hashlib.sha256(np.ascontiguousarray(array).data).digest()  # SHA-NI: fast
-
-
-#: p10, p50 and p90 as fractions, as ``np.percentile`` makes them of ``[10, 50, 90]``.
-_QUANTILES = np.true_divide([10, 50, 90], 100)
-
-
-def _order_statistics(drawn: Array, ranks: list[int]) -> tuple[Array, Array]:
-    """The draws of each row of ``drawn`` at ``ranks`` (three, rising) and one above each, in
-    the row sorted (``(3, rows)`` each): by three partitions at one rank each, the second and
-    third inside the halves the first leaves (numpy selects one rank fast, several slowly), or,
-    for rows too short for that, a sort."""
-    low, mid, high = ranks
-    n = drawn.shape[1]
-    if not (low + 1 < mid and mid + 1 < high and high + 1 < n):
-        ordered = np.sort(drawn, axis=1)
-        return ordered[:, ranks].T, ordered[:, [r + 1 for r in ranks]].T
-    rows = drawn.copy()
-    rows.partition(mid, axis=1)
-    below, above = rows[:, :mid], rows[:, mid + 1 :]  # the draws under and over the median's
-    at_mid, over_mid = rows[:, mid], above.min(axis=1)
-    below.partition(low, axis=1)
-    at_low, over_low = below[:, low], below[:, low + 1 :].min(axis=1)
-    rank = high - mid - 1  # the rank of high among the draws over the median's
-    above.partition(rank, axis=1)
-    at_high, over_high = above[:, rank], above[:, rank + 1 :].min(axis=1)
-    return np.stack([at_low, at_mid, at_high]), np.stack([over_low, over_mid, over_high])
-
-
-def _deciles(drawn: Array, means: Array) -> Array:
-    """``np.percentile(drawn, [10, 50, 90], axis=1)`` of rows of two numbers or more, whose
-    means are ``means``: the same numbers, bit for bit, by numpy's own interpolation ("linear")
-    of the same order statistics, found by partitions at one rank each (numpy's partition at
-    several ranks at once, and a sort, are slower). Equal numbers are in no set order, and two
-    are equal but not the same bits only as 0.0 and -0.0, or NaN: a row with a zero among those
-    statistics and both zeros in it, or a NaN mean, is given to ``np.percentile`` itself."""
-    n = drawn.shape[1]
-    at = (n - 1) * _QUANTILES  # where each percentile falls between two draws
-    below = np.floor(at)
-    gamma = (at - below)[:, None]
-    a, b = _order_statistics(drawn, [int(i) for i in below])
-    diff = b - a
-    out = np.add(a, diff * gamma)
-    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
-    zero = (a == 0).any(axis=0) | (b == 0).any(axis=0)
-    if zero.any():  # which zero, where a row has both
-        zeros = drawn[zero] == 0
-        negative = zeros & np.signbit(drawn[zero])
-        zero[zero] = negative.any(axis=1) & (zeros & ~negative).any(axis=1)
-    unsure = np.isnan(means) | zero
-    if unsure.any():
-        out[:, unsure] = np.percentile(drawn[unsure], [10, 50, 90], axis=1)
-    return out
 
 
 def _all_draws(array: Array, wide: Known | None = None) -> tuple[float, float, float, float] | None:
@@ -241,7 +190,7 @@ class _Summaries:
             for start in range(0, len(rows), step):
                 drawn = np.stack(rows[start : start + step])
                 means = drawn.mean(axis=1)
-                low, mid, high = _deciles(drawn, means).tolist()
+                low, mid, high = deciles(drawn, means).tolist()
                 summaries += zip(means.tolist(), low, mid, high, strict=True)
             for array, key, summary in zip(rows, keys, summaries, strict=True):
                 known.setdefault(key, []).append((weakref.ref(array), summary))

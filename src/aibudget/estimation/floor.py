@@ -74,7 +74,8 @@ def _serving_curve(scenario: Scenario, point: Resolved, result: Lifecycle) -> di
     per_replica_day = per_replica_s * serving_model.SECONDS_PER_DAY
     low = per_replica_day / 1000.0
     high = max(10.0 * traffic, 30.0 * per_replica_day)
-    grid = np.unique(np.append(np.geomspace(low, high, CURVE_POINTS), traffic))
+    grid = np.sort(np.append(np.geomspace(low, high, CURVE_POINTS), traffic))
+    grid = grid[np.append(True, grid[1:] != grid[:-1])]  # np.unique's, without numpy.ma
     modes = ("dedicated", "autoscaled")
     curve = serving_curve(point.inputs, grid, np.array([0.0, 1.0]))  # both fleets, one call
     for i, mode in enumerate(modes):

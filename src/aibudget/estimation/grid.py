@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from aibudget._quantiles import deciles
 from aibudget.assumptions import MonteCarlo, Point, Stacked
 from aibudget.estimation.bill import _phases
 from aibudget.estimation.checks import refusals
@@ -95,7 +96,7 @@ def _summaries(values: Any, count: int, draws: int) -> list[dict[str, float]]:
     if draws == 1:
         return [{"mean": v, "p10": v, "p50": v, "p90": v} for v in one.tolist()]
     flat = rows.min(axis=1) == rows.max(axis=1)
-    p10, p50, p90 = np.percentile(rows, [10, 50, 90], axis=1)
     mean = rows.mean(axis=1)
+    p10, p50, p90 = deciles(rows, mean)
     columns = [np.where(flat, one, c).tolist() for c in (mean, p10, p50, p90)]
     return [{"mean": m, "p10": a, "p50": b, "p90": c} for m, a, b, c in zip(*columns, strict=True)]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from aibudget import _clock, catalog
+from aibudget._quantiles import percentiles
 from aibudget.assumptions import MonteCarlo, Point, Stacked, Tornado
 from aibudget.catalog import packs
 from aibudget.defaults import CHUNK_DRAWS, DEFAULT_SAMPLES, KEPT_DRAWS
@@ -291,7 +292,7 @@ class _Tally:
         """A figure of the kept draws."""
         array = np.asarray(values, dtype=float).ravel()
         low, mid, high = (
-            np.percentile(array, [10, 50, 90]).tolist() if array.size > 1 else [float(array[0])] * 3
+            percentiles(array, [10, 50, 90]).tolist() if array.size > 1 else [float(array[0])] * 3
         )
         self.kept.append((_digest(array), low, mid, high))
         self.sums.append(float(array.sum()))

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from aibudget._quantiles import percentiles
 from aibudget.model import utilisation
 from aibudget.model.utilisation import REFERENCE_CHIPS, REFERENCE_PARAMS
 
@@ -293,7 +294,7 @@ def residual_quantiles(residuals: Array) -> tuple[float, float]:
     """The 10th and 90th percentiles of ln residuals (0, 0 with fewer than two)."""
     if len(residuals) < 2:
         return 0.0, 0.0
-    p10, p90 = np.percentile(residuals, [10, 90])
+    p10, p90 = percentiles(residuals, [10, 90])
     return float(min(p10, 0.0)), float(max(p90, 0.0))
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aibudget import formatting as fmt
+from aibudget._quantiles import percentiles
 from aibudget.analysis.comparison import Comparison, Sweep
 from aibudget.analysis.tradeoffs import Tradeoffs
 from aibudget.estimation.contract import MEASURES, mean_of
@@ -83,9 +84,7 @@ def _comparison_table(result: Comparison, headers: list[str]) -> Table:
             Text(f"total {FIGURES[measure][0].removeprefix('total ')}", style="bold"),
             *(Text(SHOW[measure](_mean(e.total(measure))), style="bold") for e in result.estimates),
         )
-        spreads = [
-            np.percentile(np.atleast_1d(e.total(measure)), [10, 90]) for e in result.estimates
-        ]
+        spreads = [percentiles(np.atleast_1d(e.total(measure)), [10, 90]) for e in result.estimates]
         if any(not np.isclose(lo, hi) for lo, hi in spreads):
             table.add_row(
                 Text("  p10–p90", style="dim"),
@@ -121,7 +120,7 @@ def render_comparison(result: Comparison, out: Console) -> None:
     for i, est in enumerate(result.estimates[1:], start=1):
         a, b = base.total("usd"), est.total("usd")
         ratio = np.broadcast_to(b / a, np.broadcast_shapes(np.shape(a), np.shape(b)))
-        low, mid, high = np.percentile(ratio, [10, 50, 90])
+        low, mid, high = percentiles(ratio, [10, 50, 90])
         spread = "" if np.isclose(low, high) else f" (p10–p90 {_ratio(low)}–{_ratio(high)})"
         cheaper = result.probability_less("usd", 0, i)
         greener = result.probability_less("co2e_kg", 0, i)

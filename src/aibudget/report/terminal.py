@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aibudget import formatting as fmt
+from aibudget._quantiles import percentiles
 from aibudget.assumptions import Assumption
 from aibudget.estimation.contract import MEASURES, Estimate, Explanation, mean_of
 from aibudget.estimation.results import Floor, Sizing, TrainingFigures
@@ -44,7 +45,7 @@ def _mean(values: object) -> float:
 def _spread(values: object) -> tuple[float, float] | None:
     """p10 and p90 of draws, or None when they do not vary."""
     array = np.atleast_1d(np.asarray(values, dtype=float))
-    p10, p90 = (float(q) for q in np.percentile(array, [10, 90]))
+    p10, p90 = (float(q) for q in percentiles(array, [10, 90]))
     return None if np.isclose(p10, p90, rtol=1e-9, atol=0) else (p10, p90)
 
 

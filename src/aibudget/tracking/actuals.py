@@ -30,6 +30,7 @@ import numpy as np
 
 from aibudget import catalog
 from aibudget._errors import AibudgetError
+from aibudget._quantiles import percentiles
 from aibudget.estimation.contract import Estimate, summarize
 from aibudget.estimation.run import estimate
 from aibudget.scenario.files import load_scenario
@@ -344,7 +345,7 @@ def compare_to_plan(ledger: Ledger, run_id: str, scenario: str | Scenario) -> Co
         remaining_tokens = max(planned_tokens - actual.tokens, 0.0)
         elapsed_h = actual.elapsed_s / SECONDS_PER_HOUR
         # a faster rate finishes sooner: the p90 rate gives the p10 projection
-        quantiles = np.percentile(rates, [90, 50, 10]) if len(rates) > 1 else [rates[0]] * 3
+        quantiles = percentiles(rates, [90, 50, 10]) if len(rates) > 1 else [rates[0]] * 3
         hours = [elapsed_h + remaining_tokens / max(q, 1e-12) / SECONDS_PER_HOUR for q in quantiles]
         scale = [h / max(elapsed_h, 1e-12) for h in hours]
         keys = ("p10", "p50", "p90")

@@ -1,0 +1,107 @@
+"""Percentiles as ``np.percentile`` computes them by default (method "linear"), bit for bit.
+
+The same order statistics, numpy's own choice of them and its own interpolation
+(``numpy.lib._function_base_impl``: ``_get_indexes``, ``_get_gamma``, ``_lerp``), found by a
+sort, or by partitions at one rank each for many rows. Used instead of ``np.percentile`` for two
+reasons: its first call imports ``numpy.ma`` (its ``np.unique``), about 15 ms of a command's
+start-up, and it selects several ranks of many rows slowly. Numbers equal but of different bits
+(0.0 and -0.0; NaN) are in no set order in a sort or a partition: where they could decide a
+percentile, ``np.percentile`` itself gives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Array = NDArray[np.float64]
+Indexes = NDArray[np.intp]
+
+#: p10, p50 and p90 as fractions, as ``np.percentile`` makes them of ``[10, 50, 90]``.
+DECILES = np.true_divide([10, 50, 90], 100)
+
+
+def order_indexes(n: int, quantiles: Array) -> tuple[Indexes, Indexes, Array]:
+    """numpy's order statistics of ``n`` values for ``quantiles`` (fractions in [0, 1]): the
+    lower and upper one of each (-1: the largest) and the weight between them."""
+    virtual = (n - 1) * quantiles
+    lower = np.floor(virtual)
+    upper = lower + 1
+    top = virtual >= n - 1  # at or past the largest value: the largest value
+    lower[top] = -1
+    upper[top] = -1
+    gamma = np.asarray(virtual - lower)
+    return lower.astype(np.intp), upper.astype(np.intp), gamma
+
+
+def lerp(a: Array, b: Array, gamma: Array) -> Array:
+    """numpy's interpolation between order statistics ``a`` and ``b`` by weight ``gamma``."""
+    diff = b - a
+    out = np.add(a, diff * gamma)
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
+
+
+def _undecided(values: Array, picked: Array, nan: Array) -> Array:
+    """Per row of ``values`` (2-D): whether the order of its equal numbers could decide a
+    percentile: a NaN among them (``nan``), or a zero ``picked`` (an order statistic of the
+    row, a column each) where the row holds both 0.0 and -0.0."""
+    zero = (picked == 0).any(axis=0)
+    if zero.any():
+        zeros = values[zero] == 0
+        negative = zeros & np.signbit(values[zero])
+        zero[zero] = negative.any(axis=1) & (zeros & ~negative).any(axis=1)
+    return np.asarray(nan | zero)
+
+
+def percentiles(values: ArrayLike, q: Sequence[float]) -> Array:
+    """``np.percentile(values, q)`` of the numbers in ``values`` (any shape, taken flat; at
+    least one), ``q`` in percent: the same numbers, bit for bit."""
+    flat = np.asarray(values, dtype=float).ravel()
+    if flat.size == 0:
+        return np.asarray(np.percentile(flat, q), dtype=float)  # numpy's own error
+    quantiles = np.true_divide(np.asarray(q, dtype=float), 100)
+    ordered = np.sort(flat)
+    lower, upper, gamma = order_indexes(flat.size, quantiles)
+    a, b = ordered[lower], ordered[upper]
+    nan = np.isnan(ordered[-1:])  # a sort puts NaN last
+    if _undecided(flat[None, :], np.concatenate([a, b])[:, None], nan)[0]:
+        return np.asarray(np.percentile(flat, q), dtype=float)
+    return lerp(a, b, gamma)
+
+
+def _order_statistics(rows: Array, ranks: list[int]) -> tuple[Array, Array]:
+    """The numbers of each row of ``rows`` at ``ranks`` (three, rising) and one above each, in
+    the row sorted (``(3, rows)`` each): by three partitions at one rank each, the second and
+    third inside the halves the first leaves (numpy selects one rank fast, several slowly), or,
+    for rows too short for that, a sort."""
+    low, mid, high = ranks
+    n = rows.shape[1]
+    if not (low + 1 < mid and mid + 1 < high and high + 1 < n):
+        ordered = np.sort(rows, axis=1)
+        return ordered[:, ranks].T, ordered[:, [r + 1 for r in ranks]].T
+    rows = rows.copy()
+    rows.partition(mid, axis=1)
+    below, above = rows[:, :mid], rows[:, mid + 1 :]  # the numbers under and over the median's
+    at_mid, over_mid = rows[:, mid], above.min(axis=1)
+    below.partition(low, axis=1)
+    at_low, over_low = below[:, low], below[:, low + 1 :].min(axis=1)
+    rank = high - mid - 1  # the rank of high among the numbers over the median's
+    above.partition(rank, axis=1)
+    at_high, over_high = above[:, rank], above[:, rank + 1 :].min(axis=1)
+    return np.stack([at_low, at_mid, at_high]), np.stack([over_low, over_mid, over_high])
+
+
+def deciles(rows: Array, means: Array) -> Array:
+    """``np.percentile(rows, [10, 50, 90], axis=1)`` of a 2-D array of rows of two numbers or
+    more, whose means are ``means`` (NaN where a row holds a NaN): the same numbers, bit for
+    bit (``(3, rows)``)."""
+    lower, _, gamma = order_indexes(rows.shape[1], DECILES)
+    a, b = _order_statistics(rows, [int(i) for i in lower])
+    out = lerp(a, b, gamma[:, None])
+    unsure = _undecided(rows, np.concatenate([a, b]), np.isnan(means))
+    if unsure.any():
+        out[:, unsure] = np.percentile(rows[unsure], [10, 50, 90], axis=1)
+    return out
