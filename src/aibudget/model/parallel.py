@@ -38,35 +38,106 @@ class _MismatchError(Exception):
 def over_rows(evaluate: Callable[[_T], _R], inputs: _T, rows: int) -> _R:
     """``evaluate(inputs)``, where ``inputs`` holds arrays of ``rows`` rows along their first
     axis (in records, dicts and tuples; an array of another length is shared by every row):
-    in parts on ``_threads.count()`` threads when there are :data:`MIN_ROWS` rows or more.
-    Where the parts' results cannot be joined (each part's array of a width that all the rows
-    decide, as the lifecycle's years of cash flow), evaluated again in one call."""
+    in parts on ``_threads.count()`` threads when there are :data:`MIN_ROWS` rows or more,
+    each part's figures copied into the whole's as it ends (and let go). Where the parts'
+    results cannot be joined (an array of a width all the rows decide, as the lifecycle's years
+    of cash flow), evaluated again in one call."""
     workers = _threads.count()
     if workers <= 1 or rows < MIN_ROWS or getattr(_inside, "on", False):
         return evaluate(inputs)
     count = max(workers, round(rows / PART_ROWS))
     edges = [rows * i // count for i in range(count + 1)]
-    sizes = [b - a for a, b in itertools.pairwise(edges)]
-    parts = [_cut(inputs, slice(a, b), rows) for a, b in itertools.pairwise(edges)]
-    results = list(_threads.pool(workers).map(_on_pool(evaluate), parts))
-    del parts
-    try:
-        joined: _R = _join(results, sizes)
-    except _MismatchError:
-        del results
+    whole = _Whole(rows)
+
+    def run(start: int, stop: int) -> None:
+        _inside.on = True
+        try:
+            result = evaluate(_cut(inputs, slice(start, stop), rows))
+        finally:
+            _inside.on = False
+        whole.add(result, start, stop)
+
+    pool = _threads.pool(workers)
+    jobs = [pool.submit(run, start, stop) for start, stop in itertools.pairwise(edges)]
+    for job in jobs:  # every part ends before any error is raised: none is left running
+        job.exception()
+    for job in jobs:
+        job.result()
+    if whole.failed:
+        del whole
         return evaluate(inputs)
+    joined: _R = whole.result()
     return joined
 
 
-def _on_pool(evaluate: Callable[[_T], _R]) -> Callable[[_T], _R]:
-    def run(part: _T) -> _R:
-        _inside.on = True
-        try:
-            return evaluate(part)
-        finally:
-            _inside.on = False
+class _Whole:
+    """The result of all the rows, filled part by part: an array along the rows (first axis of
+    the part's length) is copied into the whole's; one the parts share (another length) is the
+    first part's, the same in every part; one row broadcast over a part's rows stays one row
+    broadcast over all while every part's is that row; one array standing for several figures
+    (the same object) stays one."""
 
-    return run
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.failed = False
+        self._lock = threading.Lock()
+        self._skeleton: Any = None
+        self._signature: list[Any] | None = None
+        self._slots: list[list[Any]] = []  # per array: [kind, value, the rows it covers]
+
+    def add(self, result: Any, start: int, stop: int) -> None:
+        skeleton, signature, arrays = _flatten(result)
+        del result
+        with self._lock:
+            if self.failed:
+                return
+            try:
+                if self._signature is None:
+                    self._skeleton, self._signature = skeleton, signature
+                    self._slots = [self._slot(a, start, stop) for a in arrays]
+                elif signature != self._signature:
+                    raise _MismatchError
+                else:
+                    for slot, array in zip(self._slots, arrays, strict=True):
+                        self._fill(slot, array, start, stop)
+            except _MismatchError:
+                self.failed = True
+                self._slots = []
+
+    def _slot(self, array: np.ndarray, start: int, stop: int) -> list[Any]:
+        if not (array.ndim and array.shape[0] == stop - start):
+            return ["shared", array, None]
+        if array.strides[0] == 0:
+            return ["broadcast", array[:1], [(start, stop)]]
+        out = np.empty((self.rows, *array.shape[1:]), array.dtype)
+        out[start:stop] = array
+        return ["rows", out, None]
+
+    def _fill(self, slot: list[Any], array: np.ndarray, start: int, stop: int) -> None:
+        kind, value, covered = slot
+        if kind == "shared":
+            if array.shape != value.shape or not _same(array, value):
+                raise _MismatchError
+            return
+        if array.shape != (stop - start, *value.shape[1:]) or array.dtype != value.dtype:
+            raise _MismatchError
+        if kind == "broadcast" and array.strides[0] == 0 and _same(array[:1], value):
+            covered.append((start, stop))
+            return
+        if kind == "broadcast":  # this part's rows differ: every row of its own after all
+            out = np.empty((self.rows, *value.shape[1:]), value.dtype)
+            for a, b in covered:
+                out[a:b] = value
+            slot[:] = ["rows", out, None]
+        slot[1][start:stop] = array
+
+    def result(self) -> Any:
+        arrays = []
+        for kind, value, _ in self._slots:
+            if kind == "broadcast":
+                value = np.broadcast_to(value, (self.rows, *value.shape[1:]))
+            arrays.append(value)
+        return _build(self._skeleton, arrays)
 
 
 def _cut(value: Any, rows: slice, of: int) -> Any:
@@ -88,83 +159,43 @@ def _fields(value: Any) -> list[dataclasses.Field[Any]]:
     return [f for f in dataclasses.fields(value) if f.init]
 
 
-def _join(results: list[Any], sizes: list[int]) -> Any:
-    """The parts' results as one: arrays of each part's rows concatenated (an array the parts
-    share, the same object in each, joined once and shared again), the rest the first part's.
-    Each part's arrays are let go as they are joined (the memory of one result, not two)."""
-    flat = [_flatten(r) for r in results]
-    del results
-    skeleton, signature, _ = flat[0]
-    if any(other != signature for _, other, _ in flat[1:]):
-        raise _MismatchError  # a part's result of another structure
-    leaves = [part for _, _, part in flat]
-    del flat
-    joined: dict[tuple[int, ...], np.ndarray] = {}
-    out: list[np.ndarray] = []
-    for i in range(len(leaves[0])):
-        arrays = [part[i] for part in leaves]
-        key = tuple(map(id, arrays))
-        if key not in joined:
-            joined[key] = _join_arrays(arrays, sizes)
-        out.append(joined[key])
-        for part in leaves:
-            part[i] = _FREED
-    del arrays, joined
-    return _build(skeleton, iter(out))
-
-
-_FREED = np.zeros(0)
-
-
-def _join_arrays(arrays: list[np.ndarray], sizes: list[int]) -> np.ndarray:
-    first = arrays[0]
-    if not all(a.ndim and a.shape[0] == n for a, n in zip(arrays, sizes, strict=True)):
-        if any(a.shape != first.shape or not _same(a, first) for a in arrays[1:]):
-            raise _MismatchError
-        return first  # shared by every row: every part's is the same
-    if any(a.shape[1:] != first.shape[1:] or a.dtype != first.dtype for a in arrays[1:]):
-        raise _MismatchError
-    if all(a.strides[0] == 0 for a in arrays) and all(_same(a[:1], first[:1]) for a in arrays):
-        return np.broadcast_to(first[:1], (sum(sizes), *first.shape[1:]))  # one row, broadcast
-    return np.concatenate(arrays)
-
-
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a is b or bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
 def _flatten(value: Any) -> tuple[Any, list[Any], list[np.ndarray]]:
     """A result's structure (to build it again), its signature (what two parts' results must
-    share: kinds, keys, types and every value that is not an array) and its arrays in order."""
+    share: kinds, keys, types, every value that is not an array, and which arrays are one
+    object) and its arrays in order, each once."""
     signature: list[Any] = []
-    leaves: list[np.ndarray] = []
-    return _walk(value, signature, leaves), signature, leaves
+    arrays: dict[int, tuple[int, np.ndarray]] = {}
+    return _walk(value, signature, arrays), signature, [a for _, a in arrays.values()]
 
 
-def _walk(value: Any, signature: list[Any], leaves: list[np.ndarray]) -> Any:
+def _walk(value: Any, signature: list[Any], arrays: dict[int, tuple[int, np.ndarray]]) -> Any:
     if isinstance(value, np.ndarray):
-        leaves.append(value)
-        signature.append("array")
-        return ("array",)
+        place = arrays.setdefault(id(value), (len(arrays), value))[0]
+        signature.append(("array", place))
+        return ("array", place)
     if isinstance(value, dict):
         signature.append(("dict", *value))
-        return ("dict", list(value), [_walk(v, signature, leaves) for v in value.values()])
+        return ("dict", list(value), [_walk(v, signature, arrays) for v in value.values()])
     if isinstance(value, tuple):
         signature.append(("tuple", len(value)))
-        return ("tuple", [_walk(v, signature, leaves) for v in value])
+        return ("tuple", [_walk(v, signature, arrays) for v in value])
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         names = [f.name for f in _fields(value)]
         signature.append(type(value))
-        children = [_walk(getattr(value, n), signature, leaves) for n in names]
+        children = [_walk(getattr(value, n), signature, arrays) for n in names]
         return ("record", type(value), names, children)
     signature.append(("value", value))
     return ("value", value)
 
 
-def _build(skeleton: Any, arrays: Any) -> Any:
+def _build(skeleton: Any, arrays: list[np.ndarray]) -> Any:
     kind = skeleton[0]
     if kind == "array":
-        return next(arrays)
+        return arrays[skeleton[1]]
     if kind == "dict":
         return {k: _build(s, arrays) for k, s in zip(skeleton[1], skeleton[2], strict=True)}
     if kind == "tuple":
