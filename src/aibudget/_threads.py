@@ -42,8 +42,32 @@ def pool(workers: int) -> ThreadPoolExecutor:
     if found is None:
         from concurrent.futures import ThreadPoolExecutor
 
+        if not _pools:
+            _one_arena()
         found = _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="aibudget")
     return found
+
+
+def _one_arena() -> None:
+    """Where the C library is glibc, let threads made from now on allocate from the arenas
+    there are (``mallopt(M_ARENA_MAX, 1)``): a thread of its own arena keeps the memory its
+    part of the rows freed, which the next allocations of another thread cannot reuse (an
+    estimate of a million draws peaked at 0.75 GB on two threads, 0.64 GB on one). Big arrays
+    are few: the threads seldom wait on the shared arena."""
+    try:
+        if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
+            return
+    except (AttributeError, ValueError, OSError):  # not a system that says: not glibc
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1)
+    except (OSError, AttributeError):  # no mallopt to call: the default arenas
+        return
+
+
+_M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 def _forget() -> None:

@@ -48,20 +48,31 @@ def over_rows(evaluate: Callable[[_T], _R], inputs: _T, rows: int) -> _R:
     count = max(workers, round(rows / PART_ROWS))
     edges = [rows * i // count for i in range(count + 1)]
     whole = _Whole(rows)
+    bounds = iter(list(itertools.pairwise(edges)))
+    taking = threading.Lock()
 
-    def run(start: int, stop: int) -> None:
+    def drain() -> None:  # this thread's parts, one after another, until none is left
         _inside.on = True
         try:
-            result = evaluate(_cut(inputs, slice(start, stop), rows))
+            while True:
+                with taking:
+                    start, stop = next(bounds, (0, 0))
+                if start == stop:
+                    return
+                whole.add(evaluate(_cut(inputs, slice(start, stop), rows)), start, stop)
         finally:
             _inside.on = False
-        whole.add(result, start, stop)
 
-    pool = _threads.pool(workers)
-    jobs = [pool.submit(run, start, stop) for start, stop in itertools.pairwise(edges)]
-    for job in jobs:  # every part ends before any error is raised: none is left running
-        job.exception()
-    for job in jobs:
+    # this thread takes parts too: one thread fewer, and one allocator's arena fewer to hold
+    # memory freed by a part's temporaries that the next allocations elsewhere cannot reuse
+    pool = _threads.pool(workers - 1)
+    helpers = [pool.submit(drain) for _ in range(workers - 1)]
+    try:
+        drain()
+    finally:
+        for job in helpers:  # every part ends before an error is raised: none left running
+            job.exception()
+    for job in helpers:
         job.result()
     if whole.failed:
         del whole
