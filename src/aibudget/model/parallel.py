@@ -24,7 +24,7 @@ __all__ = ["MIN_ROWS", "PART_ROWS", "over_rows"]
 #: Rows per part, about: enough that a part's Python costs little beside its arithmetic.
 PART_ROWS = 1 << 17
 #: The fewest rows evaluated in parts; fewer (a point estimate, a sweep) in one call.
-MIN_ROWS = 1 << 17
+MIN_ROWS = 1 << 16
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
