@@ -23,8 +23,10 @@ __all__ = ["MIN_ROWS", "PART_ROWS", "over_rows"]
 
 #: Rows per part, about: enough that a part's Python costs little beside its arithmetic.
 PART_ROWS = 1 << 17
-#: The fewest rows evaluated in parts; fewer (a point estimate, a sweep) in one call.
-MIN_ROWS = 1 << 16
+#: The fewest rows evaluated in parts; fewer (a point estimate, a sweep, an estimate's later
+#: chunks of ``defaults.CHUNK_DRAWS``) in one call. The parts' figures are copied into the
+#: whole's, so that parts hold about one part's more memory at their peak than one call.
+MIN_ROWS = 1 << 17
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
