@@ -147,6 +147,21 @@ def test_a_part_the_rows_cannot_join_is_evaluated_again(monkeypatch: pytest.Monk
     assert parallel.over_rows(lambda x: x * 2.0, rows, rows.size).tobytes() == (rows * 2).tobytes()
 
 
+@pytest.mark.usefixtures("small_parts")
+def test_an_error_in_a_part_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(_threads.ENV, "2")
+    rows = np.arange(9_000.0)
+
+    def fails(x: np.ndarray) -> np.ndarray:
+        if x[0] > 3_000:
+            raise ArithmeticError("this part")
+        return x
+
+    with pytest.raises(ArithmeticError, match="this part"):
+        parallel.over_rows(fails, rows, rows.size)
+    assert parallel.over_rows(lambda x: x + 1.0, rows, rows.size).tobytes() == (rows + 1).tobytes()
+
+
 def test_the_environment_sets_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(_threads.ENV, "1")
     assert _threads.count() == 1

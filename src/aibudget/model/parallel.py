@@ -62,6 +62,11 @@ def over_rows(evaluate: Callable[[_T], _R], inputs: _T, rows: int) -> _R:
                 if start == stop:
                     return
                 whole.add(evaluate(_cut(inputs, slice(start, stop), rows)), start, stop)
+        except BaseException:
+            with taking:  # no other part is started: the error is raised once these end
+                for _ in bounds:
+                    pass
+            raise
         finally:
             _inside.on = False
 
