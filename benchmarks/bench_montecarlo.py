@@ -5,7 +5,8 @@
 
 1. Draws per second of the full lifecycle Monte Carlo of a built-in example: resolving the
    scenario with N seeded draws of every uncertain assumption, then one vectorised evaluation
-   of the whole lifecycle (target: at least 1,000,000 draws/s on a 2-core machine).
+   of the whole lifecycle (target: at least 1,000,000 draws/s on a 2-core machine), on the
+   threads ``AIBUDGET_THREADS`` sets (default: the CPUs; the numbers are the same on any).
 2. The same model evaluated one draw at a time in a Python loop (the same draws), and the ratio.
 3. A default interactive estimate (10,000 draws, the tornado and the floor), end to end in the
    process.

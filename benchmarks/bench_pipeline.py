@@ -9,7 +9,8 @@ asserts nothing (machines are shared and noisy).
    and per point, and the ratio.
 2. Monte Carlo of ``startup-1b``: draws per second, sampled and evaluated, and the peak memory
    (RSS), for each size in a process of its own (``bench_montecarlo.py --json``; the peak is
-   the child's ``ru_maxrss``, read with ``os.wait4``).
+   the child's ``ru_maxrss``, read with ``os.wait4``), on the threads ``AIBUDGET_THREADS`` sets
+   (default: the CPUs this process may use; the numbers are the same on any).
 3. ``aibudget.estimate(..., samples=0)`` in process: the median of ``--calls`` calls, after one.
 4. A whole estimate of ``startup-1b`` (``estimate(...)`` and its ``to_dict()``) at each
    ``--estimate-draws`` size, in a process of its own: seconds, draws/s and peak RSS.
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import aibudget
+from aibudget import _threads
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = "startup-1b"
@@ -209,7 +211,9 @@ def monte_carlo_section(draw_sizes: list[int]) -> None:
     if len(peaks) >= 2:
         (small, low), (large, high) = sorted(peaks.items())[-2:]
         print(f"  peak memory grows {(high - low) / (large - small):,.0f} B a draw")
-    print(f"  {mc['uncertain']} uncertain assumptions. Targets: ≥ 1,000,000 draws/s at 1e6;")
+    threads = f"on {_threads.count()} threads (AIBUDGET_THREADS)"
+    print(f"  {mc['uncertain']} uncertain assumptions, {threads}.")
+    print("  Targets: ≥ 1,000,000 draws/s at 1e6;")
     print("  1e7 draws under 1.5 GB peak; 1e8 possible")
 
 

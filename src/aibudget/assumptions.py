@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:  # numpy loads on the first draw: `aibudget catalog` needs none
+    from concurrent.futures import Future
+
     import numpy as np
     from numpy.typing import NDArray
 
@@ -52,6 +54,8 @@ Z90 = 1.2815515655446004
 #: The widest log-normal a range may be: p90 about 600 times the median. Wider is not an
 #: uncertainty but a missing estimate.
 MAX_SIGMA = 5.0
+#: Draws of an assumption drawn and turned into values at a time (:meth:`MonteCarlo.values`).
+SAMPLE_CHUNK = 1 << 16
 
 Kind = Literal["uniform", "triangular", "lognormal", "normal"]
 #: Distribution kinds a scenario may name with ``dist:``.
@@ -158,32 +162,48 @@ class Distribution:
         """Whether draws come from uniform numbers (else from standard normal ones)."""
         return self.kind in ("uniform", "triangular")
 
-    def from_standard(self, numbers: Array) -> Array:
+    def from_standard(self, numbers: Array, out: Array | None = None) -> Array:
         """Values for standard draws: uniform numbers in [0, 1) for uniform and triangular, standard
-        normal numbers for the others. The same numbers give paired draws."""
+        normal numbers for the others. The same numbers give paired draws. ``out``: the array to
+        write them to (``numbers`` itself: in place); by default a new one."""
         import numpy as np
 
         if self.kind == "uniform":
-            values = self.low + numbers * (self.high - self.low)
+            values = np.multiply(numbers, self.high - self.low, out=out)
+            values += self.low
         elif self.kind == "triangular":
             values = _triangular_quantiles(self.low, self.mode, self.high, numbers)
+            if out is not None:
+                out[...] = values
+                values = out
         else:  # in place, one array for the whole computation (a million draws: 8 MB)
-            below = numbers < 0
             if self.kind == "lognormal":
-                values = np.where(
-                    below, math.log(self.p50 / self.p10), math.log(self.p90 / self.p50)
-                )
-                np.multiply(numbers, values, out=values)
-                values /= Z90
+                below, above = math.log(self.p50 / self.p10), math.log(self.p90 / self.p50)
+            else:
+                below, above = self.p50 - self.p10, self.p90 - self.p50
+            # a symmetric spread multiplies every number alike: no choice of side to make
+            spread = below if below == above else np.where(numbers < 0, below, above)
+            values = np.multiply(numbers, spread, out=out)
+            values /= Z90
+            if self.kind == "lognormal":
                 np.exp(values, out=values)
                 values *= self.p50
             else:
-                values = np.where(below, self.p50 - self.p10, self.p90 - self.p50)
-                np.multiply(numbers, values, out=values)
-                values /= Z90
                 values += self.p50
-            return np.clip(values, self.lower, self.upper, out=values)
-        return np.clip(values, self.lower, self.upper)
+        if self._clips():
+            np.clip(values, self.lower, self.upper, out=values)
+        return values
+
+    def _clips(self) -> bool:
+        """Whether clipping to ``[lower, upper]`` can change a value (else it is skipped): not
+        for infinite bounds, nor for a log-normal's lower bound of +0 (its values are ≥ +0)."""
+        if self.upper != math.inf:
+            return True
+        if self.kind == "lognormal":
+            return not (
+                self.lower < 0.0 or (self.lower == 0.0 and math.copysign(1, self.lower) > 0)
+            )
+        return self.lower != -math.inf
 
     def scaled(self, factor: float) -> Distribution:
         """The distribution of ``factor × value`` (``factor > 0``)."""
@@ -383,25 +403,76 @@ class MonteCarlo:
         return MonteCarlo(n, self.seed, self.streams)
 
     def values(self, key: str, distribution: Distribution) -> float | Array:
-        return distribution.from_standard(self.numbers(key, distribution.uses_uniform))
+        """The draws of ``key``'s values: its standard numbers drawn and turned into values
+        :data:`SAMPLE_CHUNK` rows at a time (each chunk still in the cache), a second thread
+        turning one chunk while the next is drawn (``aibudget._threads``). The stream is
+        drawn in order, and each value is its number's: the values are the same whatever the
+        threads."""
+        import numpy as np
+
+        from aibudget import _threads
+
+        uniform = distribution.uses_uniform
+        submit = _threads.pool(1).submit if self.n > SAMPLE_CHUNK and _threads.count() > 1 else None
+        out = np.empty(self.n)
+        drawn = None if self.streams is None else self._drawn.get((key, uniform))
+        if drawn is not None:  # asked before in this chunk (a [serving] twin): turn them again
+            chunks = [slice(i, i + SAMPLE_CHUNK) for i in range(0, self.n, SAMPLE_CHUNK)]
+            half = len(chunks) // 2
+            pending = [submit(_turn, distribution, drawn, out, chunks[:half])] if submit else []
+            _turn(distribution, drawn, out, chunks[half:] if submit else chunks)
+            for other in pending:
+                other.result()
+            return out
+        rng = self._stream(key, uniform)
+        fill = rng.random if uniform else rng.standard_normal
+        if self.streams is not None:  # the numbers kept for the next ask of the key
+            drawn = self._drawn[(key, uniform)] = np.empty(self.n)
+        numbers = out if drawn is None else drawn  # a fresh stream's: turned in place
+        job: Future[Array] | None = None
+        for start in range(0, self.n, SAMPLE_CHUNK):
+            rows = slice(start, start + SAMPLE_CHUNK)
+            fill(out=numbers[rows])
+            if submit is None:
+                distribution.from_standard(numbers[rows], out[rows])
+                continue
+            if job is not None:
+                job.result()
+            job = submit(distribution.from_standard, numbers[rows], out[rows])
+        if job is not None:
+            job.result()
+        return out
+
+    def _stream(self, key: str, uniform: bool) -> np.random.Generator:
+        """``key``'s Generator: a fresh one, or (chunked) the one the last chunk left off."""
+        import numpy as np
+
+        if self.streams is None:
+            return np.random.default_rng([self.seed, zlib.crc32(key.encode())])
+        rng = self.streams.get((key, uniform)) or np.random.default_rng(
+            [self.seed, zlib.crc32(key.encode())]
+        )
+        self.streams[(key, uniform)] = rng
+        return rng
 
     def numbers(self, key: str, uniform: bool) -> Array:
         """The standard draws behind ``key``: uniform in [0, 1) or standard normal. Many
         scenarios evaluated at once (``aibudget validate``) share them per key."""
-        import numpy as np
-
         if self.streams is None:
-            rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
+            rng = self._stream(key, uniform)
             return rng.random(self.n) if uniform else rng.standard_normal(self.n)
         drawn = self._drawn.get((key, uniform))
         if drawn is None:  # this chunk's draws of the key, the same each time it is asked
-            rng = self.streams.get((key, uniform)) or np.random.default_rng(
-                [self.seed, zlib.crc32(key.encode())]
-            )
-            self.streams[(key, uniform)] = rng
+            rng = self._stream(key, uniform)
             drawn = rng.random(self.n) if uniform else rng.standard_normal(self.n)
             self._drawn[(key, uniform)] = drawn
         return drawn
+
+
+def _turn(distribution: Distribution, numbers: Array, out: Array, chunks: list[slice]) -> None:
+    """``out[rows]``, for each of ``chunks``, the values of ``numbers[rows]``."""
+    for rows in chunks:
+        distribution.from_standard(numbers[rows], out[rows])
 
 
 @dataclass

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget.model import data, energy, experiments, hardware, people, serving
+from aibudget.model import data, energy, experiments, hardware, parallel, people, serving
 from aibudget.model._shape import common_shape, spread
 from aibudget.model.site import Site, from_flat, run_at
 from aibudget.model.training import TrainingInputs, TrainingRun, training_run
@@ -823,7 +823,13 @@ def _shapes(record: object, into: set[tuple[int, ...]]) -> None:
 
 def lifecycle(x: LifecycleInputs) -> Lifecycle:
     """Evaluate every phase for every element of the inputs (of every phase: a serving-only
-    scenario's draws vary nothing of its empty training run)."""
+    scenario's draws vary nothing of its empty training run). Many rows (a Monte Carlo's draws)
+    are evaluated in parts on threads, with the figures one call gives (``model.parallel``)."""
+    shape = _elements(x)
+    return parallel.over_rows(_lifecycle, x, shape[0] if shape else 1)
+
+
+def _lifecycle(x: LifecycleInputs) -> Lifecycle:
     run = training_run(x.training)
     shape = common_shape(run.usd.shape, _elements(x))
     zero = np.zeros(shape)

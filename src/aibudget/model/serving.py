@@ -182,9 +182,13 @@ def _decode_step(
     flops_per_token = FORWARD_FLOPS_PER_PARAM * x.active_params
     compute_rate = chips * x.peak_flops_per_s * x.decode_efficiency()
     batch_half = np.any(x.batch_half > 0.0)
+    dense = bool(np.all(share == 1.0))  # every sequence reads all the weights
 
     def step(batch: Array) -> tuple[Array, Array]:
-        weights_s = _weights_read(x.weights_total_bytes, share, batch) / bandwidth
+        if dense and np.all(batch > 0.0):  # W·(1 − 0^B) = W·1: no power to take
+            weights_s = x.weights_total_bytes / bandwidth
+        else:
+            weights_s = _weights_read(x.weights_total_bytes, share, batch) / bandwidth
         kv_s = batch * context * x.kv_bytes_per_token / stages / bandwidth
         # tokens per matrix multiply: the batch, shared among the experts in a mixture of experts
         rows = batch * share
@@ -193,7 +197,10 @@ def _decode_step(
             if batch_half
             else 1.0
         )
-        compute_s = flops_per_token * batch * gemm / compute_rate
+        compute_s = flops_per_token * batch
+        if batch_half:  # else a factor of 1.0, which changes no number
+            compute_s = compute_s * gemm
+        compute_s = compute_s / compute_rate
         memory_s = weights_s + (1.0 - x.kv_apart) * kv_s
         total = (
             np.maximum(memory_s, compute_s)
