@@ -389,6 +389,12 @@ class MonteCarlo:
     _drawn: dict[tuple[str, bool], Array] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    #: The values given, by key and distribution: a key asked again with the same range (an
+    #: ``energy.*`` key of both the training site and the serving site) gets the same array,
+    #: read-only (nothing the model computes changes its inputs in place).
+    _values: dict[tuple[str, Distribution], Array] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def chunked(cls, n: int, seed: int = 0) -> MonteCarlo:
@@ -407,7 +413,15 @@ class MonteCarlo:
         :data:`SAMPLE_CHUNK` rows at a time (each chunk still in the cache), a second thread
         turning one chunk while the next is drawn (``aibudget._threads``). The stream is
         drawn in order, and each value is its number's: the values are the same whatever the
-        threads."""
+        threads. The same key and distribution asked again: the same (read-only) array."""
+        known = self._values.get((key, distribution))
+        if known is not None:
+            return known
+        out = self._values[(key, distribution)] = self._new_values(key, distribution)
+        out.flags.writeable = False
+        return out
+
+    def _new_values(self, key: str, distribution: Distribution) -> Array:
         import numpy as np
 
         from aibudget import _threads

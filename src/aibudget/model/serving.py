@@ -173,9 +173,12 @@ def comm_s_per_token(x: ReplicaInputs, tensor_parallel: Array) -> Array:
 
 def _decode_step(
     x: ReplicaInputs, chips: Array, tp: Array, comm: Array, context: Array
-) -> Callable[[Array], tuple[Array, Array]]:
-    """The decode step as a function of the batch: the step for ``batch`` sequences, and 1.0
-    where compute (not memory) limits it. What does not depend on the batch is computed once."""
+) -> Callable[[Array], tuple[Array, Array, Array]]:
+    """The decode step as a function of the batch: the step for ``batch`` sequences and its
+    memory and compute times (compute limits it where the second is larger). What does not
+    depend on the batch is computed once, and a term that is zero throughout (the candidate
+    forms' ``overlap`` and ``kv_apart``, a single chip's all-reduce) is left out: adding +0 or
+    multiplying by 1 changes no finite number."""
     stages = chips / tp
     bandwidth = tp * x.bandwidth_bytes_per_s * x.mbu
     share = _active_share(x.weights_total_bytes, x.weights_active_bytes)
@@ -183,34 +186,49 @@ def _decode_step(
     compute_rate = chips * x.peak_flops_per_s * x.decode_efficiency()
     batch_half = np.any(x.batch_half > 0.0)
     dense = bool(np.all(share == 1.0))  # every sequence reads all the weights
+    overlap, kv_apart = bool(np.any(x.overlap != 0.0)), bool(np.any(x.kv_apart != 0.0))
+    communicates = bool(np.any(comm != 0.0))
 
-    def step(batch: Array) -> tuple[Array, Array]:
+    def step(batch: Array) -> tuple[Array, Array, Array]:
         if dense and np.all(batch > 0.0):  # W·(1 − 0^B) = W·1: no power to take
             weights_s = x.weights_total_bytes / bandwidth
         else:
             weights_s = _weights_read(x.weights_total_bytes, share, batch) / bandwidth
-        kv_s = batch * context * x.kv_bytes_per_token / stages / bandwidth
-        # tokens per matrix multiply: the batch, shared among the experts in a mixture of experts
-        rows = batch * share
-        gemm = (
-            np.where(x.batch_half > 0.0, (rows + x.batch_half) / np.maximum(rows, 1e-30), 1.0)
-            if batch_half
-            else 1.0
+        kv_s = _then(
+            np.divide,
+            _then(np.divide, _then(np.multiply, batch * context, x.kv_bytes_per_token), stages),
+            bandwidth,
         )
         compute_s = flops_per_token * batch
         if batch_half:  # else a factor of 1.0, which changes no number
+            # tokens per matrix multiply: the batch, shared among the experts of a mixture
+            rows = batch * share
+            gemm = np.where(
+                x.batch_half > 0.0, (rows + x.batch_half) / np.maximum(rows, 1e-30), 1.0
+            )
             compute_s = compute_s * gemm
-        compute_s = compute_s / compute_rate
-        memory_s = weights_s + (1.0 - x.kv_apart) * kv_s
-        total = (
-            np.maximum(memory_s, compute_s)
-            + x.overlap * np.minimum(memory_s, compute_s)
-            + x.kv_apart * kv_s
-            + batch * comm
-        )
-        return total, (compute_s > memory_s).astype(float)
+        compute_s = _then(np.divide, compute_s, compute_rate)
+        if kv_apart:
+            memory_s = weights_s + (1.0 - x.kv_apart) * kv_s
+        else:
+            memory_s = _then(np.add, kv_s, weights_s) if kv_s.ndim else weights_s + kv_s
+        total = np.maximum(memory_s, compute_s)
+        if overlap:
+            total = total + x.overlap * np.minimum(memory_s, compute_s)
+        if kv_apart:
+            total = total + x.kv_apart * kv_s
+        if communicates:
+            total = total + batch * comm
+        return total, memory_s, compute_s
 
     return step
+
+
+def _then(op: np.ufunc, a: Array, b: Array | float) -> Array:
+    """``op(a, b)``, into ``a`` (a temporary of the step's) where it has the result's shape."""
+    if np.shape(a) == np.broadcast_shapes(np.shape(a), np.shape(b)) and np.ndim(a):
+        return np.asarray(op(a, b, out=a))
+    return np.asarray(op(a, b))
 
 
 def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
@@ -243,7 +261,8 @@ def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
         if np.all(high - low <= 1.0):
             break
     batch = np.where(fast_enough, cap, low)
-    step_time, compute_bound = decode_step(batch)
+    step_time, memory_s, compute_s = decode_step(batch)
+    compute_bound = (compute_s > memory_s).astype(float)
     decode = batch / step_time
     prefill = 1.0 / (
         FORWARD_FLOPS_PER_PARAM * x.active_params / (chips * x.peak_flops_per_s * x.prefill_mfu)
