@@ -225,10 +225,15 @@ def _decode_step(
 
 
 def _then(op: np.ufunc, a: Array, b: Array | float) -> Array:
-    """``op(a, b)``, into ``a`` (a temporary of the step's) where it has the result's shape."""
-    if np.shape(a) == np.broadcast_shapes(np.shape(a), np.shape(b)) and np.ndim(a):
+    """``op(a, b)``, into ``a`` (a temporary of the step's) where it has the result's shape: ``b``
+    of its shape, of one element or a number (a shape test cheaper than numpy's broadcast)."""
+    shape, other = np.shape(a), np.shape(b)
+    if shape and (other == shape or other in _ONE):
         return np.asarray(op(a, b, out=a))
     return np.asarray(op(a, b))
+
+
+_ONE = ((), (1,))
 
 
 def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
