@@ -41,6 +41,13 @@ def test_deciles_of_rows_are_numpys_to_the_bit(n: int) -> None:
     want = np.percentile(drawn, [10, 50, 90], axis=1)
     got = _quantiles.deciles(drawn, drawn.mean(axis=1))
     assert got.tobytes() == want.tobytes()
+    # a stack of the rows as scratch: the same numbers, the rows themselves untouched
+    rows = _hostile_rows(n)
+    kept = [row.copy() for row in rows]
+    scratch = np.stack(rows)
+    got = _quantiles.deciles(scratch, scratch.mean(axis=1), rows)
+    assert got.tobytes() == want.tobytes()
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(rows, kept, strict=True))
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")

@@ -72,17 +72,18 @@ def percentiles(values: ArrayLike, q: Sequence[float]) -> Array:
     return lerp(a, b, gamma)
 
 
-def _order_statistics(rows: Array, ranks: list[int]) -> tuple[Array, Array]:
+def _order_statistics(rows: Array, ranks: list[int], scratch: bool) -> tuple[Array, Array]:
     """The numbers of each row of ``rows`` at ``ranks`` (three, rising) and one above each, in
     the row sorted (``(3, rows)`` each): by three partitions at one rank each, the second and
     third inside the halves the first leaves (numpy selects one rank fast, several slowly), or,
-    for rows too short for that, a sort."""
+    for rows too short for that, a sort. ``scratch``: ``rows`` may be partitioned in place."""
     low, mid, high = ranks
     n = rows.shape[1]
     if not (low + 1 < mid and mid + 1 < high and high + 1 < n):
         ordered = np.sort(rows, axis=1)
         return ordered[:, ranks].T, ordered[:, [r + 1 for r in ranks]].T
-    rows = rows.copy()
+    if not scratch:
+        rows = rows.copy()
     rows.partition(mid, axis=1)
     below, above = rows[:, :mid], rows[:, mid + 1 :]  # the numbers under and over the median's
     at_mid, over_mid = rows[:, mid], above.min(axis=1)
@@ -94,14 +95,19 @@ def _order_statistics(rows: Array, ranks: list[int]) -> tuple[Array, Array]:
     return np.stack([at_low, at_mid, at_high]), np.stack([over_low, over_mid, over_high])
 
 
-def deciles(rows: Array, means: Array) -> Array:
+def deciles(rows: Array, means: Array, stacked: Sequence[Array] | None = None) -> Array:
     """``np.percentile(rows, [10, 50, 90], axis=1)`` of a 2-D array of rows of two numbers or
     more, whose means are ``means`` (NaN where a row holds a NaN): the same numbers, bit for
-    bit (``(3, rows)``)."""
+    bit (``(3, rows)``). ``stacked``: the arrays ``rows`` is a stack of, which then serves as
+    scratch (its rows reordered: a copy fewer)."""
     lower, _, gamma = order_indexes(rows.shape[1], DECILES)
-    a, b = _order_statistics(rows, [int(i) for i in lower])
+    a, b = _order_statistics(rows, [int(i) for i in lower], scratch=stacked is not None)
     out = lerp(a, b, gamma[:, None])
     unsure = _undecided(rows, np.concatenate([a, b]), np.isnan(means))
-    if unsure.any():
-        out[:, unsure] = np.percentile(rows[unsure], [10, 50, 90], axis=1)
+    if unsure.any():  # of the rows in their own order, which decides numpy's ties
+        if stacked is None:
+            given = rows[unsure]
+        else:
+            given = np.stack([stacked[i] for i in np.flatnonzero(unsure).tolist()])
+        out[:, unsure] = np.percentile(given, [10, 50, 90], axis=1)
     return out

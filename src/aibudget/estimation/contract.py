@@ -188,9 +188,10 @@ class _Summaries:
             summaries: list[tuple[float, float, float, float]] = []
             step = max(1, SUMMARY_ELEMENTS // max(size, 1))  # rows a batch: bounded memory
             for start in range(0, len(rows), step):
-                drawn = np.stack(rows[start : start + step])
+                batch = rows[start : start + step]
+                drawn = np.stack(batch)
                 means = drawn.mean(axis=1)
-                low, mid, high = deciles(drawn, means).tolist()
+                low, mid, high = deciles(drawn, means, batch).tolist()
                 summaries += zip(means.tolist(), low, mid, high, strict=True)
             for array, key, summary in zip(rows, keys, summaries, strict=True):
                 known.setdefault(key, []).append((weakref.ref(array), summary))
