@@ -547,3 +547,31 @@ def test_report_and_planner_draw_the_traffic_chart() -> None:
     lines = {v["line"] for v in spec["layer"][0]["data"]["values"]}
     assert {"dedicated fleet", "autoscaled fleet", "together/llama-3.1-8b"} <= lines
     assert charts.traffic_chart(point("support-assistant-api").to_dict()) is None
+
+
+def test_the_largest_batch_within_the_target_is_the_bisections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The batch a dense model's straight-line step solves for is the one bisection finds, row
+    by row: targets from below the fastest step to above the cap's, on 1 to 64 chips, of short
+    and long requests, with all-reduces and without."""
+    rng = np.random.default_rng(7)
+    n = 4000
+    x = dataclasses.replace(
+        replica_inputs(),
+        input_tokens=rng.integers(1, 20_000, n).astype(float),
+        output_tokens=rng.integers(1, 4_000, n).astype(float),
+        mbu=rng.uniform(0.2, 0.9, n),
+        max_batch=rng.integers(1, 1_024, n).astype(float),
+        tpot_target_s=rng.uniform(0.001, 0.2, n),
+        layers=np.where(rng.random(n) < 0.5, 0.0, 32.0),
+    )
+    chips = rng.choice([1.0, 2.0, 4.0, 8.0, 16.0, 64.0], n)
+    solved = serving.replica_at(chips, x)
+    assert np.any(solved.batch > 1)  # searched: neither all at one nor all at the cap
+    assert np.any(solved.batch < x.max_batch)
+    real = serving._decode_step
+    monkeypatch.setattr(serving, "_decode_step", lambda *args: (real(*args)[0], None))
+    bisected = serving.replica_at(chips, x)
+    assert solved.batch.tobytes() == bisected.batch.tobytes()
+    assert solved.step_time_s.tobytes() == bisected.step_time_s.tobytes()

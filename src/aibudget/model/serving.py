@@ -173,12 +173,14 @@ def comm_s_per_token(x: ReplicaInputs, tensor_parallel: Array) -> Array:
 
 def _decode_step(
     x: ReplicaInputs, chips: Array, tp: Array, comm: Array, context: Array
-) -> Callable[[Array], tuple[Array, Array, Array]]:
+) -> tuple[Callable[[Array], tuple[Array, Array, Array]], Callable[[Array], Array] | None]:
     """The decode step as a function of the batch: the step for ``batch`` sequences and its
     memory and compute times (compute limits it where the second is larger). What does not
     depend on the batch is computed once, and a term that is zero throughout (the candidate
     forms' ``overlap`` and ``kv_apart``, a single chip's all-reduce) is left out: adding +0 or
-    multiplying by 1 changes no finite number."""
+    multiplying by 1 changes no finite number. Second, where the step is a straight line in
+    the batch on each side of the memory/compute bound (a dense model, the default form):
+    for a target step, about the largest batch that meets it (None: not such a step)."""
     stages = chips / tp
     bandwidth = tp * x.bandwidth_bytes_per_s * x.mbu
     share = _active_share(x.weights_total_bytes, x.weights_active_bytes)
@@ -221,7 +223,18 @@ def _decode_step(
             total = total + batch * comm
         return total, memory_s, compute_s
 
-    return step
+    if not dense or batch_half or overlap or kv_apart:
+        return step, None
+
+    def largest_within(target: Array) -> Array:
+        # step(B) = max(W + k·B, c·B) + m·B: each side a line, solved for the target
+        weights_s = x.weights_total_bytes / bandwidth
+        k = context * x.kv_bytes_per_token / stages / bandwidth
+        c = flops_per_token / compute_rate
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor(np.minimum((target - weights_s) / (k + comm), target / (c + comm)))
+
+    return step, largest_within
 
 
 def _then(op: np.ufunc, a: Array, b: Array | float) -> Array:
@@ -236,6 +249,37 @@ def _then(op: np.ufunc, a: Array, b: Array | float) -> Array:
 _ONE = ((), (1,))
 
 
+def _largest_batch(
+    step: Callable[[Array], Array],
+    cap: Array,
+    target: Array,
+    at_cap: NDArray[np.bool_],
+    largest_within: Callable[[Array], Array] | None,
+) -> Array:
+    """The largest batch of 1 to ``cap`` whose step meets ``target`` (1 where none does), where
+    the step at ``cap`` does not (``at_cap`` False; where True, any number): the step grows
+    with the batch, so it is the batch that meets the target while one more does not. Found
+    from ``largest_within``'s solution where that holds (checked by the step itself at it and
+    one more), else by bisection."""
+    ones = np.ones_like(cap)
+    if largest_within is not None:
+        below_cap = np.maximum(cap - 1.0, 1.0)
+        guess = np.clip(np.nan_to_num(largest_within(target), nan=1.0), ones, below_cap)
+        meets = step(guess) <= target
+        found = (meets & ~(step(guess + 1.0) <= target)) | (~meets & (guess == 1.0))
+        if np.all(found | at_cap):
+            return guess
+    low, high = ones, cap.copy()
+    for _ in range(_BISECTIONS):
+        middle = np.floor((low + high) / 2.0)
+        ok = step(middle) <= target
+        low = np.where(ok, middle, low)
+        high = np.where(ok, high, middle)
+        if np.all(high - low <= 1.0):
+            break
+    return low
+
+
 def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
     """One replica of exactly ``chips`` chips."""
     tp = np.minimum(chips, np.maximum(x.tensor_parallel_max, 1.0))
@@ -248,24 +292,20 @@ def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
     context = x.input_tokens + x.output_tokens / 2.0
     comm = comm_s_per_token(x, tp)
 
-    decode_step = _decode_step(x, chips, tp, comm, context)
+    decode_step, largest_within = _decode_step(x, chips, tp, comm, context)
 
     def step(batch: Array) -> Array:
         return decode_step(batch)[0]
 
     target = np.where(np.isnan(x.tpot_target_s), np.inf, x.tpot_target_s)
     fastest = step(np.ones_like(cap))
-    # the largest batch whose step meets the target: the step grows with the batch
-    low, high = np.ones_like(cap), cap.copy()
-    fast_enough = step(high) <= target
-    for _ in range(_BISECTIONS if not np.all(fast_enough) else 0):  # all at the cap: no search
-        middle = np.floor((low + high) / 2.0)
-        ok = step(middle) <= target
-        low = np.where(ok, middle, low)
-        high = np.where(ok, high, middle)
-        if np.all(high - low <= 1.0):
-            break
-    batch = np.where(fast_enough, cap, low)
+    fast_enough = step(cap) <= target
+    if np.all(fast_enough):  # all at the cap: no search
+        batch = cap
+    else:
+        batch = np.where(
+            fast_enough, cap, _largest_batch(step, cap, target, fast_enough, largest_within)
+        )
     step_time, memory_s, compute_s = decode_step(batch)
     compute_bound = (compute_s > memory_s).astype(float)
     decode = batch / step_time
