@@ -35,9 +35,12 @@ WATCHED = (
 )
 
 #: Runs the command line in-process, then prints its exit status, its output and which of the
-#: watched modules it loaded (only what the command itself imported is in a fresh interpreter).
+#: watched modules it loaded: those in ``sys.modules`` after it and not before (what the
+#: interpreter's start-up loads, such as a ``.pth`` file's imports, is not the command's).
 PROBE = """
-import contextlib, io, json, sys
+import sys
+before = set(sys.modules)
+import contextlib, io, json
 from aibudget.cli import main
 watched = json.loads(sys.argv[1])
 sys.argv = ["aibudget", *sys.argv[2:]]
@@ -48,7 +51,7 @@ with contextlib.redirect_stdout(out):
         main()
     except SystemExit as end:
         code = end.code or 0
-loaded = sorted(m for m in watched if m in sys.modules)
+loaded = sorted(m for m in watched if m in sys.modules and m not in before)
 print(json.dumps({"code": code, "out": out.getvalue(), "loaded": loaded}))
 """
 
@@ -68,7 +71,10 @@ def loaded_by(*args: str) -> tuple[str, list[str]]:
 
 
 def test_import_aibudget_loads_no_dependency_of_weight() -> None:
-    code = f"import sys, aibudget; print(sorted(m for m in {WATCHED!r} if m in sys.modules))"
+    code = (
+        "import sys; before = set(sys.modules); import aibudget; "
+        f"print(sorted(m for m in {WATCHED!r} if m in sys.modules and m not in before))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
