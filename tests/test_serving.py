@@ -575,3 +575,14 @@ def test_the_largest_batch_within_the_target_is_the_bisections(
     bisected = serving.replica_at(chips, x)
     assert solved.batch.tobytes() == bisected.batch.tobytes()
     assert solved.step_time_s.tobytes() == bisected.step_time_s.tobytes()
+
+
+def test_a_size_every_row_chose_is_its_trial_evaluated_again() -> None:
+    """Where every row picks the same replica size, the size search hands back that size's
+    trial; it is the replica of that size evaluated anew, field by field."""
+    x = dataclasses.replace(replica_inputs(), mbu=np.array([0.5, 0.6, 0.7]))
+    chosen = serving.replica(np.full(3, np.nan), x)
+    assert np.all(chosen.chips == chosen.chips[0])
+    again = serving.replica_at(chosen.chips.copy(), x)
+    for f in dataclasses.fields(again):
+        assert getattr(chosen, f.name).tobytes() == getattr(again, f.name).tobytes(), f.name

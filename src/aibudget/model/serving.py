@@ -350,6 +350,8 @@ def replica(
         best_tier = np.full(shape, 3.0)
         best_cost = np.full(shape, np.inf)
         best_per_chip = np.full(shape, -np.inf)
+        # the trial every row chose so far, when they all chose one: the answer if none moves
+        uniform: tuple[float, Replica] | None = None
         for size in REPLICA_SIZES:
             trial = replica_at(np.full(shape, size), x)
             fits = trial.fits == 1.0
@@ -371,6 +373,10 @@ def replica(
             best_tier = np.where(better, tier, best_tier)
             best_cost = np.where(better, cost, best_cost)
             best_per_chip = np.where(fits, np.maximum(best_per_chip, per_chip), best_per_chip)
+            if np.all(chosen == size):
+                uniform = (size, trial)
+        if uniform is not None and np.all(auto) and np.all(chosen == uniform[0]):
+            return uniform[1]  # the replica of that size throughout, already evaluated
         chips = np.where(auto, chosen, chips)
     return replica_at(chips, x)
 
