@@ -129,3 +129,16 @@ def test_help_and_version(run_cli: Run) -> None:
     for verb in ("estimate", "catalog"):
         assert run_cli(verb, "--help").returncode == 0
     assert run_cli("--version").stdout.startswith("aibudget ")
+
+
+def test_a_thread_count_that_is_not_a_number_is_an_error_naming_the_variable(
+    run_cli: Run,
+) -> None:
+    """Many draws read AIBUDGET_THREADS: a bad value is a one-line error, not a traceback."""
+    result = run_cli(
+        "estimate", "startup-1b", "--samples", "300000", env={"AIBUDGET_THREADS": "two"}
+    )
+    assert result.returncode != 0
+    assert "AIBUDGET_THREADS must be a whole number of threads" in result.stderr
+    assert "'two'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -32,6 +32,7 @@ from aibudget._errors import (
     CatalogDataError,
     DoesNotFitError,
     ScenarioError,
+    SettingError,
     UnknownNameError,
 )
 from aibudget._version import __version__
@@ -56,6 +57,7 @@ __all__ = [
     "Measure",
     "Scenario",
     "ScenarioError",
+    "SettingError",
     "Summary",
     "UnknownNameError",
     "__version__",

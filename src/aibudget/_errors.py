@@ -67,6 +67,10 @@ class CatalogDataError(AibudgetError, ValueError):
     """A catalog data file is malformed."""
 
 
+class SettingError(AibudgetError, ValueError):
+    """An environment variable aibudget reads (``AIBUDGET_THREADS``) holds a value it cannot use."""
+
+
 def closest(name: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.5) -> list[str]:
     """Return up to ``n`` candidates closest to ``name`` (case-insensitive), best first."""
     by_lower: dict[str, str] = {}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from aibudget._errors import SettingError
+
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -28,7 +30,10 @@ def count() -> int:
         try:
             given = int(text)
         except ValueError:
-            raise ValueError(f"{ENV} must be a whole number of threads, got {text!r}") from None
+            raise SettingError(
+                f"{ENV} must be a whole number of threads (1: everything in one thread; unset: "
+                f"one a CPU), got {text[:40]!r}"
+            ) from None
         return max(1, given)
     try:
         return len(os.sched_getaffinity(0))
