@@ -1,4 +1,5 @@
-"""Broadcasting for the model's many small arrays, without numpy's per-call overhead.
+"""Broadcasting for the model's many small arrays, without numpy's per-call overhead, and the
+model's records cut to some of their rows.
 
 ``np.broadcast_to`` and ``np.broadcast_shapes`` cost microseconds a call (an ``nditer``, a
 temporary array), which a point estimate pays a few hundred times over arrays of one to a few
@@ -7,6 +8,8 @@ view), except that an array already of the shape is returned as it is.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,3 +48,52 @@ def spread(value: object, shape: tuple[int, ...]) -> Array:
         view.flags.writeable = False
         return view
     return np.broadcast_to(array, shape)
+
+
+def rows_of(value: object, index: slice | NDArray[np.intp], of: int) -> object:
+    """``value`` with every array along the rows (first axis of length ``of``) cut to ``index``,
+    through dicts, tuples and records."""
+    if isinstance(value, np.ndarray):
+        return value[index] if value.ndim and value.shape[0] == of else value
+    # an array inside is cut here, not in a call of its own (thousands of them an estimate)
+    if isinstance(value, dict):
+        return {
+            k: (v[index] if v.ndim and v.shape[0] == of else v)
+            if type(v) is np.ndarray
+            else rows_of(v, index, of)
+            for k, v in value.items()
+        }
+    if type(value) is tuple:  # the team's roles
+        return tuple(rows_of(v, index, of) for v in value)
+    names = record_fields(type(value))
+    if names is None:
+        return value
+    changes = {}
+    for name in names:
+        v = getattr(value, name)
+        changes[name] = (
+            (v[index] if v.ndim and v.shape[0] == of else v)
+            if type(v) is np.ndarray
+            else rows_of(v, index, of)
+        )
+    return type(value)(**changes)
+
+
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def record_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields of a record class (a dataclass whose fields are all ``__init__``'s, rebuilt
+    from them as ``dataclasses.replace`` would), None for anything else."""
+    try:
+        return _FIELDS[cls]
+    except KeyError:
+        pass
+    names = None
+    if dataclasses.is_dataclass(cls):
+        fields = dataclasses.fields(cls)
+        if not all(f.init for f in fields):
+            raise TypeError(f"{cls.__name__} has fields __init__ does not take")
+        names = tuple(f.name for f in fields)
+    _FIELDS[cls] = names
+    return names

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.model import data, energy, experiments, hardware, parallel, people, serving
-from aibudget.model._shape import common_shape, spread
+from aibudget.model._shape import common_shape, record_fields, rows_of, spread
 from aibudget.model.site import Site, from_flat, run_at
 from aibudget.model.training import TrainingInputs, TrainingRun, training_run
 from aibudget.units import HOURS_PER_YEAR, W_PER_KW
@@ -201,55 +201,6 @@ class Lifecycle:
         taken = rows_of(self, index, of)
         assert isinstance(taken, Lifecycle)
         return taken
-
-
-def rows_of(value: object, index: slice | NDArray[np.intp], of: int) -> object:
-    """``value`` with every array along the rows (first axis of length ``of``) cut to ``index``,
-    through dicts, tuples and records."""
-    if isinstance(value, np.ndarray):
-        return value[index] if value.ndim and value.shape[0] == of else value
-    # an array inside is cut here, not in a call of its own (thousands of them an estimate)
-    if isinstance(value, dict):
-        return {
-            k: (v[index] if v.ndim and v.shape[0] == of else v)
-            if type(v) is np.ndarray
-            else rows_of(v, index, of)
-            for k, v in value.items()
-        }
-    if type(value) is tuple:  # the team's roles
-        return tuple(rows_of(v, index, of) for v in value)
-    names = _record_fields(type(value))
-    if names is None:
-        return value
-    changes = {}
-    for name in names:
-        v = getattr(value, name)
-        changes[name] = (
-            (v[index] if v.ndim and v.shape[0] == of else v)
-            if type(v) is np.ndarray
-            else rows_of(v, index, of)
-        )
-    return type(value)(**changes)
-
-
-_FIELDS: dict[type, tuple[str, ...] | None] = {}
-
-
-def _record_fields(cls: type) -> tuple[str, ...] | None:
-    """The fields of a record class (a dataclass whose fields are all ``__init__``'s, rebuilt
-    from them as ``dataclasses.replace`` would), None for anything else."""
-    try:
-        return _FIELDS[cls]
-    except KeyError:
-        pass
-    names = None
-    if dataclasses.is_dataclass(cls):
-        fields = dataclasses.fields(cls)
-        if not all(f.init for f in fields):
-            raise TypeError(f"{cls.__name__} has fields __init__ does not take")
-        names = tuple(f.name for f in fields)
-    _FIELDS[cls] = names
-    return names
 
 
 def _item(
@@ -816,7 +767,7 @@ def _shapes(record: object, into: set[tuple[int, ...]]) -> None:
         for r in record:
             _shapes(r, into)
     else:
-        names = _record_fields(type(record))
+        names = record_fields(type(record))
         for name in names or ():
             _shapes(getattr(record, name), into)
 
@@ -825,13 +776,17 @@ def lifecycle(x: LifecycleInputs) -> Lifecycle:
     """Evaluate every phase for every element of the inputs (of every phase: a serving-only
     scenario's draws vary nothing of its empty training run). Many rows (a Monte Carlo's draws)
     are evaluated in parts on threads, with the figures one call gives (``model.parallel``)."""
-    shape = _elements(x)
-    return parallel.over_rows(_lifecycle, x, shape[0] if shape else 1)
+    elements = _elements(x)
+    rows = elements[0] if elements else 1
+    if rows < parallel.MIN_ROWS:  # in one call: the inputs' shape known already
+        return _lifecycle(x, elements)
+    return parallel.over_rows(_lifecycle, x, rows)
 
 
-def _lifecycle(x: LifecycleInputs) -> Lifecycle:
+def _lifecycle(x: LifecycleInputs, elements: tuple[int, ...] | None = None) -> Lifecycle:
+    """The lifecycle of ``x``, whose arrays broadcast to ``elements`` (None: found here)."""
     run = training_run(x.training)
-    shape = common_shape(run.usd.shape, _elements(x))
+    shape = common_shape(run.usd.shape, _elements(x) if elements is None else elements)
     zero = np.zeros(shape)
 
     phases: dict[str, Items] = {name: {} for name in PHASES}
@@ -1124,5 +1079,6 @@ __all__ = [
     "ServingInputs",
     "lifecycle",
     "role_line",
+    "rows_of",
     "serving_curve",
 ]

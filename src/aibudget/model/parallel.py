@@ -9,15 +9,15 @@ cache than a million-row array does.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from aibudget import _threads
+from aibudget.model._shape import record_fields, rows_of
 
 __all__ = ["MIN_ROWS", "PART_ROWS", "over_rows"]
 
@@ -61,7 +61,8 @@ def over_rows(evaluate: Callable[[_T], _R], inputs: _T, rows: int) -> _R:
                     start, stop = next(bounds, (0, 0))
                 if start == stop:
                     return
-                whole.add(evaluate(_cut(inputs, slice(start, stop), rows)), start, stop)
+                part = cast(_T, rows_of(inputs, slice(start, stop), rows))
+                whole.add(evaluate(part), start, stop)
         except BaseException:
             with taking:  # no other part is started: the error is raised once these end
                 for _ in bounds:
@@ -158,25 +159,6 @@ class _Whole:
         return _build(self._skeleton, arrays)
 
 
-def _cut(value: Any, rows: slice, of: int) -> Any:
-    """``value`` with every array of ``of`` rows cut to ``rows``."""
-    if isinstance(value, np.ndarray):
-        return value[rows] if value.ndim and value.shape[0] == of else value
-    if isinstance(value, dict):
-        return {k: _cut(v, rows, of) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(_cut(v, rows, of) for v in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(
-            value, **{f.name: _cut(getattr(value, f.name), rows, of) for f in _fields(value)}
-        )
-    return value
-
-
-def _fields(value: Any) -> list[dataclasses.Field[Any]]:
-    return [f for f in dataclasses.fields(value) if f.init]
-
-
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a is b or bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
@@ -201,8 +183,8 @@ def _walk(value: Any, signature: list[Any], arrays: dict[int, tuple[int, np.ndar
     if isinstance(value, tuple):
         signature.append(("tuple", len(value)))
         return ("tuple", [_walk(v, signature, arrays) for v in value])
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = [f.name for f in _fields(value)]
+    names = record_fields(type(value))
+    if names is not None:
         signature.append(type(value))
         children = [_walk(getattr(value, n), signature, arrays) for n in names]
         return ("record", type(value), names, children)
