@@ -56,15 +56,23 @@ print(json.dumps({"code": code, "out": out.getvalue(), "loaded": loaded}))
 """
 
 
-def loaded_by(*args: str) -> tuple[str, list[str]]:
-    """What ``aibudget ARGS`` prints and which watched modules it loads (exit status 0)."""
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(WATCHED), *args],
+def python(
+    code: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -c code args`` in a fresh interpreter (it must succeed), its output as text."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
+        env=env,
     )
+
+
+def loaded_by(*args: str) -> tuple[str, list[str]]:
+    """What ``aibudget ARGS`` prints and which watched modules it loads (exit status 0)."""
+    done = python(PROBE, json.dumps(WATCHED), *args)
     result = json.loads(done.stdout)
     assert result["code"] == 0, done.stderr
     return result["out"], result["loaded"]
@@ -75,10 +83,7 @@ def test_import_aibudget_loads_no_dependency_of_weight() -> None:
         "import sys; before = set(sys.modules); import aibudget; "
         f"print(sorted(m for m in {WATCHED!r} if m in sys.modules and m not in before))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout.strip() == "[]"
+    assert python(code).stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(
@@ -175,14 +180,7 @@ def _plugin_probe(site: Path, declared: bool) -> dict[str, object]:
     if declared:
         (meta / "entry_points.txt").write_text("[pydantic]\nfake = fakeplug:plugin\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
-    done = subprocess.run(
-        [sys.executable, "-c", PLUGIN_PROBE],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env=env,
-    )
+    done = python(PLUGIN_PROBE, env=env)
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -201,10 +199,7 @@ def test_the_stand_in_hands_anything_else_to_pydantics_loader() -> None:
         "skip_plugin_loader(); import pydantic.plugin._loader as loader; "
         "print(loader.PYDANTIC_ENTRY_POINT_GROUP, type(sys.modules[LOADER]).__name__)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout.split() == ["pydantic", "module"]
+    assert python(code).stdout.split() == ["pydantic", "module"]
 
 
 @pytest.mark.parametrize("package", ["aibudget", "aibudget.catalog", "aibudget.web"])
