@@ -26,7 +26,6 @@ import os
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from functools import cache
-from importlib import resources
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
@@ -36,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from aibudget import __version__, catalog
 from aibudget._errors import closest
+from aibudget._files import package_files
 from aibudget.web import worker
 from aibudget.web.guard import Guard, allowed_hosts
 from aibudget.web.pool import Pool, PoolBusyError, PoolTimeoutError, WorkerLostError
@@ -94,7 +94,7 @@ def _vega_bundle() -> str:
 
 
 def _static(name: str) -> str:
-    return resources.files("aibudget.web").joinpath("static", name).read_text("utf-8")
+    return package_files("aibudget.web").joinpath("static", name).read_text("utf-8")
 
 
 class _ClientGoneError(Exception):
