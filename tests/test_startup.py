@@ -146,6 +146,31 @@ def test_a_command_named_first_is_built_alone_and_prints_as_the_whole_app() -> N
         assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output), args
 
 
+#: Runs a command in-process, then prints the collector's young threshold and whether the
+#: objects the command left are frozen (the count of the permanent generation).
+GC_PROBE = """
+import gc, sys
+from aibudget.cli import main
+sys.argv = ["aibudget", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print(gc.get_threshold()[0], gc.get_freeze_count(), len(gc.get_objects()))
+"""
+
+
+@pytest.mark.parametrize("args", [("catalog", "accelerators"), ("estimate", "--samples", "0")])
+def test_a_command_collects_rarely_and_ends_with_its_objects_frozen(args: tuple[str, ...]) -> None:
+    from aibudget.cli import GC_YOUNG_THRESHOLD
+
+    threshold, frozen, tracked = map(int, python(GC_PROBE, *args).stdout.split()[-3:])
+    assert threshold == GC_YOUNG_THRESHOLD
+    # what the interpreter's shutdown would trace for cycles: frozen, all but a handful
+    assert frozen > 10_000
+    assert tracked < 100
+
+
 #: Builds a model after the stand-in for pydantic's plugin loader, then prints which plugins
 #: saw it and whether importlib.metadata was loaded.
 PLUGIN_PROBE = """
