@@ -70,9 +70,9 @@ def python(
     )
 
 
-def loaded_by(*args: str) -> tuple[str, list[str]]:
+def loaded_by(*args: str, watched: tuple[str, ...] = WATCHED) -> tuple[str, list[str]]:
     """What ``aibudget ARGS`` prints and which watched modules it loads (exit status 0)."""
-    done = python(PROBE, json.dumps(WATCHED), *args)
+    done = python(PROBE, json.dumps(watched), *args)
     result = json.loads(done.stdout)
     assert result["code"] == 0, done.stderr
     return result["out"], result["loaded"]
@@ -127,6 +127,15 @@ def test_estimate_builds_its_models_without_importlib_metadata(samples: str) -> 
     # the data files found without importlib.resources's readers; TOML parsed for TOML alone;
     # percentiles without np.percentile's import of numpy.ma (aibudget._quantiles)
     assert not {"importlib.metadata", "numpy.ma", "tomllib", "zipfile"} & set(loaded)
+
+
+def test_an_estimate_loads_only_the_catalog_tables_it_reads() -> None:
+    tables = ("apis", "cloud", "hardware", "people", "power", "tables")
+    out, loaded = loaded_by("estimate", watched=tuple(f"aibudget.catalog.{t}" for t in tables))
+    assert "GPT-3 175B" in out
+    # a training run on rented chips: no API prices, wages, electricity prices nor the
+    # registry of tables (aibudget.catalog loads each reader from its module on first use)
+    assert loaded == ["aibudget.catalog.cloud", "aibudget.catalog.hardware"]
 
 
 def test_a_command_named_first_is_built_alone_and_prints_as_the_whole_app() -> None:
