@@ -70,9 +70,9 @@ def python(
     )
 
 
-def loaded_by(*args: str) -> tuple[str, list[str]]:
+def loaded_by(*args: str, watched: tuple[str, ...] = WATCHED) -> tuple[str, list[str]]:
     """What ``aibudget ARGS`` prints and which watched modules it loads (exit status 0)."""
-    done = python(PROBE, json.dumps(WATCHED), *args)
+    done = python(PROBE, json.dumps(watched), *args)
     result = json.loads(done.stdout)
     assert result["code"] == 0, done.stderr
     return result["out"], result["loaded"]
@@ -129,6 +129,15 @@ def test_estimate_builds_its_models_without_importlib_metadata(samples: str) -> 
     assert not {"importlib.metadata", "numpy.ma", "tomllib", "zipfile"} & set(loaded)
 
 
+def test_an_estimate_loads_only_the_catalog_tables_it_reads() -> None:
+    tables = ("apis", "cloud", "hardware", "people", "power", "tables")
+    out, loaded = loaded_by("estimate", watched=tuple(f"aibudget.catalog.{t}" for t in tables))
+    assert "GPT-3 175B" in out
+    # a training run on rented chips: no API prices, wages, electricity prices nor the
+    # registry of tables (aibudget.catalog loads each reader from its module on first use)
+    assert loaded == ["aibudget.catalog.cloud", "aibudget.catalog.hardware"]
+
+
 def test_a_command_named_first_is_built_alone_and_prints_as_the_whole_app() -> None:
     from typer.testing import CliRunner
 
@@ -144,6 +153,31 @@ def test_a_command_named_first_is_built_alone_and_prints_as_the_whole_app() -> N
         whole = runner.invoke(cli.app, args)
         alone = runner.invoke(cli._only_command(args[0]), args)  # type: ignore[arg-type]
         assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output), args
+
+
+#: Runs a command in-process, then prints the collector's young threshold and whether the
+#: objects the command left are frozen (the count of the permanent generation).
+GC_PROBE = """
+import gc, sys
+from aibudget.cli import main
+sys.argv = ["aibudget", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print(gc.get_threshold()[0], gc.get_freeze_count(), len(gc.get_objects()))
+"""
+
+
+@pytest.mark.parametrize("args", [("catalog", "accelerators"), ("estimate", "--samples", "0")])
+def test_a_command_collects_rarely_and_ends_with_its_objects_frozen(args: tuple[str, ...]) -> None:
+    from aibudget.cli import GC_YOUNG_THRESHOLD
+
+    threshold, frozen, tracked = map(int, python(GC_PROBE, *args).stdout.split()[-3:])
+    assert threshold == GC_YOUNG_THRESHOLD
+    # what the interpreter's shutdown would trace for cycles: frozen, all but a handful
+    assert frozen > 10_000
+    assert tracked < 100
 
 
 #: Builds a model after the stand-in for pydantic's plugin loader, then prints which plugins

@@ -8,6 +8,7 @@ naming the field and what would be valid, with a non-zero exit and no traceback.
 # annotations (twice) on each run, tens of milliseconds; annotations as objects cost nothing.
 
 import dataclasses
+import gc
 import json
 import os
 import sys
@@ -1141,10 +1142,27 @@ def _only_command(name: str) -> typer.Typer | None:
     return None
 
 
+#: How many allocations (less deallocations) of objects the collector tracks start a
+#: collection of the youngest ones, in a command (Python's default: 700).
+GC_YOUNG_THRESHOLD = 100_000
+
+
 def main() -> None:
     """Entry point of the ``aibudget`` console script."""
     from aibudget._plugins import skip_plugin_loader
 
     skip_plugin_loader()  # pydantic's plugins found without importlib.metadata: none installed
+    # A command's start-up (its imports, pydantic's schemas) allocates ~100,000 objects that all
+    # live to the end: collected for cycles every 700 allocations (the default), they are traced
+    # over and over for no garbage, ~5% of `aibudget estimate`. Every 100,000 instead: the
+    # collector still runs (a long command's cycles are still freed), a few times a command.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     only = _only_command(sys.argv[1]) if len(sys.argv) > 1 else None
-    (only or app)()
+    try:
+        (only or app)()
+    finally:
+        # The process ends here: its objects (the modules, pydantic's schemas, the estimate)
+        # move to the collector's permanent generation, which the interpreter's shutdown does
+        # not trace for cycles nor free (the command has closed its files; the operating system
+        # takes the memory back): tens of milliseconds of a short command's time.
+        gc.freeze()
