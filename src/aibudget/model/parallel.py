@@ -128,6 +128,8 @@ class _Whole:
             return ["shared", array, None]
         if array.strides[0] == 0:
             return ["broadcast", array[:1], [(start, stop)]]
+        if _constant(array):  # the part's own copy of one value: kept as one row
+            return ["broadcast", array[:1].copy(), [(start, stop)]]
         out = np.empty((self.rows, *array.shape[1:]), array.dtype)
         out[start:stop] = array
         return ["rows", out, None]
@@ -140,7 +142,11 @@ class _Whole:
             return
         if array.shape != (stop - start, *value.shape[1:]) or array.dtype != value.dtype:
             raise _MismatchError
-        if kind == "broadcast" and array.strides[0] == 0 and _same(array[:1], value):
+        if (
+            kind == "broadcast"
+            and (array.strides[0] == 0 or _constant(array))
+            and array[:1].tobytes() == value.tobytes()  # bit for bit: -0.0 is not 0.0
+        ):
             covered.append((start, stop))
             return
         if kind == "broadcast":  # this part's rows differ: every row of its own after all
@@ -157,6 +163,23 @@ class _Whole:
                 value = np.broadcast_to(value, (self.rows, *value.shape[1:]))
             arrays.append(value)
         return _build(self._skeleton, arrays)
+
+
+def _constant(array: np.ndarray) -> bool:
+    """Whether every row of a part's float array along the rows has the first row's bits (a
+    figure the draws do not move, as a phase the scenario lacks): first and last compared,
+    then all."""
+    if (
+        array.dtype != np.float64
+        or not array.flags.c_contiguous
+        or len(array) < 2
+        or not array.size
+    ):
+        return False
+    bits = array.reshape(len(array), -1).view(np.int64)
+    if not np.array_equal(bits[0], bits[-1]):
+        return False
+    return not bool(np.any(bits != bits[0]))
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
