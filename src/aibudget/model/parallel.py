@@ -55,6 +55,12 @@ def over_rows(evaluate: Callable[[_T], _R], inputs: _T, rows: int) -> _R:
 
     def drain() -> None:  # this thread's parts, one after another, until none is left
         _inside.on = True
+        # the last part's figures, let go once the next part's are copied: glibc's heaps shrink
+        # from their top, so that with all of a part's memory freed at its end the next part
+        # would map its temporaries' pages again, one fault each; under a live part they stay
+        # for it to reuse (startup-1b, 1e6 draws: the model's system time about halved, for one
+        # part's figures more at the peak, about 120 MB a thread)
+        held: list[_R] = []
         try:
             while True:
                 with taking:
@@ -62,7 +68,10 @@ def over_rows(evaluate: Callable[[_T], _R], inputs: _T, rows: int) -> _R:
                 if start == stop:
                     return
                 part = cast(_T, rows_of(inputs, slice(start, stop), rows))
-                whole.add(evaluate(part), start, stop)
+                result = evaluate(part)
+                whole.add(result, start, stop)
+                held[:] = [result]  # and the one before let go
+                del part, result
         except BaseException:
             with taking:  # no other part is started: the error is raised once these end
                 for _ in bounds:
