@@ -148,6 +148,31 @@ def test_a_part_the_rows_cannot_join_is_evaluated_again(monkeypatch: pytest.Monk
 
 
 @pytest.mark.usefixtures("small_parts")
+def test_a_figure_the_rows_share_is_kept_as_one_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A figure of one value in every row of every part is one row broadcast over them all; one
+    whose value differs between parts (by a bit: -0.0 and 0.0), or within one, keeps its rows."""
+    monkeypatch.setenv(_threads.ENV, "2")
+    rows = np.arange(9_000.0)
+
+    def figures(x: np.ndarray) -> dict[str, np.ndarray]:
+        return {
+            "zero": np.zeros(x.size),
+            "cash": np.full((x.size, 3), 2.5),
+            "sign": np.where(x >= 3_000, -0.0, 0.0),  # parts of 1,500 rows: one value each
+            "late": np.where(x >= 7_500, 1.0, 0.0),
+            "rows": x * 2.0,
+        }
+
+    got, one = parallel.over_rows(figures, rows, rows.size), figures(rows)
+    assert got.keys() == one.keys()
+    for key, value in one.items():
+        assert got[key].shape == value.shape
+        assert got[key].tobytes() == value.tobytes(), key
+    assert got["zero"].strides[0] == got["cash"].strides[0] == 0  # one row, shared
+    assert got["sign"].strides[0] == got["late"].strides[0] == 8
+
+
+@pytest.mark.usefixtures("small_parts")
 def test_an_error_in_a_part_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(_threads.ENV, "2")
     rows = np.arange(9_000.0)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import aibudget
-from aibudget import ScenarioError, catalog
+from aibudget import ScenarioError, assumptions, catalog
 from aibudget.assumptions import (
     Distribution,
     MonteCarlo,
@@ -24,6 +24,23 @@ from aibudget.scenario.files import builtin_examples, load_scenario
 
 GPT3_ENERGY_KWH = 1_287_000  # Patterson et al. 2021, Table 4
 GPT3_CO2E_KG = 552_100
+
+
+@pytest.mark.parametrize(
+    ("below", "above"),
+    [(0.7, 0.4), (0.4, 0.7), (0.0, 2.5), (3.0, 0.0), (1e-310, 1.0), (5.0, 5.0), (1e300, 1e301)],
+)
+def test_a_spread_each_side_is_the_choice_per_number(below: float, above: float) -> None:
+    """``numbers × (below if number < 0 else above)`` without a choice per number: bit for bit
+    ``np.where``'s, signed zeros, subnormal and huge numbers included, in place or not."""
+    edges = [0.0, -0.0, 5e-324, -5e-324, 1e-310, -1e-310, 1e300, -1e300, 1.0, -1.0]
+    numbers = np.concatenate([edges, np.random.default_rng(3).standard_normal(10_000)])
+    inplace = numbers.copy()
+    with np.errstate(over="ignore"):  # the huge numbers times the huge spreads
+        expected = numbers * np.where(numbers < 0, below, above)
+        assert assumptions._two_sided(numbers, below, above, None).tobytes() == expected.tobytes()
+        assert assumptions._two_sided(inplace, below, above, inplace) is inplace
+    assert inplace.tobytes() == expected.tobytes()
 
 
 def empirical(dist: Distribution, n: int = 200_000) -> np.ndarray:

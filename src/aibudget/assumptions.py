@@ -181,9 +181,7 @@ class Distribution:
                 below, above = math.log(self.p50 / self.p10), math.log(self.p90 / self.p50)
             else:
                 below, above = self.p50 - self.p10, self.p90 - self.p50
-            # a symmetric spread multiplies every number alike: no choice of side to make
-            spread = below if below == above else np.where(numbers < 0, below, above)
-            values = np.multiply(numbers, spread, out=out)
+            values = _two_sided(numbers, below, above, out)
             values /= Z90
             if self.kind == "lognormal":
                 np.exp(values, out=values)
@@ -243,6 +241,32 @@ def _ordered(a: float, b: float, name_a: str, name_b: str) -> None:
         raise ValueError(f"{name_a} and {name_b} must be finite numbers")
     if a > b:
         raise ValueError(f"{name_a} ({a:g}) must not exceed {name_b} ({b:g})")
+
+
+#: The largest spread :func:`_two_sided` multiplies both ways (a number times it stays finite).
+_SAFE_FACTOR = 1e300
+
+
+def _two_sided(numbers: Array, below: float, above: float, out: Array | None) -> Array:
+    """``numbers × (below if number < 0 else above)`` (``below, above ≥ 0``), written to ``out``.
+
+    Without a choice per number (``np.where`` over random signs costs more than the rest of
+    the turn but ``exp``): rounding keeps the order of products, so of ``x × below`` and
+    ``x × above`` the one wanted is the smaller when ``below > above`` (for ``x < 0`` the larger
+    factor gives the lower product, for ``x ≥ 0`` the higher) and the larger when ``below <
+    above``; where the two are equal they are one number, sign included. The same bits as
+    ``np.where``'s. Factors beyond :data:`_SAFE_FACTOR` choose (an infinite one times a zero is
+    NaN; a product not chosen might overflow and warn)."""
+    import numpy as np
+
+    if below == above:  # a symmetric spread multiplies every number alike
+        return np.multiply(numbers, below, out=out)
+    if not (below < _SAFE_FACTOR and above < _SAFE_FACTOR):
+        return np.multiply(numbers, np.where(numbers < 0, below, above), out=out)
+    other = np.multiply(numbers, below)  # first: ``out`` may be ``numbers`` itself
+    values = np.multiply(numbers, above, out=out)
+    pick = np.minimum if below > above else np.maximum
+    return pick(values, other, out=values)
 
 
 def _triangular_quantiles(low: float, mode: float, high: float, q: Array) -> Array:
