@@ -146,10 +146,13 @@ TORNADO_KEYS = 48
 
 def _evaluate(
     scenario: Scenario, samples: int, seed: int, kept: int
-) -> tuple[Resolved, Lifecycle, Lifecycle | None, Lifecycle, LifecycleInputs, MonteCarlo | None]:
+) -> tuple[
+    Resolved, Lifecycle, dict[str, Array] | None, Lifecycle, LifecycleInputs, MonteCarlo | None
+]:
     """The point resolution (every assumption at its median: which ones are uncertain), the
-    lifecycle at the point, of the tornado rows (None: nothing uncertain) and of the draws (the
-    point's when there are none), the draws' inputs, and the sampler of the draws (None: none).
+    lifecycle at the point, the tornado rows' totals by measure (None: nothing uncertain), the
+    lifecycle of the draws (the point's when there are none), the draws' inputs, and the
+    sampler of the draws (None: none).
     The three are stacked in one resolution and one model call (``assumptions.Stacked``), the
     tornado's keys found as the resolution meets them (``Tornado.discovering``; the point's
     rows the point resolution). More than ``kept`` draws: the first ``kept`` (at most
@@ -185,12 +188,19 @@ def _evaluate(
     point = dataclasses.replace(every_resolved, inputs=point_inputs)
     every = lifecycle(inputs)
     at_point = every.rows(parts[0], of)
-    tornado_result = every.rows(slice(tornado_rows.start, used), of)
+    tornado_totals = {
+        m: _rows(every.total(m), slice(tornado_rows.start, used), of) for m in MEASURES
+    }
     if not draws:
-        return point, at_point, tornado_result, at_point, point.inputs, None
+        return point, at_point, tornado_totals, at_point, point.inputs, None
     drawn_inputs = rows_of(inputs, parts[1], of)
     assert isinstance(drawn_inputs, LifecycleInputs)
-    return point, at_point, tornado_result, every.rows(parts[1], of), drawn_inputs, draws[0]
+    return point, at_point, tornado_totals, every.rows(parts[1], of), drawn_inputs, draws[0]
+
+
+def _rows(values: Array, index: slice, of: int) -> Array:
+    """Rows ``index`` of an array of ``of`` rows (one of length 1 the rows share, as it is)."""
+    return values[index] if values.ndim and values.shape[0] == of else values
 
 
 @dataclass

@@ -53,38 +53,44 @@ def spread(value: object, shape: tuple[int, ...]) -> Array:
 def rows_of(value: object, index: slice | NDArray[np.intp], of: int) -> object:
     """``value`` with every array along the rows (first axis of length ``of``) cut to ``index``,
     through dicts, tuples and records."""
-    if isinstance(value, np.ndarray):
-        return value[index] if value.ndim and value.shape[0] == of else value
+    kind = type(value)
+    if kind is np.ndarray or isinstance(value, np.ndarray):
+        array: Array = value  # type: ignore[assignment]
+        return array[index] if array.ndim and array.shape[0] == of else array
     # an array inside is cut here, not in a call of its own (thousands of them an estimate)
-    if isinstance(value, dict):
+    if kind is dict:
         return {
             k: (v[index] if v.ndim and v.shape[0] == of else v)
             if type(v) is np.ndarray
             else rows_of(v, index, of)
-            for k, v in value.items()
+            for k, v in value.items()  # type: ignore[attr-defined]
         }
-    if type(value) is tuple:  # the team's roles
-        return tuple(rows_of(v, index, of) for v in value)
-    names = record_fields(type(value))
+    if kind is tuple:  # the team's roles
+        return tuple(rows_of(v, index, of) for v in value)  # type: ignore[attr-defined]
+    names = _FIELDS.get(kind) or record_fields(kind)
     if names is None:
         return value
-    changes = {}
+    # a record rebuilt as its __init__ would (record_fields: no __post_init__, no slots), its
+    # fields set at once rather than one frozen __setattr__ each
+    fields = value.__dict__
+    out = object.__new__(kind)
+    into = out.__dict__
     for name in names:
-        v = getattr(value, name)
-        changes[name] = (
-            (v[index] if v.ndim and v.shape[0] == of else v)
-            if type(v) is np.ndarray
-            else rows_of(v, index, of)
-        )
-    return type(value)(**changes)
+        v = fields[name]
+        if type(v) is np.ndarray:
+            into[name] = v[index] if v.ndim and v.shape[0] == of else v
+        else:
+            into[name] = rows_of(v, index, of)
+    return out
 
 
 _FIELDS: dict[type, tuple[str, ...] | None] = {}
 
 
 def record_fields(cls: type) -> tuple[str, ...] | None:
-    """The fields of a record class (a dataclass whose fields are all ``__init__``'s, rebuilt
-    from them as ``dataclasses.replace`` would), None for anything else."""
+    """The fields of a record class (a dataclass whose fields are all ``__init__``'s, with no
+    ``__post_init__`` and no slots, so that its fields alone make it, as ``dataclasses.replace``
+    would rebuild it), None for anything else."""
     try:
         return _FIELDS[cls]
     except KeyError:
@@ -94,6 +100,8 @@ def record_fields(cls: type) -> tuple[str, ...] | None:
         fields = dataclasses.fields(cls)
         if not all(f.init for f in fields):
             raise TypeError(f"{cls.__name__} has fields __init__ does not take")
+        if hasattr(cls, "__post_init__") or "__slots__" in vars(cls):
+            raise TypeError(f"{cls.__name__} is not made by its fields alone")
         names = tuple(f.name for f in fields)
     _FIELDS[cls] = names
     return names

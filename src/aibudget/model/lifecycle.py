@@ -206,13 +206,18 @@ class Lifecycle:
 def _item(
     usd: Array, kwh: Array | float = 0.0, co2e: Array | float = 0.0, **extra: Array
 ) -> dict[str, Array]:
-    names = ("usd", "energy_kwh", "co2e_kg", *extra)
-    arrays = [np.asarray(v, float) for v in (usd, kwh, co2e, *extra.values())]
-    shape = common_shape(*[a.shape for a in arrays])
-    return {
-        name: array if array.shape == shape else spread(array, shape)
-        for name, array in zip(names, arrays, strict=True)
+    out = {
+        "usd": np.asarray(usd, float),
+        "energy_kwh": np.asarray(kwh, float),
+        "co2e_kg": np.asarray(co2e, float),
     }
+    for name, value in extra.items():
+        out[name] = np.asarray(value, float)
+    shape = common_shape(*[a.shape for a in out.values()])
+    for name, array in out.items():
+        if array.shape != shape:
+            out[name] = spread(array, shape)
+    return out
 
 
 def _environment(
@@ -768,8 +773,15 @@ def _shapes(record: object, into: set[tuple[int, ...]]) -> None:
             _shapes(r, into)
     else:
         names = record_fields(type(record))
-        for name in names or ():
-            _shapes(getattr(record, name), into)
+        if names is None:
+            return
+        fields = record.__dict__  # a record's fields (record_fields), an array's in place
+        for name in names:
+            value = fields[name]
+            if type(value) is np.ndarray:
+                into.add(value.shape)
+            else:
+                _shapes(value, into)
 
 
 def lifecycle(x: LifecycleInputs) -> Lifecycle:

@@ -186,13 +186,13 @@ def _decode_step(
     share = _active_share(x.weights_total_bytes, x.weights_active_bytes)
     flops_per_token = FORWARD_FLOPS_PER_PARAM * x.active_params
     compute_rate = chips * x.peak_flops_per_s * x.decode_efficiency()
-    batch_half = np.any(x.batch_half > 0.0)
-    dense = bool(np.all(share == 1.0))  # every sequence reads all the weights
-    overlap, kv_apart = bool(np.any(x.overlap != 0.0)), bool(np.any(x.kv_apart != 0.0))
-    communicates = bool(np.any(comm != 0.0))
+    batch_half = (x.batch_half > 0.0).any()
+    dense = bool((share == 1.0).all())  # every sequence reads all the weights
+    overlap, kv_apart = bool((x.overlap != 0.0).any()), bool((x.kv_apart != 0.0).any())
+    communicates = bool((comm != 0.0).any())
 
     def step(batch: Array) -> tuple[Array, Array, Array]:
-        if dense and np.all(batch > 0.0):  # W·(1 − 0^B) = W·1: no power to take
+        if dense and (batch > 0.0).all():  # W·(1 − 0^B) = W·1: no power to take
             weights_s = x.weights_total_bytes / bandwidth
         else:
             weights_s = _weights_read(x.weights_total_bytes, share, batch) / bandwidth
@@ -267,7 +267,7 @@ def _largest_batch(
         guess = np.clip(np.nan_to_num(largest_within(target), nan=1.0), ones, below_cap)
         meets = step(guess) <= target
         found = (meets & ~(step(guess + 1.0) <= target)) | (~meets & (guess == 1.0))
-        if np.all(found | at_cap):
+        if (found | at_cap).all():
             return guess
     low, high = ones, cap.copy()
     for _ in range(_BISECTIONS):
@@ -275,7 +275,7 @@ def _largest_batch(
         ok = step(middle) <= target
         low = np.where(ok, middle, low)
         high = np.where(ok, high, middle)
-        if np.all(high - low <= 1.0):
+        if (high - low <= 1.0).all():
             break
     return low
 
@@ -300,7 +300,7 @@ def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
     target = np.where(np.isnan(x.tpot_target_s), np.inf, x.tpot_target_s)
     fastest = step(np.ones_like(cap))
     fast_enough = step(cap) <= target
-    if np.all(fast_enough):  # all at the cap: no search
+    if fast_enough.all():  # all at the cap: no search
         batch = cap
     else:
         batch = np.where(
@@ -345,7 +345,7 @@ def replica(
     shape = np.broadcast_shapes(chips_given.shape, *(np.shape(v) for v in vars(x).values()))
     chips = np.broadcast_to(chips_given, shape).copy()
     auto = np.isnan(chips)
-    if np.any(auto):
+    if auto.any():
         chosen = np.full(shape, REPLICA_SIZES[-1])
         best_tier = np.full(shape, 3.0)
         best_cost = np.full(shape, np.inf)
@@ -359,9 +359,9 @@ def replica(
             tier = np.where(fits, 1.0 - trial.meets_latency, 2.0)
             per_chip = np.where(fits, trial.requests_per_s / size, -np.inf)
             if (
-                np.all(best_tier == 0.0)
-                and np.all(tier == 0.0)
-                and not np.any(per_chip > best_per_chip * (1.0 + 1e-9))
+                (best_tier == 0.0).all()
+                and (tier == 0.0).all()
+                and not (per_chip > best_per_chip * (1.0 + 1e-9)).any()
             ):
                 # every draw fits, meets the target and stopped improving: once the batch is
                 # capped a bigger replica serves the same per chip, so no larger size wins
@@ -373,9 +373,9 @@ def replica(
             best_tier = np.where(better, tier, best_tier)
             best_cost = np.where(better, cost, best_cost)
             best_per_chip = np.where(fits, np.maximum(best_per_chip, per_chip), best_per_chip)
-            if np.all(chosen == size):
+            if (chosen == size).all():
                 uniform = (size, trial)
-        if uniform is not None and np.all(auto) and np.all(chosen == uniform[0]):
+        if uniform is not None and auto.all() and (chosen == uniform[0]).all():
             return uniform[1]  # the replica of that size throughout, already evaluated
         chips = np.where(auto, chosen, chips)
     return replica_at(chips, x)
@@ -403,7 +403,7 @@ def fastest_tpot_s(x: ReplicaInputs, chips_given: Array) -> tuple[Array, Array]:
     stages, which do not shorten a token's path."""
     best = np.full(np.broadcast_shapes(chips_given.shape, x.weights_total_bytes.shape), np.inf)
     size_of_best = np.full_like(best, np.nan)
-    sizes = [None] if not np.any(np.isnan(chips_given)) else REPLICA_SIZES
+    sizes = [None] if not np.isnan(chips_given).any() else REPLICA_SIZES
     for size in sizes:
         chips = chips_given if size is None else np.where(np.isnan(chips_given), size, chips_given)
         trial = replica_at(np.broadcast_to(chips, best.shape).astype(float), x)

@@ -100,7 +100,7 @@ def minimum_billing_chip_hours(
     """Chip-hours a cloud bills beyond those a job uses: it bills whole nodes
     (⌈chips / chips per node⌉ × chips per node) for at least the minimum job length,
     billed = nodes' chips × max(hours used, minimum); the difference is returned (≥ 0)."""
-    if not (np.any(min_job_hours > 0) or np.any(chips_per_node > 1)):  # billed as used
+    if not ((min_job_hours > 0).any() or (chips_per_node > 1).any()):  # billed as used
         return np.zeros(np.broadcast_shapes(chip_hours_used.shape, chips.shape))
     per_node = np.maximum(chips_per_node, 1.0)
     billed_chips = np.ceil(chips / per_node - 1e-9) * per_node
