@@ -6,7 +6,7 @@ power, energy, carbon and money once, for both. Units are in the names.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, TypeVar
 
@@ -24,27 +24,42 @@ def from_flat(cls: type[T], values: Mapping[str, object], nested: Mapping[str, t
     least one element; a field named in ``nested`` is built from the same flat values (or taken
     as given when ``values`` holds it already built)."""
     kwargs: dict[str, Any] = {}
-    for name, defaulted in _fields(cls):
+    for name, default in _fields(cls):
         if name in nested:
             given = values.get(name)
             kwargs[name] = given if is_dataclass(given) else from_flat(nested[name], values)
         elif name in values:
             array = np.asarray(values[name], dtype=float)
             kwargs[name] = array.reshape(1) if array.ndim == 0 else array  # np.atleast_1d
-        elif not defaulted:
+        elif default is None:
             raise KeyError(name)
-        # else: an input added with a neutral default (no facility, new hardware)
-    return cls(**kwargs)
+        else:  # an input added with a neutral default (no facility, new hardware)
+            kwargs[name] = default()
+    # made as __init__ would (every field an __init__ argument, no __post_init__: the record
+    # classes are frozen dataclasses of arrays), its fields set at once rather than one frozen
+    # __setattr__ each
+    out = object.__new__(cls)
+    out.__dict__.update(kwargs)
+    return out
 
 
-_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+_FIELDS: dict[type, tuple[tuple[str, Callable[[], object] | None], ...]] = {}
 
 
-def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
-    """Each field of the record class ``cls`` and whether it has a default factory."""
+def _fields(cls: type) -> tuple[tuple[str, Callable[[], object] | None], ...]:
+    """Each field of the record class ``cls`` and its default factory (None: none)."""
     out = _FIELDS.get(cls)
     if out is None:
-        out = tuple((f.name, f.default_factory is not MISSING) for f in fields(cls))
+        found = fields(cls)
+        if (
+            any(not f.init or f.default is not MISSING for f in found)
+            or hasattr(cls, "__post_init__")
+            or "__slots__" in vars(cls)
+        ):
+            raise TypeError(f"{cls.__name__} is not a record of fields with default factories")
+        out = tuple(
+            (f.name, None if f.default_factory is MISSING else f.default_factory) for f in found
+        )
         _FIELDS[cls] = out
     return out
 

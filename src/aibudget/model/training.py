@@ -110,8 +110,9 @@ def minimum_billing_chip_hours(
     return np.where(extra > 1e-9 * np.maximum(chip_hours_used, 1.0), extra, 0.0)
 
 
-def training_run(x: TrainingInputs) -> TrainingRun:
-    """Evaluate the training model for every element of the (broadcast) inputs."""
+def work(x: TrainingInputs) -> tuple[Array, Array]:
+    """The run's FLOPs and the chip-hours they take at the MFU (:func:`training_run`'s, for
+    every element of the inputs, without the rest of the run)."""
     backward_share = x.flops_per_param_token / compute.FLOPS_PER_PARAM_PER_TOKEN
     computed_flops = (
         compute.training_flops(x.active_params, x.tokens, x.flops_per_param_token)
@@ -122,8 +123,12 @@ def training_run(x: TrainingInputs) -> TrainingRun:
         + compute.teacher_forward_flops(x.teacher_params, x.tokens)
     )
     flops = np.where(np.isnan(x.flops_given), computed_flops, x.flops_given)
-    chip_hours = compute.chip_hours(flops, x.peak_flops_per_s, x.mfu)
+    return flops, compute.chip_hours(flops, x.peak_flops_per_s, x.mfu)
 
+
+def training_run(x: TrainingInputs) -> TrainingRun:
+    """Evaluate the training model for every element of the (broadcast) inputs."""
+    flops, chip_hours = work(x)
     state = memory.training_state_bytes(x.params, x.state_bytes_per_param) + x.extra_state_bytes
     activations = memory.activation_bytes(
         x.memory_layers,
