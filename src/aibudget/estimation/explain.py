@@ -36,7 +36,7 @@ _FIGURES = {
 
 # --------------------------------------------------------------------------- explanations
 def _first(a: Array) -> float:
-    return float(np.atleast_1d(a)[0])
+    return float(np.asarray(a).flat[0])  # np.atleast_1d(a)[0]
 
 
 def _explanations(
@@ -102,7 +102,7 @@ def _explanations(
             f"{p.name}: {item.name}"
             for p in phases
             for item in p.items
-            if m in item.measures and np.any(np.asarray(item.measures[m]) != 0)
+            if m in item.measures and np.count_nonzero(item.measures[m])
         ]
         out.append(
             Explanation(

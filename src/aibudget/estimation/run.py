@@ -163,7 +163,7 @@ def _evaluate(
         draws = [MonteCarlo.chunked(kept, seed)]
     elif samples > 0:
         draws = [MonteCarlo(samples, seed)]
-    # the tornado last: the rows no key took are the last ones, cut off before the model runs
+    # the tornado last: the rows no key took are the last ones (the point's values)
     tornado = Tornado.discovering(TORNADO_KEYS)
     stacked = Stacked((Point(), *draws, tornado))
     every_resolved = resolve(scenario, stacked)
@@ -178,11 +178,9 @@ def _evaluate(
     *parts, tornado_rows = stacked.rows()
     of = sum(stacked.sizes)
     used = tornado_rows.start + 2 * len(tornado.keys)
+    # the rows after ``used`` (the tornado's no key took) are the point's, every value at its
+    # median: evaluated with the rest rather than cut off (a cut costs more than the rows)
     inputs = every_resolved.inputs
-    if used < of:  # rows at the medians throughout: views of the rows before them
-        cut = rows_of(inputs, slice(0, used), of)
-        assert isinstance(cut, LifecycleInputs)
-        inputs, of = cut, used
     point_inputs = rows_of(inputs, parts[0], of)
     assert isinstance(point_inputs, LifecycleInputs)
     point = dataclasses.replace(every_resolved, inputs=point_inputs)
