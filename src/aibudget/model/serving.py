@@ -37,12 +37,14 @@ spare replicas for availability (N+1). Units: bytes, seconds, tokens, requests, 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from aibudget.model._shape import common_shape
 from aibudget.model.compute import FORWARD_FLOPS_PER_PARAM
 from aibudget.units import HOURS_PER_DAY, HOURS_PER_YEAR
 
@@ -58,6 +60,7 @@ ALL_REDUCES_PER_LAYER = 2.0
 ACTIVATION_BYTES = 2.0
 #: Halvings of the batch search: enough for any batch below 2^48 sequences.
 _BISECTIONS = 48
+_LARGEST = sys.float_info.max  # np.finfo(float).max
 #: Bytes per weight when serving, by precision (FP4 and INT4 pack two weights a byte). Not
 #: :data:`aibudget.model.memory.WEIGHT_BYTES`: training keeps an FP8 run's weights in 16 bits.
 WEIGHT_BYTES = {
@@ -159,8 +162,10 @@ class ReplicaInputs:
 
     def decode_efficiency(self) -> Array:
         """η_decode: ``decode_mfu`` where given (positive), else ``prefill_mfu``."""
-        given = np.nan_to_num(np.asarray(self.decode_mfu, dtype=float), nan=0.0)
-        return np.where(given > 0.0, given, self.prefill_mfu)
+        # np.nan_to_num(decode_mfu, nan=0.0), of which only the positive part is kept: NaN is
+        # not positive, and +inf is the largest float (nan_to_num's), in two operations
+        given = np.asarray(self.decode_mfu, dtype=float)
+        return np.where(given > 0.0, np.minimum(given, _LARGEST), self.prefill_mfu)
 
 
 def comm_s_per_token(x: ReplicaInputs, tensor_parallel: Array) -> Array:
@@ -342,7 +347,7 @@ def replica(
     (so light traffic, which one replica serves, gets the smallest replica that fits), else the
     most requests per chip (a replica that barely fits has no memory left for a batch, and one
     more chip can multiply its throughput). The smaller size wins a tie."""
-    shape = np.broadcast_shapes(chips_given.shape, *(np.shape(v) for v in vars(x).values()))
+    shape = common_shape(chips_given.shape, *(np.shape(v) for v in vars(x).values()))
     chips = np.broadcast_to(chips_given, shape).copy()
     auto = np.isnan(chips)
     if auto.any():
@@ -401,7 +406,7 @@ def fastest_tpot_s(x: ReplicaInputs, chips_given: Array) -> tuple[Array, Array]:
     replica that reach it: the decode step at batch 1 on the best size that fits (the given one
     where given). Tensor parallelism stops at the chip's domain, so larger replicas add pipeline
     stages, which do not shorten a token's path."""
-    best = np.full(np.broadcast_shapes(chips_given.shape, x.weights_total_bytes.shape), np.inf)
+    best = np.full(common_shape(chips_given.shape, x.weights_total_bytes.shape), np.inf)
     size_of_best = np.full_like(best, np.nan)
     sizes = [None] if not np.isnan(chips_given).any() else REPLICA_SIZES
     for size in sizes:
