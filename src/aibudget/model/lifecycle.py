@@ -784,6 +784,12 @@ def _shapes(record: object, into: set[tuple[int, ...]]) -> None:
                 _shapes(value, into)
 
 
+def _no_run(shape: tuple[int, ...]) -> TrainingRun:
+    """A training run of zeros (one read-only array for every figure)."""
+    zero = spread(0.0, shape)
+    return TrainingRun(**dict.fromkeys(record_fields(TrainingRun) or (), zero))
+
+
 def lifecycle(x: LifecycleInputs) -> Lifecycle:
     """Evaluate every phase for every element of the inputs (of every phase: a serving-only
     scenario's draws vary nothing of its empty training run). Many rows (a Monte Carlo's draws)
@@ -829,7 +835,10 @@ def _lifecycle(x: LifecycleInputs, elements: tuple[int, ...] | None = None) -> L
     replica = serving.replica(
         s.chips_per_replica, s.replica, lambda r: _fleet(s, r, s.requests_per_day).chips
     )
-    retrain = training_run(x.retrain)
+    # one retrain, evaluated only where a year retrains: else it counts zero times (0 × its
+    # finite figures adds +0.0), so a run of zeros stands in
+    retrains_any = last_year > 0 and np.count_nonzero(x.maintenance.retrains_per_year) > 0
+    retrain = training_run(x.retrain) if retrains_any else _no_run(shape)
     held_facility_per_year = (
         run.chips * x.training.site.facility_usd_per_chip_hour() * HOURS_PER_YEAR
     )
