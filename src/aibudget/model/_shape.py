@@ -10,11 +10,13 @@ view), except that an array already of the shape is returned as it is.
 from __future__ import annotations
 
 import dataclasses
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
+T = TypeVar("T")
 
 
 def common_shape(*shapes: tuple[int, ...]) -> tuple[int, ...]:
@@ -84,7 +86,25 @@ def rows_of(value: object, index: slice | NDArray[np.intp], of: int) -> object:
     return out
 
 
+def made(cls: type[T], fields: dict[str, object]) -> T:
+    """The record ``cls(**fields)``, every field given, as its ``__init__`` would make it (a
+    record class: :func:`record_fields`), the fields set at once rather than through one frozen
+    ``__setattr__`` each."""
+    names = _NAME_SETS.get(cls)
+    if names is None:
+        found = record_fields(cls)
+        if found is None:
+            return cls(**fields)
+        names = _NAME_SETS[cls] = frozenset(found)
+    if fields.keys() != names:
+        return cls(**fields)  # raises, naming the field
+    out = object.__new__(cls)
+    out.__dict__.update(fields)
+    return out
+
+
 _FIELDS: dict[type, tuple[str, ...] | None] = {}
+_NAME_SETS: dict[type, frozenset[str]] = {}
 
 
 def record_fields(cls: type) -> tuple[str, ...] | None:

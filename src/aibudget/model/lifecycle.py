@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.model import data, energy, experiments, hardware, parallel, people, serving
-from aibudget.model._shape import common_shape, record_fields, rows_of, spread
+from aibudget.model._shape import common_shape, made, record_fields, rows_of, spread
 from aibudget.model.site import Site, from_flat, run_at
 from aibudget.model.training import TrainingInputs, TrainingRun, training_run
 from aibudget.units import HOURS_PER_YEAR, W_PER_KW
@@ -1076,15 +1076,18 @@ def _lifecycle(x: LifecycleInputs, elements: tuple[int, ...] | None = None) -> L
         "tokens_over_horizon": spread(get("tokens"), shape),
         "requests_over_horizon": spread(get("requests"), shape),
     }
-    return Lifecycle(
-        phases=phases,
-        training=run,
-        serving=serving_figures,
-        cash_flow_usd=cash,
-        present_value_usd=present,
-        resale_usd=resale,
-        memo=memo,
-        present_value_paid_usd=paid,
+    return made(
+        Lifecycle,
+        dict(
+            phases=phases,
+            training=run,
+            serving=serving_figures,
+            cash_flow_usd=cash,
+            present_value_usd=present,
+            resale_usd=resale,
+            memo=memo,
+            present_value_paid_usd=paid,
+        ),
     )
 
 

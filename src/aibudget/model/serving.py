@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from aibudget.model._shape import common_shape
+from aibudget.model._shape import common_shape, made
 from aibudget.model.compute import FORWARD_FLOPS_PER_PARAM
 from aibudget.units import HOURS_PER_DAY, HOURS_PER_YEAR
 
@@ -320,19 +320,22 @@ def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
     )
     prefill_s = x.input_tokens / prefill
     seconds_per_request = prefill_s + x.output_tokens / decode
-    return Replica(
-        chips=chips,
-        batch=batch,
-        fits=(batch_memory >= 1.0).astype(float),
-        decode_tokens_per_s=decode,
-        prefill_tokens_per_s=prefill,
-        requests_per_s=1.0 / np.maximum(seconds_per_request, 1e-12),
-        step_time_s=step_time,
-        min_tpot_s=fastest,
-        meets_latency=(fastest <= target).astype(float),
-        prefill_share=prefill_s / np.maximum(seconds_per_request, 1e-300),
-        tensor_parallel=tp,
-        compute_bound=compute_bound,
+    return made(
+        Replica,
+        dict(
+            chips=chips,
+            batch=batch,
+            fits=(batch_memory >= 1.0).astype(float),
+            decode_tokens_per_s=decode,
+            prefill_tokens_per_s=prefill,
+            requests_per_s=1.0 / np.maximum(seconds_per_request, 1e-12),
+            step_time_s=step_time,
+            min_tpot_s=fastest,
+            meets_latency=(fastest <= target).astype(float),
+            prefill_share=prefill_s / np.maximum(seconds_per_request, 1e-300),
+            tensor_parallel=tp,
+            compute_bound=compute_bound,
+        ),
     )
 
 
@@ -455,13 +458,16 @@ def fleet(
     chips = replicas * chips_per_replica
     capacity = replicas * replica_requests_per_s
     utilisation = np.where(capacity > 0, mean_rps / np.where(capacity > 0, capacity, 1.0), 0.0)
-    return Fleet(
-        replicas=replicas,
-        chips=chips,
-        chip_hours_per_year=chips * HOURS_PER_YEAR,
-        mean_requests_per_s=mean_rps,
-        peak_requests_per_s=peak_rps,
-        utilisation=utilisation,
+    return made(
+        Fleet,
+        dict(
+            replicas=replicas,
+            chips=chips,
+            chip_hours_per_year=chips * HOURS_PER_YEAR,
+            mean_requests_per_s=mean_rps,
+            peak_requests_per_s=peak_rps,
+            utilisation=utilisation,
+        ),
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.model import energy, hardware
+from aibudget.model._shape import made
 
 Array = NDArray[np.float64]
 T = TypeVar("T")
@@ -185,29 +186,33 @@ def run_at(site: Site, chip_hours: Array) -> SiteCosts:
             site.depreciation_ooms_per_year,
         )
     )
-    return SiteCosts(
-        power_w_per_chip=power,
-        energy_kwh=kwh,
-        co2e_kg=energy.co2e_kg(kwh, site.grid_gco2e_per_kwh),
-        embodied_co2e_kg=energy.embodied_co2e_kg(
-            chip_hours,
-            site.embodied_kgco2e_per_accelerator,
-            site.embodied_kgco2e_per_server,
-            site.accelerators_per_server,
-            site.hardware_life_years,
-        ),
-        water_l=energy.water_l(kwh, site.pue, site.wue_l_per_kwh),
-        co2e_market_kg=energy.market_co2e_kg(
-            kwh, site.grid_gco2e_per_kwh, site.contract_kgco2e_per_kwh, site.carbon_free_share
-        ),
-        rental_usd=(1.0 - site.owned)
-        * hardware.rental_usd(chip_hours, site.price_usd_per_chip_hour),
-        accelerators_usd=accelerators,
-        servers_usd=servers,
-        interconnect_usd=interconnect,
-        electricity_usd=site.owned * hardware.electricity_usd(kwh, site.electricity_usd_per_kwh),
-        facility_usd=site.owned
-        * hardware.facility_usd(
-            chip_hours, site.capacity_w_per_chip(), site.facility_usd_per_kw_month
+    return made(
+        SiteCosts,
+        dict(
+            power_w_per_chip=power,
+            energy_kwh=kwh,
+            co2e_kg=energy.co2e_kg(kwh, site.grid_gco2e_per_kwh),
+            embodied_co2e_kg=energy.embodied_co2e_kg(
+                chip_hours,
+                site.embodied_kgco2e_per_accelerator,
+                site.embodied_kgco2e_per_server,
+                site.accelerators_per_server,
+                site.hardware_life_years,
+            ),
+            water_l=energy.water_l(kwh, site.pue, site.wue_l_per_kwh),
+            co2e_market_kg=energy.market_co2e_kg(
+                kwh, site.grid_gco2e_per_kwh, site.contract_kgco2e_per_kwh, site.carbon_free_share
+            ),
+            rental_usd=(1.0 - site.owned)
+            * hardware.rental_usd(chip_hours, site.price_usd_per_chip_hour),
+            accelerators_usd=accelerators,
+            servers_usd=servers,
+            interconnect_usd=interconnect,
+            electricity_usd=site.owned
+            * hardware.electricity_usd(kwh, site.electricity_usd_per_kwh),
+            facility_usd=site.owned
+            * hardware.facility_usd(
+                chip_hours, site.capacity_w_per_chip(), site.facility_usd_per_kw_month
+            ),
         ),
     )

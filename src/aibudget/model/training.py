@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.model import compute, experiments, memory
-from aibudget.model._shape import common_shape, spread
+from aibudget.model._shape import common_shape, made, spread
 from aibudget.model.site import Site, from_flat, run_at
 
 Array = NDArray[np.float64]
@@ -185,5 +185,5 @@ def training_run(x: TrainingInputs) -> TrainingRun:
         "minimum_billing_usd": unused_usd,
         "usd": costs.usd + unused_usd,
     }
-    shape = common_shape(*(np.shape(v) for v in values.values()))
-    return TrainingRun(**{k: spread(v, shape) for k, v in values.items()})
+    shape = common_shape(*[v.shape for v in values.values()])
+    return made(TrainingRun, {k: spread(v, shape) for k, v in values.items()})
