@@ -44,6 +44,7 @@ from aibudget.estimation.results import (
 )
 from aibudget.estimation.sensitivity import _sensitivity
 from aibudget.model import memory, scaling
+from aibudget.model._shape import replaced
 from aibudget.model.lifecycle import Lifecycle, LifecycleInputs, lifecycle, rows_of
 from aibudget.resolution.lifecycle import resolve
 from aibudget.resolution.resolver import Resolved
@@ -89,12 +90,12 @@ def _with_draws(
     out = []
     for e in explanations:
         if e.figure not in summary:
-            out.append(dataclasses.replace(e, p10=e.value, p90=e.value, at_medians=e.value))
+            out.append(replaced(e, p10=e.value, p90=e.value, at_medians=e.value))
             continue
         mean, p10, p90 = summary[e.figure]
         if abs(p10 - p90) <= 1e-12 * abs(p90):  # np.isclose(rtol=1e-12, atol=0) of scalars
             p10 = p90 = mean
-        out.append(dataclasses.replace(e, value=mean, p10=p10, p90=p90, at_medians=e.value))
+        out.append(replaced(e, value=mean, p10=p10, p90=p90, at_medians=e.value))
     return tuple(out)
 
 

@@ -103,6 +103,25 @@ def made(cls: type[T], fields: dict[str, object]) -> T:
     return out
 
 
+def replaced(record: T, **changes: object) -> T:
+    """``dataclasses.replace(record, **changes)`` of a record (:func:`record_fields`), made as
+    :func:`made` makes one."""
+    cls = type(record)
+    names = _NAME_SETS.get(cls)
+    if names is None:
+        found = record_fields(cls)
+        if found is None:
+            return dataclasses.replace(record, **changes)  # type: ignore[type-var]
+        names = _NAME_SETS[cls] = frozenset(found)
+    if not changes.keys() <= names:
+        return dataclasses.replace(record, **changes)  # type: ignore[type-var]  # raises
+    out = object.__new__(cls)
+    fields = out.__dict__
+    fields.update(record.__dict__)
+    fields.update(changes)
+    return out
+
+
 _FIELDS: dict[type, tuple[str, ...] | None] = {}
 _NAME_SETS: dict[type, frozenset[str]] = {}
 

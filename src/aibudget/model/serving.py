@@ -304,14 +304,16 @@ def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
 
     target = np.where(np.isnan(x.tpot_target_s), np.inf, x.tpot_target_s)
     fastest = step(np.ones_like(cap))
-    fast_enough = step(cap) <= target
-    if fast_enough.all():  # all at the cap: no search
+    at_cap = decode_step(cap)
+    fast_enough = at_cap[0] <= target
+    if fast_enough.all():  # all at the cap: no search, the step at the cap the one
         batch = cap
+        step_time, memory_s, compute_s = at_cap
     else:
         batch = np.where(
             fast_enough, cap, _largest_batch(step, cap, target, fast_enough, largest_within)
         )
-    step_time, memory_s, compute_s = decode_step(batch)
+        step_time, memory_s, compute_s = decode_step(batch)
     compute_bound = (compute_s > memory_s).astype(float)
     decode = batch / step_time
     prefill = 1.0 / (
