@@ -44,6 +44,12 @@ def from_flat(cls: type[T], values: Mapping[str, object], nested: Mapping[str, t
     return out
 
 
+def input_array(value: object) -> Array:
+    """A flat value as :func:`from_flat` makes it: a float array of at least one element."""
+    array = np.asarray(value, dtype=float)
+    return array.reshape(1) if array.ndim == 0 else array
+
+
 _FIELDS: dict[type, tuple[tuple[str, Callable[[], object] | None], ...]] = {}
 
 
