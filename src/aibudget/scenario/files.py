@@ -83,6 +83,11 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Sce
             f"got {type(data).__name__}"
         )
     check_size(data, source)
+    return _validated(data, source)
+
+
+def _validated(data: Mapping[str, Any], source: str) -> Scenario:
+    """:func:`scenario_from_dict` of data whose size is checked already."""
     ranges: dict[str, tuple[dict[str, Any], Distribution]] = {}
     problems: list[tuple[str, str]] = []
     point = _split_ranges(data, Scenario, "", ranges, problems)
@@ -164,7 +169,10 @@ def _parse_text(text: str, suffix: str, source: str) -> Any:
 
 @cache
 def _parsed_example(name: str) -> Any:
-    return _parse_text(builtin_examples()[name], ".yaml", f"built-in example {name!r}")
+    source = f"built-in example {name!r}"
+    data = _parse_text(builtin_examples()[name], ".yaml", source)
+    check_size(data, source)  # once: the data is shared, read and never changed
+    return data
 
 
 def read_scenario_data(path_or_name: str | Path) -> tuple[dict[str, Any], str]:
@@ -230,4 +238,6 @@ def load_scenario(
     if overrides:
         data = apply_overrides(deepcopy(data) if shared else data, overrides)
         source = f"{source} ({overrides_wording(overrides)})"
+    elif shared:  # a built-in example's data, its size checked when it was parsed
+        return _validated(data, source)
     return scenario_from_dict(data, source)
