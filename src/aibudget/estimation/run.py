@@ -148,12 +148,18 @@ TORNADO_KEYS = 48
 def _evaluate(
     scenario: Scenario, samples: int, seed: int, kept: int
 ) -> tuple[
-    Resolved, Lifecycle, dict[str, Array] | None, Lifecycle, LifecycleInputs, MonteCarlo | None
+    Resolved,
+    Lifecycle,
+    dict[str, float],
+    dict[str, Array] | None,
+    Lifecycle,
+    LifecycleInputs,
+    MonteCarlo | None,
 ]:
     """The point resolution (every assumption at its median: which ones are uncertain), the
-    lifecycle at the point, the tornado rows' totals by measure (None: nothing uncertain), the
-    lifecycle of the draws (the point's when there are none), the draws' inputs, and the
-    sampler of the draws (None: none).
+    lifecycle at the point and its totals by measure, the tornado rows' totals (None: nothing
+    uncertain), the lifecycle of the draws (the point's when there are none), the draws'
+    inputs, and the sampler of the draws (None: none).
     The three are stacked in one resolution and one model call (``assumptions.Stacked``), the
     tornado's keys found as the resolution meets them (``Tornado.discovering``; the point's
     rows the point resolution). More than ``kept`` draws: the first ``kept`` (at most
@@ -170,7 +176,8 @@ def _evaluate(
     every_resolved = resolve(scenario, stacked)
     if not every_resolved.uncertain:  # nothing drawn: every value the point's, of one row
         at_point = lifecycle(every_resolved.inputs)
-        return every_resolved, at_point, None, at_point, every_resolved.inputs, None
+        base = {m: float(at_point.total(m)[0]) for m in MEASURES}
+        return every_resolved, at_point, base, None, at_point, every_resolved.inputs, None
     if tornado.overflowed:  # more keys than rows: again, the keys known
         draws = [dataclasses.replace(d, streams={}) if d.streams is not None else d for d in draws]
         tornado = Tornado(every_resolved.uncertain)
@@ -187,14 +194,23 @@ def _evaluate(
     point = dataclasses.replace(every_resolved, inputs=point_inputs)
     every = lifecycle(inputs)
     at_point = every.rows(parts[0], of)
-    tornado_totals = {
-        m: _rows(every.total(m), slice(tornado_rows.start, used), of) for m in MEASURES
-    }
+    # every row's totals at once (a row's sum is the same, of every row or of it alone)
+    totals = {m: every.total(m) for m in MEASURES}
+    base = {m: float(_rows(v, parts[0], of)[0]) for m, v in totals.items()}
+    tornado_totals = {m: _rows(v, slice(tornado_rows.start, used), of) for m, v in totals.items()}
     if not draws:
-        return point, at_point, tornado_totals, at_point, point.inputs, None
+        return point, at_point, base, tornado_totals, at_point, point.inputs, None
     drawn_inputs = rows_of(inputs, parts[1], of)
     assert isinstance(drawn_inputs, LifecycleInputs)
-    return point, at_point, tornado_totals, every.rows(parts[1], of), drawn_inputs, draws[0]
+    return (
+        point,
+        at_point,
+        base,
+        tornado_totals,
+        every.rows(parts[1], of),
+        drawn_inputs,
+        draws[0],
+    )
 
 
 def _rows(values: Array, index: slice, of: int) -> Array:
@@ -411,12 +427,11 @@ def _estimate(
     if not isinstance(scenario, Scenario) or overrides:
         source: Any = scenario.to_dict() if isinstance(scenario, Scenario) else scenario
         scenario = load_scenario(source, overrides)
-    point, point_result, tornado, result, inputs, sampler = _evaluate(
+    point, point_result, base, tornado, result, inputs, sampler = _evaluate(
         scenario, samples, seed, KEPT_DRAWS
     )
     _check_fits(scenario, point_result, point)
     _check_latency(scenario, point_result, point)
-    base = {m: float(point_result.total(m)[0]) for m in MEASURES}
     resolved = point
     drawn = _Drawn.of(scenario, result, resolved)
     phases, training, serving, equivalents = drawn._parts()
