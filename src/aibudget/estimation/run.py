@@ -32,7 +32,7 @@ from aibudget.estimation.contract import (
     _digest,
     _Summaries,
 )
-from aibudget.estimation.explain import _explanations
+from aibudget.estimation.explain import Sums, _explanations
 from aibudget.estimation.floor import _floor, _serving_curve, _sizing
 from aibudget.estimation.results import (
     CashFlow,
@@ -59,18 +59,20 @@ def _drawn_figures(
     training: TrainingFigures,
     serving: ServingFigures | None,
     equivalents: Equivalents,
+    sums: Sums | None = None,
 ) -> dict[str, Array]:
     """Every explained figure's draws, by the explanation's name."""
+    measure = sums or Sums()
     out = {f"training.{k}": np.asarray(v) for k, v in training.to_dict().items()}
     if serving is not None:
         out.update({f"serving.{k}": np.asarray(v) for k, v in serving.to_dict().items()})
     for phase in phases:
-        out[f"phase: {phase.name}"] = phase.measure("usd")
+        out[f"phase: {phase.name}"] = measure(phase, "usd")
         for item in (*phase.items, *phase.memo):
             out[f"{phase.name}: {item.name}"] = np.asarray(item.measures["usd"])
-    out["total"] = sum((p.measure("usd") for p in phases), start=np.zeros(1))
+    out["total"] = sum((measure(p, "usd") for p in phases), start=np.zeros(1))
     for m in ENVIRONMENT_MEASURES:
-        out[f"total.{m}"] = sum((p.measure(m) for p in phases), start=np.zeros(1))
+        out[f"total.{m}"] = sum((measure(p, m) for p in phases), start=np.zeros(1))
     out.update({f"equivalents.{k}": v for k, v in equivalents.to_dict().items()})
     return out
 
@@ -229,14 +231,17 @@ class _Drawn:
     cash_flow: CashFlow
 
     @classmethod
-    def of(cls, scenario: Scenario, result: Lifecycle, resolved: Resolved) -> _Drawn:
+    def of(
+        cls, scenario: Scenario, result: Lifecycle, resolved: Resolved, sums: Sums | None = None
+    ) -> _Drawn:
         """The figures of ``result`` (the model at the draws), ``resolved`` the point."""
+        measure = sums or Sums()
         run = result.training
         used = {a.name: a for a in resolved.assumptions}
         phases = _phases(result, resolved)
         equivalents = Equivalents.of(
-            sum((p.measure("energy_kwh") for p in phases), start=np.zeros(1)),
-            sum((p.measure("co2e_kg") for p in phases), start=np.zeros(1)),
+            sum((measure(p, "energy_kwh") for p in phases), start=np.zeros(1)),
+            sum((measure(p, "co2e_kg") for p in phases), start=np.zeros(1)),
             used,
         )
         today = used.get("training.cloud.price_today_usd_per_chip_hour")  # priced at a past date
@@ -433,7 +438,8 @@ def _estimate(
     _check_fits(scenario, point_result, point)
     _check_latency(scenario, point_result, point)
     resolved = point
-    drawn = _Drawn.of(scenario, result, resolved)
+    sums = Sums()  # the phases' sums, which the figures and explanations share
+    drawn = _Drawn.of(scenario, result, resolved, sums)
     phases, training, serving, equivalents = drawn._parts()
     all_draws: Known = {}  # more draws than kept: each figure's summary of them all
     notes: list[str] = []
@@ -479,8 +485,9 @@ def _estimate(
                     resolved,
                     phases,
                     phases if result is point_result else _phases(point_result, point),
+                    sums,
                 ),
-                _drawn_figures(result, phases, training, serving, equivalents),
+                _drawn_figures(result, phases, training, serving, equivalents, sums),
                 known,
                 all_draws,
             ),
