@@ -36,12 +36,7 @@ def from_flat(cls: type[T], values: Mapping[str, object], nested: Mapping[str, t
             raise KeyError(name)
         else:  # an input added with a neutral default (no facility, new hardware)
             kwargs[name] = default()
-    # made as __init__ would (every field an __init__ argument, no __post_init__: the record
-    # classes are frozen dataclasses of arrays), its fields set at once rather than one frozen
-    # __setattr__ each
-    out = object.__new__(cls)
-    out.__dict__.update(kwargs)
-    return out
+    return made(cls, kwargs)
 
 
 def input_array(value: object) -> Array:
@@ -57,15 +52,9 @@ def _fields(cls: type) -> tuple[tuple[str, Callable[[], object] | None], ...]:
     """Each field of the record class ``cls`` and its default factory (None: none)."""
     out = _FIELDS.get(cls)
     if out is None:
-        found = fields(cls)
-        if (
-            any(not f.init or f.default is not MISSING for f in found)
-            or hasattr(cls, "__post_init__")
-            or "__slots__" in vars(cls)
-        ):
-            raise TypeError(f"{cls.__name__} is not a record of fields with default factories")
         out = tuple(
-            (f.name, None if f.default_factory is MISSING else f.default_factory) for f in found
+            (f.name, None if f.default_factory is MISSING else f.default_factory)
+            for f in fields(cls)
         )
         _FIELDS[cls] = out
     return out
