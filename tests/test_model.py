@@ -230,3 +230,60 @@ def test_interruption_maths_by_hand() -> None:
     # Young: √(2 × 0.12 h × 24 h) = 2.4 h
     interval = experiments.checkpoint_interval_hours(0.12, mtbf)
     assert float(interval[0]) == pytest.approx(2.4, rel=1e-12)
+
+
+def test_records_made_at_once_are_the_records_init_makes() -> None:
+    """_shape.made and _shape.replaced give what ``cls(**fields)`` and ``dataclasses.replace``
+    give, and refuse what they refuse; a class with a __post_init__ is not a record."""
+    import dataclasses
+
+    from aibudget.model._shape import made, record_fields, replaced
+    from aibudget.model.serving import Fleet
+
+    values = {f.name: np.full(1, float(i)) for i, f in enumerate(fields(Fleet))}
+    fleet = made(Fleet, dict(values))
+    assert fleet == Fleet(**values)
+    assert type(fleet) is Fleet
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fleet.chips = np.zeros(1)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        made(Fleet, {**values, "extra": np.zeros(1)})
+    changed = replaced(fleet, chips=np.full(1, 9.0))
+    assert changed == dataclasses.replace(fleet, chips=np.full(1, 9.0))
+    assert fleet.chips[0] == values["chips"][0]  # the record replaced is unchanged
+    with pytest.raises(TypeError):
+        replaced(fleet, extra=1.0)
+
+    @dataclasses.dataclass(frozen=True)
+    class Checked:
+        x: float
+
+        def __post_init__(self) -> None:
+            pass
+
+    with pytest.raises(TypeError):
+        record_fields(Checked)
+
+
+def test_no_retrains_give_the_retraining_line_the_run_would() -> None:
+    """A horizon without retrains (retrains_per_year 0) evaluates no retrain run: its lines
+    are the zeros that 0 × the run gives."""
+    import dataclasses
+
+    from aibudget.assumptions import Point
+    from aibudget.model.lifecycle import RETRAINING, lifecycle
+    from aibudget.resolution.lifecycle import resolve
+    from aibudget.scenario.files import load_scenario
+
+    x = resolve(load_scenario("support-assistant-selfhosted"), Point()).inputs
+    assert float(x.maintenance.retrains_per_year[0]) > 0
+    assert float(x.years[0]) >= 1
+    none = dataclasses.replace(
+        x, maintenance=dataclasses.replace(x.maintenance, retrains_per_year=np.zeros(1))
+    )
+    result = lifecycle(none)
+    line = result.phases["maintenance"][RETRAINING]
+    run = training_run(none.retrain)
+    for measure, value in (("usd", run.usd), ("energy_kwh", run.energy_kwh)):
+        assert np.array_equal(line[measure], 0.0 * value)
+    assert not np.array_equal(result.cash_flow_usd, lifecycle(x).cash_flow_usd)  # they count

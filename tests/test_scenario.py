@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
 import aibudget
 from aibudget import ScenarioError
-from aibudget.scenario.files import builtin_examples, load_scenario, scenario_from_dict
+from aibudget.scenario.files import (
+    _parsed_example,
+    builtin_examples,
+    load_scenario,
+    scenario_from_dict,
+)
 from aibudget.scenario.overrides import apply_overrides
+from aibudget.scenario.types import Scenario
 
 
 def test_yaml_toml_and_json_give_the_same_scenario(tmp_path: Path, minimal: dict[str, Any]) -> None:
@@ -56,6 +64,37 @@ def test_builtin_examples_validate() -> None:
     assert "gpt3-175b" in examples
     for name in examples:
         load_scenario(name)
+
+
+def _containers(value: Any, into: set[int]) -> None:
+    """The ids of every list, dict and model inside ``value``."""
+    if isinstance(value, dict | list):
+        into.add(id(value))
+        for child in value.values() if isinstance(value, dict) else value:
+            _containers(child, into)
+    elif isinstance(value, tuple):
+        for child in value:
+            _containers(child, into)
+    elif isinstance(value, BaseModel):
+        into.add(id(value))
+        for name in type(value).model_fields:
+            _containers(getattr(value, name), into)
+        _containers(value._ranges if isinstance(value, Scenario) else None, into)
+
+
+def test_an_example_is_loaded_from_its_parsed_data_unchanged_and_unshared() -> None:
+    """load_scenario reads a built-in example's data, parsed once, without a copy: it must
+    neither change it nor hold any of its lists or dicts (nor may an override change it)."""
+    for name in builtin_examples():
+        before = copy.deepcopy(_parsed_example(name))
+        scenario = load_scenario(name)
+        load_scenario(name, ["name=changed"])
+        assert _parsed_example(name) == before
+        parsed: set[int] = set()
+        _containers(_parsed_example(name), parsed)
+        held: set[int] = set()
+        _containers(scenario, held)
+        assert not parsed & held, name
 
 
 def _problems(data: dict[str, Any]) -> dict[str, str]:

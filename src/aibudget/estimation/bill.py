@@ -29,7 +29,7 @@ def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
     for name in PHASES:
         items = []
         for line, measures in result.phases[name].items():
-            if not any(np.asarray(measures[m]).any() for m in MEASURES):  # all zero
+            if not any(np.count_nonzero(measures[m]) for m in MEASURES):  # all zero
                 continue
             if not market:  # no contractual instrument: location-based only (Scope 2 Guidance)
                 measures = {k: v for k, v in measures.items() if k != "co2e_market_kg"}
@@ -37,7 +37,7 @@ def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
         memo = [
             item(line, measures)
             for line, measures in result.memo.get(name, {}).items()
-            if np.asarray(measures["usd"]).any()
+            if np.count_nonzero(measures["usd"])
         ]
         phases.append(Phase(name, tuple(items), tuple(memo)))
     return tuple(phases)

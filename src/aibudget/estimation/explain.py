@@ -34,9 +34,24 @@ _FIGURES = {
 }
 
 
+class Sums:
+    """Each phase's measures summed over its lines (:meth:`Phase.measure`), each summed once:
+    the bill's figures, their draws and the explanations ask for the same sums. Held for one
+    estimate (the phases it sums are held with their sums)."""
+
+    def __init__(self) -> None:
+        self._sums: dict[tuple[int, str], tuple[Phase, Array]] = {}
+
+    def __call__(self, phase: Phase, key: str) -> Array:
+        found = self._sums.get((id(phase), key))
+        if found is None:
+            found = self._sums[(id(phase), key)] = (phase, phase.measure(key))
+        return found[1]
+
+
 # --------------------------------------------------------------------------- explanations
 def _first(a: Array) -> float:
-    return float(np.atleast_1d(a)[0])
+    return float(np.asarray(a).flat[0])  # np.atleast_1d(a)[0]
 
 
 def _explanations(
@@ -45,9 +60,11 @@ def _explanations(
     resolved: Resolved,
     phases: tuple[Phase, ...],
     point_phases: tuple[Phase, ...],
+    sums: Sums | None = None,
 ) -> tuple[Explanation, ...]:
     """Every figure and line: ``phases`` (of the draws) name the lines the bill shows, and
     ``result`` and ``point_phases`` give their values with every input at its median."""
+    measure = sums or Sums()
     at_medians = {
         f"{p.name}: {item.name}": _first(item.measures["usd"])
         for p in point_phases
@@ -75,7 +92,7 @@ def _explanations(
             out.append(
                 Explanation(
                     f"phase: {phase.name}",
-                    _first(point_phase.measure("usd")),
+                    _first(measure(point_phase, "usd")),
                     "USD",
                     "the sum of the phase's lines (memo lines are not summed)",
                     tuple((item.name, f"{phase.name}: {item.name}") for item in phase.items),
@@ -84,7 +101,7 @@ def _explanations(
     out.append(
         Explanation(
             "total",
-            sum(_first(p.measure("usd")) for p in point_phases),
+            sum(_first(measure(p, "usd")) for p in point_phases),
             "USD",
             "the sum of the phases",
             tuple((p.name, f"phase: {p.name}") for p in phases if p.items),
@@ -102,12 +119,12 @@ def _explanations(
             f"{p.name}: {item.name}"
             for p in phases
             for item in p.items
-            if m in item.measures and np.any(np.asarray(item.measures[m]) != 0)
+            if m in item.measures and np.count_nonzero(item.measures[m])
         ]
         out.append(
             Explanation(
                 f"total.{m}",
-                sum(_first(p.measure(m)) for p in point_phases),
+                sum(_first(measure(p, m)) for p in point_phases),
                 units[m],
                 f"the sum of the {what[m]} over the lines: {'; '.join(lines) or 'none'}",
                 (),

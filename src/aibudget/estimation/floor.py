@@ -80,11 +80,11 @@ def _serving_curve(scenario: Scenario, point: Resolved, result: Lifecycle) -> di
     curve = serving_curve(point.inputs, grid, np.array([0.0, 1.0]))  # both fleets, one call
     for i, mode in enumerate(modes):
         out[mode] = {
-            k: [float(v) for v in np.broadcast_to(curve[k], (len(modes), grid.size))[i]]
+            k: np.broadcast_to(curve[k], (len(modes), grid.size))[i].astype(float).tolist()
             for k in curve
             if k != "requests_per_day"
         }
-    out["requests_per_day"] = [float(v) for v in grid]
+    out["requests_per_day"] = grid.astype(float).tolist()
     out["requests_per_day_per_replica"] = per_replica_day
     return out
 

@@ -267,7 +267,7 @@ class TrainingPlan(_Record):
     @classmethod
     def of(cls, inputs: LifecycleInputs) -> TrainingPlan:
         """The plan of the point estimate's inputs."""
-        from aibudget.model.training import training_run
+        from aibudget.model.training import work
 
         t = inputs.training
         return cls(
@@ -275,7 +275,7 @@ class TrainingPlan(_Record):
             active_params=t.active_params,
             tokens=t.tokens,
             retrains_per_year=inputs.maintenance.retrains_per_year,
-            retrain_chip_hours=training_run(inputs.retrain).chip_hours,
+            retrain_chip_hours=work(inputs.retrain)[1],  # training_run's chip_hours
         )
 
     def to_dict(self) -> dict[str, Array]:

@@ -32,7 +32,7 @@ from aibudget.estimation.contract import (
     _digest,
     _Summaries,
 )
-from aibudget.estimation.explain import _explanations
+from aibudget.estimation.explain import Sums, _explanations
 from aibudget.estimation.floor import _floor, _serving_curve, _sizing
 from aibudget.estimation.results import (
     CashFlow,
@@ -44,6 +44,7 @@ from aibudget.estimation.results import (
 )
 from aibudget.estimation.sensitivity import _sensitivity
 from aibudget.model import memory, scaling
+from aibudget.model._shape import replaced
 from aibudget.model.lifecycle import Lifecycle, LifecycleInputs, lifecycle, rows_of
 from aibudget.resolution.lifecycle import resolve
 from aibudget.resolution.resolver import Resolved
@@ -58,18 +59,20 @@ def _drawn_figures(
     training: TrainingFigures,
     serving: ServingFigures | None,
     equivalents: Equivalents,
+    sums: Sums | None = None,
 ) -> dict[str, Array]:
     """Every explained figure's draws, by the explanation's name."""
+    measure = sums or Sums()
     out = {f"training.{k}": np.asarray(v) for k, v in training.to_dict().items()}
     if serving is not None:
         out.update({f"serving.{k}": np.asarray(v) for k, v in serving.to_dict().items()})
     for phase in phases:
-        out[f"phase: {phase.name}"] = phase.measure("usd")
+        out[f"phase: {phase.name}"] = measure(phase, "usd")
         for item in (*phase.items, *phase.memo):
             out[f"{phase.name}: {item.name}"] = np.asarray(item.measures["usd"])
-    out["total"] = sum((p.measure("usd") for p in phases), start=np.zeros(1))
+    out["total"] = sum((measure(p, "usd") for p in phases), start=np.zeros(1))
     for m in ENVIRONMENT_MEASURES:
-        out[f"total.{m}"] = sum((p.measure(m) for p in phases), start=np.zeros(1))
+        out[f"total.{m}"] = sum((measure(p, m) for p in phases), start=np.zeros(1))
     out.update({f"equivalents.{k}": v for k, v in equivalents.to_dict().items()})
     return out
 
@@ -89,12 +92,12 @@ def _with_draws(
     out = []
     for e in explanations:
         if e.figure not in summary:
-            out.append(dataclasses.replace(e, p10=e.value, p90=e.value, at_medians=e.value))
+            out.append(replaced(e, p10=e.value, p90=e.value, at_medians=e.value))
             continue
         mean, p10, p90 = summary[e.figure]
         if abs(p10 - p90) <= 1e-12 * abs(p90):  # np.isclose(rtol=1e-12, atol=0) of scalars
             p10 = p90 = mean
-        out.append(dataclasses.replace(e, value=mean, p10=p10, p90=p90, at_medians=e.value))
+        out.append(replaced(e, value=mean, p10=p10, p90=p90, at_medians=e.value))
     return tuple(out)
 
 
@@ -146,10 +149,19 @@ TORNADO_KEYS = 48
 
 def _evaluate(
     scenario: Scenario, samples: int, seed: int, kept: int
-) -> tuple[Resolved, Lifecycle, Lifecycle | None, Lifecycle, LifecycleInputs, MonteCarlo | None]:
+) -> tuple[
+    Resolved,
+    Lifecycle,
+    dict[str, float],
+    dict[str, Array] | None,
+    Lifecycle,
+    LifecycleInputs,
+    MonteCarlo | None,
+]:
     """The point resolution (every assumption at its median: which ones are uncertain), the
-    lifecycle at the point, of the tornado rows (None: nothing uncertain) and of the draws (the
-    point's when there are none), the draws' inputs, and the sampler of the draws (None: none).
+    lifecycle at the point and its totals by measure, the tornado rows' totals (None: nothing
+    uncertain), the lifecycle of the draws (the point's when there are none), the draws'
+    inputs, and the sampler of the draws (None: none).
     The three are stacked in one resolution and one model call (``assumptions.Stacked``), the
     tornado's keys found as the resolution meets them (``Tornado.discovering``; the point's
     rows the point resolution). More than ``kept`` draws: the first ``kept`` (at most
@@ -160,13 +172,14 @@ def _evaluate(
         draws = [MonteCarlo.chunked(kept, seed)]
     elif samples > 0:
         draws = [MonteCarlo(samples, seed)]
-    # the tornado last: the rows no key took are the last ones, cut off before the model runs
+    # the tornado last: the rows no key took are the last ones (the point's values)
     tornado = Tornado.discovering(TORNADO_KEYS)
     stacked = Stacked((Point(), *draws, tornado))
     every_resolved = resolve(scenario, stacked)
     if not every_resolved.uncertain:  # nothing drawn: every value the point's, of one row
         at_point = lifecycle(every_resolved.inputs)
-        return every_resolved, at_point, None, at_point, every_resolved.inputs, None
+        base = {m: float(at_point.total(m)[0]) for m in MEASURES}
+        return every_resolved, at_point, base, None, at_point, every_resolved.inputs, None
     if tornado.overflowed:  # more keys than rows: again, the keys known
         draws = [dataclasses.replace(d, streams={}) if d.streams is not None else d for d in draws]
         tornado = Tornado(every_resolved.uncertain)
@@ -175,22 +188,36 @@ def _evaluate(
     *parts, tornado_rows = stacked.rows()
     of = sum(stacked.sizes)
     used = tornado_rows.start + 2 * len(tornado.keys)
+    # the rows after ``used`` (the tornado's no key took) are the point's, every value at its
+    # median: evaluated with the rest rather than cut off (a cut costs more than the rows)
     inputs = every_resolved.inputs
-    if used < of:  # rows at the medians throughout: views of the rows before them
-        cut = rows_of(inputs, slice(0, used), of)
-        assert isinstance(cut, LifecycleInputs)
-        inputs, of = cut, used
     point_inputs = rows_of(inputs, parts[0], of)
     assert isinstance(point_inputs, LifecycleInputs)
     point = dataclasses.replace(every_resolved, inputs=point_inputs)
     every = lifecycle(inputs)
     at_point = every.rows(parts[0], of)
-    tornado_result = every.rows(slice(tornado_rows.start, used), of)
+    # every row's totals at once (a row's sum is the same, of every row or of it alone)
+    totals = {m: every.total(m) for m in MEASURES}
+    base = {m: float(_rows(v, parts[0], of)[0]) for m, v in totals.items()}
+    tornado_totals = {m: _rows(v, slice(tornado_rows.start, used), of) for m, v in totals.items()}
     if not draws:
-        return point, at_point, tornado_result, at_point, point.inputs, None
+        return point, at_point, base, tornado_totals, at_point, point.inputs, None
     drawn_inputs = rows_of(inputs, parts[1], of)
     assert isinstance(drawn_inputs, LifecycleInputs)
-    return point, at_point, tornado_result, every.rows(parts[1], of), drawn_inputs, draws[0]
+    return (
+        point,
+        at_point,
+        base,
+        tornado_totals,
+        every.rows(parts[1], of),
+        drawn_inputs,
+        draws[0],
+    )
+
+
+def _rows(values: Array, index: slice, of: int) -> Array:
+    """Rows ``index`` of an array of ``of`` rows (one of length 1 the rows share, as it is)."""
+    return values[index] if values.ndim and values.shape[0] == of else values
 
 
 @dataclass
@@ -204,14 +231,17 @@ class _Drawn:
     cash_flow: CashFlow
 
     @classmethod
-    def of(cls, scenario: Scenario, result: Lifecycle, resolved: Resolved) -> _Drawn:
+    def of(
+        cls, scenario: Scenario, result: Lifecycle, resolved: Resolved, sums: Sums | None = None
+    ) -> _Drawn:
         """The figures of ``result`` (the model at the draws), ``resolved`` the point."""
+        measure = sums or Sums()
         run = result.training
         used = {a.name: a for a in resolved.assumptions}
         phases = _phases(result, resolved)
         equivalents = Equivalents.of(
-            sum((p.measure("energy_kwh") for p in phases), start=np.zeros(1)),
-            sum((p.measure("co2e_kg") for p in phases), start=np.zeros(1)),
+            sum((measure(p, "energy_kwh") for p in phases), start=np.zeros(1)),
+            sum((measure(p, "co2e_kg") for p in phases), start=np.zeros(1)),
             used,
         )
         today = used.get("training.cloud.price_today_usd_per_chip_hour")  # priced at a past date
@@ -402,14 +432,14 @@ def _estimate(
     if not isinstance(scenario, Scenario) or overrides:
         source: Any = scenario.to_dict() if isinstance(scenario, Scenario) else scenario
         scenario = load_scenario(source, overrides)
-    point, point_result, tornado, result, inputs, sampler = _evaluate(
+    point, point_result, base, tornado, result, inputs, sampler = _evaluate(
         scenario, samples, seed, KEPT_DRAWS
     )
     _check_fits(scenario, point_result, point)
     _check_latency(scenario, point_result, point)
-    base = {m: float(point_result.total(m)[0]) for m in MEASURES}
     resolved = point
-    drawn = _Drawn.of(scenario, result, resolved)
+    sums = Sums()  # the phases' sums, which the figures and explanations share
+    drawn = _Drawn.of(scenario, result, resolved, sums)
     phases, training, serving, equivalents = drawn._parts()
     all_draws: Known = {}  # more draws than kept: each figure's summary of them all
     notes: list[str] = []
@@ -455,8 +485,9 @@ def _estimate(
                     resolved,
                     phases,
                     phases if result is point_result else _phases(point_result, point),
+                    sums,
                 ),
-                _drawn_figures(result, phases, training, serving, equivalents),
+                _drawn_figures(result, phases, training, serving, equivalents, sums),
                 known,
                 all_draws,
             ),

@@ -47,7 +47,7 @@ def value_at_start(
     Age 0 (new hardware) gives the price. Units: USD."""
     age = np.asarray(age_years, float)
     price = np.asarray(price_usd, float)
-    if not np.any(age):  # new hardware everywhere: skip the power over every element
+    if not age.any():  # new hardware everywhere: skip the power over every element
         return price * np.ones_like(age)
     return price * 10.0 ** (-np.asarray(depreciation_ooms_per_year, float) * age)
 
@@ -58,7 +58,7 @@ def facility_usd(
     """The facility fee (space, cooling, power delivery) for ``chip_hours``: chip-hours × the
     IT capacity reserved per chip (kW) × the price per kW-month / 730.5 h. Units: USD."""
     rate = np.asarray(usd_per_kw_month, float)
-    if not np.any(rate):  # no facility fee anywhere (rented hardware): zeros of the shape
+    if not rate.any():  # no facility fee anywhere (rented hardware): zeros of the shape
         return np.zeros(
             np.broadcast_shapes(np.shape(chip_hours), np.shape(capacity_w_per_chip), rate.shape)
         )

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.model import data, energy, experiments, hardware, parallel, people, serving
-from aibudget.model._shape import common_shape, record_fields, rows_of, spread
+from aibudget.model._shape import common_shape, made, record_fields, rows_of, spread
 from aibudget.model.site import Site, from_flat, run_at
 from aibudget.model.training import TrainingInputs, TrainingRun, training_run
 from aibudget.units import HOURS_PER_YEAR, W_PER_KW
@@ -206,13 +206,18 @@ class Lifecycle:
 def _item(
     usd: Array, kwh: Array | float = 0.0, co2e: Array | float = 0.0, **extra: Array
 ) -> dict[str, Array]:
-    names = ("usd", "energy_kwh", "co2e_kg", *extra)
-    arrays = [np.asarray(v, float) for v in (usd, kwh, co2e, *extra.values())]
-    shape = common_shape(*[a.shape for a in arrays])
-    return {
-        name: array if array.shape == shape else spread(array, shape)
-        for name, array in zip(names, arrays, strict=True)
+    out = {
+        "usd": np.asarray(usd, float),
+        "energy_kwh": np.asarray(kwh, float),
+        "co2e_kg": np.asarray(co2e, float),
     }
+    for name, value in extra.items():
+        out[name] = np.asarray(value, float)
+    shape = common_shape(*[a.shape for a in out.values()])
+    for name, array in out.items():
+        if array.shape != shape:
+            out[name] = spread(array, shape)
+    return out
 
 
 def _environment(
@@ -768,8 +773,21 @@ def _shapes(record: object, into: set[tuple[int, ...]]) -> None:
             _shapes(r, into)
     else:
         names = record_fields(type(record))
-        for name in names or ():
-            _shapes(getattr(record, name), into)
+        if names is None:
+            return
+        fields = record.__dict__  # a record's fields (record_fields), an array's in place
+        for name in names:
+            value = fields[name]
+            if type(value) is np.ndarray:
+                into.add(value.shape)
+            else:
+                _shapes(value, into)
+
+
+def _no_run(shape: tuple[int, ...]) -> TrainingRun:
+    """A training run of zeros (one read-only array for every figure)."""
+    zero = spread(0.0, shape)
+    return TrainingRun(**dict.fromkeys(record_fields(TrainingRun) or (), zero))
 
 
 def lifecycle(x: LifecycleInputs) -> Lifecycle:
@@ -817,7 +835,10 @@ def _lifecycle(x: LifecycleInputs, elements: tuple[int, ...] | None = None) -> L
     replica = serving.replica(
         s.chips_per_replica, s.replica, lambda r: _fleet(s, r, s.requests_per_day).chips
     )
-    retrain = training_run(x.retrain)
+    # one retrain, evaluated only where a year retrains: else it counts zero times (0 × its
+    # finite figures adds +0.0), so a run of zeros stands in
+    retrains_any = last_year > 0 and np.count_nonzero(x.maintenance.retrains_per_year) > 0
+    retrain = training_run(x.retrain) if retrains_any else _no_run(shape)
     held_facility_per_year = (
         run.chips * x.training.site.facility_usd_per_chip_hour() * HOURS_PER_YEAR
     )
@@ -1055,15 +1076,18 @@ def _lifecycle(x: LifecycleInputs, elements: tuple[int, ...] | None = None) -> L
         "tokens_over_horizon": spread(get("tokens"), shape),
         "requests_over_horizon": spread(get("requests"), shape),
     }
-    return Lifecycle(
-        phases=phases,
-        training=run,
-        serving=serving_figures,
-        cash_flow_usd=cash,
-        present_value_usd=present,
-        resale_usd=resale,
-        memo=memo,
-        present_value_paid_usd=paid,
+    return made(
+        Lifecycle,
+        dict(
+            phases=phases,
+            training=run,
+            serving=serving_figures,
+            cash_flow_usd=cash,
+            present_value_usd=present,
+            resale_usd=resale,
+            memo=memo,
+            present_value_paid_usd=paid,
+        ),
     )
 
 

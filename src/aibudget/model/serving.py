@@ -37,12 +37,14 @@ spare replicas for availability (N+1). Units: bytes, seconds, tokens, requests, 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from aibudget.model._shape import common_shape, made
 from aibudget.model.compute import FORWARD_FLOPS_PER_PARAM
 from aibudget.units import HOURS_PER_DAY, HOURS_PER_YEAR
 
@@ -58,6 +60,7 @@ ALL_REDUCES_PER_LAYER = 2.0
 ACTIVATION_BYTES = 2.0
 #: Halvings of the batch search: enough for any batch below 2^48 sequences.
 _BISECTIONS = 48
+_LARGEST = sys.float_info.max  # np.finfo(float).max
 #: Bytes per weight when serving, by precision (FP4 and INT4 pack two weights a byte). Not
 #: :data:`aibudget.model.memory.WEIGHT_BYTES`: training keeps an FP8 run's weights in 16 bits.
 WEIGHT_BYTES = {
@@ -159,8 +162,10 @@ class ReplicaInputs:
 
     def decode_efficiency(self) -> Array:
         """η_decode: ``decode_mfu`` where given (positive), else ``prefill_mfu``."""
-        given = np.nan_to_num(np.asarray(self.decode_mfu, dtype=float), nan=0.0)
-        return np.where(given > 0.0, given, self.prefill_mfu)
+        # np.nan_to_num(decode_mfu, nan=0.0), of which only the positive part is kept: NaN is
+        # not positive, and +inf is the largest float (nan_to_num's), in two operations
+        given = np.asarray(self.decode_mfu, dtype=float)
+        return np.where(given > 0.0, np.minimum(given, _LARGEST), self.prefill_mfu)
 
 
 def comm_s_per_token(x: ReplicaInputs, tensor_parallel: Array) -> Array:
@@ -186,13 +191,13 @@ def _decode_step(
     share = _active_share(x.weights_total_bytes, x.weights_active_bytes)
     flops_per_token = FORWARD_FLOPS_PER_PARAM * x.active_params
     compute_rate = chips * x.peak_flops_per_s * x.decode_efficiency()
-    batch_half = np.any(x.batch_half > 0.0)
-    dense = bool(np.all(share == 1.0))  # every sequence reads all the weights
-    overlap, kv_apart = bool(np.any(x.overlap != 0.0)), bool(np.any(x.kv_apart != 0.0))
-    communicates = bool(np.any(comm != 0.0))
+    batch_half = (x.batch_half > 0.0).any()
+    dense = bool((share == 1.0).all())  # every sequence reads all the weights
+    overlap, kv_apart = bool((x.overlap != 0.0).any()), bool((x.kv_apart != 0.0).any())
+    communicates = bool((comm != 0.0).any())
 
     def step(batch: Array) -> tuple[Array, Array, Array]:
-        if dense and np.all(batch > 0.0):  # W·(1 − 0^B) = W·1: no power to take
+        if dense and (batch > 0.0).all():  # W·(1 − 0^B) = W·1: no power to take
             weights_s = x.weights_total_bytes / bandwidth
         else:
             weights_s = _weights_read(x.weights_total_bytes, share, batch) / bandwidth
@@ -267,7 +272,7 @@ def _largest_batch(
         guess = np.clip(np.nan_to_num(largest_within(target), nan=1.0), ones, below_cap)
         meets = step(guess) <= target
         found = (meets & ~(step(guess + 1.0) <= target)) | (~meets & (guess == 1.0))
-        if np.all(found | at_cap):
+        if (found | at_cap).all():
             return guess
     low, high = ones, cap.copy()
     for _ in range(_BISECTIONS):
@@ -275,7 +280,7 @@ def _largest_batch(
         ok = step(middle) <= target
         low = np.where(ok, middle, low)
         high = np.where(ok, high, middle)
-        if np.all(high - low <= 1.0):
+        if (high - low <= 1.0).all():
             break
     return low
 
@@ -299,14 +304,16 @@ def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
 
     target = np.where(np.isnan(x.tpot_target_s), np.inf, x.tpot_target_s)
     fastest = step(np.ones_like(cap))
-    fast_enough = step(cap) <= target
-    if np.all(fast_enough):  # all at the cap: no search
+    at_cap = decode_step(cap)
+    fast_enough = at_cap[0] <= target
+    if fast_enough.all():  # all at the cap: no search, the step at the cap the one
         batch = cap
+        step_time, memory_s, compute_s = at_cap
     else:
         batch = np.where(
             fast_enough, cap, _largest_batch(step, cap, target, fast_enough, largest_within)
         )
-    step_time, memory_s, compute_s = decode_step(batch)
+        step_time, memory_s, compute_s = decode_step(batch)
     compute_bound = (compute_s > memory_s).astype(float)
     decode = batch / step_time
     prefill = 1.0 / (
@@ -315,19 +322,22 @@ def replica_at(chips: Array, x: ReplicaInputs) -> Replica:
     )
     prefill_s = x.input_tokens / prefill
     seconds_per_request = prefill_s + x.output_tokens / decode
-    return Replica(
-        chips=chips,
-        batch=batch,
-        fits=(batch_memory >= 1.0).astype(float),
-        decode_tokens_per_s=decode,
-        prefill_tokens_per_s=prefill,
-        requests_per_s=1.0 / np.maximum(seconds_per_request, 1e-12),
-        step_time_s=step_time,
-        min_tpot_s=fastest,
-        meets_latency=(fastest <= target).astype(float),
-        prefill_share=prefill_s / np.maximum(seconds_per_request, 1e-300),
-        tensor_parallel=tp,
-        compute_bound=compute_bound,
+    return made(
+        Replica,
+        dict(
+            chips=chips,
+            batch=batch,
+            fits=(batch_memory >= 1.0).astype(float),
+            decode_tokens_per_s=decode,
+            prefill_tokens_per_s=prefill,
+            requests_per_s=1.0 / np.maximum(seconds_per_request, 1e-12),
+            step_time_s=step_time,
+            min_tpot_s=fastest,
+            meets_latency=(fastest <= target).astype(float),
+            prefill_share=prefill_s / np.maximum(seconds_per_request, 1e-300),
+            tensor_parallel=tp,
+            compute_bound=compute_bound,
+        ),
     )
 
 
@@ -342,10 +352,10 @@ def replica(
     (so light traffic, which one replica serves, gets the smallest replica that fits), else the
     most requests per chip (a replica that barely fits has no memory left for a batch, and one
     more chip can multiply its throughput). The smaller size wins a tie."""
-    shape = np.broadcast_shapes(chips_given.shape, *(np.shape(v) for v in vars(x).values()))
+    shape = common_shape(chips_given.shape, *(np.shape(v) for v in vars(x).values()))
     chips = np.broadcast_to(chips_given, shape).copy()
     auto = np.isnan(chips)
-    if np.any(auto):
+    if auto.any():
         chosen = np.full(shape, REPLICA_SIZES[-1])
         best_tier = np.full(shape, 3.0)
         best_cost = np.full(shape, np.inf)
@@ -359,9 +369,9 @@ def replica(
             tier = np.where(fits, 1.0 - trial.meets_latency, 2.0)
             per_chip = np.where(fits, trial.requests_per_s / size, -np.inf)
             if (
-                np.all(best_tier == 0.0)
-                and np.all(tier == 0.0)
-                and not np.any(per_chip > best_per_chip * (1.0 + 1e-9))
+                (best_tier == 0.0).all()
+                and (tier == 0.0).all()
+                and not (per_chip > best_per_chip * (1.0 + 1e-9)).any()
             ):
                 # every draw fits, meets the target and stopped improving: once the batch is
                 # capped a bigger replica serves the same per chip, so no larger size wins
@@ -373,9 +383,9 @@ def replica(
             best_tier = np.where(better, tier, best_tier)
             best_cost = np.where(better, cost, best_cost)
             best_per_chip = np.where(fits, np.maximum(best_per_chip, per_chip), best_per_chip)
-            if np.all(chosen == size):
+            if (chosen == size).all():
                 uniform = (size, trial)
-        if uniform is not None and np.all(auto) and np.all(chosen == uniform[0]):
+        if uniform is not None and auto.all() and (chosen == uniform[0]).all():
             return uniform[1]  # the replica of that size throughout, already evaluated
         chips = np.where(auto, chosen, chips)
     return replica_at(chips, x)
@@ -401,9 +411,9 @@ def fastest_tpot_s(x: ReplicaInputs, chips_given: Array) -> tuple[Array, Array]:
     replica that reach it: the decode step at batch 1 on the best size that fits (the given one
     where given). Tensor parallelism stops at the chip's domain, so larger replicas add pipeline
     stages, which do not shorten a token's path."""
-    best = np.full(np.broadcast_shapes(chips_given.shape, x.weights_total_bytes.shape), np.inf)
+    best = np.full(common_shape(chips_given.shape, x.weights_total_bytes.shape), np.inf)
     size_of_best = np.full_like(best, np.nan)
-    sizes = [None] if not np.any(np.isnan(chips_given)) else REPLICA_SIZES
+    sizes = [None] if not np.isnan(chips_given).any() else REPLICA_SIZES
     for size in sizes:
         chips = chips_given if size is None else np.where(np.isnan(chips_given), size, chips_given)
         trial = replica_at(np.broadcast_to(chips, best.shape).astype(float), x)
@@ -450,13 +460,16 @@ def fleet(
     chips = replicas * chips_per_replica
     capacity = replicas * replica_requests_per_s
     utilisation = np.where(capacity > 0, mean_rps / np.where(capacity > 0, capacity, 1.0), 0.0)
-    return Fleet(
-        replicas=replicas,
-        chips=chips,
-        chip_hours_per_year=chips * HOURS_PER_YEAR,
-        mean_requests_per_s=mean_rps,
-        peak_requests_per_s=peak_rps,
-        utilisation=utilisation,
+    return made(
+        Fleet,
+        dict(
+            replicas=replicas,
+            chips=chips,
+            chip_hours_per_year=chips * HOURS_PER_YEAR,
+            mean_requests_per_s=mean_rps,
+            peak_requests_per_s=peak_rps,
+            utilisation=utilisation,
+        ),
     )
 
 

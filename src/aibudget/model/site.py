@@ -6,7 +6,7 @@ power, energy, carbon and money once, for both. Units are in the names.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, TypeVar
 
@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.model import energy, hardware
+from aibudget.model._shape import made
 
 Array = NDArray[np.float64]
 T = TypeVar("T")
@@ -24,27 +25,37 @@ def from_flat(cls: type[T], values: Mapping[str, object], nested: Mapping[str, t
     least one element; a field named in ``nested`` is built from the same flat values (or taken
     as given when ``values`` holds it already built)."""
     kwargs: dict[str, Any] = {}
-    for name, defaulted in _fields(cls):
+    for name, default in _fields(cls):
         if name in nested:
             given = values.get(name)
             kwargs[name] = given if is_dataclass(given) else from_flat(nested[name], values)
         elif name in values:
             array = np.asarray(values[name], dtype=float)
             kwargs[name] = array.reshape(1) if array.ndim == 0 else array  # np.atleast_1d
-        elif not defaulted:
+        elif default is None:
             raise KeyError(name)
-        # else: an input added with a neutral default (no facility, new hardware)
-    return cls(**kwargs)
+        else:  # an input added with a neutral default (no facility, new hardware)
+            kwargs[name] = default()
+    return made(cls, kwargs)
 
 
-_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+def input_array(value: object) -> Array:
+    """A flat value as :func:`from_flat` makes it: a float array of at least one element."""
+    array = np.asarray(value, dtype=float)
+    return array.reshape(1) if array.ndim == 0 else array
 
 
-def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
-    """Each field of the record class ``cls`` and whether it has a default factory."""
+_FIELDS: dict[type, tuple[tuple[str, Callable[[], object] | None], ...]] = {}
+
+
+def _fields(cls: type) -> tuple[tuple[str, Callable[[], object] | None], ...]:
+    """Each field of the record class ``cls`` and its default factory (None: none)."""
     out = _FIELDS.get(cls)
     if out is None:
-        out = tuple((f.name, f.default_factory is not MISSING) for f in fields(cls))
+        out = tuple(
+            (f.name, None if f.default_factory is MISSING else f.default_factory)
+            for f in fields(cls)
+        )
         _FIELDS[cls] = out
     return out
 
@@ -170,29 +181,33 @@ def run_at(site: Site, chip_hours: Array) -> SiteCosts:
             site.depreciation_ooms_per_year,
         )
     )
-    return SiteCosts(
-        power_w_per_chip=power,
-        energy_kwh=kwh,
-        co2e_kg=energy.co2e_kg(kwh, site.grid_gco2e_per_kwh),
-        embodied_co2e_kg=energy.embodied_co2e_kg(
-            chip_hours,
-            site.embodied_kgco2e_per_accelerator,
-            site.embodied_kgco2e_per_server,
-            site.accelerators_per_server,
-            site.hardware_life_years,
-        ),
-        water_l=energy.water_l(kwh, site.pue, site.wue_l_per_kwh),
-        co2e_market_kg=energy.market_co2e_kg(
-            kwh, site.grid_gco2e_per_kwh, site.contract_kgco2e_per_kwh, site.carbon_free_share
-        ),
-        rental_usd=(1.0 - site.owned)
-        * hardware.rental_usd(chip_hours, site.price_usd_per_chip_hour),
-        accelerators_usd=accelerators,
-        servers_usd=servers,
-        interconnect_usd=interconnect,
-        electricity_usd=site.owned * hardware.electricity_usd(kwh, site.electricity_usd_per_kwh),
-        facility_usd=site.owned
-        * hardware.facility_usd(
-            chip_hours, site.capacity_w_per_chip(), site.facility_usd_per_kw_month
+    return made(
+        SiteCosts,
+        dict(
+            power_w_per_chip=power,
+            energy_kwh=kwh,
+            co2e_kg=energy.co2e_kg(kwh, site.grid_gco2e_per_kwh),
+            embodied_co2e_kg=energy.embodied_co2e_kg(
+                chip_hours,
+                site.embodied_kgco2e_per_accelerator,
+                site.embodied_kgco2e_per_server,
+                site.accelerators_per_server,
+                site.hardware_life_years,
+            ),
+            water_l=energy.water_l(kwh, site.pue, site.wue_l_per_kwh),
+            co2e_market_kg=energy.market_co2e_kg(
+                kwh, site.grid_gco2e_per_kwh, site.contract_kgco2e_per_kwh, site.carbon_free_share
+            ),
+            rental_usd=(1.0 - site.owned)
+            * hardware.rental_usd(chip_hours, site.price_usd_per_chip_hour),
+            accelerators_usd=accelerators,
+            servers_usd=servers,
+            interconnect_usd=interconnect,
+            electricity_usd=site.owned
+            * hardware.electricity_usd(kwh, site.electricity_usd_per_kwh),
+            facility_usd=site.owned
+            * hardware.facility_usd(
+                chip_hours, site.capacity_w_per_chip(), site.facility_usd_per_kw_month
+            ),
         ),
     )

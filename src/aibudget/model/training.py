@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget.model import compute, experiments, memory
-from aibudget.model._shape import common_shape, spread
+from aibudget.model._shape import common_shape, made, spread
 from aibudget.model.site import Site, from_flat, run_at
 
 Array = NDArray[np.float64]
@@ -100,7 +100,7 @@ def minimum_billing_chip_hours(
     """Chip-hours a cloud bills beyond those a job uses: it bills whole nodes
     (⌈chips / chips per node⌉ × chips per node) for at least the minimum job length,
     billed = nodes' chips × max(hours used, minimum); the difference is returned (≥ 0)."""
-    if not (np.any(min_job_hours > 0) or np.any(chips_per_node > 1)):  # billed as used
+    if not ((min_job_hours > 0).any() or (chips_per_node > 1).any()):  # billed as used
         return np.zeros(np.broadcast_shapes(chip_hours_used.shape, chips.shape))
     per_node = np.maximum(chips_per_node, 1.0)
     billed_chips = np.ceil(chips / per_node - 1e-9) * per_node
@@ -110,8 +110,9 @@ def minimum_billing_chip_hours(
     return np.where(extra > 1e-9 * np.maximum(chip_hours_used, 1.0), extra, 0.0)
 
 
-def training_run(x: TrainingInputs) -> TrainingRun:
-    """Evaluate the training model for every element of the (broadcast) inputs."""
+def work(x: TrainingInputs) -> tuple[Array, Array]:
+    """The run's FLOPs and the chip-hours they take at the MFU (:func:`training_run`'s, for
+    every element of the inputs, without the rest of the run)."""
     backward_share = x.flops_per_param_token / compute.FLOPS_PER_PARAM_PER_TOKEN
     computed_flops = (
         compute.training_flops(x.active_params, x.tokens, x.flops_per_param_token)
@@ -122,8 +123,12 @@ def training_run(x: TrainingInputs) -> TrainingRun:
         + compute.teacher_forward_flops(x.teacher_params, x.tokens)
     )
     flops = np.where(np.isnan(x.flops_given), computed_flops, x.flops_given)
-    chip_hours = compute.chip_hours(flops, x.peak_flops_per_s, x.mfu)
+    return flops, compute.chip_hours(flops, x.peak_flops_per_s, x.mfu)
 
+
+def training_run(x: TrainingInputs) -> TrainingRun:
+    """Evaluate the training model for every element of the (broadcast) inputs."""
+    flops, chip_hours = work(x)
     state = memory.training_state_bytes(x.params, x.state_bytes_per_param) + x.extra_state_bytes
     activations = memory.activation_bytes(
         x.memory_layers,
@@ -180,5 +185,5 @@ def training_run(x: TrainingInputs) -> TrainingRun:
         "minimum_billing_usd": unused_usd,
         "usd": costs.usd + unused_usd,
     }
-    shape = common_shape(*(np.shape(v) for v in values.values()))
-    return TrainingRun(**{k: spread(v, shape) for k, v in values.items()})
+    shape = common_shape(*[v.shape for v in values.values()])
+    return made(TrainingRun, {k: spread(v, shape) for k, v in values.items()})

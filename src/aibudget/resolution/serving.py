@@ -81,7 +81,7 @@ def _serving(
     values: dict[str, object] = {f: 0.0 for f in names}
     values.update(
         tpot_target_s=math.nan,
-        chips_per_replica=math.nan,
+        chips_per_replica=math.nan,  # the fewest that fit (model.serving.replica)
         weights_total_bytes=1.0,
         weights_active_bytes=1.0,
         active_params=1.0,
@@ -95,8 +95,9 @@ def _serving(
         link_bytes_per_s=1.0,
         tensor_parallel_max=1.0,
     )
-    if s is None:
-        return ServingInputs.from_values(**values), None
+    if s is None:  # nothing served: no replica to size, one chip stands in (no sizes searched;
+        # no requests, so no fleet, and no serving figure is shown)
+        return ServingInputs.from_values(**{**values, "chips_per_replica": 1.0}), None
     r.given("serving.mode", s.mode, "")
     values["requests_per_day"] = r.given(
         "serving.requests_per_day", s.requests_per_day, "requests/day"

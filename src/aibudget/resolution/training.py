@@ -10,7 +10,9 @@ from aibudget import catalog
 from aibudget.assumptions import Assumption, Distribution
 from aibudget.catalog import mfu as fitted_mfu
 from aibudget.model import compute, memory, scaling, utilisation
+from aibudget.model._shape import replaced
 from aibudget.model.scaling import ScalingLaw
+from aibudget.model.site import input_array
 from aibudget.model.training import TrainingInputs
 from aibudget.resolution.prices import _minimum_billing, _spot_preemptions
 from aibudget.resolution.resolver import Resolver, Value
@@ -270,8 +272,9 @@ def _training(r: Resolver) -> tuple[TrainingInputs, TrainingInputs, catalog.Acce
         retrain_tokens = r.given(
             "maintenance.tokens_per_retrain", maintenance.tokens_per_retrain, "tokens"
         )
-    retrain = TrainingInputs.from_values(
-        **{**values, "tokens": retrain_tokens, "flops_given": math.nan}
+    # the same run at each retrain's tokens (its other inputs the final run's arrays)
+    retrain = replaced(
+        training, tokens=input_array(retrain_tokens), flops_given=input_array(math.nan)
     )
     return training, retrain, acc
 

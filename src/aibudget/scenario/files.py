@@ -83,6 +83,11 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Sce
             f"got {type(data).__name__}"
         )
     check_size(data, source)
+    return _validated(data, source)
+
+
+def _validated(data: Mapping[str, Any], source: str) -> Scenario:
+    """:func:`scenario_from_dict` of data whose size is checked already."""
     ranges: dict[str, tuple[dict[str, Any], Distribution]] = {}
     problems: list[tuple[str, str]] = []
     point = _split_ranges(data, Scenario, "", ranges, problems)
@@ -164,11 +169,21 @@ def _parse_text(text: str, suffix: str, source: str) -> Any:
 
 @cache
 def _parsed_example(name: str) -> Any:
-    return _parse_text(builtin_examples()[name], ".yaml", f"built-in example {name!r}")
+    source = f"built-in example {name!r}"
+    data = _parse_text(builtin_examples()[name], ".yaml", source)
+    check_size(data, source)  # once: the data is shared, read and never changed
+    return data
 
 
 def read_scenario_data(path_or_name: str | Path) -> tuple[dict[str, Any], str]:
     """Read a scenario file (or a built-in example by name) as plain data, unvalidated."""
+    data, source, shared = _read_data(path_or_name)
+    return (deepcopy(data) if shared else data), source
+
+
+def _read_data(path_or_name: str | Path) -> tuple[dict[str, Any], str, bool]:
+    """The data of a scenario file or built-in example, its source, and whether the data is
+    shared (a built-in example's, parsed once): to be read, never changed."""
     examples = builtin_examples()
     if isinstance(path_or_name, str) and ("\n" in path_or_name or len(path_or_name) > 4096):
         raise ScenarioError(
@@ -185,7 +200,7 @@ def read_scenario_data(path_or_name: str | Path) -> tuple[dict[str, Any], str]:
         ) from None
     if not exists and str(path_or_name) in examples:
         name = str(path_or_name)
-        return deepcopy(_parsed_example(name)), name
+        return _parsed_example(name), name, True
     if not exists:
         raise ScenarioError(
             f"no such scenario file: {path} (built-in examples: {', '.join(examples)})"
@@ -204,7 +219,7 @@ def read_scenario_data(path_or_name: str | Path) -> tuple[dict[str, Any], str]:
             f"{path} must hold a mapping of sections (name, model, training, ...), "
             f"got {type(data).__name__}"
         )
-    return data, str(path)
+    return data, str(path), False
 
 
 def load_scenario(
@@ -215,10 +230,14 @@ def load_scenario(
     from aibudget.scenario.overrides import apply_overrides
 
     if isinstance(path_or_name, Mapping):
-        data, source = dict(path_or_name), "scenario"
+        data, source, shared = dict(path_or_name), "scenario", False
     else:
-        data, source = read_scenario_data(path_or_name)
+        # an example's data is only read here: the ranges' split copies the sections, pydantic
+        # builds the scenario's own lists and dicts (tests/test_scenario.py checks none is shared)
+        data, source, shared = _read_data(path_or_name)
     if overrides:
-        data = apply_overrides(data, overrides)
+        data = apply_overrides(deepcopy(data) if shared else data, overrides)
         source = f"{source} ({overrides_wording(overrides)})"
+    elif shared:  # a built-in example's data, its size checked when it was parsed
+        return _validated(data, source)
     return scenario_from_dict(data, source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, get_args, get_origin
 
 import annotated_types
@@ -222,10 +223,10 @@ def _split_ranges(
     """``data`` with every range replaced by its median (so pydantic checks the rest as usual);
     the ranges go into ``ranges`` by path and their problems into ``problems``."""
     out: dict[str, Any] = {}
+    fields = _fields(model)
     for key, value in data.items():
-        field = model.model_fields.get(str(key))
+        field, sub = fields.get(str(key), _UNKNOWN)
         path = f"{prefix}{key}"
-        sub = section_type(field.annotation) if field is not None else None
         if field is None or value is None:
             out[key] = value
         elif sub is not None:
@@ -250,6 +251,16 @@ def _split_ranges(
         else:
             out[key] = value
     return out
+
+
+_UNKNOWN: tuple[None, None] = (None, None)
+
+
+@cache
+def _fields(model: type[BaseModel]) -> dict[str, tuple[Any, type[BaseModel] | None]]:
+    """Each field of a section model by name, with the section model it holds (None: a
+    value); one entry a section class (a few dozen in all)."""
+    return {name: (f, section_type(f.annotation)) for name, f in model.model_fields.items()}
 
 
 def _stand_in(spec: Mapping[str, Any]) -> Any:
