@@ -136,3 +136,12 @@ def test_sections_one_key_to_the_reader_are_merged_as_it_merges_them() -> None:
             assert got == written.written_text(text, yaml.safe_load(text), overrides)
             assert repr(fields) == repr(written.as_written(got)), overrides
             assert list(fields) == ["True", "c", *(["new"] if "new.g=2" in overrides else [])]
+
+
+def test_a_merge_key_added_is_read_with_the_whole_text() -> None:
+    """A section ``<<`` added by an override (a merge key to a reader, were it written plain)
+    gives the fields of the whole text."""
+    text = "a:\n  b: 1\nc:\n  d: 2\n"
+    for _ in range(3):
+        got, fields = written.written(text, yaml.safe_load(text), ["<<.e=5"])
+        assert repr(fields) == repr(written.as_written(got))

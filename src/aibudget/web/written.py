@@ -273,7 +273,7 @@ def written(
     caller only reads it (encodes it)."""
     pieces = _written(text, data, overrides)
     whole = "".join(piece for piece, _ in pieces)
-    if len(pieces) == 1 or all(fields is None for _, fields in pieces):
+    if len(pieces) == 1 or all(fields is None for _, fields in pieces):  # none known
         return whole, as_written(whole)
     parts = []
     for piece, fields in pieces:
