@@ -435,7 +435,7 @@ def test_without_the_round_trip_values_are_still_as_written(
     def broken(text: str, overrides: Any) -> str:
         raise ValueError("a construct the round trip does not keep")
 
-    monkeypatch.setattr(written, "_edited", broken)
+    monkeypatch.setattr(written, "_edit", broken)
     text = builtin_examples()["gpt3-175b"]
     got = written.written_text(
         text, yaml.safe_load(text), ["training.chips=2048", "training.cloud.provider=null"]

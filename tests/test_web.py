@@ -159,3 +159,28 @@ def test_the_api_and_the_cli_give_the_same_numbers_by_default(server: str, run_c
     api = call(server, "/api/estimate", {"example": "startup-1b"})[1]["estimate"]
     cli = json.loads(run_cli("estimate", "startup-1b", "--json").stdout)
     assert api["total"] == cli["total"]
+
+
+def test_an_example_read_once_stays_as_read_whatever_the_requests() -> None:
+    """A worker reads each built-in example once and every request shares it, never copying it
+    before its overrides: requests with and without overrides, estimates and comparisons, and
+    ones refused, leave it as it was read, and the same request gets the same answer."""
+    import copy
+
+    from aibudget.web import worker
+
+    examples = worker._examples()
+    before = copy.deepcopy(examples)
+    requests = [
+        {"example": "gpt3-175b", "samples": 0},
+        {"example": "gpt3-175b", "samples": 0, "overrides": ["training.chips=2048"]},
+        {"example": "gpt3-175b", "samples": 0, "overrides": ["training.cloud.provider=null"]},
+        {"example": "gpt3-175b", "samples": 0, "overrides": ["energy=null"]},
+        {"example": "gpt3-175b", "samples": 0, "overrides": ["training.chips=not a number"]},
+        {"example": "startup-1b", "samples": 0, "overrides": ["new.section=1"]},
+    ]
+    first = [worker.handle("estimate", json.dumps(r).encode()) for r in requests]
+    compare = {"scenarios": [{"example": "gpt3-175b"}, {"example": "startup-1b"}], "samples": 0}
+    worker.handle("compare", json.dumps(compare).encode())
+    assert examples == before
+    assert [worker.handle("estimate", json.dumps(r).encode()) for r in requests] == first

@@ -100,3 +100,48 @@ def test_the_examples_are_edited_by_section() -> None:
         for _ in range(2):
             written._edited(TEXTS[name], ["a.b=2"])
         assert written._source(TEXTS[name]).pieces is None, name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [*builtin_examples().values(), *TEXTS.values()],
+    ids=[*builtin_examples(), *TEXTS],
+)
+def test_the_fields_as_written_are_those_of_the_text_written(text: str) -> None:
+    """written() gives the text written_text() gives and, of it, the fields as_written()
+    reads of the whole text, in order and of each type, also from the fields it knows of the
+    sections the overrides leave alone (a text edited again)."""
+    data = yaml.safe_load(text)
+    for overrides in [[], *_cases(text)]:
+        for _ in range(3):  # the first edit of a text, then by sections where they write it
+            try:
+                expected = written.written_text(text, data, overrides)
+            except Exception as error:  # into a scalar: the same error either way
+                with pytest.raises(type(error)):
+                    written.written(text, data, overrides)
+                continue
+            got, fields = written.written(text, data, overrides)
+            assert got == expected, overrides
+            assert repr(fields) == repr(written.as_written(got)), overrides
+
+
+def test_sections_one_key_to_the_reader_are_merged_as_it_merges_them() -> None:
+    """Two sections the round trip (YAML 1.2) keeps apart and the reader (YAML 1.1) reads as
+    one key, ``yes`` and ``True``: the fields known section by section are those of the whole
+    text (the key's last value, at its first place)."""
+    text = "yes:\n  b: 1\nc:\n  d: 2\nTrue:\n  e: 3\n"
+    for overrides in (["c.d=5"], ["yes.b=4"], ["c.f=1", "new.g=2"]):
+        for _ in range(3):
+            got, fields = written.written(text, yaml.safe_load(text), overrides)
+            assert got == written.written_text(text, yaml.safe_load(text), overrides)
+            assert repr(fields) == repr(written.as_written(got)), overrides
+            assert list(fields) == ["True", "c", *(["new"] if "new.g=2" in overrides else [])]
+
+
+def test_a_merge_key_added_is_read_with_the_whole_text() -> None:
+    """A section ``<<`` added by an override (a merge key to a reader, were it written plain)
+    gives the fields of the whole text."""
+    text = "a:\n  b: 1\nc:\n  d: 2\n"
+    for _ in range(3):
+        got, fields = written.written(text, yaml.safe_load(text), ["<<.e=5"])
+        assert repr(fields) == repr(written.as_written(got))

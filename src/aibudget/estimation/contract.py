@@ -85,7 +85,11 @@ def _all_draws(array: Array, wide: Known | None = None) -> tuple[float, float, f
     return None
 
 
-class Taken(dict[bytes, list[tuple[weakref.ref[Array], tuple[float, float, float, float]]]]):
+#: A few of a figure's draws (:func:`_sketch`), which tell draws apart.
+Sketch = tuple[float, float, float, float]
+
+
+class Taken(dict[Sketch, list[tuple[weakref.ref[Array], tuple[float, float, float, float]]]]):
     """The summaries an estimate has taken (of its explained figures), by :func:`_sketch` of
     the draws: each beside the draws it was taken of, held weakly (no memory kept for them).
     A cache: a pickled estimate leaves it behind (weak references do not pickle)."""
@@ -94,19 +98,20 @@ class Taken(dict[bytes, list[tuple[weakref.ref[Array], tuple[float, float, float
         return Taken, ()
 
 
-def _sketch(array: Array) -> Array:
-    """A few of ``array``'s draws (a 1-D array of two or more), whose bytes tell draws apart:
-    equal draws, equal sketches."""
-    n = array.size
-    return array[[0, n // 3, (2 * n) // 3, n - 1]]
+def _sketch(array: Array, at: tuple[int, int, int, int]) -> Sketch:
+    """The draws of ``array`` (a 1-D array of two or more) at ``at``, its first, a third in,
+    two thirds in and its last: equal draws, equal sketches (NaN aside: an array holding NaN
+    there only matches itself, :func:`_same` telling the rest apart bit for bit)."""
+    a, b, c, d = at
+    return array.item(a), array.item(b), array.item(c), array.item(d)
 
 
 def _same(a: Array, b: Array) -> bool:
     """Whether two 1-D float arrays of one size hold the same draws, bit for bit."""
-    return a is b or bool(np.array_equal(a.view(np.uint64), b.view(np.uint64)))
+    return a is b or bool((a.view(np.uint64) == b.view(np.uint64)).all())
 
 
-def _found(taken: Taken, key: bytes, array: Array) -> tuple[float, float, float, float] | None:
+def _found(taken: Taken, key: Sketch, array: Array) -> tuple[float, float, float, float] | None:
     """The summary ``taken`` holds of draws equal to ``array``'s (sketch ``key``), if any: one
     taken of an array that still lives (what ``taken`` holds of the others is let go)."""
     entries = taken.get(key)
@@ -150,43 +155,32 @@ class _Summaries:
 
     def fill(self) -> None:
         known = self._known
+        whole_known = bool(_ALL_DRAWS or self._wide)
         for size, pending in self._pending.items():
-            rows: list[Array] = []  # distinct draws not summarised yet
-            keys: list[bytes] = []  # their sketches
-            by_key: dict[bytes, list[int]] = {}  # their places in rows, by sketch
-            places: list[int | None] = []  # each pending's place in rows (None: filled now)
-            for out, array in pending:
-                whole = None if size == 1 else _all_draws(array, self._wide)
-                if whole is not None:  # a figure's kept draws: its summary over all draws
-                    mean, p10, p50, p90 = whole
-                    out.update(mean=mean, p10=p10, p50=p50, p90=p90)
-                    places.append(None)
-                    continue
-                sketch = None if size == 1 else _sketch(array)
-                if sketch is None or (  # one value: no percentiles (two in the sketch: two)
-                    (sketch == sketch[0]).all() and array.min() == array.max()
-                ):
+            if size == 1:  # one value: no percentiles
+                for out, array in pending:
                     one = float(array[0])
                     out.update(mean=one, p10=one, p50=one, p90=one)
-                    places.append(None)
-                    continue
-                key = sketch.tobytes()
-                taken = _found(known, key, array)
-                if taken is not None:
-                    mean, p10, p50, p90 = taken
+                continue
+            at = (0, size // 3, (2 * size) // 3, size - 1)  # the draws of a sketch
+            rows: list[Array] = []  # distinct draws not summarised yet
+            keys: list[Sketch] = []  # their sketches
+            by_key: dict[Sketch, list[int]] = {}  # their places in rows, by sketch
+            by_id: dict[int, int | tuple[float, float, float, float]] = {}  # by the array
+            places: list[int | None] = []  # each pending's place in rows (None: filled now)
+            for out, array in pending:
+                place = by_id.get(id(array))  # the same array again (alive: pending holds it)
+                if place is None:
+                    place = self._place(array, at, whole_known, rows, keys, by_key)
+                    by_id[id(array)] = place
+                if isinstance(place, tuple):
+                    mean, p10, p50, p90 = place
                     out.update(mean=mean, p10=p10, p50=p50, p90=p90)
                     places.append(None)
-                    continue
-                alike = by_key.setdefault(key, [])
-                place = next((i for i in alike if _same(rows[i], array)), None)
-                if place is None:
-                    place = len(rows)
-                    alike.append(place)
-                    rows.append(array)
-                    keys.append(key)
-                places.append(place)
+                else:
+                    places.append(place)
             summaries: list[tuple[float, float, float, float]] = []
-            step = max(1, SUMMARY_ELEMENTS // max(size, 1))  # rows a batch: bounded memory
+            step = max(1, SUMMARY_ELEMENTS // size)  # rows a batch: bounded memory
             for start in range(0, len(rows), step):
                 batch = rows[start : start + step]
                 drawn = np.stack(batch)
@@ -200,6 +194,37 @@ class _Summaries:
                     mean, p10, p50, p90 = summaries[place]
                     out.update(mean=mean, p10=p10, p50=p50, p90=p90)
         self._pending.clear()
+
+    def _place(
+        self,
+        array: Array,
+        at: tuple[int, int, int, int],
+        whole_known: bool,
+        rows: list[Array],
+        keys: list[Sketch],
+        by_key: dict[Sketch, list[int]],
+    ) -> int | tuple[float, float, float, float]:
+        """The summary of ``array`` (two draws or more) when known now, else its place in
+        ``rows``, the distinct draws to summarise (added there if new)."""
+        if whole_known:
+            whole = _all_draws(array, self._wide)
+            if whole is not None:  # a figure's kept draws: its summary over all draws
+                return whole
+        key = _sketch(array, at)
+        first = key[0]
+        if first == key[1] == key[2] == key[3] and bool((array == first).all()):
+            return (first, first, first, first)  # one value throughout (NaN never is)
+        taken = _found(self._known, key, array)
+        if taken is not None:
+            return taken
+        alike = by_key.setdefault(key, [])
+        for i in alike:
+            if _same(rows[i], array):
+                return i
+        alike.append(len(rows))
+        rows.append(array)
+        keys.append(key)
+        return len(rows) - 1
 
 
 def mean_of(values: Array | float) -> float:

@@ -101,6 +101,7 @@ def _examples() -> dict[str, tuple[str, Any]]:
 
 
 def _example(name: str) -> tuple[str, dict[str, Any]]:
+    """The example's text and its data as read, shared by every request: read, never changed."""
     examples = _examples()
     if name not in examples:
         listed = ", ".join(sorted(examples))
@@ -108,8 +109,7 @@ def _example(name: str) -> tuple[str, dict[str, Any]]:
             f"no built-in example {name[:_MAX_NAME]!r}; over the API, example is one of: {listed}",
             [("example", f"not a built-in example; one of: {listed}")],
         )
-    text, data = examples[name]
-    return text, deepcopy(data)
+    return examples[name]
 
 
 def _load(source: ScenarioInput) -> Any:
@@ -148,7 +148,8 @@ def _read(source: ScenarioInput) -> tuple[Any, str | None, Any]:
             )
     else:
         data = source.scenario or {}
-    return load_scenario(deepcopy(data), source.overrides), text, data
+    # the overrides applied to a copy (apply_overrides'); without them, a copy of its own
+    return load_scenario(data if source.overrides else deepcopy(data), source.overrides), text, data
 
 
 #: The answer to a scenario whose numbers overflow (the scenario layer is to reject such inputs
@@ -213,13 +214,13 @@ def _estimate(body: bytes) -> Reply:
     result = est.to_dict()
     with _finite(result):
         charts = _charts(est, result)
-    scenario_yaml = written.written_text(text, given, request.overrides)
+    scenario_yaml, as_written = written.written(text, given, request.overrides)
     return _json(
         {
             "estimate": result,
             "scenario": scenario.to_dict(),
             "scenario_yaml": scenario_yaml,
-            "scenario_as_written": written.as_written(scenario_yaml),
+            "scenario_as_written": as_written,
             "charts": charts,
         }
     )
@@ -259,9 +260,14 @@ def _report(body: bytes) -> Reply:
 ENDPOINTS = {"estimate": _estimate, "compare": _compare, "report": _report}
 
 
+#: The answers' JSON encoder: json.dumps's, without its check for cycles (an answer is a tree of
+#: fresh plain data; a cycle would be a RecursionError, answered as too deep).
+_ENCODER = json.JSONEncoder(allow_nan=False, check_circular=False)
+
+
 def _json(content: Any, status: int = 200) -> Reply:
     try:
-        text = json.dumps(content, allow_nan=False)
+        text = _ENCODER.encode(content)
     except ValueError:  # NaN or inf in a result: an input out of any plausible range
         return _error(422, _NOT_FINITE)
     return status, JSON, text.encode("utf-8")

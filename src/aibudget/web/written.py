@@ -20,13 +20,13 @@ import datetime
 import io
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 import yaml
 
-__all__ = ["as_written", "edited_again", "plain", "written_text"]
+__all__ = ["as_written", "edited_again", "plain", "written", "written_text"]
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -74,14 +74,17 @@ class _Source:
     tree, read once (reading is most of an edit's time), and, from its second edit on, its
     top-level sections as the round trip writes each (``pieces``: the text they make, section by
     section; ``None`` while not known, or where writing the sections one by one is not writing
-    the whole)."""
+    the whole) and, with them, each one's fields as written (``fields``: what :func:`as_written`
+    gives of its text alone; ``None`` where those, one after the other, are not what it gives of
+    the whole text)."""
 
-    __slots__ = ("edits", "pieces", "tree")
+    __slots__ = ("edits", "fields", "pieces", "tree")
 
     def __init__(self, text: str) -> None:
         self.tree: Any = _round_trip().load(text)
         self.edits = 1 if text in _AGAIN else 0
         self.pieces: dict[Any, str] | None = None
+        self.fields: dict[Any, dict[str, Any]] | None = None
 
 
 #: The texts known to be edited again and again (the built-in examples): their sections are
@@ -144,7 +147,55 @@ def _pieces(tree: Any) -> dict[Any, str] | None:
     return pieces
 
 
+def _fields(pieces: Mapping[Any, str]) -> dict[Any, dict[str, Any]] | None:
+    """:func:`as_written` of each of ``pieces`` alone, when these, merged one after the other,
+    are what it gives of the pieces' whole text (a piece of a mapping of sections is read alone
+    as it is read among the others: no alias nor key of one reaches another); else ``None``."""
+    fields = {}
+    for key, piece in pieces.items():
+        alone = _read_alone(piece)
+        if alone is None:
+            return None
+        fields[key] = alone
+    merged = _merged(fields.values())
+    if repr(merged) != repr(as_written("".join(pieces.values()))):  # in order, of each type
+        return None
+    return fields
+
+
+def _read_alone(piece: str) -> dict[str, Any] | None:
+    """:func:`as_written` of ``piece``, a section's text read alone; ``None`` if not a
+    mapping or not valid YAML alone."""
+    try:
+        data = yaml.load(piece, Loader=_LOADER)
+    except yaml.YAMLError:
+        return None
+    return plain(data) if isinstance(data, dict) else None
+
+
+def _merged(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Mappings of sections one after the other, as a reader of them all makes them: a key
+    again keeps its first place and takes its last value."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        out.update(part)
+    return out
+
+
+#: One edit's text, piece by piece, each with its fields as written when known (a section the
+#: overrides leave alone), else ``None``.
+Pieces = list[tuple[str, "dict[str, Any] | None"]]
+
+
 def _edited(text: str, overrides: Sequence[str]) -> str:
+    """``text`` with ``overrides`` applied, as the round trip writes it."""
+    return "".join(piece for piece, _ in _edit(text, overrides))
+
+
+def _edit(text: str, overrides: Sequence[str]) -> Pieces:
+    """:func:`_edited`, in pieces: the whole text one piece, or, for a text edited again, the
+    text of each section (the round trip's of those the overrides change, the known text of
+    the others) and of the sections added."""
     from ruamel.yaml.comments import CommentedMap
 
     source = _source(text)
@@ -154,6 +205,7 @@ def _edited(text: str, overrides: Sequence[str]) -> str:
             source.pieces = _pieces(source.tree)
         except Exception:  # a construct written only as a whole: the whole tree, as before
             source.pieces = None
+        source.fields = None if source.pieces is None else _fields(source.pieces)
     rt = _round_trip()
     keys = [override.partition("=")[0].strip().split(".") for override in overrides]
     by_section = source.pieces is not None and all(len(parts) > 1 for parts in keys)
@@ -171,16 +223,19 @@ def _edited(text: str, overrides: Sequence[str]) -> str:
         value = rt.load(raw) if raw.strip() else None
         _set(edited, key, value, CommentedMap)
     if not by_section:
-        return _dump(rt, edited)
+        return [(_dump(rt, edited), None)]
     assert source.pieces is not None
-    out = [
-        _dump(rt, _section(tree, key, edited[key])) if key in edited else piece
+    fields = source.fields or {}
+    out: Pieces = [
+        (_dump(rt, _section(tree, key, edited[key])), None)
+        if key in edited
+        else (piece, fields.get(key))
         for key, piece in source.pieces.items()
     ]
     added = CommentedMap((key, value) for key, value in edited.items() if key not in tree)
     if added:
-        out.append(_dump(rt, added))
-    return "".join(out)
+        out.append((_dump(rt, added), None))
+    return out
 
 
 def _fallback(data: Mapping[str, Any], overrides: Sequence[str]) -> str:
@@ -206,14 +261,38 @@ def written_text(text: str | None, data: Mapping[str, Any], overrides: Sequence[
     """The scenario's YAML as written: ``text`` (the user's YAML, or None when the scenario came
     as a mapping) with ``overrides`` applied to it alone; ``data`` is the scenario as read from
     that text (or the mapping), for the fallback."""
+    return "".join(piece for piece, _ in _written(text, data, overrides))
+
+
+def written(
+    text: str | None, data: Mapping[str, Any], overrides: Sequence[str] = ()
+) -> tuple[str, Any]:
+    """:func:`written_text` and :func:`as_written` of it, together: the fields of the sections
+    the overrides leave alone are known from the text's earlier edits (:class:`_Source`), and
+    only the others are read. What they share with earlier answers is shared, not copied: the
+    caller only reads it (encodes it)."""
+    pieces = _written(text, data, overrides)
+    whole = "".join(piece for piece, _ in pieces)
+    if len(pieces) == 1 or all(fields is None for _, fields in pieces):  # none known
+        return whole, as_written(whole)
+    parts = []
+    for piece, fields in pieces:
+        part = _read_alone(piece) if fields is None else fields
+        if part is None:  # not reached: each piece is a section of a mapping
+            return whole, as_written(whole)
+        parts.append(part)
+    return whole, _merged(parts)
+
+
+def _written(text: str | None, data: Mapping[str, Any], overrides: Sequence[str]) -> Pieces:
     if text is None:
         text = yaml.dump(dict(data), Dumper=_DUMPER, sort_keys=False, allow_unicode=True)
     if not overrides:
-        return text
+        return [(text, None)]
     try:
-        return _edited(text, overrides)
+        return _edit(text, overrides)
     except Exception:  # a construct the round trip does not keep: lose the comments, not values
-        return _fallback(data, overrides)
+        return [(_fallback(data, overrides), None)]
 
 
 def plain(value: Any) -> Any:
