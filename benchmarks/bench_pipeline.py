@@ -153,8 +153,12 @@ def main() -> None:
         default="1e4,1e6",
         help="whole-estimate sizes (past defaults.KEPT_DRAWS the memory is bounded: ~0.65 GB)",
     )
-    parser.add_argument("--repeat", type=int, default=5, help="new processes per command")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="new processes per command (0: no start-up part)"
+    )
     args = parser.parse_args()
+    if args.calls < 0 or args.repeat < 0:
+        parser.error("--calls and --repeat count runs: give 0 (skip the part) or more")
 
     print(f"aibudget {aibudget.__version__}, Python {platform.python_version()}, ", end="")
     print(f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -177,7 +181,8 @@ def main() -> None:
                 f"{w['to_dict_s']:7.3f} s  {draws / seconds:9,.0f} draws/s  peak RSS "
                 f"{w['peak_rss_bytes'] / 1e9:5.2f} GB"
             )
-    start_up(args.repeat)
+    if args.repeat:
+        start_up(args.repeat)
 
 
 def sweep_section(point_sizes: list[int]) -> None:
