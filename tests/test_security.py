@@ -148,6 +148,30 @@ def test_absurd_values_are_refused_at_their_field(override: str, path: str, mess
     assert message in problems[path]
 
 
+def test_every_control_character_but_newline_and_tab_is_refused_in_text() -> None:
+    """Unicode's category Cc, whole: each refused at its field, the newline and the tab kept."""
+    import sys
+    import unicodedata
+
+    control = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cc"]
+    assert len(control) == 65
+    for char in control:
+        text = f"a{char}b"
+        if char in "\n\t":
+            assert load_scenario({**_NAMED, "description": text}).description == text
+            continue
+        with pytest.raises(ScenarioError) as caught:
+            load_scenario({**_NAMED, "description": text})
+        assert f"U+{ord(char):04X}" in dict(caught.value.problems)["description"]
+
+
+_NAMED = {
+    "name": "control characters",
+    "model": {"params": 1e9},
+    "training": {"tokens": 2e10, "accelerator": "H100-80GB", "chips": 8},
+}
+
+
 def test_a_deadline_that_needs_absurd_chips_is_refused_at_the_deadline() -> None:
     from aibudget import estimate
 

@@ -1,7 +1,7 @@
 """The scenario's pydantic models and their field types."""
 
 import datetime as dt
-import unicodedata
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Self, get_args
 
@@ -72,6 +72,11 @@ def _at(field: str, message: str) -> ValueError:
     return ValueError(f"@{field}: {message}")
 
 
+#: Unicode's control characters (category Cc: U+0000-U+001F and U+007F-U+009F) but the newline
+#: and the tab, which a description may hold.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
@@ -81,11 +86,11 @@ class _Section(BaseModel):
         """Text with a control character (a NUL, an escape) is a pasting accident or an attack,
         never a name: refused, so ``"H100-80GB\\0"`` cannot resolve as H100-80GB."""
         if isinstance(value, str):
-            bad = next(
-                (c for c in value if unicodedata.category(c) == "Cc" and c not in "\n\t"), None
-            )
+            bad = _CONTROL.search(value)
             if bad is not None:
-                raise ValueError(f"contains the control character U+{ord(bad):04X}; remove it")
+                raise ValueError(
+                    f"contains the control character U+{ord(bad.group()):04X}; remove it"
+                )
         return value
 
     @model_validator(mode="before")
