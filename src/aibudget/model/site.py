@@ -30,8 +30,7 @@ def from_flat(cls: type[T], values: Mapping[str, object], nested: Mapping[str, t
             given = values.get(name)
             kwargs[name] = given if is_dataclass(given) else from_flat(nested[name], values)
         elif name in values:
-            array = np.asarray(values[name], dtype=float)
-            kwargs[name] = array.reshape(1) if array.ndim == 0 else array  # np.atleast_1d
+            kwargs[name] = input_array(values[name])
         elif default is None:
             raise KeyError(name)
         else:  # an input added with a neutral default (no facility, new hardware)
@@ -41,6 +40,8 @@ def from_flat(cls: type[T], values: Mapping[str, object], nested: Mapping[str, t
 
 def input_array(value: object) -> Array:
     """A flat value as :func:`from_flat` makes it: a float array of at least one element."""
+    if type(value) is float:  # most values: a constant (a tuple's array costs half asarray's)
+        return np.array((value,))
     array = np.asarray(value, dtype=float)
     return array.reshape(1) if array.ndim == 0 else array
 
