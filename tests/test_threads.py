@@ -129,6 +129,71 @@ def test_values_in_chunks_are_the_numbers_values(
 
 
 @pytest.mark.usefixtures("small_parts")
+@pytest.mark.parametrize("chunked", [False, True], ids=["one call", "chunked"])
+def test_values_drawn_ahead_are_the_values_asked_one_by_one(
+    chunked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drawn ahead, the streams spread over the threads (a key's numbers once for all its
+    ranges, a ``[serving]`` twin's), the values are those asked one at a time; chunked, the
+    next chunk continues every stream alike."""
+    monkeypatch.setenv(_threads.ENV, "2")
+    twin = DISTRIBUTIONS[4]
+    asked = [
+        ("a", DISTRIBUTIONS[0]),
+        ("a", DISTRIBUTIONS[3]),  # the same key, normal numbers: a stream of its own
+        ("b", twin),
+        ("b", twin.scaled(2.0)),
+        ("b", twin),  # asked again: the same array
+        ("c", DISTRIBUTIONS[2]),
+        ("d", DISTRIBUTIONS[8]),
+    ]
+
+    def sampler() -> MonteCarlo:
+        return MonteCarlo.chunked(5_003, seed=4) if chunked else MonteCarlo(5_003, seed=4)
+
+    one_by_one, ahead = sampler(), sampler()
+    expected = [one_by_one.values(key, d) for key, d in asked]
+    assert ahead.draws_ahead
+    ahead.draw_ahead(asked)
+    drawn = dict(ahead._values)
+    got = [ahead.values(key, d) for key, d in asked]
+    assert ahead._values == drawn  # nothing drawn when asked
+    for (key, d), value, want in zip(asked, got, expected, strict=True):
+        assert np.asarray(value).tobytes() == np.asarray(want).tobytes(), (key, d.kind)
+        assert not np.asarray(value).flags.writeable
+    assert got[2] is got[4]
+    if chunked:
+        for key, d in asked:
+            later = ahead.next_chunk(1_001).values(key, d)
+            want = one_by_one.next_chunk(1_001).values(key, d)
+            assert np.asarray(later).tobytes() == np.asarray(want).tobytes(), key
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_a_resolution_of_many_draws_draws_them_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past a sample chunk, on threads, the resolution draws every key it will ask ahead (a
+    point resolution finds them), stacked or alone; on one thread it does not."""
+    calls: list[int] = []
+    draw_ahead = MonteCarlo.draw_ahead
+
+    def counted(self: MonteCarlo, asked: Any) -> None:
+        calls.append(len({key for key, _ in asked}))
+        draw_ahead(self, asked)
+
+    monkeypatch.setattr(MonteCarlo, "draw_ahead", counted)
+    scenario = load_scenario("startup-1b")
+    monkeypatch.setenv(_threads.ENV, "2")
+    keys = len(resolve(scenario, MonteCarlo(5_000)).uncertain)
+    stacked = assumptions.Stacked((assumptions.Point(), MonteCarlo(5_000)))
+    resolve(scenario, stacked)
+    resolve(scenario, MonteCarlo(500))  # under a chunk: asked as met
+    assert calls == [keys, keys]
+    monkeypatch.setenv(_threads.ENV, "1")
+    resolve(scenario, MonteCarlo(5_000))
+    assert calls == [keys, keys]
+
+
+@pytest.mark.usefixtures("small_parts")
 def test_a_part_the_rows_cannot_join_is_evaluated_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """A result whose width all the rows decide (the lifecycle's years of cash flow) differs
     between parts: the rows are evaluated again in one call."""

@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:  # numpy loads on the first draw: `aibudget catalog` needs none
-    from concurrent.futures import Future
-
     import numpy as np
     from numpy.typing import NDArray
 
@@ -38,6 +36,7 @@ if TYPE_CHECKING:  # numpy loads on the first draw: `aibudget catalog` needs non
 __all__ = [
     "DISTRIBUTIONS",
     "FROM_SCENARIO",
+    "Asked",
     "Assumption",
     "Distribution",
     "MonteCarlo",
@@ -397,6 +396,19 @@ class Point:
         return distribution.p50
 
 
+class Asked(Point):
+    """A point estimate that records the keys and distributions asked, in order: what a
+    resolution of the same scenario asks a :class:`MonteCarlo`, to draw ahead
+    (:meth:`MonteCarlo.draw_ahead`)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, Distribution]] = []
+
+    def values(self, key: str, distribution: Distribution) -> float | Array:
+        self.asked.append((key, distribution))
+        return distribution.p50
+
+
 @dataclass
 class MonteCarlo:
     """``n`` draws of every uncertain assumption, reproducible from ``seed``; each assumption's
@@ -432,54 +444,85 @@ class MonteCarlo:
             raise ValueError("next_chunk() follows MonteCarlo.chunked(), not MonteCarlo()")
         return MonteCarlo(n, self.seed, self.streams)
 
-    def values(self, key: str, distribution: Distribution) -> float | Array:
-        """The draws of ``key``'s values: its standard numbers drawn and turned into values
-        :data:`SAMPLE_CHUNK` rows at a time (each chunk still in the cache), a second thread
-        turning one chunk while the next is drawn (``aibudget._threads``). The stream is
-        drawn in order, and each value is its number's: the values are the same whatever the
-        threads. The same key and distribution asked again: the same (read-only) array."""
-        known = self._values.get((key, distribution))
-        if known is not None:
-            return known
-        out = self._values[(key, distribution)] = self._new_values(key, distribution)
-        out.flags.writeable = False
-        return out
+    @property
+    def draws_ahead(self) -> bool:
+        """Whether :meth:`draw_ahead` pays: more than :data:`SAMPLE_CHUNK` draws, on more than
+        one thread (``aibudget._threads``)."""
+        from aibudget import _threads
 
-    def _new_values(self, key: str, distribution: Distribution) -> Array:
-        import numpy as np
+        return self.n > SAMPLE_CHUNK and _threads.count() > 1
+
+    def draw_ahead(self, asked: Sequence[tuple[str, Distribution]]) -> None:
+        """Draw the values of ``asked`` (the keys and distributions a resolution is about to ask,
+        :class:`Asked`) at once, the streams spread over ``aibudget._threads``' threads: each
+        stream is drawn by one thread, in order, so the values are the same whatever the
+        threads, and a key's numbers are drawn once for all its distributions (a ``[serving]``
+        twin's). A key then asked gets them; a key not drawn ahead is drawn when asked."""
+        from queue import Empty, SimpleQueue
 
         from aibudget import _threads
 
-        uniform = distribution.uses_uniform
-        submit = _threads.pool(1).submit if self.n > SAMPLE_CHUNK and _threads.count() > 1 else None
-        out = np.empty(self.n)
+        streams: dict[tuple[str, bool], list[Distribution]] = {}
+        for key, distribution in asked:
+            if (key, distribution) not in self._values:
+                wanted = streams.setdefault((key, distribution.uses_uniform), [])
+                if distribution not in wanted:
+                    wanted.append(distribution)
+        work: SimpleQueue[tuple[tuple[str, bool], list[Distribution]]] = SimpleQueue()
+        for item in streams.items():
+            work.put(item)
+
+        def drain() -> None:
+            while True:
+                try:
+                    (key, uniform), distributions = work.get_nowait()
+                except Empty:
+                    return
+                self._draw(key, uniform, distributions)
+
+        helpers = min(_threads.count(), len(streams)) - 1
+        pending = [_threads.pool(helpers).submit(drain) for _ in range(helpers)]
+        drain()
+        for job in pending:
+            job.result()
+
+    def values(self, key: str, distribution: Distribution) -> float | Array:
+        """The draws of ``key``'s values: drawn ahead (:meth:`draw_ahead`), or now. The same key
+        and distribution asked again: the same (read-only) array."""
+        known = self._values.get((key, distribution))
+        if known is None:
+            self._draw(key, distribution.uses_uniform, [distribution])
+            known = self._values[(key, distribution)]
+        return known
+
+    def _draw(self, key: str, uniform: bool, distributions: Sequence[Distribution]) -> None:
+        """The values of each of ``distributions`` from ``key``'s standard numbers (uniform or
+        normal), into :attr:`_values`: the numbers drawn and turned :data:`SAMPLE_CHUNK` rows at
+        a time (each part still in the cache), or, drawn before in this chunk (a ``[serving]``
+        twin's, chunked), turned again."""
+        import numpy as np
+
+        outs = [np.empty(self.n) for _ in distributions]
         drawn = None if self.streams is None else self._drawn.get((key, uniform))
-        if drawn is not None:  # asked before in this chunk (a [serving] twin): turn them again
-            chunks = [slice(i, i + SAMPLE_CHUNK) for i in range(0, self.n, SAMPLE_CHUNK)]
-            half = len(chunks) // 2
-            pending = [submit(_turn, distribution, drawn, out, chunks[:half])] if submit else []
-            _turn(distribution, drawn, out, chunks[half:] if submit else chunks)
-            for other in pending:
-                other.result()
-            return out
-        rng = self._stream(key, uniform)
-        fill = rng.random if uniform else rng.standard_normal
-        if self.streams is not None:  # the numbers kept for the next ask of the key
-            drawn = self._drawn[(key, uniform)] = np.empty(self.n)
-        numbers = out if drawn is None else drawn  # a fresh stream's: turned in place
-        job: Future[Array] | None = None
+        fill = None
+        if drawn is None:
+            rng = self._stream(key, uniform)
+            fill = rng.random if uniform else rng.standard_normal
+            # kept for the next ask of the key when chunked; else, for one distribution,
+            # turned in place
+            alone = self.streams is None and len(outs) == 1
+            drawn = outs[0] if alone else np.empty(self.n)
+            if self.streams is not None:
+                self._drawn[(key, uniform)] = drawn
         for start in range(0, self.n, SAMPLE_CHUNK):
             rows = slice(start, start + SAMPLE_CHUNK)
-            fill(out=numbers[rows])
-            if submit is None:
-                distribution.from_standard(numbers[rows], out[rows])
-                continue
-            if job is not None:
-                job.result()
-            job = submit(distribution.from_standard, numbers[rows], out[rows])
-        if job is not None:
-            job.result()
-        return out
+            if fill is not None:
+                fill(out=drawn[rows])
+            for distribution, out in zip(distributions, outs, strict=True):
+                distribution.from_standard(drawn[rows], out[rows])
+        for distribution, out in zip(distributions, outs, strict=True):
+            out.flags.writeable = False
+            self._values[(key, distribution)] = out
 
     def _stream(self, key: str, uniform: bool) -> np.random.Generator:
         """``key``'s Generator: a fresh one, or (chunked) the one the last chunk left off."""
@@ -505,12 +548,6 @@ class MonteCarlo:
             drawn = rng.random(self.n) if uniform else rng.standard_normal(self.n)
             self._drawn[(key, uniform)] = drawn
         return drawn
-
-
-def _turn(distribution: Distribution, numbers: Array, out: Array, chunks: list[slice]) -> None:
-    """``out[rows]``, for each of ``chunks``, the values of ``numbers[rows]``."""
-    for rows in chunks:
-        distribution.from_standard(numbers[rows], out[rows])
 
 
 @dataclass

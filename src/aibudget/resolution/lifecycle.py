@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from aibudget import catalog
-from aibudget.assumptions import Assumption, Sampler
+from aibudget.assumptions import Asked, Assumption, MonteCarlo, Sampler, Stacked
 from aibudget.model.lifecycle import LifecycleInputs
 from aibudget.model.site import Site, flat_names
 from aibudget.model.training import TrainingInputs
@@ -51,7 +51,22 @@ def _no_training(r: Resolver) -> TrainingInputs:
 
 def resolve(scenario: Scenario, sampler: Sampler | None = None) -> Resolved:
     """Resolve every assumption of ``scenario`` and build the lifecycle model's inputs; uncertain
-    assumptions become what ``sampler`` makes of them (by default their medians)."""
+    assumptions become what ``sampler`` makes of them (by default their medians).
+
+    Many Monte Carlo draws (``MonteCarlo.draws_ahead``, alone or stacked) are drawn before the
+    resolution asks for them, every stream at once on the threads: a point resolution first
+    finds what it will ask (:class:`~aibudget.assumptions.Asked`, a millisecond)."""
+    parts = sampler.parts if isinstance(sampler, Stacked) else (sampler,)
+    ahead = [part for part in parts if isinstance(part, MonteCarlo) and part.draws_ahead]
+    if ahead:
+        asked = Asked()
+        _resolve(scenario, asked)
+        for part in ahead:
+            part.draw_ahead(asked.asked)
+    return _resolve(scenario, sampler)
+
+
+def _resolve(scenario: Scenario, sampler: Sampler | None) -> Resolved:
     r = Resolver(scenario, sampler)
     acc: catalog.Accelerator | None = None
     if scenario.training is not None:
