@@ -59,8 +59,11 @@ def summarize(values: Array | float) -> dict[str, float]:
     return out
 
 
-#: What a summary is, by the digest of the draws it summarises: mean, p10, p50, p90.
-Known = dict[bytes, tuple[float, float, float, float]]
+#: A figure's summary as numbers: its mean, p10, p50 and p90.
+MeanAndDeciles = tuple[float, float, float, float]
+
+#: What a summary is, by the digest of the draws it summarises.
+Known = dict[bytes, MeanAndDeciles]
 
 #: The all-draw summaries of the estimates that kept fewer draws than they made (by the digest
 #: of a figure's kept draws: the mean of all the draws, the percentiles of the kept ones), while
@@ -73,7 +76,7 @@ def _digest(array: Array) -> bytes:
     return hashlib.sha256(np.ascontiguousarray(array).data).digest()  # SHA-NI: fast
 
 
-def _all_draws(array: Array, wide: Known | None = None) -> tuple[float, float, float, float] | None:
+def _all_draws(array: Array, wide: Known | None = None) -> MeanAndDeciles | None:
     """The all-draw summary of ``array`` when it is a figure's kept draws, else ``None``."""
     if not _ALL_DRAWS and not wide:
         return None
@@ -89,7 +92,7 @@ def _all_draws(array: Array, wide: Known | None = None) -> tuple[float, float, f
 Sketch = tuple[float, float, float, float]
 
 
-class Taken(dict[Sketch, list[tuple[weakref.ref[Array], tuple[float, float, float, float]]]]):
+class Taken(dict[Sketch, list[tuple[weakref.ref[Array], MeanAndDeciles]]]):
     """The summaries an estimate has taken (of its explained figures), by :func:`_sketch` of
     the draws: each beside the draws it was taken of, held weakly (no memory kept for them).
     A cache: a pickled estimate leaves it behind (weak references do not pickle)."""
@@ -111,7 +114,7 @@ def _same(a: Array, b: Array) -> bool:
     return a is b or bool((a.view(np.uint64) == b.view(np.uint64)).all())
 
 
-def _found(taken: Taken, key: Sketch, array: Array) -> tuple[float, float, float, float] | None:
+def _found(taken: Taken, key: Sketch, array: Array) -> MeanAndDeciles | None:
     """The summary ``taken`` holds of draws equal to ``array``'s (sketch ``key``), if any: one
     taken of an array that still lives (what ``taken`` holds of the others is let go)."""
     entries = taken.get(key)
@@ -166,7 +169,7 @@ class _Summaries:
             rows: list[Array] = []  # distinct draws not summarised yet
             keys: list[Sketch] = []  # their sketches
             by_key: dict[Sketch, list[int]] = {}  # their places in rows, by sketch
-            by_id: dict[int, int | tuple[float, float, float, float]] = {}  # by the array
+            by_id: dict[int, int | MeanAndDeciles] = {}  # by the array
             places: list[int | None] = []  # each pending's place in rows (None: filled now)
             for out, array in pending:
                 place = by_id.get(id(array))  # the same array again (alive: pending holds it)
@@ -179,7 +182,7 @@ class _Summaries:
                     places.append(None)
                 else:
                     places.append(place)
-            summaries: list[tuple[float, float, float, float]] = []
+            summaries: list[MeanAndDeciles] = []
             step = max(1, SUMMARY_ELEMENTS // size)  # rows a batch: bounded memory
             for start in range(0, len(rows), step):
                 batch = rows[start : start + step]
@@ -203,7 +206,7 @@ class _Summaries:
         rows: list[Array],
         keys: list[Sketch],
         by_key: dict[Sketch, list[int]],
-    ) -> int | tuple[float, float, float, float]:
+    ) -> int | MeanAndDeciles:
         """The summary of ``array`` (two draws or more) when known now, else its place in
         ``rows``, the distinct draws to summarise (added there if new)."""
         if whole_known:
