@@ -458,8 +458,6 @@ class MonteCarlo:
         stream is drawn by one thread, in order, so the values are the same whatever the
         threads, and a key's numbers are drawn once for all its distributions (a ``[serving]``
         twin's). A key then asked gets them; a key not drawn ahead is drawn when asked."""
-        from queue import Empty, SimpleQueue
-
         from aibudget import _threads
 
         streams: dict[tuple[str, bool], list[Distribution]] = {}
@@ -468,23 +466,13 @@ class MonteCarlo:
                 wanted = streams.setdefault((key, distribution.uses_uniform), [])
                 if distribution not in wanted:
                     wanted.append(distribution)
-        work: SimpleQueue[tuple[tuple[str, bool], list[Distribution]]] = SimpleQueue()
-        for item in streams.items():
-            work.put(item)
 
-        def drain() -> None:
-            while True:
-                try:
-                    (key, uniform), distributions = work.get_nowait()
-                except Empty:
-                    return
-                self._draw(key, uniform, distributions)
+        def draw(stream: tuple[tuple[str, bool], list[Distribution]]) -> None:
+            (key, uniform), distributions = stream
+            self._draw(key, uniform, distributions)
 
-        helpers = min(_threads.count(), len(streams)) - 1
-        pending = [_threads.pool(helpers).submit(drain) for _ in range(helpers)]
-        drain()
-        for job in pending:
-            job.result()
+        # the results are None; reading them raises what a stream's drawing raised
+        list(_threads.pool(_threads.count()).map(draw, streams.items()))
 
     def values(self, key: str, distribution: Distribution) -> float | Array:
         """The draws of ``key``'s values: drawn ahead (:meth:`draw_ahead`), or now. The same key
