@@ -148,6 +148,9 @@ def test_the_planner_walk(server: Server, browser: Any, shots: Path) -> None:
     assert figure(page, "chip_hours") == pytest.approx(api["training"]["chip_hours"]["mean"])
     assert figure(page, "mfu") == pytest.approx(api["training"]["mfu"]["mean"])
     assert "10,000 × V100-32GB" in figure_text(page, "wall_clock_days")
+    # an assumption's value as the CLI shows it: a width of 12,288 in whole units, not 12,290
+    width = page.locator("#assumptions tr", has_text="model.d_model").inner_text()
+    assert "12,288" in width, width
     assert "by hand" in figure_text(page, "training_price")  # the example's V100 price range
     assert figure(page, "training_price") == pytest.approx(2.69)
     v100_days = figure(page, "wall_clock_days")
