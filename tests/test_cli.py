@@ -106,6 +106,17 @@ def test_bad_input_is_one_paragraph_and_exit_2(
     assert fragment in " ".join(result.stderr.split()), result.stderr
 
 
+@pytest.mark.parametrize("role", ["[/x]lead", "[red]lead", ":smile: lead"])
+def test_an_error_shows_the_users_text_as_written(run_cli: Run, role: str) -> None:
+    # not rich markup (a closing tag that closes nothing ended in a traceback; an opening one
+    # vanished from the message) nor an emoji code
+    result = run_cli("estimate", "startup-1b", "--set", f'team.roles.0.role="{role}"')
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error:")
+    assert f"no default salary for role '{role}'" in " ".join(result.stderr.split())
+
+
 def test_catalog_lists_with_filters(run_cli: Run) -> None:
     result = run_cli("catalog", "accelerators", "H100")
     assert result.returncode == 0

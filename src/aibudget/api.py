@@ -179,6 +179,8 @@ def rendered(render: Callable[[Any, Console], None], result: Any) -> tuple[str, 
     from rich.console import Console
 
     out = Console(
+        markup=False,  # text as written, as the CLI's (aibudget.report.console)
+        emoji=False,
         record=True,
         width=100,
         file=io.StringIO(),

@@ -50,8 +50,7 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         except AibudgetError as error:
             from aibudget.report.console import console
 
-            err = console(stderr=True)
-            err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+            _say_error(console(stderr=True), error)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         finally:
             FROM_CLI.reset(token)
@@ -91,7 +90,7 @@ def main_options(
     try:
         packs.set_process_layers(catalog_dirs)
     except AibudgetError as error:
-        _stderr().print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+        _say_error(_stderr(), error)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
@@ -460,7 +459,7 @@ def report(
     from pathlib import Path
 
     Path(output).write_text(text, "utf-8")
-    _stderr().print(f"[dim]wrote {output}[/]", highlight=False)
+    _stderr().print(_styled(f"wrote {output}", "dim"))
 
 
 class ExportFormat(StrEnum):
@@ -543,7 +542,7 @@ def export_command(
         Path(output).write_text(text, "utf-8")
     except OSError as error:
         raise AibudgetError(f"cannot write {output}: {error.strerror or error}") from None
-    _stderr().print(f"[dim]wrote {output}[/]", highlight=False)
+    _stderr().print(_styled(f"wrote {output}", "dim"))
 
 
 @app.command()
@@ -633,8 +632,7 @@ def serve(
     err = _stderr()
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(
-            f"[yellow]serving on {host}: anyone who can reach it can use it (no login)[/]",
-            highlight=False,
+            _styled(f"serving on {host}: anyone who can reach it can use it (no login)", "yellow")
         )
     names = ", ".join(allowed_hosts(host, settings.allow_hosts))
     plural = "s" if settings.workers != 1 else ""
@@ -727,12 +725,14 @@ def track(
             tracker.forwarder.result, tracker.forwarder.url, tracker.ledger.path
         )
     if failure is not None:
-        err.print(f"[bold red]error:[/] {failure}", highlight=False, markup=True, soft_wrap=True)
+        _say_error(err, failure, soft_wrap=True)
     else:
         err.print(
-            f"[dim]aibudget: run {tracker.id} ({tracker.name}) recorded in "
-            f"{tracker.ledger.path}; `aibudget ledger show {tracker.id}`[/]",
-            highlight=False,
+            _styled(
+                f"aibudget: run {tracker.id} ({tracker.name}) recorded in "
+                f"{tracker.ledger.path}; `aibudget ledger show {tracker.id}`",
+                "dim",
+            )
         )
     raise typer.Exit(code)
 
@@ -741,6 +741,20 @@ def _stderr() -> Any:
     from aibudget.report.console import console
 
     return console(stderr=True)
+
+
+def _styled(text: str, style: str) -> Any:
+    """``text`` drawn in ``style`` as written: a name or a path with ``[brackets]`` or
+    ``:colons:`` in it is never read as rich markup or an emoji code."""
+    from rich.text import Text
+
+    return Text(text, style=style)
+
+
+def _say_error(err: Any, error: object, soft_wrap: bool = False) -> None:
+    from rich.text import Text
+
+    err.print(Text.assemble(("error:", "bold red"), " ", str(error)), soft_wrap=soft_wrap)
 
 
 ledger_app = typer.Typer(

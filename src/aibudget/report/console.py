@@ -34,7 +34,11 @@ def console_width(
 
 def console(stderr: bool = False) -> Console:
     """A console as wide as the terminal (or ``COLUMNS``), 40 to 100 columns; 100 when the
-    output is a file or a pipe and ``COLUMNS`` is not set."""
+    output is a file or a pipe and ``COLUMNS`` is not set.
+
+    Text prints as written: a scenario's name, a role or a path holding ``[/x]`` or ``:smile:``
+    is neither rich markup (which would drop it, or fail on a tag that closes nothing) nor an
+    emoji code. Styles are given as :class:`rich.text.Text` styles, never as markup."""
     probe = Console(stderr=stderr)
     width = console_width(probe.is_terminal, probe.width)
-    return Console(stderr=stderr, width=width)
+    return Console(stderr=stderr, width=width, markup=False, emoji=False)
