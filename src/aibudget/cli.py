@@ -48,9 +48,7 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except AibudgetError as error:
-            from aibudget.report.console import console
-
-            _say_error(console(stderr=True), error)
+            _say_error(_stderr(), error)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         finally:
             FROM_CLI.reset(token)

@@ -81,10 +81,8 @@ function shownValue(value, unit) {
   if (unit === "USD") return money(value);
   if (unit.startsWith("USD/")) return money(value) + "/" + esc(unit.slice(4));
   if (unit === "fraction") return sig(value);
-  // as the CLI: a thousand to a million in whole units (a width of 12,288 stays 12,288)
-  const a = Math.abs(value);
-  const shown = a >= 1e6 ? count(value) : a >= 1e3 ? Math.round(value).toLocaleString("en-US") : sig(value, 4);
-  return shown + (unit ? " " + esc(unit) : "");
+  // as the CLI: from a thousand in whole units or with a suffix (a width of 12,288 stays 12,288)
+  return (Math.abs(value) >= 1e3 ? count(value) : sig(value, 4)) + (unit ? " " + esc(unit) : "");
 }
 
 function get(obj, path) {
