@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from aibudget._record import record
+
 if TYPE_CHECKING:  # numpy loads on the first draw: `aibudget catalog` needs none
     import numpy as np
     from numpy.typing import NDArray
@@ -61,7 +63,7 @@ Kind = Literal["uniform", "triangular", "lognormal", "normal"]
 DISTRIBUTIONS: tuple[str, ...] = ("fixed", "uniform", "triangular", "lognormal", "normal")
 
 
-@dataclass(frozen=True)
+@record
 class Distribution:
     """An uncertain value, described by its 10th, 50th and 90th percentiles.
 
@@ -322,7 +324,7 @@ def distribution_from_spec(spec: Mapping[str, Any], lower: float, upper: float) 
     return Distribution.from_quantiles(v["p10"], v["p90"], v.get("p50"), kind, **bounds)
 
 
-@dataclass(frozen=True)
+@record
 class Assumption:
     """One input of an estimate.
 

@@ -17,7 +17,7 @@ import io
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from copy import deepcopy
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from itertools import product
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -29,6 +29,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from aibudget._errors import AibudgetError, ScenarioError, cli_words, closest
 from aibudget._files import csv_cell
+from aibudget._record import record
 from aibudget._shown import ShownAsTheCli, require_pandas
 from aibudget.catalog import packs
 from aibudget.defaults import DEFAULT_SAMPLES
@@ -73,7 +74,7 @@ def _probability_less(a: Array, b: Array) -> float:
     return float(np.mean(a < b) + 0.5 * np.mean(a == b))
 
 
-@dataclass(frozen=True, repr=False)
+@record(repr=False)
 class Comparison(ShownAsTheCli):
     """Estimates of several scenarios made with the same seed; the first is the baseline."""
 
@@ -186,7 +187,7 @@ def compare(
 # --------------------------------------------------------------------------- sweep
 
 
-@dataclass(frozen=True)
+@record
 class Axis:
     """One field a sweep varies, and its values."""
 
@@ -247,7 +248,7 @@ def parse_vary(text: str) -> Axis:
     return Axis(path, tuple(values))
 
 
-@dataclass(frozen=True)
+@record
 class SweepRow:
     """One point of a sweep: the values set, and its figures or why it could not be estimated."""
 
@@ -256,7 +257,7 @@ class SweepRow:
     error: str = ""
 
 
-@dataclass(frozen=True, repr=False)
+@record(repr=False)
 class Sweep(ShownAsTheCli):
     """A scenario estimated at every point of a grid."""
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from aibudget import catalog
 from aibudget._errors import AibudgetError
 from aibudget._quantiles import percentiles
+from aibudget._record import record
 from aibudget._shown import ShownAsTheCli
 from aibudget.catalog import serving as serving_catalog
 from aibudget.catalog.serving import MlperfResult
@@ -73,7 +74,7 @@ MLPERF_MAX_BATCH = 2048.0
 TARGET_FACTOR = 1.25
 
 
-@dataclass(frozen=True)
+@record
 class Form:
     """A candidate form of the serving roofline, and what the fit chooses in it."""
 
@@ -123,7 +124,7 @@ def batch_one_mbu() -> tuple[float, float, float]:
     return high, low, high
 
 
-@dataclass(frozen=True)
+@record
 class Efficiencies:
     """The fitted serving efficiencies, in the form they were fitted in."""
 
@@ -145,7 +146,7 @@ class Efficiencies:
         return self.prefill_mfu if self.decode_mfu is None else self.decode_mfu
 
 
-@dataclass(frozen=True)
+@record
 class _Batch:
     """The fixed, vectorised inputs of a set of results (everything but the efficiencies)."""
 
@@ -387,7 +388,7 @@ def _fit(batch: _Batch, published: Array, weights: Array, mbu: float, form: Form
     return unpack(best)[0]
 
 
-@dataclass(frozen=True)
+@record
 class GroupResult:
     """One accelerator on one benchmark and scenario: the published spread between submitters
     and the predictions, in sample and with the accelerator left out of the fit."""
@@ -431,7 +432,7 @@ class GroupResult:
         }
 
 
-@dataclass(frozen=True, repr=False)
+@record(repr=False)
 class ServingValidation(ShownAsTheCli):
     """Every group's predictions, the fit on all results, each left-out fit, and the summary."""
 
@@ -584,7 +585,7 @@ ENERGY_CHECKS: tuple[tuple[str, str, dict[str, Any], str, float], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class EnergyCheck:
     """One published energy per request against the model's, inside the same boundary."""
 

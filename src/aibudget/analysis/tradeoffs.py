@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import numpy as np
 from aibudget import catalog
 from aibudget._callable import make_callable
 from aibudget._errors import AibudgetError
+from aibudget._record import record
 from aibudget._shown import ShownAsTheCli, require_pandas
 from aibudget.assumptions import MonteCarlo
 from aibudget.estimation.contract import Estimate, mean_of, summarize
@@ -38,7 +39,7 @@ UTILISATIONS = (1.0, 0.75, 0.5, 0.25)
 YEARS_AHEAD = (1, 2)
 
 
-@dataclass(frozen=True, repr=False)
+@record(repr=False)
 class Tradeoffs(ShownAsTheCli):
     """Each trade-off as plain data (the JSON), with notes on what could not be computed."""
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 
 from aibudget import catalog
 from aibudget._quantiles import DECILES, deciles, lerp, order_indexes
+from aibudget._record import record
 from aibudget._shown import ShownAsTheCli, require_pandas
 from aibudget.assumptions import Distribution, MonteCarlo
 from aibudget.catalog import mfu as fitted_mfu
@@ -154,7 +155,7 @@ def _target(run: Run) -> Target:
 # --------------------------------------------------------------------------- MFU inputs
 
 
-@dataclass(frozen=True)
+@record
 class MfuInput:
     """The MFU a configuration gives a run: the estimate's default (``None`` quantiles), a
     range, or a fixed value."""
@@ -272,7 +273,7 @@ def _mfu_bounds() -> tuple[float, float]:
 # --------------------------------------------------------------------------- batched predictions
 
 
-@dataclass(frozen=True)
+@record
 class _Resolved:
     """One run's model inputs as the estimate resolves them: a number, or a distribution keyed
     by its assumption's name (the estimate's random stream)."""
@@ -591,7 +592,7 @@ def _summary(column: Array) -> Summary:
 # --------------------------------------------------------------------------- scoring
 
 
-@dataclass(frozen=True)
+@record
 class RunResult:
     run: Run
     predicted: Mapping[str, Mapping[str, Summary | None]]  # configuration → measure → summary
@@ -667,7 +668,7 @@ def _reason(run: Run, log_error: float) -> str:
     )
 
 
-@dataclass(frozen=True, repr=False)
+@record(repr=False)
 class Validation(ShownAsTheCli):
     """Every run's predictions under each configuration, and the scores."""
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aibudget._errors import UnknownNameError, closest
+from aibudget._record import record
 from aibudget.catalog.packs import layered
 from aibudget.catalog.rows import _number, _required, _rows, _split, normalize_name
 
 
-@dataclass(frozen=True)
+@record
 class ApiModel:
     """A hosted model billed per million tokens."""
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 
 from aibudget._errors import CatalogDataError, UnknownNameError, closest
+from aibudget._record import record
 from aibudget.assumptions import Distribution
 from aibudget.catalog.hardware import accelerator, accelerators
 from aibudget.catalog.packs import layered
 from aibudget.catalog.rows import PRICINGS, _day, _required, _rows, _where, normalize_name
 
 
-@dataclass(frozen=True)
+@record
 class CloudPrice:
     """One listed rental price, normalised to USD per accelerator-hour."""
 
@@ -32,7 +33,7 @@ class CloudPrice:
     notes: str
 
 
-@dataclass(frozen=True)
+@record
 class PriceChoice:
     """The price a scenario uses, the row it came from, and how it was chosen."""
 
@@ -165,7 +166,7 @@ def reference_price(
     )
 
 
-@dataclass(frozen=True)
+@record
 class HistoricPrice:
     """A listing's price over a span of dates (``price_history.csv``); ``valid_to`` empty: still
     listed."""
@@ -189,7 +190,7 @@ class HistoricPrice:
         return self.valid_from <= day and (not self.valid_to or day <= self.valid_to)
 
 
-@dataclass(frozen=True)
+@record
 class DatedPrice:
     """A listing's price on a past date, and how it was found: ``history`` (the listing's own
     dated price), ``history × today's discount`` (a dated on-demand price and today's ratio of
@@ -202,7 +203,7 @@ class DatedPrice:
     as_of: str
 
 
-@dataclass(frozen=True)
+@record
 class ReservedRatio:
     """Reserved (1-year) price / on-demand price, over the listings that have both."""
 
@@ -294,7 +295,7 @@ def dated_price(row: CloudPrice, day: str) -> DatedPrice | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class ListedPriceTrend:
     """How fast listed cloud prices fall (orders of magnitude a year), from the listings with a
     dated price in ``price_history.csv`` and a price in ``cloud_prices.csv`` today."""

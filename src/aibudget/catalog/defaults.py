@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cached_property
 
 from aibudget._errors import CatalogDataError, UnknownNameError, closest
+from aibudget._record import record
 from aibudget.assumptions import Distribution
 from aibudget.catalog.packs import layered
 from aibudget.catalog.rows import _range, _required, _rows, _split, normalize_name, sourced_range
@@ -18,7 +18,7 @@ def _upper(unit: str) -> float:
     return 1.0 if unit == "fraction" else math.inf
 
 
-@dataclass(frozen=True)
+@record
 class Constant:
     """A sourced scalar: household electricity, PUE, overhead factors, prices."""
 
@@ -42,7 +42,7 @@ class Constant:
         return sourced_range(self.p10, self.p90, self.value, _upper(self.unit))
 
 
-@dataclass(frozen=True)
+@record
 class ScalingLawRow:
     """A published fit of the loss L(N, D) = E + A/N^alpha + B/D^beta."""
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aibudget._errors import CatalogDataError, UnknownNameError, closest
+from aibudget._record import record
 from aibudget.catalog.packs import layered
 from aibudget.catalog.rows import PRECISIONS, _number, _required, _rows, _split, normalize_name
 
 
 # --------------------------------------------------------------------------- rows
-@dataclass(frozen=True)
+@record
 class Accelerator:
     """One accelerator model. Peak figures are dense (no sparsity), per chip."""
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from aibudget._errors import CatalogDataError
 from aibudget._files import package_files
+from aibudget._record import record
 from aibudget.model import calibration
 from aibudget.model.calibration import Form, MfuModel
 
@@ -43,7 +43,7 @@ def _float(name: str, line: int, text: str) -> float:
     return value
 
 
-@dataclass(frozen=True)
+@record
 class ModelInfo:
     """What the coefficients file says about the fit as a whole."""
 
@@ -142,7 +142,7 @@ def default_quantiles(
     return mfu_model().quantiles(family, *calibration.features(active_params, chips))
 
 
-@dataclass(frozen=True)
+@record
 class FittedRun:
     """One run the model was fitted on."""
 

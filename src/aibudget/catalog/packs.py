@@ -41,6 +41,7 @@ from typing import ParamSpec, TypeVar
 from aibudget._clock import today
 from aibudget._errors import AibudgetError, CatalogDataError, closest
 from aibudget._files import package_files, read_user_text
+from aibudget._record import record
 
 __all__ = [
     "ENV",
@@ -300,7 +301,7 @@ def _shipped(filename: str) -> tuple[tuple[str, ...], tuple[tuple[int, dict[str,
     return tuple(reader.fieldnames or ()), rows
 
 
-@dataclass(frozen=True)
+@record
 class _Column:
     """What a pack's value in a column must be, read off the shipped table."""
 
@@ -351,7 +352,7 @@ def _columns(filename: str) -> dict[str, _Column]:
     return out
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """One thing wrong in a pack: the file, the line (1: the header), the column and what."""
 
@@ -615,7 +616,7 @@ def where(filename: str, line: int, row: dict[str, str]) -> str:
 # --------------------------------------------------------------------------- check
 
 
-@dataclass(frozen=True)
+@record
 class TableChange:
     """What one pack file does to its table: the keys it replaces and the keys it adds."""
 
@@ -635,7 +636,7 @@ class TableChange:
         }
 
 
-@dataclass(frozen=True)
+@record
 class CheckResult:
     """A pack checked: its problems (empty: usable), what it changes, files it ignores."""
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aibudget._errors import UnknownNameError
+from aibudget._record import record
 from aibudget.assumptions import Distribution
 from aibudget.catalog.packs import layered
 from aibudget.catalog.power import GridIntensity, grid_intensity
@@ -12,7 +11,7 @@ from aibudget.catalog.rows import _ranged_rows, sourced_range
 
 
 # --------------------------------------------------------------------------- places and dates
-@dataclass(frozen=True)
+@record
 class Wage:
     """A country's pay relative to the US medians the roles' wages are (``wages.csv``)."""
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aibudget._errors import UnknownNameError, closest
+from aibudget._record import record
 from aibudget.assumptions import Distribution
 from aibudget.catalog.packs import layered
 from aibudget.catalog.rows import (
@@ -17,7 +16,7 @@ from aibudget.catalog.rows import (
 )
 
 
-@dataclass(frozen=True)
+@record
 class GridIntensity:
     """Average carbon intensity of electricity in one place (gCO2e per kWh)."""
 
@@ -91,7 +90,7 @@ def grid_intensity(location: str) -> GridIntensity:
     )
 
 
-@dataclass(frozen=True)
+@record
 class ElectricityPrice:
     """The price of electricity to an industrial buyer in a country or US state."""
 

@@ -25,12 +25,12 @@ import io
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from aibudget import catalog
 from aibudget._errors import ScenarioError, UnknownNameError
 from aibudget._files import MAX_RUNS_BYTES, read_user_text
+from aibudget._record import record
 from aibudget.catalog.packs import layered, merged_text
 
 __all__ = [
@@ -247,7 +247,7 @@ def energy_basis(scope: str | None) -> tuple[str | None, str]:
 # --------------------------------------------------------------------------- records
 
 
-@dataclass(frozen=True)
+@record
 class Run:
     """One published run: its inputs, what was published, and why any of it cannot be used.
     ``reasons`` maps a measure to why it is not predicted; the key ``""`` means the whole run."""

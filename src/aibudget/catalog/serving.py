@@ -8,9 +8,8 @@ Each file is documented column by column in ``docs/catalog.md``; every row carri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aibudget._errors import CatalogDataError, UnknownNameError, closest
+from aibudget._record import record
 from aibudget.catalog.defaults import Constant
 from aibudget.catalog.hardware import Accelerator, accelerator
 from aibudget.catalog.packs import layered
@@ -43,7 +42,7 @@ SERVING_COMPUTE = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class AcceleratorServing:
     """What an accelerator offers an inference engine beyond its ``accelerators.csv`` row."""
 
@@ -56,7 +55,7 @@ class AcceleratorServing:
     notes: str
 
 
-@dataclass(frozen=True)
+@record
 class MlperfBenchmark:
     """One MLPerf Inference LLM benchmark: the model, the request lengths, the Server limits."""
 
@@ -76,7 +75,7 @@ class MlperfBenchmark:
     notes: str
 
 
-@dataclass(frozen=True)
+@record
 class MlperfResult:
     """One MLPerf Inference result: output tokens per second per accelerator."""
 

@@ -6,7 +6,7 @@ import hashlib
 import math
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aibudget._quantiles import deciles
+from aibudget._record import record
 from aibudget.assumptions import Assumption
 from aibudget.estimation.results import (
     CashFlow,
@@ -238,7 +239,7 @@ def mean_of(values: Array | float) -> float:
     return float(np.mean(array)) if drawn is None else drawn[0]
 
 
-@dataclass(frozen=True)
+@record
 class LineItem:
     """One line of the bill: usd, energy_kwh and co2e_kg (and sometimes chip_hours), with the
     formula and the names of the inputs that produced it."""
@@ -249,7 +250,7 @@ class LineItem:
     inputs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Phase:
     """One of the six phases of the lifecycle and its line items (none when not in scope)."""
 
@@ -262,7 +263,7 @@ class Phase:
         return sum((np.asarray(item.measures.get(key, 0.0)) for item in self.items), np.zeros(1))
 
 
-@dataclass(frozen=True)
+@record
 class Explanation:
     """How one figure was computed: its formula and the named inputs. ``value`` is the figure
     the bill shows (the mean of the draws), ``p10``/``p90`` its range, and ``at_medians`` what
@@ -278,7 +279,7 @@ class Explanation:
     at_medians: float = math.nan
 
 
-@dataclass(frozen=True)
+@record
 class Sensitivity:
     """One bar of the tornado: the totals with one uncertain assumption at its p10 and at its
     p90 and every other at its median."""
@@ -306,7 +307,7 @@ class Sensitivity:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Estimate:
     """The result of estimating a scenario: arrays of Monte Carlo draws (length 1 when nothing
     is uncertain or ``samples`` is 0), summarised at the edges. ``point`` holds the totals with

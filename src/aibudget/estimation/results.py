@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from aibudget._record import record
 
 __all__ = [
     "CashFlow",
@@ -57,7 +58,7 @@ class _Record:
         raise TypeError(f"{kind} is a record; its fields: {', '.join(names)}")
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(kw_only=True)
 class TrainingFigures(_Record):
     """The final training run (all zeros for a scenario without training). Optional:
     ``co2e_market_kg`` (a market-based carbon figure is given), ``usd_at_today_prices`` (a run
@@ -93,7 +94,7 @@ class TrainingFigures(_Record):
         )
 
 
-@dataclass(frozen=True)
+@record
 class ServingFigures(_Record):
     """The first year of serving (per draw), hosted or through an API."""
 
@@ -127,7 +128,7 @@ class ServingFigures(_Record):
         return _present(self)
 
 
-@dataclass(frozen=True)
+@record
 class Equivalents(_Record):
     """Energy and emissions for scale: US household-years of electricity and passenger
     car-years of CO2."""
@@ -148,7 +149,7 @@ class Equivalents(_Record):
         return _present(self)
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(kw_only=True)
 class Floor(_Record):
     """A physical floor: the same work at 100% of the chips' peak, priced at the cheapest
     catalog listing (``usd`` and the listing ``None`` when the chip has none) and powered at
@@ -169,7 +170,7 @@ class Floor(_Record):
         return _present(self)
 
 
-@dataclass(frozen=True)
+@record
 class Floors(_Record):
     """The floor of the final training run and of the first year of serving (``None``: no
     chip of the user's for that phase)."""
@@ -182,7 +183,7 @@ class Floors(_Record):
         return {k: v.to_dict() for k, v in _present(self).items()}
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(kw_only=True)
 class CashFlow(_Record):
     """The money over time, per draw: the payments of each year (``usd_by_year``, shape
     ``(..., years + 1)``: year 0 the build and any hardware bought, then each year of operation),
@@ -213,7 +214,7 @@ class CashFlow(_Record):
         return int(self.usd_by_year.shape[-1])
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(kw_only=True)
 class TrainingSite(_Record):
     """Where the final training run runs, as the estimate resolved it (per draw, like the
     figures): what an accelerator-hour costs rented (``price_usd_per_chip_hour``, 0 when owned)
@@ -251,7 +252,7 @@ class TrainingSite(_Record):
         return _present(self)
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(kw_only=True)
 class TrainingPlan(_Record):
     """What the estimate planned for training, at the point estimate (every assumption at its
     median, like ``Estimate.point``): the final run's parameters and tokens, and the retraining
@@ -283,7 +284,7 @@ class TrainingPlan(_Record):
         return _present(self)
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(kw_only=True)
 class ServingReplica(_Record):
     """One replica of the served model, saturated, at the point estimate: the size that serves
     the most requests per chip (or the scenario's ``chips_per_replica``), its batch and requests
@@ -310,7 +311,7 @@ class ServingReplica(_Record):
         return _present(self)
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(kw_only=True)
 class ComputeOptimal(_Record):
     """The compute-optimal size for the run's training FLOPs (6·N·D; Hoffmann et al. 2022)."""
 
@@ -323,7 +324,7 @@ class ComputeOptimal(_Record):
         return _present(self)
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(kw_only=True)
 class LifetimeOptimal(_Record):
     """The size reaching the same loss at the least training-plus-serving cost (Sardana et al.
     2023), at the scenario's cost per training FLOP and per served FLOP."""
@@ -340,7 +341,7 @@ class LifetimeOptimal(_Record):
         return _present(self)
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(kw_only=True)
 class Sizing(_Record):
     """Model size against quality with the scenario's scaling law (point values): the loss of
     this size (nats per token), the compute-optimal size and, when the scenario serves its own

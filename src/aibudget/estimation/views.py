@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
@@ -24,6 +23,7 @@ from numpy.typing import NDArray
 
 from aibudget import formatting as fmt
 from aibudget._errors import UnknownNameError, closest
+from aibudget._record import record
 from aibudget._shown import require_pandas
 from aibudget.estimation.contract import MEASURES, Estimate, summarize
 
@@ -148,7 +148,7 @@ def _e(text: object) -> str:
 # --------------------------------------------------------------------------- one measure
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Measure:
     """One figure of an estimate: its Monte Carlo ``draws`` (an array; length 1 for a point
     estimate) and their ``mean`` (what bills show: means add up), ``p10``, ``p50`` and ``p90``.
@@ -253,7 +253,7 @@ class SummaryRow(NamedTuple):
     unit: str
 
 
-@dataclass(frozen=True)
+@record
 class Summary:
     """The totals of an estimate as a small table: one :class:`SummaryRow` per measure (rows
     iterate, index by position or by measure name), shown as text, as HTML in Jupyter, and as a

@@ -30,12 +30,13 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 from aibudget._quantiles import percentiles
+from aibudget._record import record
 from aibudget.model import utilisation
 from aibudget.model.utilisation import REFERENCE_CHIPS, REFERENCE_PARAMS
 
@@ -65,7 +66,7 @@ FOLDS = 10
 HUBER_ITERATIONS = 50
 
 
-@dataclass(frozen=True)
+@record
 class Observation:
     """One run's effective MFU and what the model knows about the run."""
 
@@ -84,7 +85,7 @@ class Observation:
         return self.log_params if name == "log_params" else self.log_chips
 
 
-@dataclass(frozen=True)
+@record
 class Form:
     """A candidate model: its terms, the shrinkage toward the sourced family values (in
     pseudo-runs) and the loss (``huber`` in ln units; None for least squares)."""
@@ -109,7 +110,7 @@ FORMS = tuple(
 )
 
 
-@dataclass(frozen=True)
+@record
 class MfuModel:
     """Fitted coefficients (ln units) and the out-of-sample residual quantiles."""
 
@@ -264,7 +265,7 @@ def _x(o: Observation) -> tuple[float, float]:
     return o.log_params, o.log_chips
 
 
-@dataclass(frozen=True)
+@record
 class HeldOut:
     """A prediction for a run from a model fitted without its group or organisation."""
 
@@ -278,7 +279,7 @@ class HeldOut:
         return mid * math.exp(self.residual_p10), mid, mid * math.exp(self.residual_p90)
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """What a prediction needs of a run: its family, size and chips, and what it is left out
     with."""

@@ -16,11 +16,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from aibudget._record import record
 from aibudget.model import data, energy, experiments, hardware, parallel, people, serving
 from aibudget.model._shape import common_shape, made, record_fields, rows_of, spread
 from aibudget.model.site import Site, from_flat, run_at
@@ -30,7 +31,7 @@ from aibudget.units import HOURS_PER_YEAR, W_PER_KW
 Array = NDArray[np.float64]
 
 
-@dataclass(frozen=True)
+@record
 class Line:
     """A line item of the bill, defined once beside the code that computes it: a stable id, the
     label shown, the formula and the names of the assumptions and figures it reads.
@@ -55,7 +56,7 @@ PHASES = ("data", "training", "experiments", "people", "deployment", "maintenanc
 MONTHS_PER_YEAR = 12.0
 
 
-@dataclass(frozen=True)
+@record
 class DataInputs:
     """Data work. Zero quantities where the scenario has no such work."""
 
@@ -90,7 +91,7 @@ class DataInputs:
         return from_flat(cls, values)
 
 
-@dataclass(frozen=True)
+@record
 class ExperimentInputs:
     """Experiments priced at the final run's cost per chip-hour. Zero when absent."""
 
@@ -106,7 +107,7 @@ class ExperimentInputs:
         return from_flat(cls, values)
 
 
-@dataclass(frozen=True)
+@record
 class RoleInputs:
     """One role of the team."""
 
@@ -118,7 +119,7 @@ class RoleInputs:
     equity_usd_per_year: Array
 
 
-@dataclass(frozen=True)
+@record
 class ServingInputs:
     """Serving. ``requests_per_day`` is zero when there is no serving section."""
 
@@ -147,7 +148,7 @@ class ServingInputs:
         return from_flat(cls, values, {"replica": serving.ReplicaInputs, "site": Site})
 
 
-@dataclass(frozen=True)
+@record
 class MaintenanceInputs:
     """Maintenance over the horizon; the retrain itself is a training run."""
 
@@ -159,7 +160,7 @@ class MaintenanceInputs:
         return from_flat(cls, values)
 
 
-@dataclass(frozen=True)
+@record
 class LifecycleInputs:
     """Everything the lifecycle model uses."""
 
@@ -174,7 +175,7 @@ class LifecycleInputs:
     discount_rate: Array
 
 
-@dataclass(frozen=True)
+@record
 class Lifecycle:
     """The lifecycle bill and its figures."""
 

@@ -22,11 +22,10 @@ prices of 1 per FLOP they are FLOPs).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from aibudget._record import record
 from aibudget.model.compute import FLOPS_PER_PARAM_PER_TOKEN, FORWARD_FLOPS_PER_PARAM
 
 Array = NDArray[np.float64]
@@ -36,7 +35,7 @@ Array = NDArray[np.float64]
 _BISECTION_STEPS = 64
 
 
-@dataclass(frozen=True)
+@record
 class ScalingLaw:
     """Coefficients of L(N, D) = E + A/N^alpha + B/D^beta. Each may be a float or an array that
     broadcasts with the other inputs (to evaluate several laws, or samples of one, at once).
@@ -62,7 +61,7 @@ class ScalingLaw:
         )
 
 
-@dataclass(frozen=True)
+@record
 class Allocation:
     """A model size and its training data. Units: parameters, tokens."""
 
@@ -70,7 +69,7 @@ class Allocation:
     tokens: Array
 
 
-@dataclass(frozen=True)
+@record
 class LifetimeAllocation:
     """The lifetime-cheapest model for a target loss, with the cost split.
 

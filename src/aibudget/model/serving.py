@@ -39,11 +39,12 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from aibudget._record import record
 from aibudget.model._shape import common_shape, made
 from aibudget.model.compute import FORWARD_FLOPS_PER_PARAM
 from aibudget.units import HOURS_PER_DAY, HOURS_PER_YEAR
@@ -112,7 +113,7 @@ def _weights_read(weights_total: Array, share: Array, batch: Array) -> Array:
     return weights_total * (1.0 - (1.0 - share) ** batch)
 
 
-@dataclass(frozen=True)
+@record
 class Replica:
     """What one replica of the model can do."""
 
@@ -130,7 +131,7 @@ class Replica:
     compute_bound: Array  # 1.0 where the decode step is limited by compute, not memory
 
 
-@dataclass(frozen=True)
+@record
 class ReplicaInputs:
     """What sizes a replica: the model, the traffic's lengths, the chip and the engine."""
 
@@ -424,7 +425,7 @@ def fastest_tpot_s(x: ReplicaInputs, chips_given: Array) -> tuple[Array, Array]:
     return best, size_of_best
 
 
-@dataclass(frozen=True)
+@record
 class Fleet:
     """The fleet serving a year of traffic."""
 

@@ -7,12 +7,13 @@ power, energy, carbon and money once, for both. Units are in the names.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, field, fields, is_dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from aibudget._record import record
 from aibudget.model import energy, hardware
 from aibudget.model._shape import made
 
@@ -69,7 +70,7 @@ def flat_names(cls: type, nested: Mapping[str, type] = {}) -> list[str]:
     return names
 
 
-@dataclass(frozen=True)
+@record
 class Site:
     """Money, power and carbon of running accelerators somewhere. ``owned`` is 0.0 or 1.0."""
 
@@ -128,7 +129,7 @@ class Site:
         )
 
 
-@dataclass(frozen=True)
+@record
 class SiteCosts:
     """What running some chip-hours at a site takes and costs."""
 

@@ -7,11 +7,12 @@ a :class:`TrainingRun` of arrays of the broadcast shape. Where an input is optio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from aibudget._record import record
 from aibudget.model import compute, experiments, memory
 from aibudget.model._shape import common_shape, made, spread
 from aibudget.model.site import Site, from_flat, run_at
@@ -19,7 +20,7 @@ from aibudget.model.site import Site, from_flat, run_at
 Array = NDArray[np.float64]
 
 
-@dataclass(frozen=True)
+@record
 class TrainingInputs:
     """Every number the training model uses. Units are in the names; flags are 0.0 or 1.0."""
 
@@ -61,7 +62,7 @@ class TrainingInputs:
         return from_flat(cls, values, {"site": Site})
 
 
-@dataclass(frozen=True)
+@record
 class TrainingRun:
     """What the final training run takes and costs. Units are in the names. Money, energy and
     carbon cover the chip-hours used: the work plus any work lost to spot preemptions; money

@@ -20,7 +20,6 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from numpy.typing import NDArray
 from aibudget import catalog
 from aibudget._errors import ScenarioError, UnknownNameError
 from aibudget._files import csv_cell
+from aibudget._record import record
 from aibudget._version import __version__
 from aibudget.estimation.contract import Estimate, mean_of, summarize
 from aibudget.model.compute import FORWARD_FLOPS_PER_PARAM
@@ -420,7 +420,7 @@ _PER_HELP = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class FunctionalUnit:
     """SCI's R: ``size`` of ``unit`` (request, token or training run), e.g. 1,000 requests."""
 

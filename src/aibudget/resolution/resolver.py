@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from aibudget import catalog
 from aibudget._clock import today
 from aibudget._errors import ScenarioError
+from aibudget._record import record
 from aibudget.assumptions import FROM_SCENARIO, Assumption, Point, Sampler, Stacked, collapsed
 from aibudget.grid import Grid, Swept, first
 from aibudget.model.lifecycle import LifecycleInputs
@@ -135,7 +136,7 @@ def _from_constant(name: str, row: catalog.Constant, note: str) -> Assumption:
     )
 
 
-@dataclass(frozen=True)
+@record
 class Resolved:
     """A scenario's model inputs and the assumptions behind them. ``uncertain`` names the keys
     of the assumptions that have a distribution, in order of use (the tornado's bars)."""

@@ -23,7 +23,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ import numpy as np
 from aibudget import catalog
 from aibudget._errors import AibudgetError
 from aibudget._quantiles import percentiles
+from aibudget._record import record
 from aibudget.estimation.contract import Estimate, summarize
 from aibudget.estimation.run import estimate
 from aibudget.scenario.files import load_scenario
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record
 class Actuals:
     """What a run spent so far, each figure with the method that measured it."""
 
@@ -276,7 +277,7 @@ def actuals(
 # --------------------------------------------------------------------------- against the plan
 
 
-@dataclass(frozen=True)
+@record
 class Comparison:
     """Plan against actual per measure, and the estimate at completion."""
 
@@ -384,7 +385,7 @@ def compare_to_plan(ledger: Ledger, run_id: str, scenario: str | Scenario) -> Co
     )
 
 
-@dataclass(frozen=True)
+@record
 class Throughput:
     """What a run's reported progress says it computed: tokens, the seconds they took, and the
     training FLOPs they imply (6 · params · tokens), the numerator of the measured MFU."""

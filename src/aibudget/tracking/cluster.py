@@ -25,12 +25,13 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from aibudget._record import record
 
 __all__ = ["Placement", "placement"]
 
 
-@dataclass(frozen=True)
+@record
 class Placement:
     """One process's place in its job (everything None for a job of one process)."""
 

@@ -25,9 +25,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from aibudget import _record
 from aibudget._errors import AibudgetError
 from aibudget.tracking.ledger import Ledger, Sample
 from aibudget.tracking.sensors import Counter
@@ -35,7 +35,7 @@ from aibudget.tracking.sensors import Counter
 __all__ = ["ImportedJob", "prometheus_energy", "record", "slurm_jobs"]
 
 
-@dataclass(frozen=True)
+@_record.record  # (this module's own record() writes jobs to the ledger)
 class ImportedJob:
     """One job's actuals as the scheduler or the monitoring recorded them."""
 

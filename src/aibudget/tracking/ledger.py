@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aibudget._errors import AibudgetError, UnknownNameError, closest
+from aibudget._record import record
 from aibudget.tracking.sensors import Reading
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def refuse_password_in_url(target: str, where: str = "--ledger") -> None:
         )
 
 
-@dataclass(frozen=True)
+@record
 class Sample:
     """One row of the samples table (``node``: which node of the run took it)."""
 
@@ -204,7 +205,7 @@ class Sample:
         return dict(self.__dict__)
 
 
-@dataclass(frozen=True)
+@record
 class LedgerRun:
     """One run's row, with the status a reader should believe."""
 
@@ -236,7 +237,7 @@ class LedgerRun:
         return out
 
 
-@dataclass(frozen=True)
+@record
 class RunNode:
     """One node of a run: its ranks and how it ended."""
 
@@ -248,7 +249,7 @@ class RunNode:
     exit_code: int | None
 
 
-@dataclass(frozen=True)
+@record
 class Budget:
     """A project's budget, set once in the ledger (and replaced when set again)."""
 

@@ -22,9 +22,9 @@ scenario, so its cost counts CPU time only).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from aibudget._record import record
 from aibudget.tracking.ledger import Ledger, Sample
 from aibudget.units import J_PER_KWH, SECONDS_PER_HOUR
 
@@ -39,7 +39,7 @@ NAMES = {
 LABELS = ("job", "node", "rank", "device_uuid")
 
 
-@dataclass(frozen=True)
+@record
 class Series:
     """One counter's value under one set of labels."""
 

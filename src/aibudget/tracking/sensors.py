@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from aibudget._record import record
+
 __all__ = [
     "Counter",
     "CpuModelSensor",
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record
 class Reading:
     """One reading of one sensor. Energy is cumulative since the sensor started."""
 

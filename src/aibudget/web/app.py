@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from aibudget import __version__, catalog
 from aibudget._errors import closest
 from aibudget._files import package_files
+from aibudget._record import record
 from aibudget.web import worker
 from aibudget.web.guard import Guard, allowed_hosts
 from aibudget.web.pool import Pool, PoolBusyError, PoolTimeoutError, WorkerLostError
@@ -54,7 +55,7 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class ServeSettings:
     """How ``aibudget serve`` runs: the address it answers to and its limits (docs/web.md)."""
 
