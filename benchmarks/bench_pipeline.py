@@ -5,8 +5,9 @@ asserts nothing (machines are shared and noisy).
         [--repeat 5]
 
 1. Sweep: ``aibudget.sweep`` of ``startup-1b`` (point estimates, as the CLI's default) over 10
-   and over 1,000 points of numeric axes (median of 5 runs, 1 from 100 points); seconds in all
-   and per point, and the ratio.
+   and over 1,000 points of numeric axes (median of 5 runs, 1 from 10,000 points), after an
+   untimed sweep over both axes (the imports, the catalog read, each axis's first resolution);
+   seconds in all and per point, and the ratio.
 2. Monte Carlo of ``startup-1b``: draws per second, sampled and evaluated, and the peak memory
    (RSS), for each size in a process of its own (``bench_montecarlo.py --json``; the peak is
    the child's ``ru_maxrss``, read with ``os.wait4``), on the threads ``AIBUDGET_THREADS`` sets
@@ -56,10 +57,10 @@ def sweep_axes(points: int) -> list[str]:
 
 
 def sweep_seconds(points: int) -> float:
-    """The median of 5 runs of a sweep of ``points`` points (of 1 run from 100 points on)."""
+    """The median of 5 runs of a sweep of ``points`` points (of 1 run from 10,000 points on)."""
     axes = sweep_axes(points)
     times = []
-    for _ in range(5 if points < 100 else 1):
+    for _ in range(5 if points < 10_000 else 1):
         start = time.perf_counter()
         result = aibudget.sweep(EXAMPLE, axes)
         times.append(time.perf_counter() - start)
@@ -186,8 +187,9 @@ def main() -> None:
 
 
 def sweep_section(point_sizes: list[int]) -> None:
-    print(f"\n1. Sweep of {EXAMPLE!r}, point estimates (after a 2-point one, untimed):")
-    aibudget.sweep(EXAMPLE, ["training.chips=16,32"])  # warm: the catalog read, imports
+    print(f"\n1. Sweep of {EXAMPLE!r}, point estimates (after a 4-point one, untimed):")
+    # Warm: the imports, the catalog read and the first resolution of each axis the sizes vary.
+    aibudget.sweep(EXAMPLE, ["training.chips=16,32", "training.tokens=100B,200B"])
     per_point = {}
     for points in point_sizes:
         seconds = sweep_seconds(points)
