@@ -2,9 +2,9 @@
 
 The same order statistics, numpy's own choice of them and its own interpolation
 (``numpy.lib._function_base_impl``: ``_get_indexes``, ``_get_gamma``, ``_lerp``), found by a
-sort, or by partitions at one rank each for many rows. Used instead of ``np.percentile`` for two
-reasons: its first call imports ``numpy.ma`` (its ``np.unique``), about 15 ms of a command's
-start-up, and it selects several ranks of many rows slowly. Numbers equal but of different bits
+sort, or by one partition of many rows at all the ranks. Used instead of ``np.percentile``
+because its first call imports ``numpy.ma`` (its ``np.unique``), about 15 ms of a command's
+start-up. Numbers equal but of different bits
 (0.0 and -0.0; NaN) are in no set order in a sort or a partition: where they could decide a
 percentile, ``np.percentile`` itself gives it.
 """
@@ -73,26 +73,19 @@ def percentiles(values: ArrayLike, q: Sequence[float]) -> Array:
 
 
 def _order_statistics(rows: Array, ranks: list[int], scratch: bool) -> tuple[Array, Array]:
-    """The numbers of each row of ``rows`` at ``ranks`` (three, rising) and one above each, in
-    the row sorted (``(3, rows)`` each): by three partitions at one rank each, the second and
-    third inside the halves the first leaves (numpy selects one rank fast, several slowly), or,
-    for rows too short for that, a sort. ``scratch``: ``rows`` may be partitioned in place."""
-    low, mid, high = ranks
-    n = rows.shape[1]
-    if not (low + 1 < mid and mid + 1 < high and high + 1 < n):
-        ordered = np.sort(rows, axis=1)
-        return ordered[:, ranks].T, ordered[:, [r + 1 for r in ranks]].T
-    if not scratch:
-        rows = rows.copy()
-    rows.partition(mid, axis=1)
-    below, above = rows[:, :mid], rows[:, mid + 1 :]  # the numbers under and over the median's
-    at_mid, over_mid = rows[:, mid], above.min(axis=1)
-    below.partition(low, axis=1)
-    at_low, over_low = below[:, low], below[:, low + 1 :].min(axis=1)
-    rank = high - mid - 1  # the rank of high among the numbers over the median's
-    above.partition(rank, axis=1)
-    at_high, over_high = above[:, rank], above[:, rank + 1 :].min(axis=1)
-    return np.stack([at_low, at_mid, at_high]), np.stack([over_low, over_mid, over_high])
+    """The numbers of each row of ``rows`` at ``ranks`` (rising, each below the last place) and
+    one above each, in the row sorted (``(len(ranks), rows)`` each): by one partition of every
+    row at all of those places. numpy's selection of several ranks at once is as fast as one
+    partition at the median and one in each half it leaves for rows of 1,000 or 2,000 numbers,
+    and 12–16% faster from 10,000 to 1,000,000 (2 cores, 2026-12-04). ``scratch``: ``rows`` may
+    be partitioned in place."""
+    above = [r + 1 for r in ranks]
+    places = sorted({*ranks, *above})
+    if scratch:
+        rows.partition(places, axis=1)
+    else:
+        rows = np.partition(rows, places, axis=1)
+    return rows[:, ranks].T, rows[:, above].T
 
 
 def deciles(rows: Array, means: Array, stacked: Sequence[Array] | None = None) -> Array:
