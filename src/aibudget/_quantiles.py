@@ -4,9 +4,8 @@ The same order statistics, numpy's own choice of them and its own interpolation
 (``numpy.lib._function_base_impl``: ``_get_indexes``, ``_get_gamma``, ``_lerp``), found by a
 sort, or by one partition of many rows at all the ranks. Used instead of ``np.percentile``
 because its first call imports ``numpy.ma`` (its ``np.unique``), about 15 ms of a command's
-start-up. Numbers equal but of different bits
-(0.0 and -0.0; NaN) are in no set order in a sort or a partition: where they could decide a
-percentile, ``np.percentile`` itself gives it.
+start-up. Numbers equal but of different bits (0.0 and -0.0; NaN) are in no set order in a sort
+or a partition: where they could decide a percentile, ``np.percentile`` itself gives it.
 """
 
 from __future__ import annotations
