@@ -117,6 +117,39 @@ def test_an_error_shows_the_users_text_as_written(run_cli: Run, role: str) -> No
     assert f"no default salary for role '{role}'" in " ".join(result.stderr.split())
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--samples", "abc"),
+            "--samples': 'abc' is not a whole number: give one from 0 to 100,000,000",
+        ),
+        (("--samples", "2.5"), "'2.5' is not a whole number: give one from 0 to 100,000,000"),
+        (("--samples", "-5"), "-5 is out of range: give a whole number from 0 to 100,000,000"),
+        (("--samples", "1e9"), "1e9 is out of range: give a whole number from 0 to 100,000,000"),
+        (("--samples", "nan"), "'nan' is not a whole number"),
+        (("--seed", "x"), "--seed': 'x' is not a whole number: give one of 0 or more"),
+    ],
+)
+def test_a_number_option_says_what_would_be_valid(
+    run_cli: Run, args: tuple[str, ...], message: str
+) -> None:
+    result = run_cli("estimate", "startup-1b", *args)
+    assert result.returncode == 2
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
+def test_a_count_is_read_as_a_person_writes_it(run_cli: Run) -> None:
+    """--samples 2k is 2,000 draws, as the scenario reads 175B; a seed of any size is exact."""
+    written = json.loads(run_cli("estimate", "startup-1b", "--samples", "2k", "--json").stdout)
+    plain = json.loads(run_cli("estimate", "startup-1b", "--samples", "2000", "--json").stdout)
+    assert written["uncertainty"]["samples"] == 2000
+    assert written == plain
+    big = run_cli("estimate", "startup-1b", "--samples", "10", "--seed", str(2**64 + 1), "--json")
+    assert json.loads(big.stdout)["uncertainty"]["seed"] == 2**64 + 1
+
+
 def test_catalog_lists_with_filters(run_cli: Run) -> None:
     result = run_cli("catalog", "accelerators", "H100")
     assert result.returncode == 0

@@ -97,6 +97,36 @@ def _dump(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def _shown(number: float) -> str:
+    return f"{number:,.0f}" if number == int(number) else f"{number:g}"
+
+
+def _number(low: float, high: float | None = None, whole: bool = True) -> Callable[[object], Any]:
+    """An option's parser: a number as a person writes it (10000, 1e6, 10k, 2M), from ``low`` to
+    ``high``, whole when ``whole``; anything else an error saying what would be valid (click's
+    own says "'1e6' is not a valid int range")."""
+    kind = "a whole number" if whole else "a number"
+    span = (
+        f"from {_shown(low)} to {_shown(high)}" if high is not None else f"of {_shown(low)} or more"
+    )
+
+    def parse(value: object) -> Any:
+        from aibudget.units import parse_quantity
+
+        text = str(value).strip().replace("_", "").replace(",", "")
+        try:  # digits alone exactly (a seed may pass 2**53), the rest as quantities
+            number = int(text) if whole and text.isdigit() else parse_quantity(value)
+        except ValueError:
+            number = None
+        if number is None or (whole and number != int(number)):
+            raise typer.BadParameter(f"{value!r} is not {kind}: give one {span}")
+        if number < low or (high is not None and number > high):
+            raise typer.BadParameter(f"{value} is out of range: give {kind} {span}")
+        return int(number) if whole else float(number)
+
+    return parse
+
+
 #: Upper bound on --samples, the Python API's (``api.MAX_SAMPLES``): memory is bounded whatever the
 #: draws (an estimate keeps ``defaults.KEPT_DRAWS`` of them), time is not (1e8: minutes).
 MAX_SAMPLES = 100_000_000
@@ -105,14 +135,20 @@ Samples = Annotated[
     int,
     typer.Option(
         "--samples",
-        min=0,
-        max=MAX_SAMPLES,
-        help="Monte Carlo draws of the uncertain assumptions (0: the point estimate, every "
-        "assumption at its median).",
+        parser=_number(0, MAX_SAMPLES),
+        metavar="N",
+        help="Monte Carlo draws of the uncertain assumptions, 0 to 100,000,000 (0: the point "
+        "estimate, every assumption at its median); 1e6 or 10k read as numbers.",
     ),
 ]
 Seed = Annotated[
-    int, typer.Option("--seed", min=0, help="Random seed: the same seed gives the same numbers.")
+    int,
+    typer.Option(
+        "--seed",
+        parser=_number(0),
+        metavar="N",
+        help="Random seed, 0 or more: the same seed gives the same numbers.",
+    ),
 ]
 SetOption = Annotated[
     list[str] | None,
@@ -228,9 +264,9 @@ def sweep(
         int,
         typer.Option(
             "--samples",
-            min=0,
-            max=100_000,
-            help="Monte Carlo draws per point (0: point estimates, the fastest).",
+            parser=_number(0, 100_000),
+            metavar="N",
+            help="Monte Carlo draws per point, 0 to 100,000 (0: point estimates, the fastest).",
         ),
     ] = 0,
     seed: Seed = 0,
@@ -289,7 +325,12 @@ def tradeoffs(
     as_json: Annotated[bool, typer.Option("--json", help="Print the trade-offs as JSON.")] = False,
     samples: Annotated[
         int,
-        typer.Option("--samples", min=0, max=100_000, help="Paired Monte Carlo draws per variant."),
+        typer.Option(
+            "--samples",
+            parser=_number(0, 100_000),
+            metavar="N",
+            help="Paired Monte Carlo draws per variant, 0 to 100,000.",
+        ),
     ] = 2_000,
     seed: Seed = 0,
 ) -> None:
@@ -361,7 +402,13 @@ def validate(
         typer.Option("--plot", help="Also write predicted against published as .svg or .png."),
     ] = None,
     samples: Annotated[
-        int, typer.Option("--samples", min=0, max=100_000, help="Monte Carlo draws per run.")
+        int,
+        typer.Option(
+            "--samples",
+            parser=_number(0, 100_000),
+            metavar="N",
+            help="Monte Carlo draws per run, 0 to 100,000.",
+        ),
     ] = 2_000,
     seed: Seed = 0,
     serving: Annotated[
@@ -549,15 +596,17 @@ def serve(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", parser=_number(1, 65535), metavar="N", help="Port, 1 to 65535.")
+    ] = 8000,
     workers: Annotated[
         int | None,
         typer.Option(
             "--workers",
-            min=1,
-            max=64,
+            parser=_number(1, 64),
+            metavar="N",
             help="Processes computing estimates, comparisons and reports, one request at a "
-            "time each. Default: one per CPU core, at most 4.",
+            "time each, 1 to 64. Default: one per CPU core, at most 4.",
             show_default=False,
         ),
     ] = None,
@@ -565,20 +614,20 @@ def serve(
         int,
         typer.Option(
             "--queue",
-            min=0,
-            max=10_000,
-            help="Estimates, comparisons and reports that may wait for a free worker; more are "
-            "refused at once (503 with Retry-After).",
+            parser=_number(0, 10_000),
+            metavar="N",
+            help="Estimates, comparisons and reports that may wait for a free worker, 0 to "
+            "10,000; more are refused at once (503 with Retry-After).",
         ),
     ] = 32,
     timeout: Annotated[
         float,
         typer.Option(
             "--timeout",
-            min=0.1,
-            max=3600,
-            help="Seconds a request may take, waiting included; past it its worker is killed "
-            "and the answer is 503.",
+            parser=_number(0.1, 3600, whole=False),
+            metavar="SECONDS",
+            help="Seconds a request may take, waiting included, 0.1 to 3,600; past it its "
+            "worker is killed and the answer is 503.",
         ),
     ] = 20.0,
     allow_host: Annotated[
@@ -677,7 +726,13 @@ def track(
     name: Annotated[str | None, typer.Option("--name", help="The run's name.")] = None,
     ledger: LedgerOption = None,
     interval: Annotated[
-        float, typer.Option("--interval", min=0.05, help="Seconds between samples.")
+        float,
+        typer.Option(
+            "--interval",
+            parser=_number(0.05, whole=False),
+            metavar="SECONDS",
+            help="Seconds between samples, 0.05 or more.",
+        ),
     ] = 5.0,
     forward: Annotated[
         str | None,
@@ -695,7 +750,10 @@ def track(
     metrics_port: Annotated[
         int | None,
         typer.Option(
-            "--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on 127.0.0.1."
+            "--metrics-port",
+            parser=_number(1, 65535),
+            metavar="N",
+            help="Serve Prometheus metrics on 127.0.0.1, at this port (1 to 65535).",
         ),
     ] = None,
 ) -> None:
