@@ -342,10 +342,12 @@ def _count(ledger: Path) -> int:
 def test_a_job_whose_tracker_is_killed_gets_sigterm(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite"
     got = tmp_path / "got-sigterm"
+    # written aside and renamed: the file appears whole (it was seen created but still empty)
     job = (
-        "import signal, sys, time\n"
+        "import os, signal, sys, time\n"
         "def on_term(signum, frame):\n"
-        f"    open({str(got)!r}, 'w').write(str(signum)); sys.exit(143)\n"
+        f"    open({str(got)!r} + '.part', 'w').write(str(signum))\n"
+        f"    os.replace({str(got)!r} + '.part', {str(got)!r}); sys.exit(143)\n"
         "signal.signal(signal.SIGTERM, on_term)\n"
         "time.sleep(120)\n"
     )
