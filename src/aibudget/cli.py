@@ -101,10 +101,17 @@ def _shown(number: float) -> str:
     return f"{number:,.0f}" if number == int(number) else f"{number:g}"
 
 
-def _number(low: float, high: float | None = None, whole: bool = True) -> Callable[[object], Any]:
-    """An option's parser: a number as a person writes it (10000, 1e6, 10k, 2M), from ``low`` to
-    ``high``, whole when ``whole``; anything else an error saying what would be valid (click's
-    own says "'1e6' is not a valid int range")."""
+def _number_option(
+    flag: str,
+    help: str,
+    low: float,
+    high: float | None = None,
+    whole: bool = True,
+    **options: Any,
+) -> Any:
+    """A number option from ``low`` to ``high`` (whole when ``whole``), read as a person writes
+    it (10000, 1e6, 10k, 2M); its help ends with the range, and anything outside it is an error
+    saying what would be valid (click's own says "'1e6' is not a valid int range")."""
     kind = "a whole number" if whole else "a number"
     span = (
         f"from {_shown(low)} to {_shown(high)}" if high is not None else f"of {_shown(low)} or more"
@@ -124,7 +131,10 @@ def _number(low: float, high: float | None = None, whole: bool = True) -> Callab
             raise typer.BadParameter(f"{value} is out of range: give {kind} {span}")
         return int(number) if whole else float(number)
 
-    return parse
+    metavar = "N" if whole else "SECONDS"
+    return typer.Option(
+        flag, parser=parse, metavar=metavar, help=f"{help} Valid: {kind} {span}.", **options
+    )
 
 
 #: Upper bound on --samples, the Python API's (``api.MAX_SAMPLES``): memory is bounded whatever the
@@ -133,22 +143,16 @@ MAX_SAMPLES = 100_000_000
 
 Samples = Annotated[
     int,
-    typer.Option(
+    _number_option(
         "--samples",
-        parser=_number(0, MAX_SAMPLES),
-        metavar="N",
-        help="Monte Carlo draws of the uncertain assumptions, 0 to 100,000,000 (0: the point "
-        "estimate, every assumption at its median); 1e6 or 10k read as numbers.",
+        "Monte Carlo draws of the uncertain assumptions (0: the point estimate, every "
+        "assumption at its median); 1e6 or 10k read as numbers.",
+        0,
+        MAX_SAMPLES,
     ),
 ]
 Seed = Annotated[
-    int,
-    typer.Option(
-        "--seed",
-        parser=_number(0),
-        metavar="N",
-        help="Random seed, 0 or more: the same seed gives the same numbers.",
-    ),
+    int, _number_option("--seed", "Random seed: the same seed gives the same numbers.", 0)
 ]
 SetOption = Annotated[
     list[str] | None,
@@ -262,11 +266,11 @@ def sweep(
     as_json: Annotated[bool, typer.Option("--json", help="Print the sweep as JSON.")] = False,
     samples: Annotated[
         int,
-        typer.Option(
+        _number_option(
             "--samples",
-            parser=_number(0, 100_000),
-            metavar="N",
-            help="Monte Carlo draws per point, 0 to 100,000 (0: point estimates, the fastest).",
+            "Monte Carlo draws per point (0: point estimates, the fastest).",
+            0,
+            100_000,
         ),
     ] = 0,
     seed: Seed = 0,
@@ -325,12 +329,7 @@ def tradeoffs(
     as_json: Annotated[bool, typer.Option("--json", help="Print the trade-offs as JSON.")] = False,
     samples: Annotated[
         int,
-        typer.Option(
-            "--samples",
-            parser=_number(0, 100_000),
-            metavar="N",
-            help="Paired Monte Carlo draws per variant, 0 to 100,000.",
-        ),
+        _number_option("--samples", "Paired Monte Carlo draws per variant.", 0, 100_000),
     ] = 2_000,
     seed: Seed = 0,
 ) -> None:
@@ -403,12 +402,7 @@ def validate(
     ] = None,
     samples: Annotated[
         int,
-        typer.Option(
-            "--samples",
-            parser=_number(0, 100_000),
-            metavar="N",
-            help="Monte Carlo draws per run, 0 to 100,000.",
-        ),
+        _number_option("--samples", "Monte Carlo draws per run.", 0, 100_000),
     ] = 2_000,
     seed: Seed = 0,
     serving: Annotated[
@@ -596,38 +590,37 @@ def serve(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")
     ] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", parser=_number(1, 65535), metavar="N", help="Port, 1 to 65535.")
-    ] = 8000,
+    port: Annotated[int, _number_option("--port", "Port.", 1, 65535)] = 8000,
     workers: Annotated[
         int | None,
-        typer.Option(
+        _number_option(
             "--workers",
-            parser=_number(1, 64),
-            metavar="N",
-            help="Processes computing estimates, comparisons and reports, one request at a "
-            "time each, 1 to 64. Default: one per CPU core, at most 4.",
+            "Processes computing estimates, comparisons and reports, one request at a time "
+            "each. Default: one per CPU core, at most 4.",
+            1,
+            64,
             show_default=False,
         ),
     ] = None,
     queue: Annotated[
         int,
-        typer.Option(
+        _number_option(
             "--queue",
-            parser=_number(0, 10_000),
-            metavar="N",
-            help="Estimates, comparisons and reports that may wait for a free worker, 0 to "
-            "10,000; more are refused at once (503 with Retry-After).",
+            "Estimates, comparisons and reports that may wait for a free worker; more are "
+            "refused at once (503 with Retry-After).",
+            0,
+            10_000,
         ),
     ] = 32,
     timeout: Annotated[
         float,
-        typer.Option(
+        _number_option(
             "--timeout",
-            parser=_number(0.1, 3600, whole=False),
-            metavar="SECONDS",
-            help="Seconds a request may take, waiting included, 0.1 to 3,600; past it its "
-            "worker is killed and the answer is 503.",
+            "Seconds a request may take, waiting included; past it its worker is killed and "
+            "the answer is 503.",
+            0.1,
+            3600,
+            whole=False,
         ),
     ] = 20.0,
     allow_host: Annotated[
@@ -727,12 +720,7 @@ def track(
     ledger: LedgerOption = None,
     interval: Annotated[
         float,
-        typer.Option(
-            "--interval",
-            parser=_number(0.05, whole=False),
-            metavar="SECONDS",
-            help="Seconds between samples, 0.05 or more.",
-        ),
+        _number_option("--interval", "Seconds between samples.", 0.05, whole=False),
     ] = 5.0,
     forward: Annotated[
         str | None,
@@ -749,12 +737,7 @@ def track(
     ] = None,
     metrics_port: Annotated[
         int | None,
-        typer.Option(
-            "--metrics-port",
-            parser=_number(1, 65535),
-            metavar="N",
-            help="Serve Prometheus metrics on 127.0.0.1, at this port (1 to 65535).",
-        ),
+        _number_option("--metrics-port", "Serve Prometheus metrics on 127.0.0.1.", 1, 65535),
     ] = None,
 ) -> None:
     """Run a command and track its whole process tree: aibudget track -- python train.py.
