@@ -263,6 +263,21 @@ class Phase:
         return sum((np.asarray(item.measures.get(key, 0.0)) for item in self.items), np.zeros(1))
 
 
+class Sums:
+    """Each phase's measures summed over its lines (:meth:`Phase.measure`), each summed once:
+    the bill's figures, their draws, the explanations and the JSON ask for the same sums. Held
+    by the estimate (the phases it sums are held with their sums)."""
+
+    def __init__(self) -> None:
+        self._sums: dict[tuple[int, str], tuple[Phase, Array]] = {}
+
+    def __call__(self, phase: Phase, key: str) -> Array:
+        found = self._sums.get((id(phase), key))
+        if found is None:
+            found = self._sums[(id(phase), key)] = (phase, phase.measure(key))
+        return found[1]
+
+
 @record
 class Explanation:
     """How one figure was computed: its formula and the named inputs. ``value`` is the figure
@@ -337,6 +352,7 @@ class Estimate:
     price_max_age_days: float | None = None  # a catalog price older than this is flagged stale
     # summaries already taken (of the explained figures), by a sketch of their draws
     summaries_known: Taken = field(default_factory=Taken, repr=False, compare=False)
+    phase_sums: Sums = field(default_factory=Sums, repr=False, compare=False)  # of ``phases``
     # what the figures were computed from, for the analyses (not in the JSON contract): the
     # training run's site (per draw) and plan (point), and the saturated serving replica (point)
     training_site: TrainingSite | None = None  # None: no training section
@@ -364,7 +380,7 @@ class Estimate:
                 "energy.market.contract_kgco2e_per_kwh or carbon_free_share (location-based "
                 "co2e_kg only, per the GHG Protocol Scope 2 Guidance)"
             )
-        return sum((phase.measure(key) for phase in self.phases), start=np.zeros(1))
+        return sum((self.phase_sums(phase, key) for phase in self.phases), start=np.zeros(1))
 
     @cached_property
     def serving_replica(self) -> ServingReplica | None:
@@ -505,7 +521,7 @@ class Estimate:
             training[key] = round(float(np.median(getattr(self.training, key))))
         measures = (*MEASURES, *self.environment_measures)
         # each phase's measures, summed once for the phase and the total (as total() sums them)
-        by_phase = [{m: phase.measure(m) for m in measures} for phase in self.phases]
+        by_phase = [{m: self.phase_sums(phase, m) for m in measures} for phase in self.phases]
         out: dict[str, Any] = {
             "name": self.name,
             "total": {

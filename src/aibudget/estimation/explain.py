@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from aibudget.catalog.hardware import Accelerator
-from aibudget.estimation.contract import ENVIRONMENT_MEASURES, Array, Explanation, Phase
+from aibudget.estimation.contract import ENVIRONMENT_MEASURES, Array, Explanation, Phase, Sums
 from aibudget.estimation.results import Equivalents
 from aibudget.model.lifecycle import Lifecycle
 from aibudget.model.training import TrainingRun
@@ -32,21 +32,6 @@ _FIGURES = {
     "serving.min_tpot_ms",
     "serving.kwh_per_1000_requests",
 }
-
-
-class Sums:
-    """Each phase's measures summed over its lines (:meth:`Phase.measure`), each summed once:
-    the bill's figures, their draws and the explanations ask for the same sums. Held for one
-    estimate (the phases it sums are held with their sums)."""
-
-    def __init__(self) -> None:
-        self._sums: dict[tuple[int, str], tuple[Phase, Array]] = {}
-
-    def __call__(self, phase: Phase, key: str) -> Array:
-        found = self._sums.get((id(phase), key))
-        if found is None:
-            found = self._sums[(id(phase), key)] = (phase, phase.measure(key))
-        return found[1]
 
 
 # --------------------------------------------------------------------------- explanations

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from aibudget import _clock, catalog
 from aibudget._quantiles import percentiles
@@ -28,11 +29,12 @@ from aibudget.estimation.contract import (
     Explanation,
     Known,
     Phase,
+    Sums,
     Taken,
     _digest,
     _Summaries,
 )
-from aibudget.estimation.explain import Sums, _explanations
+from aibudget.estimation.explain import _explanations
 from aibudget.estimation.floor import _floor, _serving_curve, _sizing
 from aibudget.estimation.results import (
     CashFlow,
@@ -196,10 +198,12 @@ def _evaluate(
     point = dataclasses.replace(every_resolved, inputs=point_inputs)
     every = lifecycle(inputs)
     at_point = every.rows(parts[0], of)
-    # every row's totals at once (a row's sum is the same, of every row or of it alone)
-    totals = {m: every.total(m) for m in MEASURES}
-    base = {m: float(_rows(v, parts[0], of)[0]) for m, v in totals.items()}
-    tornado_totals = {m: _rows(v, slice(tornado_rows.start, used), of) for m, v in totals.items()}
+    # the totals of the point's row and the tornado's alone (a row's sum is the same, of every
+    # row or of it alone; the draws' are their phases', summed later)
+    summed = np.r_[parts[0].start : parts[0].stop, tornado_rows.start : used]
+    totals = {m: _total(every, m, summed, of) for m in MEASURES}
+    base = {m: float(v[0]) for m, v in totals.items()}
+    tornado_totals = {m: v[1:] if v.shape[0] == summed.size else v for m, v in totals.items()}
     if not draws:
         return point, at_point, base, tornado_totals, at_point, point.inputs, None
     drawn_inputs = rows_of(inputs, parts[1], of)
@@ -215,9 +219,16 @@ def _evaluate(
     )
 
 
-def _rows(values: Array, index: slice, of: int) -> Array:
+def _rows(values: Array, index: slice | NDArray[np.intp], of: int) -> Array:
     """Rows ``index`` of an array of ``of`` rows (one of length 1 the rows share, as it is)."""
     return values[index] if values.ndim and values.shape[0] == of else values
+
+
+def _total(result: Lifecycle, measure: str, rows: NDArray[np.intp], of: int) -> Array:
+    """``result.total(measure)`` of rows ``rows`` of its ``of`` alone: the same numbers."""
+    start = np.zeros_like(_rows(result.training.usd, rows, of))
+    items = (item[measure] for phase in result.phases.values() for item in phase.values())
+    return sum((_rows(v, rows, of) for v in items), start=start)
 
 
 @dataclass
@@ -500,6 +511,7 @@ def _estimate(
             floor=_floor(point, point_result, result),
             serving_curve=_serving_curve(scenario, point, point_result),
             summaries_known=known,
+            phase_sums=sums,
             draws_kept=kept,
             summaries_all_draws=all_draws,
             training_site=None if t is None else TrainingSite.of(inputs.training.site),
