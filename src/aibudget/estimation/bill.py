@@ -29,7 +29,7 @@ def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
     for name in PHASES:
         items = []
         for line, measures in result.phases[name].items():
-            if not any(np.count_nonzero(measures[m]) for m in MEASURES):  # all zero
+            if not any(_nonzero(measures[m]) for m in MEASURES):  # all zero
                 continue
             if not market:  # no contractual instrument: location-based only (Scope 2 Guidance)
                 measures = {k: v for k, v in measures.items() if k != "co2e_market_kg"}
@@ -37,10 +37,19 @@ def _phases(result: Lifecycle, resolved: Resolved) -> tuple[Phase, ...]:
         memo = [
             item(line, measures)
             for line, measures in result.memo.get(name, {}).items()
-            if np.count_nonzero(measures["usd"])
+            if _nonzero(measures["usd"])
         ]
         phases.append(Phase(name, tuple(items), tuple(memo)))
     return tuple(phases)
+
+
+def _nonzero(measure: Array) -> bool:
+    """Whether a number of ``measure`` is not zero: of one number spread over the draws (a view
+    of stride 0, as the model's zeros are), that one, not every draw."""
+    values = np.asarray(measure)
+    if values.ndim == 1 and values.size and values.strides[0] == 0:
+        return bool(values[0])
+    return bool(np.count_nonzero(values))
 
 
 def _known(resolved: Resolved) -> set[str]:
