@@ -198,12 +198,16 @@ def _evaluate(
     point = dataclasses.replace(every_resolved, inputs=point_inputs)
     every = lifecycle(inputs)
     at_point = every.rows(parts[0], of)
-    # the totals of the point's row and the tornado's alone (a row's sum is the same, of every
-    # row or of it alone; the draws' are their phases', summed later)
-    summed = np.r_[parts[0].start : parts[0].stop, tornado_rows.start : used]
+    # the totals of the point's row and the tornado's (a row's sum is the same, of every row or
+    # of it alone): with draws, of those rows alone (the draws' are their phases', summed later)
+    summed: slice | NDArray[np.intp] = slice(None)
+    point_row, tornado_part, of_summed = parts[0], slice(tornado_rows.start, used), of
+    if draws:
+        alone = np.r_[parts[0].start : parts[0].stop, tornado_rows.start : used]
+        summed, point_row, tornado_part, of_summed = alone, slice(0, 1), slice(1, None), alone.size
     totals = {m: _total(every, m, summed, of) for m in MEASURES}
-    base = {m: float(v[0]) for m, v in totals.items()}
-    tornado_totals = {m: v[1:] if v.shape[0] == summed.size else v for m, v in totals.items()}
+    base = {m: float(_rows(v, point_row, of_summed)[0]) for m, v in totals.items()}
+    tornado_totals = {m: _rows(v, tornado_part, of_summed) for m, v in totals.items()}
     if not draws:
         return point, at_point, base, tornado_totals, at_point, point.inputs, None
     drawn_inputs = rows_of(inputs, parts[1], of)
@@ -224,7 +228,7 @@ def _rows(values: Array, index: slice | NDArray[np.intp], of: int) -> Array:
     return values[index] if values.ndim and values.shape[0] == of else values
 
 
-def _total(result: Lifecycle, measure: str, rows: NDArray[np.intp], of: int) -> Array:
+def _total(result: Lifecycle, measure: str, rows: slice | NDArray[np.intp], of: int) -> Array:
     """``result.total(measure)`` of rows ``rows`` of its ``of`` alone: the same numbers."""
     start = np.zeros_like(_rows(result.training.usd, rows, of))
     items = (item[measure] for phase in result.phases.values() for item in phase.values())
