@@ -14,6 +14,7 @@ of the time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -159,9 +160,13 @@ def _keys(values: Array) -> Buckets:
     """Integers in the order of ``values`` (finite): their bits, those of a negative number
     turned about (so -0.0 is just below 0.0)."""
     keys: Buckets = values.view(np.int64)
-    if keys.size and int(keys.min()) < 0:
-        keys = keys ^ ((keys >> 63) & _MAGNITUDE)
-    return keys
+    return _turned(keys) if keys.size and int(keys.min()) < 0 else keys
+
+
+def _turned(bits: Buckets) -> Buckets:
+    """``bits`` with those of a negative number (sign bit set) turned about but for the sign:
+    from the numbers' bits to their keys, and back."""
+    return np.asarray(bits ^ ((bits >> 63) & _MAGNITUDE))
 
 
 def _shifts(low: Buckets, high: Buckets) -> Buckets:
@@ -172,7 +177,7 @@ def _shifts(low: Buckets, high: Buckets) -> Buckets:
 
 def _number(keys: Buckets) -> Array:
     """The numbers of ``keys`` (:func:`_keys` undone)."""
-    return np.asarray(keys ^ ((keys >> 63) & _MAGNITUDE)).view(np.float64)
+    return _turned(keys).view(np.float64)
 
 
 def _buckets(rows: Array, keys: Buckets, low: Buckets, high: Buckets) -> Buckets:
@@ -188,7 +193,7 @@ def _buckets(rows: Array, keys: Buckets, low: Buckets, high: Buckets) -> Buckets
     both = (low <= 0) & (high >= -1) & (width > 0.0) & np.isfinite(width)  # -0.0's key: -1
     buckets = np.empty(keys.shape, dtype=np.int64)
     if not both.all():  # every row's (those of both signs then written over: fewer copies)
-        _top_bits(keys, low, high, first, buckets)
+        _top_bits(keys, low, high, first, np.s_[:, None], buckets)
     if both.any():  # x ≤ y: (x - a)·s ≤ (y - a)·s, rounded; its floor a bucket of 0 to 2,047
         step = (_BUCKETS - 2) / width[both]
         scaled = (rows[both] - smallest[both, None]) * step[:, None]
@@ -197,13 +202,20 @@ def _buckets(rows: Array, keys: Buckets, low: Buckets, high: Buckets) -> Buckets
 
 
 def _top_bits(
-    keys: Buckets, low: Buckets, high: Buckets, first: Buckets, out: Buckets | None = None
+    keys: Buckets,
+    low: Buckets,
+    high: Buckets,
+    first: Buckets,
+    each: tuple[slice, None] | NDArray[np.integer[Any]],
+    out: Buckets | None = None,
 ) -> Buckets:
-    """Buckets of keys by their top bits: the floor of key / 2**shift, counted from the row's
-    lowest (at most 2**_BITS) and from ``first``, the row's first bucket."""
+    """Buckets of keys by their top bits: the floor of key / 2**shift, counted from their
+    group's lowest key (at most 2**_BITS on) and from ``first``, the group's first bucket.
+    ``low``, ``high`` and ``first`` are a group's each; ``each`` spreads them over the keys
+    (``np.s_[:, None]``: a row of ``keys`` a group; an array: each key's group)."""
     shift = _shifts(low, high)
-    buckets = np.right_shift(keys, shift[:, None], out=out)
-    buckets += (first - (low >> shift))[:, None]
+    buckets: Buckets = np.right_shift(keys, shift[each], out=out)
+    buckets += (first - (low >> shift))[each]
     return buckets
 
 
@@ -259,9 +271,7 @@ def _within(
     out[slots[many][one]] = values[again[first[target_group[one]]]]
     if one.all():
         return
-    shift = _shifts(low, high)
-    sub = np.right_shift(key, shift[group])
-    sub += (np.arange(ids.size, dtype=np.int64) * _BUCKETS - (low >> shift))[group]
+    sub = _top_bits(key, low, high, np.arange(ids.size, dtype=np.int64) * _BUCKETS, group)
     rest = ~one
     _within(
         values[again],

@@ -200,12 +200,12 @@ def _evaluate(
     at_point = every.rows(parts[0], of)
     # the totals of the point's row and the tornado's (a row's sum is the same, of every row or
     # of it alone): with draws, of those rows alone (the draws' are their phases', summed later)
-    summed: slice | NDArray[np.intp] = slice(None)
+    summed: NDArray[np.intp] | None = None
     point_row, tornado_part, of_summed = parts[0], slice(tornado_rows.start, used), of
     if draws:
-        alone = np.r_[parts[0].start : parts[0].stop, tornado_rows.start : used]
-        summed, point_row, tornado_part, of_summed = alone, slice(0, 1), slice(1, None), alone.size
-    totals = {m: _total(every, m, summed, of) for m in MEASURES}
+        summed = np.r_[parts[0].start : parts[0].stop, tornado_rows.start : used]
+        point_row, tornado_part, of_summed = slice(0, 1), slice(1, None), summed.size
+    totals = {m: every.total(m, summed, of) for m in MEASURES}
     base = {m: float(_rows(v, point_row, of_summed)[0]) for m, v in totals.items()}
     tornado_totals = {m: _rows(v, tornado_part, of_summed) for m, v in totals.items()}
     if not draws:
@@ -223,16 +223,9 @@ def _evaluate(
     )
 
 
-def _rows(values: Array, index: slice | NDArray[np.intp], of: int) -> Array:
+def _rows(values: Array, index: slice, of: int) -> Array:
     """Rows ``index`` of an array of ``of`` rows (one of length 1 the rows share, as it is)."""
     return values[index] if values.ndim and values.shape[0] == of else values
-
-
-def _total(result: Lifecycle, measure: str, rows: slice | NDArray[np.intp], of: int) -> Array:
-    """``result.total(measure)`` of rows ``rows`` of its ``of`` alone: the same numbers."""
-    start = np.zeros_like(_rows(result.training.usd, rows, of))
-    items = (item[measure] for phase in result.phases.values() for item in phase.values())
-    return sum((_rows(v, rows, of) for v in items), start=start)
 
 
 @dataclass

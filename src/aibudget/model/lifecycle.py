@@ -188,11 +188,21 @@ class Lifecycle:
     memo: dict[str, Items] = field(default_factory=dict)  # shown beside a phase, never summed
     present_value_paid_usd: Array = field(default_factory=lambda: np.zeros(1))  # no resale
 
-    def total(self, measure: str) -> Array:
-        """A measure summed over every phase and item."""
+    def total(
+        self, measure: str, rows: slice | NDArray[np.intp] | None = None, of: int = 0
+    ) -> Array:
+        """A measure summed over every phase and item; with ``rows``, of those rows alone of an
+        evaluation of ``of`` rows (a row's sum is the same, of every row or of it alone; an
+        array of one element, which the rows share, as it is)."""
+
+        def cut(values: Array) -> Array:
+            if rows is None or not (values.ndim and values.shape[0] == of):
+                return values
+            return values[rows]
+
         return sum(
-            (item[measure] for items in self.phases.values() for item in items.values()),
-            start=np.zeros_like(self.training.usd),
+            (cut(item[measure]) for items in self.phases.values() for item in items.values()),
+            start=np.zeros_like(cut(self.training.usd)),
         )
 
     def rows(self, index: slice | NDArray[np.intp], of: int) -> Lifecycle:
