@@ -46,7 +46,7 @@ def _present(record: object) -> dict[str, Any]:
     }
 
 
-class _Record:
+class _ReadByField:
     """Fields, not keys: ``est.training["chips"]`` (the dict these records replaced) says which
     attribute to read instead of failing with Python's bare "not subscriptable"."""
 
@@ -59,7 +59,7 @@ class _Record:
 
 
 @record(kw_only=True)
-class TrainingFigures(_Record):
+class TrainingFigures(_ReadByField):
     """The final training run (all zeros for a scenario without training). Optional:
     ``co2e_market_kg`` (a market-based carbon figure is given), ``usd_at_today_prices`` (a run
     priced at a past date), ``loss`` (the scenario names a scaling law)."""
@@ -95,7 +95,7 @@ class TrainingFigures(_Record):
 
 
 @record
-class ServingFigures(_Record):
+class ServingFigures(_ReadByField):
     """The first year of serving (per draw), hosted or through an API."""
 
     chips_per_replica: Array
@@ -129,7 +129,7 @@ class ServingFigures(_Record):
 
 
 @record
-class Equivalents(_Record):
+class Equivalents(_ReadByField):
     """Energy and emissions for scale: US household-years of electricity and passenger
     car-years of CO2."""
 
@@ -150,7 +150,7 @@ class Equivalents(_Record):
 
 
 @record(kw_only=True)
-class Floor(_Record):
+class Floor(_ReadByField):
     """A physical floor: the same work at 100% of the chips' peak, priced at the cheapest
     catalog listing (``usd`` and the listing ``None`` when the chip has none) and powered at
     their TDP (``energy_kwh`` ``None`` without one); ``times_*``: the estimate over it."""
@@ -171,7 +171,7 @@ class Floor(_Record):
 
 
 @record
-class Floors(_Record):
+class Floors(_ReadByField):
     """The floor of the final training run and of the first year of serving (``None``: no
     chip of the user's for that phase)."""
 
@@ -184,7 +184,7 @@ class Floors(_Record):
 
 
 @record(kw_only=True)
-class CashFlow(_Record):
+class CashFlow(_ReadByField):
     """The money over time, per draw: the payments of each year (``usd_by_year``, shape
     ``(..., years + 1)``: year 0 the build and any hardware bought, then each year of operation),
     the owned hardware's value at the end (``resale_usd``, a credit, not a payment), the payments
@@ -215,7 +215,7 @@ class CashFlow(_Record):
 
 
 @record(kw_only=True)
-class TrainingSite(_Record):
+class TrainingSite(_ReadByField):
     """Where the final training run runs, as the estimate resolved it (per draw, like the
     figures): what an accelerator-hour costs rented (``price_usd_per_chip_hour``, 0 when owned)
     or owned (the cluster's price and its value at the run's start per accelerator, its
@@ -253,7 +253,7 @@ class TrainingSite(_Record):
 
 
 @record(kw_only=True)
-class TrainingPlan(_Record):
+class TrainingPlan(_ReadByField):
     """What the estimate planned for training, at the point estimate (every assumption at its
     median, like ``Estimate.point``): the final run's parameters and tokens, and the retraining
     over the horizon (retrains a year and one retrain's accelerator-hours). Arrays of length 1;
@@ -285,7 +285,7 @@ class TrainingPlan(_Record):
 
 
 @record(kw_only=True)
-class ServingReplica(_Record):
+class ServingReplica(_ReadByField):
     """One replica of the served model, saturated, at the point estimate: the size that serves
     the most requests per chip (or the scenario's ``chips_per_replica``), its batch and requests
     a second, and one accelerator's power while serving (TDP × the busy fraction; no host, no
@@ -312,7 +312,7 @@ class ServingReplica(_Record):
 
 
 @record(kw_only=True)
-class ComputeOptimal(_Record):
+class ComputeOptimal(_ReadByField):
     """The compute-optimal size for the run's training FLOPs (6·N·D; Hoffmann et al. 2022)."""
 
     flops: float
@@ -325,7 +325,7 @@ class ComputeOptimal(_Record):
 
 
 @record(kw_only=True)
-class LifetimeOptimal(_Record):
+class LifetimeOptimal(_ReadByField):
     """The size reaching the same loss at the least training-plus-serving cost (Sardana et al.
     2023), at the scenario's cost per training FLOP and per served FLOP."""
 
@@ -342,7 +342,7 @@ class LifetimeOptimal(_Record):
 
 
 @record(kw_only=True)
-class Sizing(_Record):
+class Sizing(_ReadByField):
     """Model size against quality with the scenario's scaling law (point values): the loss of
     this size (nats per token), the compute-optimal size and, when the scenario serves its own
     model, the lifetime-optimal one (``None`` otherwise)."""
